@@ -1,0 +1,47 @@
+# matdisco: two commands on a fresh machine.
+#   make pipeline   install everything, fetch the embedded raw data, run `dvc repro`
+#   make test       install everything, run the default (not slow) tests
+# Both are idempotent: a second run with nothing changed installs nothing and recomputes nothing.
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.matdisco-installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Stage commands run `python`, `matdisco` and `dvc` from the venv.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export WANDB_MODE ?= offline
+export MPLBACKEND := Agg
+
+.PHONY: setup qe pipeline test test-slow bench clean-venv
+
+setup: $(STAMP)
+
+# torch first and alone: it resolves to the CPU wheel on disk instead of a CUDA build (STACK.md).
+$(STAMP): requirements/lock.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check torch==$$(grep -Po '^torch==\K.*' requirements/lock.txt)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements/lock.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# Quantum ESPRESSO (pw.x, hp.x, pseudopotentials, reference outputs) from Debian.
+qe:
+	@if command -v pw.x >/dev/null && command -v hp.x >/dev/null; then echo "Quantum ESPRESSO present: $$(command -v pw.x)"; \
+	else $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq quantum-espresso; fi
+
+pipeline: setup qe
+	matdisco data fetch
+	dvc repro
+
+test: setup qe
+	pytest -m "not slow" -q
+
+test-slow: setup qe
+	pytest -m slow -q
+
+bench: setup qe
+	matdisco bench --out bench/results.json
+
+clean-venv:
+	rm -rf $(VENV)

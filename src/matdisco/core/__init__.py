@@ -1,0 +1,1 @@
+"""Task-agnostic helpers: atomic files, seeding, configs, loggers, metrics, plots, trainers."""

@@ -1,0 +1,41 @@
+"""Regression metrics shared by every model (arrays of shape (n,))."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """RMSE, MAE, median absolute error, max absolute error and R^2 of ``y_pred`` against ``y_true``."""
+    y_true = np.asarray(y_true, dtype=float)
+    y_pred = np.asarray(y_pred, dtype=float)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1 or len(y_true) == 0:
+        raise ValueError(f"need two equal 1-D non-empty arrays, got {y_true.shape} and {y_pred.shape}")
+    error = y_pred - y_true
+    ss_tot = float(np.sum((y_true - y_true.mean()) ** 2))
+    return {
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "mae": float(np.mean(np.abs(error))),
+        "median_ae": float(np.median(np.abs(error))),
+        "max_ae": float(np.max(np.abs(error))),
+        "r2": float(1.0 - np.sum(error**2) / ss_tot) if ss_tot > 0 else float("nan"),
+        "n": int(len(y_true)),
+    }
+
+
+def mean_absolute_relative_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean of |y_pred - y_true| / |y_true| (targets must be non-zero)."""
+    y_true = np.asarray(y_true, dtype=float)
+    if np.any(y_true == 0):
+        raise ValueError("relative error is undefined for zero targets")
+    return float(np.mean(np.abs(np.asarray(y_pred, dtype=float) - y_true) / np.abs(y_true)))
+
+
+def summarise_folds(per_fold: list[dict[str, float]]) -> dict[str, float]:
+    """Mean and standard deviation over folds of each numeric metric: ``{name}_mean``, ``{name}_std``."""
+    summary: dict[str, float] = {"n_folds": len(per_fold)}
+    for name in per_fold[0]:
+        values = np.array([fold[name] for fold in per_fold], dtype=float)
+        summary[f"{name}_mean"] = float(values.mean())
+        summary[f"{name}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return summary
