@@ -2,26 +2,91 @@
 
 from __future__ import annotations
 
+import copy
+import importlib
+import inspect
 from pathlib import Path
 
+import hydra
 import pytorch_lightning as pl
+import torch
 from omegaconf import DictConfig, OmegaConf
 
+from matdisco.core.io import atomic_path
 from matdisco.core.loggers import finish_loggers, make_loggers
 
 # Keys of conf/trainer/*.yaml that are ours, not pl.Trainer arguments.
 _OWN_TRAINER_KEYS = ("name", "early_stopping_patience", "monitor")
+# Keys of conf/model/*.yaml that are ours, not arguments of the module named by `_target_`.
+OWN_MODEL_KEYS = ("name", "family", "training")
+
+
+def instantiate_model(model_cfg: DictConfig, **runtime) -> pl.LightningModule:
+    """Build the module of ``model_cfg`` (``_target_``, ``_partial_: true``) with run-time arguments.
+
+    Every key except ``OWN_MODEL_KEYS`` is a constructor argument; of ``runtime`` (sizes known only
+    from the data, e.g. ``n_types``) only those the constructor accepts are passed.
+    """
+    arguments = {key: value for key, value in model_cfg.items() if key not in OWN_MODEL_KEYS}
+    factory = hydra.utils.instantiate(arguments)
+    accepted = inspect.signature(factory.func).parameters
+    return factory(**{key: value for key, value in runtime.items() if key in accepted})
+
+
+def save_module(path: Path, module: pl.LightningModule, **extra) -> None:
+    """Save class path, hyperparameters and weights (plus ``extra`` entries) to ``path`` atomically."""
+    payload = {
+        "class": f"{type(module).__module__}.{type(module).__qualname__}",
+        "hyper_parameters": dict(module.hparams),
+        "state_dict": module.state_dict(),
+        **extra,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_module(path: Path) -> tuple[pl.LightningModule, dict]:
+    """Module saved by :func:`save_module`, in eval mode, and the whole saved payload."""
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    module_name, class_name = payload["class"].rsplit(".", 1)
+    module = getattr(importlib.import_module(module_name), class_name)(**payload["hyper_parameters"])
+    module.load_state_dict(payload["state_dict"])
+    return module.eval(), payload
+
+
+class RestoreBestWeights(pl.Callback):
+    """Keep an in-memory copy of the weights at the best ``monitor`` value; restore them when fit ends."""
+
+    def __init__(self, monitor: str):
+        self.monitor = monitor
+        self.best = float("inf")
+        self.best_state: dict | None = None
+
+    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is not None and float(value) < self.best and not trainer.sanity_checking:
+            self.best = float(value)
+            self.best_state = copy.deepcopy(module.state_dict())
+
+    def on_fit_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        if self.best_state is not None:
+            module.load_state_dict(self.best_state)
 
 
 def build_trainer(cfg: DictConfig, loggers: list, callbacks: list | None = None, root_dir: Path | None = None) -> pl.Trainer:
-    """``pl.Trainer`` from ``cfg.trainer`` (minus our own keys), deterministic, with the given loggers."""
+    """``pl.Trainer`` from ``cfg.trainer`` (minus our own keys) with the given loggers.
+
+    Adds :class:`RestoreBestWeights` on ``trainer.monitor`` and, if ``trainer.early_stopping_patience``
+    is set, early stopping on the same metric.
+    """
     kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
     for key in _OWN_TRAINER_KEYS:
         kwargs.pop(key, None)
-    callbacks = list(callbacks or [])
+    monitor = cfg.trainer.get("monitor", "val/loss")
+    callbacks = list(callbacks or []) + [RestoreBestWeights(monitor)]
     patience = cfg.trainer.get("early_stopping_patience")
     if patience:
-        callbacks.append(pl.callbacks.EarlyStopping(monitor=cfg.trainer.get("monitor", "val/loss"), patience=patience, mode="min"))
+        callbacks.append(pl.callbacks.EarlyStopping(monitor=monitor, patience=patience, mode="min"))
     return pl.Trainer(logger=loggers, callbacks=callbacks, default_root_dir=str(root_dir) if root_dir else None, enable_checkpointing=False, **kwargs)
 
 

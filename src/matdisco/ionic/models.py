@@ -1,0 +1,126 @@
+"""Lightning modules for ln(sigma) of ionic liquids with the talk's per-atom temperature law.
+
+Both models predict, for every atom i, three numbers (A_i, B_i, C_i) and sum them over the
+formula unit:  ln(sigma / 1 S m^-1) = sum_i [A_i + B_i tau + C_i tau^2],  tau = T_ref / T - 1.
+``tau`` is 1/T shifted and scaled for conditioning; it is an exact reparametrisation of
+A + B/T + C/T^2 (see :func:`matdisco.ionic.params_table.to_inverse_temperature_form`).
+
+- :class:`AdditiveConductivity`: (A, B, C) is a learned vector per atom type (the talk's ansatz).
+- :class:`GraphConductivity`: (A, B, C) comes from each atom's environment through message passing
+  on the molecular graph (GINE layers), so chemically similar atoms share strength.
+"""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torch_geometric.nn import GINEConv
+from torch_geometric.utils import scatter
+
+
+def temperature_law(abc: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+    """ln sigma [n] from summed coefficients ``abc`` [n, 3] and scaled inverse temperature ``tau`` [n]."""
+    return abc[:, 0] + abc[:, 1] * tau + abc[:, 2] * tau**2
+
+
+class ConductivityModule(pl.LightningModule):
+    """Shared loss, regularisation, optimiser and the temperature law; subclasses give atom terms.
+
+    Batches are ``(graphs, point_graph, temperature_K, ln_sigma)``: a PyG ``Batch`` of formula
+    units, the graph index of each point [n_points] (long), temperature in K [n_points], target
+    ln(sigma / 1 S m^-1) [n_points].
+    """
+
+    def __init__(self, lr: float, l2: float, loss: str, huber_delta: float, temperature_reference_K: float):
+        super().__init__()
+        if loss not in ("mse", "huber"):
+            raise ValueError(f"model.loss must be 'mse' or 'huber', got {loss!r}")
+        self.lr = lr
+        self.l2 = l2
+        self.temperature_reference_K = temperature_reference_K
+        self.criterion = nn.MSELoss() if loss == "mse" else nn.HuberLoss(delta=huber_delta)
+
+    def atom_terms(self, graphs) -> torch.Tensor:
+        """(A, B, C) of every atom, [n_atoms, 3]."""
+        raise NotImplementedError
+
+    def graph_terms(self, graphs) -> torch.Tensor:
+        """(A, B, C) summed over the atoms of each graph, [n_graphs, 3]."""
+        return scatter(self.atom_terms(graphs), graphs.batch, dim=0, dim_size=graphs.num_graphs, reduce="sum")
+
+    def tau(self, temperature_K: torch.Tensor) -> torch.Tensor:
+        """Scaled inverse temperature T_ref / T - 1 (dimensionless)."""
+        return self.temperature_reference_K / temperature_K - 1.0
+
+    def forward(self, graphs, point_graph: torch.Tensor, temperature_K: torch.Tensor) -> torch.Tensor:
+        """Predicted ln sigma of each point [n_points]."""
+        return temperature_law(self.graph_terms(graphs)[point_graph], self.tau(temperature_K))
+
+    def _step(self, batch, stage: str) -> torch.Tensor:
+        graphs, point_graph, temperature_K, target = batch
+        pred = self(graphs, point_graph, temperature_K)
+        loss = self.criterion(pred, target)
+        rmse = torch.sqrt(torch.mean((pred - target) ** 2))
+        self.log(f"{stage}/loss", loss, batch_size=len(target), prog_bar=stage == "val", on_epoch=True, on_step=False)
+        self.log(f"{stage}/rmse", rmse, batch_size=len(target), on_epoch=True, on_step=False)
+        return loss
+
+    def training_step(self, batch, batch_idx):
+        penalty = self.l2 * sum((p**2).sum() for p in self.parameters())
+        return self._step(batch, "train") + penalty
+
+    def validation_step(self, batch, batch_idx):
+        self._step(batch, "val")
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.lr)
+
+
+class AdditiveConductivity(ConductivityModule):
+    """The talk's ansatz: one (A, B, C) per atom type. Unseen types (index -1) are refused."""
+
+    def __init__(self, n_types: int, lr: float = 0.05, l2: float = 1e-4, loss: str = "huber", huber_delta: float = 1.0, temperature_reference_K: float = 298.15):
+        super().__init__(lr, l2, loss, huber_delta, temperature_reference_K)
+        self.save_hyperparameters()
+        self.type_terms = nn.Parameter(torch.zeros(n_types, 3))
+
+    def atom_terms(self, graphs) -> torch.Tensor:
+        if bool((graphs.type_index < 0).any()):
+            raise ValueError("atom types unseen in training have no additive parameters; flag these ILs instead of predicting")
+        return self.type_terms[graphs.type_index]
+
+
+class GraphConductivity(ConductivityModule):
+    """Message-passing network: node encoder, ``n_layers`` residual GINE layers, head to (A, B, C)."""
+
+    def __init__(
+        self,
+        node_dim: int,
+        edge_dim: int,
+        hidden: int = 64,
+        n_layers: int = 3,
+        dropout: float = 0.0,
+        lr: float = 0.003,
+        l2: float = 1e-6,
+        loss: str = "huber",
+        huber_delta: float = 1.0,
+        temperature_reference_K: float = 298.15,
+    ):
+        super().__init__(lr, l2, loss, huber_delta, temperature_reference_K)
+        self.save_hyperparameters()
+        self.encode = nn.Linear(node_dim, hidden)
+        self.layers = nn.ModuleList(
+            GINEConv(nn.Sequential(nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, hidden)), edge_dim=edge_dim) for _ in range(n_layers)
+        )
+        self.norms = nn.ModuleList(nn.LayerNorm(hidden) for _ in range(n_layers))
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 3))
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
+
+    def atom_terms(self, graphs) -> torch.Tensor:
+        h = self.encode(graphs.x)
+        for layer, norm in zip(self.layers, self.norms):
+            h = h + self.dropout(torch.nn.functional.silu(norm(layer(h, graphs.edge_index, graphs.edge_attr))))
+        return self.head(h)
