@@ -1,0 +1,353 @@
+"""The self-consistent DFT+U+V campaign: SCF -> hp.x -> new U/V -> repeat, one record per iteration.
+
+Layout under the campaign root (one folder per calculation)::
+
+    <root>/<path_id>/iter_<k>/{scf*.in, scf*.out, hp.in, hp.out, *.Hubbard_parameters.dat,
+                                parameters.out, record.json}
+
+A path is one structure (material x strain). Iteration k runs pw.x with the Hubbard input of
+iteration k - 1's hp.x result (iteration 0: the material's starting U). ``record.json`` is
+written atomically when an iteration finishes (ok or failed); a folder with it is never run
+again, one without it is wiped and rerun, so killing and restarting the campaign is safe. A
+failed iteration ends its path and its record goes to the failures file, never to the data set.
+Finished records are merged into the data set (JSON lines keyed by record id) under a file lock,
+so several campaign processes (shards, Hydra launcher jobs) can share one data set.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+from ase import Atoms
+
+from matdisco.core.errors import ConfigError
+from matdisco.core.io import atomic_write_json, atomic_write_text, file_md5
+from matdisco.hubbard import keys as K
+from matdisco.hubbard.qe.inputs import TINY_EV, HubbardEntries, hp_input, hubbard_entries_to_system, pw_input, starting_magnetization
+from matdisco.hubbard.qe.outputs import QEOutputError
+from matdisco.hubbard.qe.parse_hp import HubbardParameters, parse_hp_output, parse_hubbard_parameters, parse_parameters_out
+from matdisco.hubbard.qe.parse_pw import PwResult, parse_pw_output
+from matdisco.hubbard.qe.run import Launcher, QERunError, run_qe
+from matdisco.hubbard.structures import TRANSITION_METALS, build, species_labels, strained, structure_record
+
+PREFIX = "calc"
+OCCUPATION_MODES = ("fixed", "smearing", "two_step")
+
+
+@dataclass(frozen=True)
+class Material:
+    """One material of the campaign: structure builder arguments, electronic treatment, meshes.
+
+    ``occupations``: ``fixed`` (non-magnetic insulator), ``smearing`` (metal or magnetic metal),
+    ``two_step`` (magnetic insulator: smearing SCF, then fixed occupations at its rounded total
+    magnetization, QE examples/HP/example02). ``u_start_eV``: on-site U of the metals at iteration 0.
+    """
+
+    name: str
+    structure: dict[str, Any]
+    occupations: str
+    kpts: tuple[int, int, int]
+    qpts: tuple[int, int, int]
+    u_start_eV: float = 0.0
+    magnetic: bool = False
+
+
+@dataclass(frozen=True)
+class PathSpec:
+    """One self-consistent path: a material at one isotropic strain."""
+
+    material: Material
+    strain: float
+
+    @property
+    def path_id(self) -> str:
+        return f"{self.material.name}_strain{self.strain * 100:+.1f}pct"
+
+
+@dataclass
+class Campaign:
+    """Everything a campaign needs; built from the ``simulate`` config by :func:`campaign_from_config`."""
+
+    materials: list[Material]
+    strains: list[float]
+    settings: dict[str, Any]
+    launcher: Launcher
+    root: Path
+    records_path: Path
+    failures_path: Path
+    max_iterations: int = 5
+    tolerance_eV: float = 0.01
+    parallel_paths: int = 1
+    shard: int = 0
+    n_shards: int = 1
+    only_materials: list[str] = field(default_factory=list)
+
+
+def plan(campaign: Campaign) -> list[PathSpec]:
+    """Paths in round-robin order: every material at the first strain, then every material at the
+    next strain, ... (strains in config order), restricted to this shard."""
+    materials = [m for m in campaign.materials if not campaign.only_materials or m.name in campaign.only_materials]
+    paths = [PathSpec(material, strain) for strain in campaign.strains for material in materials]
+    return paths[campaign.shard :: campaign.n_shards]
+
+
+def run_campaign(campaign: Campaign) -> dict[str, Any]:
+    """Run (or resume) every path of this shard; return counts of ok and failed iterations."""
+    paths = plan(campaign)
+    if campaign.parallel_paths > 1:
+        with ProcessPoolExecutor(campaign.parallel_paths) as pool:
+            results = list(pool.map(run_path, [campaign] * len(paths), paths))
+    else:
+        results = [run_path(campaign, path) for path in paths]
+    records = [record for path_records in results for record in path_records]
+    return {
+        "paths": len(paths),
+        "ok_iterations": sum(r[K.STATUS] == "ok" for r in records),
+        "failed_iterations": sum(r[K.STATUS] == "failed" for r in records),
+        "converged_paths": sum(any(r.get(K.CONVERGED) for r in recs) for recs in results),
+    }
+
+
+def run_path(campaign: Campaign, path: PathSpec) -> list[dict[str, Any]]:
+    """Run or resume the iterations of one path until converged, failed or out of iterations."""
+    records: list[dict[str, Any]] = []
+    hubbard_in = initial_hubbard(path)
+    for iteration in range(campaign.max_iterations):
+        folder = campaign.root / path.path_id / f"iter_{iteration}"
+        record = load_record(folder)
+        if record is None:
+            record = run_iteration(campaign, path, iteration, hubbard_in, folder)
+            merge_records(campaign.failures_path if record[K.STATUS] == "failed" else campaign.records_path, [record])
+        records.append(record)
+        if record[K.STATUS] != "ok" or record[K.CONVERGED]:
+            break
+        hubbard_in = next_hubbard(record, path)
+    return records
+
+
+def load_record(folder: Path) -> dict[str, Any] | None:
+    """The finished record of a calculation folder, or None (a partial folder is wiped)."""
+    record_file = folder / "record.json"
+    if record_file.is_file():
+        return json.loads(record_file.read_text())
+    if folder.exists():
+        shutil.rmtree(folder)
+    return None
+
+
+def initial_hubbard(path: PathSpec) -> HubbardEntries:
+    """Iteration-0 Hubbard input: U = ``u_start_eV`` (or QE's tiny marker) on metal 3d, tiny on O 2p."""
+    atoms = path_structure(path)
+    u_metal = path.material.u_start_eV or TINY_EV
+    return [(n, n, u_metal if s in TRANSITION_METALS else TINY_EV) for n, s in enumerate(atoms.get_chemical_symbols(), 1) if s != "Li"]
+
+
+def next_hubbard(record: dict[str, Any], path: PathSpec) -> HubbardEntries:
+    """Hubbard input of the next iteration: hp.x's ``parameters.out`` (metal U and metal-O V) plus the
+    tiny O 2p marker, as stored in ``record``."""
+    entries = [(row[K.ATOM_I], row[K.ATOM_J], row["value_eV"]) for row in record["hubbard_out"]]
+    onsite = {i for i, j, _ in entries if i == j}
+    symbols = record[K.STRUCTURE][K.SYMBOLS]
+    entries += [(n, n, TINY_EV) for n, s in enumerate(symbols, 1) if s == "O" and n not in onsite]
+    return entries
+
+
+def path_structure(path: PathSpec) -> Atoms:
+    """The strained structure of a path."""
+    return strained(build(path.material.structure), path.strain)
+
+
+def run_iteration(campaign: Campaign, path: PathSpec, iteration: int, hubbard_in: HubbardEntries, folder: Path) -> dict[str, Any]:
+    """SCF (one or two pw.x runs) then hp.x in ``folder``; returns the record (also saved as record.json)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    atoms = path_structure(path)
+    base = {
+        K.RECORD_ID: f"{path.path_id}/iter_{iteration}",
+        K.PATH_ID: path.path_id,
+        K.MATERIAL: path.material.name,
+        K.STRAIN: path.strain,
+        K.ITERATION: iteration,
+        K.STRUCTURE: structure_record(atoms),
+        K.HUBBARD_IN: [{K.ATOM_I: i, K.ATOM_J: j, "value_eV": v} for i, j, v in hubbard_in],
+        K.SETTINGS: {**campaign.settings, "kpts": list(path.material.kpts), "qpts": list(path.material.qpts),
+                     "occupations": path.material.occupations, "magnetic": path.material.magnetic},
+    }
+    timings: dict[str, float] = {}
+    try:
+        pw = run_scf(campaign, path.material, atoms, hubbard_in, folder, timings)
+        atomic_write_text(folder / "hp.in", hp_input(prefix=PREFIX, qpts=path.material.qpts, conv_thr_chi=campaign.settings["conv_thr_chi"]))
+        timings["hp"] = run_qe(campaign.launcher, "hp.x", folder, "hp.in", "hp.out")
+        hp = parse_hp_output(folder / "hp.out")
+        params = parse_hubbard_parameters(folder / f"{PREFIX}.Hubbard_parameters.dat")
+        feedback = parse_parameters_out(folder / "parameters.out")
+        record = {**base, **assemble(atoms, pw, params, feedback, hubbard_in, campaign.tolerance_eV), K.STATUS: "ok"}
+        record[K.PROVENANCE] = provenance(campaign, folder, pw.version, hp.version)
+    except (QEOutputError, QERunError) as error:
+        record = {**base, K.STATUS: "failed", K.REASON: str(error), K.CONVERGED: False}
+    record[K.TIMINGS] = timings
+    record[K.CPU_TIME] = sum(timings.values()) * campaign.launcher.ranks
+    shutil.rmtree(folder / "tmp", ignore_errors=True)
+    atomic_write_json(folder / "record.json", record)
+    return record
+
+
+def run_scf(campaign: Campaign, material: Material, atoms: Atoms, hubbard_in: HubbardEntries, folder: Path, timings: dict[str, float]) -> PwResult:
+    """The SCF protocol of ``material.occupations``; returns the parsed final pw.x output."""
+    if material.occupations not in OCCUPATION_MODES:
+        raise ConfigError(f"material {material.name}: occupations {material.occupations!r} not in {OCCUPATION_MODES}")
+    first_mode = "smearing" if material.occupations == "two_step" else material.occupations
+    pw = _pw_step(campaign, material, atoms, hubbard_in, folder, "scf1", first_mode, {}, timings)
+    if material.occupations != "two_step":
+        return pw
+    if pw.total_magnetization is None or pw.n_bands is None:
+        raise QEOutputError("no total magnetization or number of bands for the fixed-occupation step", folder / "scf1.out")
+    extra = {"nbnd": pw.n_bands, "tot_magnetization": float(round(pw.total_magnetization))}
+    return _pw_step(campaign, material, atoms, hubbard_in, folder, "scf2", "fixed", extra, timings)
+
+
+def _pw_step(
+    campaign: Campaign, material: Material, atoms: Atoms, hubbard_in: HubbardEntries, folder: Path,
+    name: str, mode: str, extra: dict[str, Any], timings: dict[str, float],
+) -> PwResult:
+    """Write, run and parse one pw.x SCF of the protocol."""
+    s = campaign.settings
+    system: dict[str, Any] = {"ecutwfc": float(s["ecutwfc_Ry"]), "ecutrho": float(s["ecutrho_Ry"])}
+    electrons: dict[str, Any] = {"conv_thr": float(s["conv_thr_Ry"]), "mixing_beta": float(s["mixing_beta"]),
+                                 "electron_maxstep": int(s["electron_maxstep"])}
+    if mode == "smearing":
+        system.update(occupations="smearing", smearing=s["smearing"], degauss=float(s["degauss_Ry"]))
+    else:
+        system["occupations"] = "fixed"
+    if material.magnetic:
+        system["nspin"] = 2
+        if extra:
+            system.update(extra)
+            electrons.update(startingpot="file", startingwfc="file")
+        else:
+            system.update(starting_magnetization(atoms, float(s["starting_magnetization"])))
+    system.update(hubbard_entries_to_system(atoms, hubbard_in, int(s["lda_plus_u_kind"])))
+    system["U_projection_type"] = s["u_projection_type"]
+    text = pw_input(atoms, prefix=PREFIX, pseudo_dir=s["pseudo_dir"], pseudopotentials=s["pseudopotentials"],
+                    system=system, electrons=electrons, kpts=material.kpts)
+    atomic_write_text(folder / f"{name}.in", text)
+    timings[name] = run_qe(campaign.launcher, "pw.x", folder, f"{name}.in", f"{name}.out")
+    return parse_pw_output(folder / f"{name}.out")
+
+
+def assemble(
+    atoms: Atoms, pw: PwResult, params: HubbardParameters, feedback: list[tuple[int, int, float]],
+    hubbard_in: HubbardEntries, tolerance_eV: float,
+) -> dict[str, Any]:
+    """Sites (occupations, moments, U_in/U_out), pairs (V_in/V_out, distance) and convergence of one iteration."""
+    symbols, labels = atoms.get_chemical_symbols(), species_labels(atoms)
+    inputs = {(i, j): v for i, j, v in hubbard_in}
+    u_out = {row.site: row for row in params.u}
+    sites = []
+    for atom, occupations in sorted(pw.occupations.items()):
+        if atom not in u_out:
+            raise QEOutputError(f"atom {atom} has occupations but no U from hp.x", params.path)
+        if u_out[atom].label != labels[atom - 1]:
+            raise QEOutputError(f"site {atom} is {u_out[atom].label} in hp.x but {labels[atom - 1]} in the input", params.path)
+        sites.append({
+            K.ATOM_INDEX: atom, K.SPECIES: symbols[atom - 1], K.LABEL: labels[atom - 1],
+            K.OCCUPATIONS: occupations.tolist(), K.MAGNETIC_MOMENT: pw.magnetic_moments.get(atom),
+            K.U_IN: _physical(inputs.get((atom, atom), 0.0)), K.U_OUT: u_out[atom].u_eV,
+        })
+    distances = {(v.atom_i, v.atom_j): v.distance_angstrom for v in params.v}
+    pairs = []
+    for i, j, value in feedback:
+        if i == j:
+            continue
+        if (i, j) not in distances:
+            raise QEOutputError(f"pair ({i}, {j}) of parameters.out is not in the V table", params.path)
+        cell_j = (j - 1) % len(atoms) + 1
+        pairs.append({
+            K.ATOM_I: i, K.ATOM_J: j, K.ATOM_J_CELL: cell_j, K.SPECIES_I: symbols[i - 1], K.SPECIES_J: symbols[cell_j - 1],
+            K.DISTANCE: round(distances[(i, j)], 6), K.V_IN: _physical(inputs.get((i, j), 0.0)), K.V_OUT: value,
+        })
+    deltas = [abs(v - _physical(inputs.get((i, j), 0.0))) for i, j, v in feedback]
+    max_delta = max(deltas) if deltas else float("inf")
+    return {
+        K.SITES: sites, K.PAIRS: pairs,
+        "hubbard_out": [{K.ATOM_I: i, K.ATOM_J: j, "value_eV": v} for i, j, v in feedback],
+        K.MAX_DELTA_EV: max_delta, K.CONVERGED: bool(max_delta < tolerance_eV),
+        K.ENERGY_RY: pw.total_energy_Ry, K.TOTAL_MAGNETIZATION: pw.total_magnetization, K.SCF_ITERATIONS: pw.scf_iterations,
+    }
+
+
+def _physical(value: float) -> float:
+    """QE's tiny marker value (1e-8 eV) means no U/V: report it as 0."""
+    return 0.0 if abs(value) <= TINY_EV else float(value)
+
+
+def provenance(campaign: Campaign, folder: Path, pw_version: str | None, hp_version: str | None) -> dict[str, Any]:
+    """QE versions, pseudopotential MD5s and the input files of one iteration."""
+    pseudo_dir = Path(campaign.settings["pseudo_dir"])
+    return {
+        "qe_version_pw": pw_version, "qe_version_hp": hp_version,
+        "pseudopotential_md5": {name: file_md5(pseudo_dir / name) for name in sorted(campaign.settings["pseudopotentials"].values())},
+        "inputs": {p.name: p.read_text() for p in sorted(folder.glob("*.in"))},
+        "mpi_ranks": campaign.launcher.ranks,
+    }
+
+
+def merge_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    """Insert or replace ``records`` (by record id) in the JSON-lines file ``path``, atomically and
+    under an exclusive lock; returns the number of records in the file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(path.suffix + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged = {r[K.RECORD_ID]: r for r in read_records(path)}
+        merged.update({r[K.RECORD_ID]: r for r in records})
+        lines = [json.dumps(merged[key], sort_keys=True, separators=(",", ":"), default=_json_value) for key in sorted(merged)]
+        atomic_write_text(path, "".join(line + "\n" for line in lines))
+    return len(merged)
+
+
+def _json_value(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Records of a JSON-lines file ([] when it does not exist); a bad line raises naming file and line."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise QEOutputError(f"not a JSON record: {error.msg}", path, number) from error
+    return records
+
+
+def campaign_from_config(sim: Any, root: str | Path, records_path: str | Path, failures_path: str | Path) -> Campaign:
+    """Build a :class:`Campaign` from the ``simulate`` config section (see conf/simulate/dfpt_campaign.yaml)."""
+    materials = [
+        Material(name=name, structure=dict(m["structure"]), occupations=m["occupations"], kpts=tuple(m["kpts"]),
+                 qpts=tuple(m["qpts"]), u_start_eV=float(m.get("u_start_eV", 0.0)), magnetic=bool(m.get("magnetic", False)))
+        for name, m in sim["materials"].items()
+    ]
+    launcher = Launcher(mpi=tuple(sim["mpi_command"]), ranks=int(sim["mpi_ranks"]), bin_dir=sim["qe_bin_dir"],
+                        timeout_s=float(sim["timeout_s"]))
+    return Campaign(
+        materials=materials, strains=[float(s) for s in sim["strains"]], settings=dict(sim["settings"]), launcher=launcher,
+        root=Path(root), records_path=Path(records_path), failures_path=Path(failures_path),
+        max_iterations=int(sim["max_iterations"]), tolerance_eV=float(sim["tolerance_eV"]),
+        parallel_paths=int(sim.get("parallel_paths", 1)), shard=int(sim.get("shard", 0)), n_shards=int(sim.get("n_shards", 1)),
+        only_materials=list(sim.get("only_materials") or []),
+    )

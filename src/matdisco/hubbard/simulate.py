@@ -1,0 +1,105 @@
+"""The hubbard_simulate step: run/resume the DFPT campaign, or re-run a few stored records and
+fail loudly when QE no longer reproduces them (the default: minutes, not hours)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from matdisco.core.errors import ConfigError, MatdiscoError
+from matdisco.core.io import atomic_write_json
+from matdisco.hubbard import keys as K
+from matdisco.hubbard.campaign import Campaign, PathSpec, campaign_from_config, read_records, run_campaign, run_iteration
+
+
+class SpotCheckError(MatdiscoError):
+    """Re-running stored records gave results beyond the tolerance (or failed)."""
+
+
+def campaign_of(cfg: DictConfig) -> Campaign:
+    """The campaign described by ``cfg.simulate``."""
+    sim = cfg.simulate
+    return campaign_from_config(sim, sim.root, sim.records, sim.failures)
+
+
+def choose_records(records: list[dict[str, Any]], record_ids: list[str], n_records: int) -> list[dict[str, Any]]:
+    """``record_ids`` when given, else the ``n_records`` cheapest ok records of distinct materials."""
+    ok = [r for r in records if r[K.STATUS] == "ok"]
+    if record_ids:
+        by_id = {r[K.RECORD_ID]: r for r in ok}
+        missing = [i for i in record_ids if i not in by_id]
+        if missing:
+            raise ConfigError(f"spot-check record(s) not in the data set: {', '.join(missing)}")
+        return [by_id[i] for i in record_ids]
+    chosen: dict[str, dict[str, Any]] = {}
+    for record in sorted(ok, key=lambda r: (r[K.CPU_TIME], r[K.RECORD_ID])):
+        chosen.setdefault(record[K.MATERIAL], record)
+    return list(chosen.values())[:n_records]
+
+
+def compare(stored: dict[str, Any], fresh: dict[str, Any]) -> dict[str, float]:
+    """Largest absolute differences (eV for U, V; electrons for occupations) between two records."""
+    if fresh[K.STATUS] != "ok":
+        return {"u_eV": float("inf"), "v_eV": float("inf"), "occupation": float("inf")}
+    u_old = {s[K.ATOM_INDEX]: s for s in stored[K.SITES]}
+    u_new = {s[K.ATOM_INDEX]: s for s in fresh[K.SITES]}
+    v_old = {(p[K.ATOM_I], p[K.ATOM_J]): p[K.V_OUT] for p in stored[K.PAIRS]}
+    v_new = {(p[K.ATOM_I], p[K.ATOM_J]): p[K.V_OUT] for p in fresh[K.PAIRS]}
+    if u_old.keys() != u_new.keys() or v_old.keys() != v_new.keys():
+        return {"u_eV": float("inf"), "v_eV": float("inf"), "occupation": float("inf")}
+    occupation = max(
+        abs(a - b)
+        for atom in u_old
+        for a, b in zip(_flat(u_old[atom][K.OCCUPATIONS]), _flat(u_new[atom][K.OCCUPATIONS]))
+    )
+    return {
+        "u_eV": max(abs(u_old[a][K.U_OUT] - u_new[a][K.U_OUT]) for a in u_old),
+        "v_eV": max((abs(v_old[k] - v_new[k]) for k in v_old), default=0.0),
+        "occupation": occupation,
+    }
+
+
+def _flat(nested: Any) -> list[float]:
+    return [x for item in nested for x in _flat(item)] if isinstance(nested, list) else [nested]
+
+
+def spotcheck(cfg: DictConfig) -> dict[str, Any]:
+    """Re-run the chosen stored iterations with their stored Hubbard input; raise
+    :class:`SpotCheckError` when any U/V differs by more than ``tolerance_eV`` from the record."""
+    sim = cfg.simulate
+    campaign = campaign_of(cfg)
+    records = read_records(Path(sim.records))
+    if not records:
+        raise ConfigError(f"no records in {sim.records}: run the campaign first (simulate=dfpt_campaign)")
+    chosen = choose_records(records, list(sim.spotcheck.record_ids), int(sim.spotcheck.n_records))
+    materials = {m.name: m for m in campaign.materials}
+    results = {}
+    for stored in chosen:
+        path = PathSpec(materials[stored[K.MATERIAL]], stored[K.STRAIN])
+        folder = Path(sim.spotcheck.root) / stored[K.RECORD_ID]
+        shutil.rmtree(folder, ignore_errors=True)
+        hubbard_in = [(e[K.ATOM_I], e[K.ATOM_J], e["value_eV"]) for e in stored[K.HUBBARD_IN]]
+        fresh = run_iteration(campaign, path, stored[K.ITERATION], hubbard_in, folder)
+        results[stored[K.RECORD_ID]] = {**compare(stored, fresh), "cpu_time_s": fresh[K.CPU_TIME]}
+    tolerance = float(sim.spotcheck.tolerance_eV)
+    report = {"tolerance_eV": tolerance, "records": results,
+              "max_u_diff_eV": max(r["u_eV"] for r in results.values()),
+              "max_v_diff_eV": max(r["v_eV"] for r in results.values())}
+    atomic_write_json(sim.spotcheck.report, report)
+    bad = {rid: r for rid, r in results.items() if r["u_eV"] > tolerance or r["v_eV"] > tolerance}
+    if bad:
+        raise SpotCheckError(f"QE re-runs disagree with the stored records beyond {tolerance} eV: {bad} (see {sim.spotcheck.report})")
+    return report
+
+
+def simulate(cfg: DictConfig) -> dict[str, Any]:
+    """``simulate.mode``: ``spotcheck`` (default stage) or ``campaign`` (run/resume the whole campaign)."""
+    mode = cfg.simulate.mode
+    if mode == "campaign":
+        return run_campaign(campaign_of(cfg))
+    if mode == "spotcheck":
+        return spotcheck(cfg)
+    raise ConfigError(f"simulate.mode {mode!r} is not campaign or spotcheck")
