@@ -5,6 +5,7 @@ Step functions: ``simulate(cfg)`` (spot-check stored records, or run/resume the 
 ``extract(cfg)`` (records -> model-ready tables, splits and the data report).
 """
 
+from matdisco.hubbard.extract import extract
 from matdisco.hubbard.simulate import simulate
 
-__all__ = ["simulate"]
+__all__ = ["extract", "simulate"]

@@ -27,6 +27,7 @@ from typing import Any, Iterable
 
 import numpy as np
 from ase import Atoms
+from omegaconf import DictConfig, OmegaConf
 
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json, atomic_write_text, file_md5
@@ -187,7 +188,7 @@ def run_iteration(campaign: Campaign, path: PathSpec, iteration: int, hubbard_in
         timings["hp"] = run_qe(campaign.launcher, "hp.x", folder, "hp.in", "hp.out")
         hp = parse_hp_output(folder / "hp.out")
         params = parse_hubbard_parameters(folder / f"{PREFIX}.Hubbard_parameters.dat")
-        feedback = parse_parameters_out(folder / "parameters.out")
+        feedback = hubbard_feedback(folder, params, int(campaign.settings["lda_plus_u_kind"]))
         record = {**base, **assemble(atoms, pw, params, feedback, hubbard_in, campaign.tolerance_eV), K.STATUS: "ok"}
         record[K.PROVENANCE] = provenance(campaign, folder, pw.version, hp.version)
     except (QEOutputError, QERunError) as error:
@@ -197,6 +198,14 @@ def run_iteration(campaign: Campaign, path: PathSpec, iteration: int, hubbard_in
     shutil.rmtree(folder / "tmp", ignore_errors=True)
     atomic_write_json(folder / "record.json", record)
     return record
+
+
+def hubbard_feedback(folder: Path, params: HubbardParameters, kind: int) -> list[tuple[int, int, float]]:
+    """hp.x's new Hubbard input ``(i, j, eV)``: ``parameters.out`` for DFT+U+V (kind 2); for DFT+U
+    (kind 0, no such file) the on-site U of every site of the U table."""
+    if kind == 2:
+        return parse_parameters_out(folder / "parameters.out")
+    return [(u.site, u.site, u.u_eV) for u in params.u]
 
 
 def run_scf(campaign: Campaign, material: Material, atoms: Atoms, hubbard_in: HubbardEntries, folder: Path, timings: dict[str, float]) -> PwResult:
@@ -220,7 +229,8 @@ def _pw_step(
     """Write, run and parse one pw.x SCF of the protocol."""
     s = campaign.settings
     system: dict[str, Any] = {"ecutwfc": float(s["ecutwfc_Ry"]), "ecutrho": float(s["ecutrho_Ry"])}
-    electrons: dict[str, Any] = {"conv_thr": float(s["conv_thr_Ry"]), "mixing_beta": float(s["mixing_beta"]),
+    conv_thr = s["conv_thr_Ry"] if name != "scf1" or material.occupations != "two_step" else s.get("conv_thr_first_Ry", s["conv_thr_Ry"])
+    electrons: dict[str, Any] = {"conv_thr": float(conv_thr), "mixing_beta": float(s["mixing_beta"]),
                                  "electron_maxstep": int(s["electron_maxstep"])}
     if mode == "smearing":
         system.update(occupations="smearing", smearing=s["smearing"], degauss=float(s["degauss_Ry"]))
@@ -337,6 +347,7 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 
 def campaign_from_config(sim: Any, root: str | Path, records_path: str | Path, failures_path: str | Path) -> Campaign:
     """Build a :class:`Campaign` from the ``simulate`` config section (see conf/simulate/dfpt_campaign.yaml)."""
+    sim = OmegaConf.to_container(sim, resolve=True) if isinstance(sim, DictConfig) else sim
     materials = [
         Material(name=name, structure=dict(m["structure"]), occupations=m["occupations"], kpts=tuple(m["kpts"]),
                  qpts=tuple(m["qpts"]), u_start_eV=float(m.get("u_start_eV", 0.0)), magnetic=bool(m.get("magnetic", False)))

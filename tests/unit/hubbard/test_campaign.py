@@ -1,0 +1,152 @@
+"""Campaign logic without running QE: record assembly from QE's reference outputs, resume,
+failure handling, Hubbard feedback, atomic merging."""
+
+import json
+
+import numpy as np
+import pytest
+
+from matdisco.hubbard import campaign as C
+from matdisco.hubbard import keys as K
+from matdisco.hubbard.qe.parse_hp import parse_hubbard_parameters, parse_parameters_out
+from matdisco.hubbard.qe.parse_pw import parse_pw_output
+from matdisco.hubbard.qe.run import Launcher
+from matdisco.hubbard.structures import layered_r3m
+
+
+def test_assemble_licoo2_u_plus_v(qe_reference):
+    # same species order as the example (Co, O, O, Li); assemble uses symbols, labels and nat only
+    atoms = layered_r3m("Co", 2.816, 14.05, 0.2605)
+    pw = parse_pw_output(qe_reference("example10", "LiCoO2.scf.out.gz"))
+    params = parse_hubbard_parameters(qe_reference("example10", "LiCoO2.Hubbard_parameters.dat.gz"))
+    feedback = parse_parameters_out(qe_reference("example10", "parameters.out"))
+    hubbard_in = [(1, 1, 1e-8), (2, 2, 1e-8)]
+    out = C.assemble(atoms, pw, params, feedback, hubbard_in, tolerance_eV=0.01)
+    assert [(s[K.SPECIES], s[K.U_IN], s[K.U_OUT]) for s in out[K.SITES]] == [("Co", 0.0, 7.7514), ("O", 0.0, 8.0439), ("O", 0.0, 8.0439)]
+    assert np.asarray(out[K.SITES][0][K.OCCUPATIONS]).shape == (1, 5, 5)
+    assert len(out[K.PAIRS]) == 6
+    for pair in out[K.PAIRS]:
+        assert (pair[K.SPECIES_I], pair[K.SPECIES_J], pair[K.V_IN], pair[K.V_OUT]) == ("Co", "O", 0.0, 0.7573)
+        assert pair[K.DISTANCE] == pytest.approx(1.92131, abs=1e-4)
+        assert pair[K.ATOM_J_CELL] in (2, 3)
+    assert out[K.MAX_DELTA_EV] == pytest.approx(7.7514) and not out[K.CONVERGED]
+
+
+def _campaign(tmp_path, max_iterations=4):
+    material = C.Material(
+        name="NiO", structure={"builder": "rocksalt_afm", "metal": "Ni", "a_angstrom": 4.17},
+        occupations="two_step", kpts=(2, 2, 2), qpts=(2, 2, 2), magnetic=True,
+    )
+    return C.Campaign(
+        materials=[material], strains=[0.0, 0.02], settings={}, launcher=Launcher(),
+        root=tmp_path / "runs", records_path=tmp_path / "records.jsonl", failures_path=tmp_path / "failures.jsonl",
+        max_iterations=max_iterations,
+    )
+
+
+def _fake_record(path, iteration, hubbard_in, status="ok", converged=False):
+    u = 5.0 + iteration
+    return {
+        K.RECORD_ID: f"{path.path_id}/iter_{iteration}", K.PATH_ID: path.path_id, K.MATERIAL: path.material.name,
+        K.STRAIN: path.strain, K.ITERATION: iteration, K.STATUS: status, K.CONVERGED: converged,
+        K.STRUCTURE: {K.SYMBOLS: ["Ni", "Ni", "O", "O"]}, K.CPU_TIME: 1.0,
+        K.HUBBARD_IN: [{K.ATOM_I: i, K.ATOM_J: j, "value_eV": v} for i, j, v in hubbard_in],
+        "hubbard_out": [{K.ATOM_I: 1, K.ATOM_J: 1, "value_eV": u}, {K.ATOM_I: 1, K.ATOM_J: 17, "value_eV": 0.5}],
+    }
+
+
+@pytest.fixture
+def fake_qe(monkeypatch):
+    """Replace the QE iteration by a fake that writes record.json like the real one; count calls."""
+    calls = []
+    behaviour = {}
+
+    def fake_run_iteration(campaign, path, iteration, hubbard_in, folder):
+        calls.append((path.path_id, iteration, list(hubbard_in)))
+        status, converged = behaviour.get((path.path_id, iteration), ("ok", False))
+        record = _fake_record(path, iteration, hubbard_in, status, converged)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "record.json").write_text(json.dumps(record))
+        return record
+
+    monkeypatch.setattr(C, "run_iteration", fake_run_iteration)
+    return calls, behaviour
+
+
+def test_plan_is_round_robin_and_sharded(tmp_path):
+    campaign = _campaign(tmp_path)
+    campaign.materials.append(C.Material("LiCoO2", {}, "fixed", (2, 2, 2), (2, 2, 2)))
+    ids = [p.path_id for p in C.plan(campaign)]
+    assert ids == ["NiO_strain+0.0pct", "LiCoO2_strain+0.0pct", "NiO_strain+2.0pct", "LiCoO2_strain+2.0pct"]
+    campaign.n_shards, campaign.shard = 2, 1
+    assert [p.path_id for p in C.plan(campaign)] == ["LiCoO2_strain+0.0pct", "LiCoO2_strain+2.0pct"]
+
+
+def test_resume_skips_finished_and_reruns_partial(tmp_path, fake_qe):
+    calls, behaviour = fake_qe
+    campaign = _campaign(tmp_path, max_iterations=3)
+    path = C.plan(campaign)[0]
+    behaviour[(path.path_id, 2)] = ("ok", True)
+    C.run_path(campaign, path)
+    assert [c[1] for c in calls] == [0, 1, 2]
+    # iteration 1 carries iteration 0's hp.x output plus the tiny O 2p marker
+    assert calls[1][2] == [(1, 1, 5.0), (1, 17, 0.5), (3, 3, 1e-8), (4, 4, 1e-8)]
+    # kill during iteration 2: its record is gone, a partial file is left behind
+    (campaign.root / path.path_id / "iter_2" / "record.json").unlink()
+    (campaign.root / path.path_id / "iter_2" / "scf1.out").write_text("partial")
+    calls.clear()
+    records = C.run_path(campaign, path)
+    assert [c[1] for c in calls] == [2]
+    assert not (campaign.root / path.path_id / "iter_2" / "scf1.out").exists()
+    assert [r[K.ITERATION] for r in records] == [0, 1, 2]
+    assert len(C.read_records(campaign.records_path)) == 3
+
+
+def test_failure_ends_path_and_stays_out_of_the_data_set(tmp_path, fake_qe):
+    calls, behaviour = fake_qe
+    campaign = _campaign(tmp_path)
+    path = C.plan(campaign)[0]
+    behaviour[(path.path_id, 1)] = ("failed", False)
+    C.run_path(campaign, path)
+    assert [c[1] for c in calls] == [0, 1]
+    assert [r[K.RECORD_ID] for r in C.read_records(campaign.records_path)] == [f"{path.path_id}/iter_0"]
+    assert [r[K.STATUS] for r in C.read_records(campaign.failures_path)] == ["failed"]
+    calls.clear()
+    C.run_path(campaign, path)  # resuming does not retry a recorded failure
+    assert calls == []
+
+
+def test_run_campaign_counts(tmp_path, fake_qe):
+    _, behaviour = fake_qe
+    campaign = _campaign(tmp_path, max_iterations=2)
+    summary = C.run_campaign(campaign)
+    assert summary == {"paths": 2, "ok_iterations": 4, "failed_iterations": 0, "converged_paths": 0}
+
+
+def test_merge_records_replaces_by_id(tmp_path):
+    target = tmp_path / "d" / "records.jsonl"
+    assert C.merge_records(target, [{K.RECORD_ID: "b", "x": 1}, {K.RECORD_ID: "a", "x": 1}]) == 2
+    assert C.merge_records(target, [{K.RECORD_ID: "a", "x": 2}]) == 2
+    assert [(r[K.RECORD_ID], r["x"]) for r in C.read_records(target)] == [("a", 2), ("b", 1)]
+
+
+def test_bad_record_line_names_file_and_line(tmp_path):
+    target = tmp_path / "records.jsonl"
+    target.write_text('{"record_id": "a"}\n{oops\n')
+    with pytest.raises(Exception, match=r"records.jsonl:2: not a JSON record"):
+        C.read_records(target)
+
+
+def test_campaign_from_the_shipped_config_is_json_ready(tmp_path):
+    from hydra import compose, initialize_config_dir
+    from pathlib import Path
+
+    conf = Path(__file__).resolve().parents[3] / "conf"
+    with initialize_config_dir(version_base="1.3", config_dir=str(conf)):
+        cfg = compose("config", overrides=["simulate=dfpt_spotcheck"])
+    campaign = C.campaign_from_config(cfg.simulate, tmp_path, tmp_path / "r.jsonl", tmp_path / "f.jsonl")
+    json.dumps(campaign.settings)
+    assert len(campaign.materials) >= 6 and campaign.launcher.mpi[0] == "/usr/bin/mpirun"
+    assert cfg.simulate.mode == "spotcheck" and cfg.simulate.family == "hubbard"
+    for path in C.plan(campaign):
+        assert len(C.initial_hubbard(path)) >= 3
