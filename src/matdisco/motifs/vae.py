@@ -1,0 +1,138 @@
+"""Variational autoencoder of normalised Gram entries (Lightning module and data module).
+
+Input x (B, P): normalised upper-triangle Gram entries (P = 36 for 8 neighbours). The encoder
+(Linear layers through ``hidden_dims``, tanh) gives the mean and log-variance of a ``latent_dim`` Gaussian; the
+decoder mirrors it. Loss per batch = mean squared error over entries + beta_t * KL, with the KL
+summed over latent dimensions and averaged over the batch, and beta_t = beta * min(1, (epoch + 1)
+/ beta_warmup_epochs) (linear warm-up; no warm-up when ``beta_warmup_epochs`` is 0).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from matdisco.core.io import atomic_path
+
+
+def mlp(sizes: Sequence[int], final_activation: bool) -> nn.Sequential:
+    """Linear layers between consecutive ``sizes`` with tanh after each (after the last if asked)."""
+    layers: list[nn.Module] = []
+    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if final_activation or k < len(sizes) - 2:
+            layers.append(nn.Tanh())
+    return nn.Sequential(*layers)
+
+
+class MotifVAE(pl.LightningModule):
+    """VAE P -> hidden_dims -> (mu, log sigma^2) in R^latent_dim -> reversed hidden_dims -> P.
+
+    ``normaliser`` (a :class:`~matdisco.motifs.environments.GramNormaliser` dict) is stored in the
+    hyper-parameters so the checkpoint carries the statistics its inputs were normalised with.
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_dims: Sequence[int] = (28, 18),
+        latent_dim: int = 8,
+        beta: float = 0.01,
+        beta_warmup_epochs: int = 10,
+        lr: float = 1e-3,
+        normaliser: dict | None = None,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        hidden = [int(h) for h in hidden_dims]
+        self.encoder = mlp([input_dim, *hidden], final_activation=True)
+        self.to_mu = nn.Linear(hidden[-1], latent_dim)
+        self.to_logvar = nn.Linear(hidden[-1], latent_dim)
+        self.decoder = mlp([latent_dim, *reversed(hidden), input_dim], final_activation=False)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance (B, latent_dim) of q(z | x) for x (B, P)."""
+        h = self.encoder(x)
+        return self.to_mu(h), self.to_logvar(h)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Normalised Gram entries (B, P) from latent points z (B, latent_dim)."""
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Reconstruction (B, P) from a reparameterised sample, with mu and log-variance (B, latent_dim)."""
+        mu, logvar = self.encode(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.decode(z), mu, logvar
+
+    def beta_now(self) -> float:
+        """KL weight of the current epoch (linear warm-up to ``beta``)."""
+        warmup = int(self.hparams.beta_warmup_epochs)
+        scale = 1.0 if warmup <= 0 else min(1.0, (self.current_epoch + 1) / warmup)
+        return float(self.hparams.beta) * scale
+
+    def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Reconstruction MSE, KL (summed over latent dimensions, batch mean) and total loss."""
+        reconstruction, mu, logvar = self(x)
+        recon = torch.mean((reconstruction - x) ** 2)
+        kl = torch.mean(-0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1))
+        return {"recon": recon, "kl": kl, "loss": recon + self.beta_now() * kl}
+
+    def training_step(self, batch, batch_idx):
+        """One optimisation step; logs train/loss, train/recon, train/kl, beta."""
+        losses = self.losses(batch[0])
+        for name, value in losses.items():
+            self.log(f"train/{name}", value, on_step=False, on_epoch=True, batch_size=len(batch[0]))
+        self.log("beta", self.beta_now(), on_step=False, on_epoch=True)
+        return losses["loss"]
+
+    def validation_step(self, batch, batch_idx):
+        """Logs val/loss, val/recon, val/kl (val/loss is what early stopping watches)."""
+        losses = self.losses(batch[0])
+        for name, value in losses.items():
+            self.log(f"val/{name}", value, on_step=False, on_epoch=True, batch_size=len(batch[0]))
+
+    def configure_optimizers(self):
+        """Adam with the configured learning rate."""
+        return torch.optim.Adam(self.parameters(), lr=float(self.hparams.lr))
+
+
+class GramDataModule(pl.LightningDataModule):
+    """Training and validation loaders over normalised Gram entries (float32 tensors (N, P))."""
+
+    def __init__(self, train: np.ndarray, val: np.ndarray, batch_size: int, seed: int):
+        super().__init__()
+        self.train_set = TensorDataset(torch.as_tensor(train, dtype=torch.float32))
+        self.val_set = TensorDataset(torch.as_tensor(val, dtype=torch.float32))
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled (seeded) training batches."""
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, generator=generator)
+
+    def val_dataloader(self) -> DataLoader:
+        """Validation batches in order."""
+        return DataLoader(self.val_set, batch_size=4 * self.batch_size)
+
+
+def save_model(module: MotifVAE, path: str | Path) -> Path:
+    """Write hyper-parameters (normaliser included) and weights to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        torch.save({"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict()}, tmp)
+    return Path(path)
+
+
+def load_model(path: str | Path) -> MotifVAE:
+    """The model written by :func:`save_model`, in eval mode."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    module = MotifVAE(**checkpoint["hyper_parameters"])
+    module.load_state_dict(checkpoint["state_dict"])
+    return module.eval()
