@@ -85,6 +85,7 @@ class Campaign:
     records_path: Path
     failures_path: Path
     max_iterations: int = 5
+    passes: tuple[int, ...] = (5,)  # iterations per path after each pass over all paths
     tolerance_eV: float = 0.01
     parallel_paths: int = 1
     shard: int = 0
@@ -101,13 +102,18 @@ def plan(campaign: Campaign) -> list[PathSpec]:
 
 
 def run_campaign(campaign: Campaign) -> dict[str, Any]:
-    """Run (or resume) every path of this shard; return counts of ok and failed iterations."""
+    """Run (or resume) every path of this shard, one pass per entry of ``campaign.passes``; return
+    counts of ok and failed iterations. A file ``<root>/STOP`` ends the campaign gracefully (no
+    new iteration starts)."""
     paths = plan(campaign)
-    if campaign.parallel_paths > 1:
-        with ProcessPoolExecutor(campaign.parallel_paths) as pool:
-            results = list(pool.map(run_path, [campaign] * len(paths), paths))
-    else:
-        results = [run_path(campaign, path) for path in paths]
+    merge_records(campaign.failures_path, [])  # the failures file exists even when nothing failed
+    for limit in campaign.passes:
+        limits = [min(limit, campaign.max_iterations)] * len(paths)
+        if campaign.parallel_paths > 1:
+            with ProcessPoolExecutor(campaign.parallel_paths) as pool:
+                results = list(pool.map(run_path, [campaign] * len(paths), paths, limits))
+        else:
+            results = [run_path(campaign, path, n) for path, n in zip(paths, limits)]
     records = [record for path_records in results for record in path_records]
     return {
         "paths": len(paths),
@@ -117,14 +123,17 @@ def run_campaign(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def run_path(campaign: Campaign, path: PathSpec) -> list[dict[str, Any]]:
-    """Run or resume the iterations of one path until converged, failed or out of iterations."""
+def run_path(campaign: Campaign, path: PathSpec, n_iterations: int | None = None) -> list[dict[str, Any]]:
+    """Run or resume the first ``n_iterations`` (default ``max_iterations``) iterations of one path;
+    stop early when converged, failed, or when ``<root>/STOP`` exists."""
     records: list[dict[str, Any]] = []
     hubbard_in = initial_hubbard(path)
-    for iteration in range(campaign.max_iterations):
+    for iteration in range(n_iterations or campaign.max_iterations):
         folder = campaign.root / path.path_id / f"iter_{iteration}"
         record = load_record(folder)
         if record is None:
+            if (campaign.root / "STOP").exists():
+                break
             record = run_iteration(campaign, path, iteration, hubbard_in, folder)
             merge_records(campaign.failures_path if record[K.STATUS] == "failed" else campaign.records_path, [record])
         records.append(record)
@@ -358,7 +367,8 @@ def campaign_from_config(sim: Any, root: str | Path, records_path: str | Path, f
     return Campaign(
         materials=materials, strains=[float(s) for s in sim["strains"]], settings=dict(sim["settings"]), launcher=launcher,
         root=Path(root), records_path=Path(records_path), failures_path=Path(failures_path),
-        max_iterations=int(sim["max_iterations"]), tolerance_eV=float(sim["tolerance_eV"]),
+        max_iterations=int(sim["max_iterations"]), passes=tuple(int(n) for n in sim.get("passes") or [sim["max_iterations"]]),
+        tolerance_eV=float(sim["tolerance_eV"]),
         parallel_paths=int(sim.get("parallel_paths", 1)), shard=int(sim.get("shard", 0)), n_shards=int(sim.get("n_shards", 1)),
         only_materials=list(sim.get("only_materials") or []),
     )

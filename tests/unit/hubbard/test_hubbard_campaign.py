@@ -150,3 +150,17 @@ def test_campaign_from_the_shipped_config_is_json_ready(tmp_path):
     assert cfg.simulate.mode == "spotcheck" and cfg.simulate.family == "hubbard"
     for path in C.plan(campaign):
         assert len(C.initial_hubbard(path)) >= 3
+
+
+def test_passes_cover_every_path_first_and_stop_file(tmp_path, fake_qe):
+    calls, _ = fake_qe
+    campaign = _campaign(tmp_path, max_iterations=3)
+    campaign.passes = (1, 3)
+    C.run_campaign(campaign)
+    assert [(c[0][:3], c[1]) for c in calls] == [("NiO", 0), ("NiO", 0), ("NiO", 1), ("NiO", 2), ("NiO", 1), ("NiO", 2)]
+    assert [c[0] for c in calls[:2]] == ["NiO_strain+0.0pct", "NiO_strain+2.0pct"]
+    calls.clear()
+    campaign.max_iterations, campaign.passes = 4, (4,)
+    (campaign.root / "STOP").touch()
+    C.run_campaign(campaign)
+    assert calls == []
