@@ -11,21 +11,10 @@ import json
 import sys
 from pathlib import Path
 
+from matdisco.core.config import compose
 from matdisco.core.io import atomic_write_json, atomic_write_text
 
 FAMILIES = ("ionic", "motifs", "hubbard")
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
-
-
-def compose(overrides: list[str] | None = None):
-    """Compose ``conf/config.yaml`` with Hydra's compose API (no run folder, no logging setup)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        return hydra_compose(config_name="config", overrides=list(overrides or []))
-
-
 def _families_with(function: str) -> list[tuple[str, object]]:
     """(name, function) for every family package that defines ``function``."""
     found = []

@@ -19,6 +19,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from matdisco.core.errors import ConfigError
 
+CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
+"""The repository's Hydra config folder (the package is installed editable from the repository)."""
+
 SELECTABLE_GROUPS = ("model", "data", "simulate")
 """Config groups whose options carry a ``name``; params.yaml overrides only the option it names."""
 
@@ -68,3 +71,12 @@ def require(cfg: DictConfig, *dotted_keys: str) -> None:
 def to_plain(cfg: DictConfig) -> dict:
     """Resolved plain-dict copy of a config (for logging and JSON)."""
     return OmegaConf.to_container(cfg, resolve=True)
+
+
+def compose(overrides: list[str] | None = None) -> DictConfig:
+    """Compose ``conf/config.yaml`` with Hydra's compose API (no run folder, no logging setup)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        return hydra_compose(config_name="config", overrides=list(overrides or []))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 
+import torch
 from omegaconf import DictConfig
 
 from matdisco.core.config import apply_params_file
@@ -32,11 +33,12 @@ def step_family(step: str, cfg: DictConfig) -> str:
 
 
 def run_step(step: str, cfg: DictConfig) -> float | None:
-    """Apply the DVC params overlay, seed, run ``matdisco.<family>.<step>(cfg)``, print its result.
+    """Apply the DVC params overlay, set torch's CPU threads, seed, run ``matdisco.<family>.<step>(cfg)``, print its result.
 
     Returns the result's ``objective`` (for Hydra sweepers) or None.
     """
     cfg = apply_params_file(cfg)
+    torch.set_num_threads(int(cfg.torch_num_threads))
     seed_everything(int(cfg.seed))
     family = step_family(step, cfg)
     module = importlib.import_module(f"matdisco.{family}")

@@ -16,7 +16,7 @@ from matdisco.core.errors import InputError
 from matdisco.core.io import atomic_path, atomic_write_json
 from matdisco.ionic import keys
 from matdisco.ionic.atom_types import type_vocabulary, unseen_types
-from matdisco.ionic.graphs import ion_graph, with_type_index
+from matdisco.ionic.graphs import ion_graph, with_type_id
 
 
 def processed_dir(cfg) -> Path:
@@ -69,14 +69,14 @@ def salt_graphs(points: pd.DataFrame, scheme: str) -> dict[str, Data]:
 
 
 class ILPoints(Dataset):
-    """One item per IL: (graph with ``type_index``, temperature_K [k], ln_sigma [k]) for its k points."""
+    """One item per IL: (graph with ``type_id``, temperature_K [k], ln_sigma [k]) for its k points."""
 
     def __init__(self, points: pd.DataFrame, graphs: dict[str, Data], il_ids: list[str], vocabulary: dict[str, int]):
         grouped = points.groupby(keys.IL_ID)
         self.il_ids = list(il_ids)
         self.items = [
             (
-                with_type_index(graphs[il], vocabulary),
+                with_type_id(graphs[il], vocabulary),
                 torch.tensor(grouped.get_group(il)[keys.TEMPERATURE_K].to_numpy(), dtype=torch.float32),
                 torch.tensor(grouped.get_group(il)[keys.LN_SIGMA].to_numpy(), dtype=torch.float32),
             )

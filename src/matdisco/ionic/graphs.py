@@ -67,8 +67,8 @@ def ion_graph(smiles: str, scheme: str, where: str) -> Data:
     return Data(x=x, edge_index=edge_index, edge_attr=edge_attr, atom_types=types, num_nodes=x.shape[0])
 
 
-def with_type_index(graph: Data, vocabulary: dict[str, int]) -> Data:
-    """Copy of ``graph`` with ``type_index`` [n_atoms] long: vocabulary index, -1 for unseen types."""
+def with_type_id(graph: Data, vocabulary: dict[str, int]) -> Data:
+    """Copy of ``graph`` with ``type_id`` [n_atoms] long: vocabulary index, -1 for unseen types."""
     graph = graph.clone()
-    graph.type_index = torch.tensor([vocabulary.get(t, -1) for t in graph.atom_types], dtype=torch.long)
+    graph.type_id = torch.tensor([vocabulary.get(t, -1) for t in graph.atom_types], dtype=torch.long)
     return graph

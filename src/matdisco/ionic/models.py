@@ -80,15 +80,17 @@ class ConductivityModule(pl.LightningModule):
 class AdditiveConductivity(ConductivityModule):
     """The talk's ansatz: one (A, B, C) per atom type. Unseen types (index -1) are refused."""
 
+    needs_known_types = True
+
     def __init__(self, n_types: int, lr: float = 0.05, l2: float = 1e-4, loss: str = "huber", huber_delta: float = 1.0, temperature_reference_K: float = 298.15):
         super().__init__(lr, l2, loss, huber_delta, temperature_reference_K)
         self.save_hyperparameters()
         self.type_terms = nn.Parameter(torch.zeros(n_types, 3))
 
     def atom_terms(self, graphs) -> torch.Tensor:
-        if bool((graphs.type_index < 0).any()):
+        if bool((graphs.type_id < 0).any()):
             raise ValueError("atom types unseen in training have no additive parameters; flag these ILs instead of predicting")
-        return self.type_terms[graphs.type_index]
+        return self.type_terms[graphs.type_id]
 
 
 class GraphConductivity(ConductivityModule):

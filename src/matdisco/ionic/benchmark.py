@@ -1,0 +1,89 @@
+"""``make bench`` for the ionic family: training wall time per model, screening throughput, peak memory.
+
+Runs in a temporary folder (the pipeline's artifacts are untouched): extract, train each model on
+the default split (one member, ``trainer.max_epochs`` epochs, no early stopping), then time the
+screening of every new pair over a temperature grid.
+"""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+
+from matdisco.core.config import compose
+from matdisco.ionic import keys
+from matdisco.ionic.data import load_points, processed_dir
+from matdisco.ionic.extraction import extract
+from matdisco.ionic.prediction import Ensemble
+from matdisco.ionic.screening import candidate_pairs, per_ion_terms, screen
+from matdisco.ionic.training import model_dir, train
+
+BENCH_TEMPERATURES_K = list(np.linspace(273.15, 373.15, 11))
+
+
+def peak_rss_MiB() -> float:
+    """Peak resident memory of this process so far, MiB (Linux ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _bench_config(cfg, workdir: str, model_cfg, max_epochs: int):
+    """Copy of ``cfg`` writing under ``workdir``, one member, fixed epochs, CSV logging only."""
+    bench_cfg = OmegaConf.merge(cfg, {"model": model_cfg})
+    OmegaConf.update(bench_cfg, "logger", {"name": "csv", "kind": "csv"}, force_add=True, merge=False)
+    for kind in ("processed", "models", "metrics", "plots", "results", "logs"):
+        OmegaConf.update(bench_cfg, f"paths.{kind}", f"{workdir}/{kind}")
+    OmegaConf.update(bench_cfg, "model.training.n_members", 1)
+    OmegaConf.update(bench_cfg, "data.split.kfold", False)
+    OmegaConf.update(bench_cfg, "trainer.max_epochs", max_epochs)
+    OmegaConf.update(bench_cfg, "trainer.early_stopping_patience", None)
+    OmegaConf.update(bench_cfg, "trainer.enable_progress_bar", False)
+    return bench_cfg
+
+
+def _time_screening(cfg, model_name: str, temperatures_K: list[float]) -> dict:
+    """Seconds for the whole screening (model on every ion + all pairs x temperatures)."""
+    points = load_points(cfg)
+    ions = pd.read_parquet(processed_dir(cfg) / "ions.parquet")
+    ensemble = Ensemble.load(model_dir(cfg, model_name) / "default")
+    start = time.perf_counter()
+    pairs = candidate_pairs(ions, points)
+    terms, unseen = per_ion_terms(ensemble, list(ions[keys.ION_SMILES]), cfg.data.typing.scheme)
+    one_temperature = screen(ensemble, pairs, terms, unseen, temperatures_K[:1])
+    one_s = time.perf_counter() - start
+    start = time.perf_counter()
+    grid = screen(ensemble, pairs, terms, unseen, temperatures_K)
+    grid_s = time.perf_counter() - start
+    return {
+        "n_pairs": len(pairs),
+        "screen_all_pairs_one_temperature_s": one_s,
+        "grid_n_temperatures": len(temperatures_K),
+        "grid_predictions": len(grid),
+        "grid_predictions_per_s": len(grid) / grid_s,
+        "one_temperature_predictions": len(one_temperature),
+    }
+
+
+def bench(cfg, max_epochs: int = 100) -> dict:
+    """Benchmark JSON for the ionic models (see module docstring)."""
+    results: dict = {"max_epochs": max_epochs, "models": {}}
+    with tempfile.TemporaryDirectory(prefix="matdisco-bench-") as workdir:
+        for model_name in cfg.data.evaluate.models:
+            model_cfg = compose([f"model={model_name}"]).model
+            bench_cfg = _bench_config(cfg, workdir, model_cfg, max_epochs)
+            if not (processed_dir(bench_cfg) / "points.parquet").is_file():
+                extract(bench_cfg)
+            start = time.perf_counter()
+            train(bench_cfg)
+            train_s = time.perf_counter() - start
+            results["models"][model_name] = {
+                "train_wall_s_one_member_default_split": train_s,
+                "train_wall_s_per_epoch": train_s / max_epochs,
+                **_time_screening(bench_cfg, model_name, BENCH_TEMPERATURES_K),
+            }
+    results["peak_rss_MiB"] = peak_rss_MiB()
+    return results

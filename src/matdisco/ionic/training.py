@@ -1,0 +1,90 @@
+"""``ionic_train``: fit one model on the default split and on every grouped fold (ensembles of seeds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from matdisco.core.config import artifact
+from matdisco.core.io import atomic_dir, atomic_path, atomic_write_json
+from matdisco.core.provenance import run_metadata
+from matdisco.core.seeding import seed_everything
+from matdisco.core.training import fit, instantiate_model, save_module
+from matdisco.ionic.data import IonicDataModule, load_points, load_splits, processed_dir, salt_graphs
+from matdisco.ionic.graphs import EDGE_DIM, NODE_DIM
+from matdisco.ionic.models import AdditiveConductivity
+from matdisco.ionic.params_table import parameter_table
+from matdisco.ionic.splits import named_splits
+
+
+def member_seed(seed: int, member: int) -> int:
+    """Seed of ensemble member ``member`` (member 0 uses the config seed)."""
+    return seed + 7919 * member
+
+
+def model_dir(cfg, model_name: str) -> Path:
+    """models/ionic/<model name>."""
+    return artifact(cfg, "models", "ionic", model_name)
+
+
+def train(cfg) -> dict:
+    """Train ``cfg.model`` on the default split and (if ``data.split.kfold``) on every fold.
+
+    Writes ``models/ionic/<model>/<split>/member_<i>.pt`` (weights + type vocabulary), the learned
+    A, B, C per atom type for the additive model, and ``train_summary.json``. The folder is replaced
+    only when every fit succeeded. Returns the mean best validation RMSE (ln units) of the default
+    split as ``objective``.
+    """
+    points = load_points(cfg)
+    graphs = salt_graphs(points, cfg.data.typing.scheme)
+    runs = named_splits(load_splits(cfg))
+    if not cfg.data.split.kfold:
+        runs = runs[:1]
+    training = cfg.model.training
+    metadata = run_metadata(cfg, [processed_dir(cfg) / "points.parquet", processed_dir(cfg) / "splits.json"])
+    group = cfg.logger.get("group") or f"ionic-{cfg.model.name}"
+    val_rmse: dict[str, list[float]] = {}
+    with atomic_dir(model_dir(cfg, cfg.model.name)) as out:
+        for split_name, split in tqdm(runs, desc=f"train {cfg.model.name}", unit="split"):
+            datamodule = IonicDataModule(
+                points, graphs, split, training.batch_size_ils, seed=int(cfg.seed), require_known_types=needs_known_types(cfg.model)
+            )
+            for member in range(training.n_members):
+                seed_everything(member_seed(int(cfg.seed), member))
+                module = instantiate_model(cfg.model, n_types=len(datamodule.vocabulary), node_dim=NODE_DIM, edge_dim=EDGE_DIM)
+                fit(cfg, module, datamodule, artifact(cfg, "logs"), f"{cfg.model.name}-{split_name}-m{member}", metadata, group=group)
+                val_rmse.setdefault(split_name, []).append(_best_val_rmse(module, datamodule))
+                save_module(out / split_name / f"member_{member}.pt", module, vocabulary=datamodule.vocabulary, unseen_val=datamodule.unseen_val)
+                if isinstance(module, AdditiveConductivity) and split_name == "default":
+                    _write_parameter_table(out / f"atom_type_parameters_member_{member}.csv", module, datamodule.vocabulary)
+        summary = {"model": cfg.model.name, "val_rmse_ln": val_rmse, "n_members": training.n_members, "splits": [name for name, _ in runs]}
+        atomic_write_json(out / "train_summary.json", summary)
+    objective = float(np.mean(val_rmse["default"]))
+    return {"objective": objective, "val_rmse_ln_default": objective, "model_dir": str(model_dir(cfg, cfg.model.name))}
+
+
+def needs_known_types(model_cfg) -> bool:
+    """True when the model class of ``model_cfg`` has parameters per atom type (no unseen types allowed)."""
+    return bool(getattr(hydra.utils.get_class(model_cfg._target_), "needs_known_types", False))
+
+
+def _best_val_rmse(module, datamodule) -> float:
+    """Validation RMSE (ln units) of the restored best weights, recomputed on the whole val set."""
+    if len(datamodule.val_set) == 0:
+        return float("nan")
+    graphs, point_graph, temperature_K, target = next(iter(datamodule.val_dataloader()))
+    with torch.no_grad():
+        pred = module.eval()(graphs, point_graph, temperature_K)
+    return float(torch.sqrt(torch.mean((pred - target) ** 2)))
+
+
+def _write_parameter_table(path: Path, module: AdditiveConductivity, vocabulary: dict[str, int]) -> None:
+    """CSV of the learned per-type coefficients in both the tau form and the A + B/T + C/T^2 form."""
+    table: pd.DataFrame = parameter_table(module.type_terms.detach().numpy(), list(vocabulary), module.temperature_reference_K)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)

@@ -1,0 +1,43 @@
+"""Atomic writes never leave half files; metrics agree with hand values."""
+
+import numpy as np
+import pytest
+
+from matdisco.core.io import atomic_dir, atomic_path, atomic_write_text
+from matdisco.core.metrics import regression_metrics, summarise_folds
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    target = tmp_path / "a.txt"
+    atomic_write_text(target, "good")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash")
+    assert target.read_text() == "good"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_failed_dir_keeps_the_old_dir(tmp_path):
+    target = tmp_path / "model"
+    with atomic_dir(target) as tmp:
+        (tmp / "w.pt").write_text("v1")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(target) as tmp:
+            (tmp / "w.pt").write_text("v2")
+            raise RuntimeError("crash")
+    assert (target / "w.pt").read_text() == "v1"
+    with atomic_dir(target) as tmp:
+        (tmp / "w.pt").write_text("v3")
+    assert (target / "w.pt").read_text() == "v3"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_regression_metrics_by_hand():
+    m = regression_metrics(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 5.0]))
+    assert m["rmse"] == pytest.approx(np.sqrt(4 / 3))
+    assert m["mae"] == pytest.approx(2 / 3)
+    assert m["median_ae"] == 0.0
+    assert m["r2"] == pytest.approx(1 - 4 / 2)
+    s = summarise_folds([{"rmse": 1.0}, {"rmse": 3.0}])
+    assert s["rmse_mean"] == 2.0 and s["rmse_std"] == pytest.approx(np.sqrt(2))

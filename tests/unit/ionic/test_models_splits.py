@@ -1,0 +1,67 @@
+"""Grouped splits never share an IL; the additive model sums per-atom-type terms as by hand."""
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from matdisco.ionic.atom_types import type_vocabulary
+from matdisco.ionic.data import disjoint_union
+from matdisco.ionic.graphs import ion_graph, with_type_id
+from matdisco.ionic.models import AdditiveConductivity
+from matdisco.ionic.params_table import to_inverse_temperature_form
+from matdisco.ionic.splits import assert_disjoint, grouped_splits, named_splits
+
+
+def test_grouped_splits_are_disjoint_cover_and_are_seeded():
+    ils = [f"IL{i:03d}" for i in range(60)] * 3  # repeated ids: points of the same IL
+    splits = grouped_splits(ils, n_test=10, val_fraction=0.1, n_folds=5, seed=3)
+    for name, split in named_splits(splits):
+        assert_disjoint(split, name)
+        assert sorted(split["train"] + split["val"] + split["test"]) == sorted(set(ils))
+    held_out = [il for fold in splits["folds"] for il in fold["test"]]
+    assert sorted(held_out) == sorted(set(ils))
+    assert len(splits["default"]["test"]) == 10
+    assert grouped_splits(ils, 10, 0.1, 5, seed=3) == splits
+    assert grouped_splits(ils, 10, 0.1, 5, seed=4) != splits
+
+
+def test_assert_disjoint_catches_leakage():
+    with pytest.raises(ValueError, match="both train and test"):
+        assert_disjoint({"train": ["a", "b"], "val": [], "test": ["b"]}, "bad")
+
+
+def test_additive_sum_equals_hand_computation():
+    cation = ion_graph("C[NH3+]", "element", "methylammonium")  # C, N, 6 H
+    anion = ion_graph("[O-][N+](=O)[O-]", "element", "nitrate")  # N, 3 O
+    salt = disjoint_union([cation, anion])
+    vocabulary = type_vocabulary([salt.atom_types])  # C=0, H=1, N=2, O=3
+    model = AdditiveConductivity(n_types=len(vocabulary), temperature_reference_K=300.0)
+    terms = torch.tensor([[0.1, 0.2, 0.3], [-0.05, 0.01, 0.0], [0.4, -0.3, 0.2], [-0.2, 0.1, -0.1]])
+    with torch.no_grad():
+        model.type_terms.copy_(terms)
+    counts = {"C": 1, "H": 6, "N": 2, "O": 3}
+    temperature = 350.0
+    tau = 300.0 / temperature - 1.0
+    expected = sum(n * (terms[vocabulary[t], 0] + terms[vocabulary[t], 1] * tau + terms[vocabulary[t], 2] * tau**2) for t, n in counts.items())
+    batch = Batch.from_data_list([with_type_id(salt, vocabulary)], exclude_keys=["atom_types"])
+    pred = model(batch, torch.tensor([0]), torch.tensor([temperature]))
+    assert pred.item() == pytest.approx(float(expected), abs=1e-6)  # float32 sums
+
+
+def test_unseen_type_is_refused_by_the_additive_model():
+    graph = with_type_id(ion_graph("C[NH3+]", "element", "x"), {"C": 0, "H": 1})
+    model = AdditiveConductivity(n_types=2)
+    with pytest.raises(ValueError, match="unseen"):
+        model(Batch.from_data_list([graph], exclude_keys=["atom_types"]), torch.tensor([0]), torch.tensor([300.0]))
+
+
+def test_tau_form_converts_exactly_to_inverse_temperature_form():
+    rng = np.random.default_rng(0)
+    abc_tau = rng.normal(size=(4, 3))
+    abc = to_inverse_temperature_form(abc_tau, 298.15)
+    for temperature in (250.0, 298.15, 400.0):
+        tau = 298.15 / temperature - 1.0
+        lhs = abc_tau[:, 0] + abc_tau[:, 1] * tau + abc_tau[:, 2] * tau**2
+        rhs = abc[:, 0] + abc[:, 1] / temperature + abc[:, 2] / temperature**2
+        np.testing.assert_allclose(lhs, rhs, rtol=1e-10)
