@@ -1,0 +1,38 @@
+"""Spot-check logic without QE: which records are re-run, and how re-runs are compared."""
+
+import copy
+
+import pytest
+
+from matdisco.core.errors import ConfigError
+from matdisco.hubbard import keys as K
+from matdisco.hubbard.simulate import choose_records, compare
+
+
+def _record(record_id, material, cpu, u=7.0, v=0.8):
+    return {
+        K.RECORD_ID: record_id, K.MATERIAL: material, K.STATUS: "ok", K.CPU_TIME: cpu,
+        K.SITES: [{K.ATOM_INDEX: 1, K.U_OUT: u, K.OCCUPATIONS: [[[0.9, 0.0], [0.0, 0.5]]]}],
+        K.PAIRS: [{K.ATOM_I: 1, K.ATOM_J: 19, K.V_OUT: v}],
+    }
+
+
+def test_choose_cheapest_per_material():
+    records = [_record("a", "NiO", 300), _record("b", "NiO", 100), _record("c", "LiCoO2", 200), _record("d", "CoO", 50)]
+    records.append({**_record("e", "FeO", 1), K.STATUS: "failed"})
+    assert [r[K.RECORD_ID] for r in choose_records(records, [], 2)] == ["d", "b"]
+    assert [r[K.RECORD_ID] for r in choose_records(records, ["c"], 2)] == ["c"]
+    with pytest.raises(ConfigError, match="zzz"):
+        choose_records(records, ["zzz"], 1)
+
+
+def test_compare():
+    stored = _record("a", "NiO", 1)
+    fresh = copy.deepcopy(stored)
+    fresh[K.SITES][0][K.U_OUT] += 0.005
+    fresh[K.SITES][0][K.OCCUPATIONS][0][1][1] = 0.501
+    diff = compare(stored, fresh)
+    assert diff["u_eV"] == pytest.approx(0.005) and diff["v_eV"] == 0.0 and diff["occupation"] == pytest.approx(0.001)
+    assert compare(stored, {**fresh, K.STATUS: "failed"})["u_eV"] == float("inf")
+    fresh[K.PAIRS][0][K.ATOM_J] = 20
+    assert compare(stored, fresh)["v_eV"] == float("inf")
