@@ -66,6 +66,18 @@ def _flat(nested: Any) -> list[float]:
     return [x for item in nested for x in _flat(item)] if isinstance(nested, list) else [nested]
 
 
+def check_settings(stored: dict[str, Any], campaign: Campaign, path: PathSpec) -> None:
+    """Raise :class:`ConfigError` when the configured settings differ from those of the stored record
+    (a re-run would then not be comparable)."""
+    material = path.material
+    current = {**campaign.settings, "kpts": list(material.kpts), "qpts": list(material.qpts),
+               "occupations": material.occupations, "magnetic": material.magnetic}
+    changed = sorted(k for k in set(current) | set(stored[K.SETTINGS]) if current.get(k) != stored[K.SETTINGS].get(k))
+    if changed:
+        raise ConfigError(f"record {stored[K.RECORD_ID]} was computed with other settings ({', '.join(changed)}); "
+                          "the spot-check needs the data set's settings")
+
+
 def spotcheck(cfg: DictConfig) -> dict[str, Any]:
     """Re-run the chosen stored iterations with their stored Hubbard input; raise
     :class:`SpotCheckError` when any U/V differs by more than ``tolerance_eV`` from the record."""
@@ -79,6 +91,7 @@ def spotcheck(cfg: DictConfig) -> dict[str, Any]:
     results = {}
     for stored in chosen:
         path = PathSpec(materials[stored[K.MATERIAL]], stored[K.STRAIN])
+        check_settings(stored, campaign, path)
         folder = Path(sim.spotcheck.root) / stored[K.RECORD_ID]
         shutil.rmtree(folder, ignore_errors=True)
         hubbard_in = [(e[K.ATOM_I], e[K.ATOM_J], e["value_eV"]) for e in stored[K.HUBBARD_IN]]

@@ -36,3 +36,17 @@ def test_compare():
     assert compare(stored, {**fresh, K.STATUS: "failed"})["u_eV"] == float("inf")
     fresh[K.PAIRS][0][K.ATOM_J] = 20
     assert compare(stored, fresh)["v_eV"] == float("inf")
+
+
+def test_settings_must_match_the_record(tmp_path):
+    from matdisco.hubbard.campaign import Campaign, Material, PathSpec
+    from matdisco.hubbard.qe.run import Launcher
+    from matdisco.hubbard.simulate import check_settings
+
+    material = Material("NiO", {}, "two_step", (2, 2, 2), (2, 2, 2), magnetic=True)
+    campaign = Campaign([material], [0.0], {"ecutwfc_Ry": 35.0}, Launcher(), tmp_path, tmp_path / "r", tmp_path / "f")
+    stored = {K.RECORD_ID: "x", K.SETTINGS: {"ecutwfc_Ry": 35.0, "kpts": [2, 2, 2], "qpts": [2, 2, 2], "occupations": "two_step", "magnetic": True}}
+    check_settings(stored, campaign, PathSpec(material, 0.0))
+    stored[K.SETTINGS]["ecutwfc_Ry"] = 40.0
+    with pytest.raises(ConfigError, match="ecutwfc_Ry"):
+        check_settings(stored, campaign, PathSpec(material, 0.0))
