@@ -139,7 +139,7 @@ def run_path(campaign: Campaign, path: PathSpec, n_iterations: int | None = None
         records.append(record)
         if record[K.STATUS] != "ok" or record[K.CONVERGED]:
             break
-        hubbard_in = next_hubbard(record, path)
+        hubbard_in = next_hubbard(record)
     return records
 
 
@@ -160,10 +160,10 @@ def initial_hubbard(path: PathSpec) -> HubbardEntries:
     return [(n, n, u_metal if s in TRANSITION_METALS else TINY_EV) for n, s in enumerate(atoms.get_chemical_symbols(), 1) if s != "Li"]
 
 
-def next_hubbard(record: dict[str, Any], path: PathSpec) -> HubbardEntries:
+def next_hubbard(record: dict[str, Any]) -> HubbardEntries:
     """Hubbard input of the next iteration: hp.x's ``parameters.out`` (metal U and metal-O V) plus the
     tiny O 2p marker, as stored in ``record``."""
-    entries = [(row[K.ATOM_I], row[K.ATOM_J], row["value_eV"]) for row in record["hubbard_out"]]
+    entries = [(row[K.ATOM_I], row[K.ATOM_J], row[K.VALUE]) for row in record[K.HUBBARD_OUT]]
     onsite = {i for i, j, _ in entries if i == j}
     symbols = record[K.STRUCTURE][K.SYMBOLS]
     entries += [(n, n, TINY_EV) for n, s in enumerate(symbols, 1) if s == "O" and n not in onsite]
@@ -186,7 +186,7 @@ def run_iteration(campaign: Campaign, path: PathSpec, iteration: int, hubbard_in
         K.STRAIN: path.strain,
         K.ITERATION: iteration,
         K.STRUCTURE: structure_record(atoms),
-        K.HUBBARD_IN: [{K.ATOM_I: i, K.ATOM_J: j, "value_eV": v} for i, j, v in hubbard_in],
+        K.HUBBARD_IN: [{K.ATOM_I: i, K.ATOM_J: j, K.VALUE: v} for i, j, v in hubbard_in],
         K.SETTINGS: {**campaign.settings, "kpts": list(path.material.kpts), "qpts": list(path.material.qpts),
                      "occupations": path.material.occupations, "magnetic": path.material.magnetic},
     }
@@ -296,7 +296,7 @@ def assemble(
     max_delta = max(deltas) if deltas else float("inf")
     return {
         K.SITES: sites, K.PAIRS: pairs,
-        "hubbard_out": [{K.ATOM_I: i, K.ATOM_J: j, "value_eV": v} for i, j, v in feedback],
+        K.HUBBARD_OUT: [{K.ATOM_I: i, K.ATOM_J: j, K.VALUE: v} for i, j, v in feedback],
         K.MAX_DELTA_EV: max_delta, K.CONVERGED: bool(max_delta < tolerance_eV),
         K.ENERGY_RY: pw.total_energy_Ry, K.TOTAL_MAGNETIZATION: pw.total_magnetization, K.SCF_ITERATIONS: pw.scf_iterations,
     }

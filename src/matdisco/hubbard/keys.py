@@ -22,7 +22,9 @@ LABELS = "labels"  # QE species label per atom (e.g. Ni1/Ni2 for the two AFM sub
 CELL = "cell_angstrom"
 POSITIONS = "positions_angstrom"
 
-HUBBARD_IN = "hubbard_in"  # list of {atom_i, atom_j, v_eV}: what pw.x ran with (i == j: U)
+HUBBARD_IN = "hubbard_in"  # list of {atom_i, atom_j, value_eV}: what pw.x ran with (i == j: U)
+HUBBARD_OUT = "hubbard_out"  # list of {atom_i, atom_j, value_eV}: hp.x's parameters.out (next input)
+VALUE = "value_eV"  # U (i == j) or V (i != j) of a Hubbard entry, eV
 SITES = "sites"  # list of per-Hubbard-atom dicts (below)
 PAIRS = "pairs"  # list of inter-site pair dicts (below)
 

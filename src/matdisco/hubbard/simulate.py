@@ -94,7 +94,7 @@ def spotcheck(cfg: DictConfig) -> dict[str, Any]:
         check_settings(stored, campaign, path)
         folder = Path(sim.spotcheck.root) / stored[K.RECORD_ID]
         shutil.rmtree(folder, ignore_errors=True)
-        hubbard_in = [(e[K.ATOM_I], e[K.ATOM_J], e["value_eV"]) for e in stored[K.HUBBARD_IN]]
+        hubbard_in = [(e[K.ATOM_I], e[K.ATOM_J], e[K.VALUE]) for e in stored[K.HUBBARD_IN]]
         fresh = run_iteration(campaign, path, stored[K.ITERATION], hubbard_in, folder)
         results[stored[K.RECORD_ID]] = {**compare(stored, fresh), "cpu_time_s": fresh[K.CPU_TIME]}
     tolerance = float(sim.spotcheck.tolerance_eV)
