@@ -125,12 +125,24 @@ def run_campaign(campaign: Campaign) -> dict[str, Any]:
 
 def run_path(campaign: Campaign, path: PathSpec, n_iterations: int | None = None) -> list[dict[str, Any]]:
     """Run or resume the first ``n_iterations`` (default ``max_iterations``) iterations of one path;
-    stop early when converged, failed, or when ``<root>/STOP`` exists."""
+    stop early when converged, failed, or when ``<root>/STOP`` exists. A path another process is
+    working on (its lock is held) is skipped and returns []."""
+    lock_file = campaign.root / path.path_id / ".lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return []
+        return _run_locked_path(campaign, path, n_iterations or campaign.max_iterations)
+
+
+def _run_locked_path(campaign: Campaign, path: PathSpec, n_iterations: int) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     hubbard_in = initial_hubbard(path)
-    for iteration in range(n_iterations or campaign.max_iterations):
+    for iteration in range(n_iterations):
         folder = campaign.root / path.path_id / f"iter_{iteration}"
-        record = load_record(folder)
+        record = load_record(folder, f"{path.path_id}/iter_{iteration}", campaign)
         if record is None:
             if (campaign.root / "STOP").exists():
                 break
@@ -143,11 +155,17 @@ def run_path(campaign: Campaign, path: PathSpec, n_iterations: int | None = None
     return records
 
 
-def load_record(folder: Path) -> dict[str, Any] | None:
-    """The finished record of a calculation folder, or None (a partial folder is wiped)."""
+def load_record(folder: Path, record_id: str, campaign: Campaign) -> dict[str, Any] | None:
+    """The finished record of a calculation: its folder's record.json, else the record of that id
+    in the data set or the failures file (so a campaign resumes from the committed data set on a
+    fresh machine); None when there is none (a partial folder is then wiped)."""
     record_file = folder / "record.json"
     if record_file.is_file():
         return json.loads(record_file.read_text())
+    for stored in (campaign.records_path, campaign.failures_path):
+        known = next((r for r in read_records(stored) if r[K.RECORD_ID] == record_id), None)
+        if known is not None:
+            return known
     if folder.exists():
         shutil.rmtree(folder)
     return None

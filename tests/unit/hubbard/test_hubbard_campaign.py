@@ -87,19 +87,23 @@ def test_resume_skips_finished_and_reruns_partial(tmp_path, fake_qe):
     campaign = _campaign(tmp_path, max_iterations=3)
     path = C.plan(campaign)[0]
     behaviour[(path.path_id, 2)] = ("ok", True)
-    C.run_path(campaign, path)
-    assert [c[1] for c in calls] == [0, 1, 2]
+    C.run_path(campaign, path, 2)
+    assert [c[1] for c in calls] == [0, 1]
     # iteration 1 carries iteration 0's hp.x output plus the tiny O 2p marker
     assert calls[1][2] == [(1, 1, 5.0), (1, 17, 0.5), (3, 3, 1e-8), (4, 4, 1e-8)]
-    # kill during iteration 2: its record is gone, a partial file is left behind
-    (campaign.root / path.path_id / "iter_2" / "record.json").unlink()
-    (campaign.root / path.path_id / "iter_2" / "scf1.out").write_text("partial")
+    # killed during iteration 2: a partial folder without record.json is left behind
+    partial = campaign.root / path.path_id / "iter_2"
+    partial.mkdir()
+    (partial / "scf1.out").write_text("partial")
     calls.clear()
     records = C.run_path(campaign, path)
     assert [c[1] for c in calls] == [2]
-    assert not (campaign.root / path.path_id / "iter_2" / "scf1.out").exists()
+    assert not (partial / "scf1.out").exists() and (partial / "record.json").exists()
     assert [r[K.ITERATION] for r in records] == [0, 1, 2]
     assert len(C.read_records(campaign.records_path)) == 3
+    calls.clear()
+    C.run_path(campaign, path)  # converged: nothing more to do
+    assert calls == []
 
 
 def test_failure_ends_path_and_stays_out_of_the_data_set(tmp_path, fake_qe):
@@ -163,4 +167,32 @@ def test_passes_cover_every_path_first_and_stop_file(tmp_path, fake_qe):
     campaign.max_iterations, campaign.passes = 4, (4,)
     (campaign.root / "STOP").touch()
     C.run_campaign(campaign)
+    assert calls == []
+
+
+def test_resume_from_the_data_set_on_a_fresh_machine(tmp_path, fake_qe):
+    calls, _ = fake_qe
+    campaign = _campaign(tmp_path, max_iterations=3)
+    path = C.plan(campaign)[0]
+    C.run_path(campaign, path, 2)
+    import shutil
+
+    shutil.rmtree(campaign.root)  # scratch lost; the committed records remain
+    calls.clear()
+    C.run_path(campaign, path, 3)
+    assert [c[1] for c in calls] == [2]
+    assert calls[0][2][0] == (1, 1, 6.0)  # iteration 1's U_out (5 + 1) feeds iteration 2
+
+
+def test_locked_path_is_skipped(tmp_path, fake_qe):
+    import fcntl
+
+    calls, _ = fake_qe
+    campaign = _campaign(tmp_path)
+    path = C.plan(campaign)[0]
+    lock_file = campaign.root / path.path_id / ".lock"
+    lock_file.parent.mkdir(parents=True)
+    with open(lock_file, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert C.run_path(campaign, path) == []
     assert calls == []
