@@ -6,6 +6,7 @@ unless called normalised. Every decoded environment is defined up to O(3) (see `
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,64 +62,74 @@ def interpolate(model: MotifVAE, normaliser: GramNormaliser, start: np.ndarray, 
 
 @dataclass(frozen=True)
 class InpaintSettings:
-    """Optimisation of the latent point: Adam steps and rate, restarts per environment, prior weight."""
+    """Optimisation of the latent point: Adam steps and rate, noise restarts per slot choice, prior weight."""
 
     steps: int = 300
     lr: float = 0.05
-    n_restarts: int = 4
+    n_restarts: int = 2
     prior_weight: float = 1e-3
 
 
-def known_mask(n_neighbours: int, n_known: int) -> np.ndarray:
-    """Boolean (P,): Gram entries between two of the first ``n_known`` labels (the known atoms)."""
-    rows, cols = upper_indices(n_neighbours)
-    return (rows < n_known) & (cols < n_known)
+def slot_choices(n_neighbours: int, n_known: int) -> np.ndarray:
+    """Every placement of k ordered known atoms among n labels, keeping their order: (C(n, k), k) labels."""
+    return np.array(list(itertools.combinations(range(n_neighbours), n_known)), dtype=np.int64)
 
 
 def inpaint(
     model: MotifVAE, normaliser: GramNormaliser, known: np.ndarray, settings: InpaintSettings, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
-    """Complete environments from their known atoms (labels 0 .. k-1), as in the talk.
+    """Complete environments from their known atoms, as in the talk, for every choice of their labels.
 
-    known (B, k, 3) -> G^I with the known block exact and every other normalised entry N(0, 1)
-    noise, z^I = encoder mean of G^I, then Adam on z of the masked mismatch between decoded and
-    known normalised entries (+ ``prior_weight`` * |z|^2 / latent_dim, keeping z on the learned
-    manifold). The best of ``n_restarts`` noise draws is kept. The decoded environment is aligned
-    (O(3)) on its known atoms to ``known``, so infilled atoms are in the frame of the input.
+    known (B, k, 3), in the order of the ordering rule (nearest first). The labels of the missing
+    atoms are unknown, so every placement of the known atoms among the n labels that keeps their
+    order is tried (:func:`slot_choices`). For each, G^I holds the exact known entries and N(0, 1)
+    noise (normalised units) elsewhere; z^I = encoder mean of G^I; then Adam on z minimises the
+    masked mismatch between decoded and known normalised entries + ``prior_weight`` * mean(z^2)
+    (keeps z on the learned manifold). Of all slot choices and ``n_restarts`` noise draws the
+    smallest masked mismatch wins. The decoded environment is aligned (O(3)) on its known atoms to
+    ``known``, so the infilled atoms lie in the frame of the input.
 
-    Returns ``infilled`` (B, n-k, 3), ``decoded`` (B, n, 3) aligned, ``known_rmsd`` (B,) of the
-    decoded known atoms in Angstrom, ``loss`` (B,) final masked loss.
+    Returns ``infilled`` (B, n-k, 3), ``decoded`` (B, n, 3) aligned with the known atoms first,
+    ``known_rmsd`` (B,) of the decoded known atoms in Angstrom, ``loss`` (B,) final masked mismatch.
     """
     n_env, n_known = known.shape[:2]
     n = normaliser.n_neighbours
-    mask = known_mask(n, n_known)
-    target = np.zeros((n_env, mask.size))
-    target[:, mask] = normaliser.normalise(_padded_gram(known, n))[:, mask]
-    repeats = settings.n_restarts
-    start = np.repeat(target, repeats, axis=0)
-    start[:, ~mask] = rng.standard_normal((n_env * repeats, int((~mask).sum())))
+    slots = np.tile(slot_choices(n, n_known), (settings.n_restarts, 1))
+    n_tries = len(slots)
+    placed = np.zeros((n_env, n_tries, n, 3))
+    placed[:, np.arange(n_tries)[:, None], slots] = known[:, None]
+    labelled = np.zeros((n_tries, n), dtype=bool)
+    labelled[np.arange(n_tries)[:, None], slots] = True
+    rows, cols = upper_indices(n)
+    mask = np.broadcast_to(labelled[:, rows] & labelled[:, cols], (n_env, n_tries, len(rows))).reshape(n_env * n_tries, -1)
+    start = normaliser.normalise(gram_upper(placed)).reshape(n_env * n_tries, -1)
+    start[~mask] = rng.standard_normal(int((~mask).sum()))
     z = _optimise_latent(model, start, mask, settings)
-    z, loss = _best_restart(model, z, start, mask, n_env, repeats)
-    coords, _ = decode(model, normaliser, z)
-    transform = procrustes(coords[:, :n_known], known, proper=False)
-    decoded = coords @ transform
-    return {"infilled": decoded[:, n_known:], "decoded": decoded, "known_rmsd": rmsd(decoded[:, :n_known], known), "loss": loss}
+    loss = _masked_loss(model, z, torch.as_tensor(start, dtype=torch.float32), torch.as_tensor(mask)).detach().numpy()
+    best = np.argmin(loss.reshape(n_env, n_tries), axis=1)
+    chosen = np.arange(n_env) * n_tries + best
+    coords, _ = decode(model, normaliser, z[chosen].numpy().astype(np.float64))
+    order = np.concatenate([slots[best], _missing_labels(slots[best], n)], axis=1)
+    coords = np.take_along_axis(coords, order[..., None], axis=1)
+    decoded = coords @ procrustes(coords[:, :n_known], known, proper=False)
+    return {"infilled": decoded[:, n_known:], "decoded": decoded, "known_rmsd": rmsd(decoded[:, :n_known], known), "loss": loss[chosen]}
 
 
-def _padded_gram(known: np.ndarray, n: int) -> np.ndarray:
-    """Gram entries (B, P) of known atoms (B, k, 3) placed at labels 0 .. k-1; other entries zero."""
-    padded = np.zeros((known.shape[0], n, 3))
-    padded[:, : known.shape[1]] = known
-    return gram_upper(padded)
+def _missing_labels(known_labels: np.ndarray, n: int) -> np.ndarray:
+    """Labels (B, n-k) not in each row of ``known_labels`` (B, k), ascending."""
+    free = np.ones((len(known_labels), n), dtype=bool)
+    free[np.arange(len(known_labels))[:, None], known_labels] = False
+    return np.nonzero(free)[1].reshape(len(known_labels), -1)
 
 
 def _masked_loss(model: MotifVAE, z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Per-environment mean squared mismatch on masked entries, (B,)."""
-    return torch.mean((model.decode(z)[:, mask] - target[:, mask]) ** 2, dim=1)
+    """Per-row mean squared mismatch over the entries where ``mask`` (B, P) is True, (B,)."""
+    weights = mask.float()
+    return torch.sum(weights * (model.decode(z) - target) ** 2, dim=1) / weights.sum(dim=1)
 
 
 def _optimise_latent(model: MotifVAE, start: np.ndarray, mask: np.ndarray, settings: InpaintSettings) -> torch.Tensor:
-    """Latent points (B, latent_dim) minimising the masked loss from the encoding of ``start`` (B, P)."""
+    """Latent points (B, latent_dim) minimising the masked loss, from the encoder means of ``start`` (B, P)."""
     target = torch.as_tensor(start, dtype=torch.float32)
     mask_t = torch.as_tensor(mask)
     with torch.no_grad():
@@ -131,16 +142,6 @@ def _optimise_latent(model: MotifVAE, start: np.ndarray, mask: np.ndarray, setti
         loss.sum().backward()
         optimiser.step()
     return z.detach()
-
-
-def _best_restart(model: MotifVAE, z: torch.Tensor, start: np.ndarray, mask: np.ndarray, n_env: int, repeats: int) -> tuple[np.ndarray, np.ndarray]:
-    """Latent point (n_env, latent_dim) and masked loss (n_env,) of the best restart of each environment."""
-    with torch.no_grad():
-        loss = _masked_loss(model, z, torch.as_tensor(start, dtype=torch.float32), torch.as_tensor(mask)).numpy()
-    loss = loss.reshape(n_env, repeats)
-    best = np.argmin(loss, axis=1)
-    z = z.numpy().reshape(n_env, repeats, -1)[np.arange(n_env), best]
-    return z.astype(np.float64), loss[np.arange(n_env), best]
 
 
 def baseline_random(known: np.ndarray, n_missing: int, radius_angstrom: float, rng: np.random.Generator) -> np.ndarray:
@@ -157,10 +158,14 @@ def baseline_mean(known: np.ndarray, n_missing: int, radius_angstrom: float) -> 
 
 
 def split_known(coords: np.ndarray, n_known: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Random known/unknown split of each environment's labels: known (B, k, 3), missing (B, n-k, 3)."""
+    """Random known/missing split of each environment (B, n, 3), each part keeping the label order.
+
+    Returns known (B, k, 3) and missing (B, n-k, 3).
+    """
     order = np.argsort(rng.random(coords.shape[:2]), axis=1)
-    shuffled = np.take_along_axis(coords, order[..., None], axis=1)
-    return shuffled[:, :n_known], shuffled[:, n_known:]
+    known_labels = np.sort(order[:, :n_known], axis=1)
+    missing_labels = np.sort(order[:, n_known:], axis=1)
+    return np.take_along_axis(coords, known_labels[..., None], axis=1), np.take_along_axis(coords, missing_labels[..., None], axis=1)
 
 
 def matched_rmsds(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:

@@ -18,13 +18,9 @@ from __future__ import annotations
 
 import inspect
 import multiprocessing
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
-import hydra
 import numpy as np
 import torch
 from ase.io import write
@@ -34,21 +30,21 @@ from tqdm import tqdm
 
 from matdisco.core.config import artifact, require
 from matdisco.core.errors import ConfigError, InputError
-from matdisco.core.io import atomic_path, atomic_write_json
+from matdisco.core.io import atomic_dir, atomic_path, atomic_write_json
 from matdisco.core.plots import histogram_comparison
 from matdisco.core.provenance import run_metadata
-from matdisco.core.training import fit
+from matdisco.core.training import build_trainer, fit, instantiate_model, load_module, save_module
 from matdisco.motifs import keys
-from matdisco.motifs.environments import GramNormaliser, augment, environments, gram_full, gram_upper, split_cells
+from matdisco.motifs.environments import GramNormaliser, augment, environments, gram_upper, split_cells
 from matdisco.motifs.figures import latent_figure, strip_figure, structure_figure
 from matdisco.motifs.generate import (
     InpaintSettings, baseline_mean, baseline_random, consensus_position, decode, decode_normalised, encode_mean, environment_atoms,
     inpaint, interpolate, matched_rmsds, mic_distance, sample, split_known, vacancy_candidates,
 )
-from matdisco.motifs.geometry import aligned_rmsd, coordinates_from_gram
+from matdisco.motifs.geometry import aligned_rmsd
 from matdisco.motifs.md import MeltQuench, melt_quench, potential_energy, relax
 from matdisco.motifs.structure import REFERENCES, bond_angles, coordination, rdf, rdf_limit_angstrom, read_cell, structure_report, summarise_reports
-from matdisco.motifs.vae import GramDataModule, MotifVAE, load_model, save_model
+from matdisco.motifs.vae import GramDataModule, MotifVAE
 
 FAMILY = "motifs"
 
@@ -144,17 +140,9 @@ def _imported_cells(sim: DictConfig) -> list[tuple[str, object]]:
 
 def _write_cells(folder: Path, cells: list[tuple[str, object]]) -> None:
     """Replace ``folder`` with one extxyz per cell, all at once (a failed write leaves the old folder)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_dir(folder) as staging:
         for name, atoms in cells:
             write(staging / f"{name}.extxyz", atoms, format="extxyz")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
 
 
 def _structure_step(cfg: DictConfig, cells: list) -> dict:
@@ -233,12 +221,9 @@ def split_rows(arrays: dict, name: str) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------- train
-def build_module(model_cfg: DictConfig, input_dim: int, normaliser: GramNormaliser) -> MotifVAE:
-    """Instantiate ``model_cfg._target_`` with its constructor keys and the run-time arguments."""
-    accepted = set(inspect.signature(MotifVAE.__init__).parameters) - {"self", "input_dim", "normaliser"}
-    spec = {key: model_cfg[key] for key in model_cfg if key in accepted or key in ("_target_", "_partial_")}
-    partial = hydra.utils.instantiate(OmegaConf.create(spec))
-    return partial(input_dim=input_dim, normaliser=normaliser.to_dict())
+def build_module(cfg: DictConfig, input_dim: int, normaliser: GramNormaliser) -> MotifVAE:
+    """The configured VAE for ``input_dim`` Gram entries, carrying the normaliser's statistics."""
+    return instantiate_model(cfg.model, input_dim=input_dim, normaliser=normaliser.to_dict())
 
 
 def set_threads(cfg: DictConfig) -> None:
@@ -255,14 +240,14 @@ def train(cfg: DictConfig) -> dict:
     train_gram = arrays[keys.TRAIN_AUG_GRAM]
     normaliser = GramNormaliser.fit(arrays[keys.GRAM][split_rows(arrays, "train")])
     val_gram = arrays[keys.GRAM][split_rows(arrays, "val")]
-    module = build_module(cfg.model, train_gram.shape[1], normaliser)
+    module = build_module(cfg, train_gram.shape[1], normaliser)
     datamodule = GramDataModule(normaliser.normalise(train_gram), normaliser.normalise(val_gram), cfg.model.training.batch_size, int(cfg.seed))
     run_cfg = _with_model_epochs(cfg)
     start = time.perf_counter()
     final = fit(run_cfg, module, datamodule, artifact(cfg, "logs", FAMILY), "motifs_vae",
                 run_metadata(cfg, [environments_path(cfg)]), group=FAMILY)
     train_time_s = time.perf_counter() - start
-    save_model(module, model_path(cfg))
+    save_module(model_path(cfg), module)
     atomic_write_json(artifact(cfg, "models", FAMILY, "normaliser.json"), normaliser.to_dict())
     metrics = {"train_time_s": train_time_s, "epochs": int(module.current_epoch) + 1, "n_train_rows": int(len(train_gram)),
                "n_parameters": int(sum(p.numel() for p in module.parameters())), **final}
@@ -286,7 +271,7 @@ def load_trained(cfg: DictConfig) -> tuple[MotifVAE, GramNormaliser]:
     path = model_path(cfg)
     if not path.is_file():
         raise InputError("model checkpoint does not exist", str(path), "the output of the train step")
-    model = load_model(path)
+    model, _ = load_module(path)
     return model, GramNormaliser.from_dict(model.hparams.normaliser)
 
 
@@ -331,7 +316,7 @@ def validity(coords: np.ndarray, discarded: np.ndarray, ev: DictConfig) -> dict[
 def evaluate(cfg: DictConfig) -> dict:
     """Reconstruction on held-out cells, sample distributions against MD, validity, latent plot."""
     set_threads(cfg)
-    ev = cfg.model.evaluate
+    ev = cfg.data.evaluate
     arrays = load_environments(cfg)
     model, normaliser = load_trained(cfg)
     test = split_rows(arrays, "test")
@@ -374,7 +359,7 @@ def _evaluation_plots(cfg: DictConfig, model: MotifVAE, normaliser: GramNormalis
     z = encode_mean(model, normaliser, gram_upper(coords))
     centred = z - z.mean(axis=0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    cn = np.sum(np.linalg.norm(coords, axis=-1) < float(cfg.model.evaluate.bond_cutoff_angstrom), axis=1)
+    cn = np.sum(np.linalg.norm(coords, axis=-1) < float(cfg.data.evaluate.bond_cutoff_angstrom), axis=1)
     latent_figure(artifact(cfg, "plots", FAMILY, "latent.png"), centred @ vt[:2].T, cn, "centre coordination")
 
 
@@ -417,13 +402,13 @@ def write_frames(path: Path, frames: list) -> Path:
 
 def inpaint_settings(cfg: DictConfig) -> InpaintSettings:
     """Inpainting optimisation settings from ``model.generate.inpaint``."""
-    section = cfg.model.generate.inpaint
+    section = cfg.data.generate.inpaint
     return InpaintSettings(steps=int(section.steps), lr=float(section.lr), n_restarts=int(section.n_restarts), prior_weight=float(section.prior_weight))
 
 
 def _samples(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, rng: np.random.Generator) -> dict:
     """Decode z ~ N(0, 1) and write the environments as extxyz (centre first)."""
-    coords, discarded = sample(model, normaliser, int(cfg.model.generate.n_samples), rng)
+    coords, discarded = sample(model, normaliser, int(cfg.data.generate.n_samples), rng)
     frames = [environment_atoms(c, {"discarded_fraction": float(d)}) for c, d in zip(coords, discarded)]
     path = write_frames(artifact(cfg, "results", FAMILY, "samples.extxyz"), frames)
     return {"path": str(path), "n_samples": len(frames)}
@@ -431,11 +416,11 @@ def _samples(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, rng: 
 
 def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, held_out: np.ndarray) -> dict:
     """Latent path from a 4-fold to a 5-fold held-out environment (or the first two), extxyz + PNG strip."""
-    cutoff = float(cfg.model.evaluate.bond_cutoff_angstrom)
+    cutoff = float(cfg.data.evaluate.bond_cutoff_angstrom)
     cn = np.sum(np.linalg.norm(held_out, axis=-1) < cutoff, axis=1)
     four, five = np.flatnonzero(cn == 4), np.flatnonzero(cn == 5)
     start, end = (four[0], five[0]) if len(four) and len(five) else (0, 1)
-    frames, discarded = interpolate(model, normaliser, held_out[start], held_out[end], int(cfg.model.generate.interpolation_frames))
+    frames, discarded = interpolate(model, normaliser, held_out[start], held_out[end], int(cfg.data.generate.interpolation_frames))
     steps = np.sqrt(np.mean(np.sum(np.diff(frames, axis=0) ** 2, axis=-1), axis=-1))
     write_frames(artifact(cfg, "results", FAMILY, "interpolation.extxyz"),
                  [environment_atoms(f, {"frame": k, "discarded_fraction": float(d)}) for k, (f, d) in enumerate(zip(frames, discarded))])
@@ -449,7 +434,7 @@ def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser,
 def _inpainting(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, held_out: np.ndarray, radius: float,
                 rng: np.random.Generator) -> dict:
     """RMSD of infilled atoms (Hungarian-matched) vs truth for each k, against random and mean placement."""
-    section = cfg.model.generate.inpaint
+    section = cfg.data.generate.inpaint
     settings = inpaint_settings(cfg)
     picks = rng.choice(len(held_out), size=min(int(section.n_environments), len(held_out)), replace=False)
     results, examples = {}, []
@@ -479,10 +464,10 @@ def _vacancy(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, array
     atoms = read_cell(path)
     potential = str(atoms.info.get(keys.INFO_POTENTIAL, cfg.get("simulate", {}).get("potential", "edip")))
     reference_energy = potential_energy(atoms, potential)
-    sites = rng.choice(len(atoms), size=min(int(cfg.model.generate.vacancy.n_sites), len(atoms)), replace=False)
+    sites = rng.choice(len(atoms), size=min(int(cfg.data.generate.vacancy.n_sites), len(atoms)), replace=False)
     rows, frames = [], []
     for site in tqdm(sites, desc="vacancy refill"):
-        found = vacancy_candidates(model, normaliser, atoms, int(site), float(cfg.model.evaluate.bond_cutoff_angstrom),
+        found = vacancy_candidates(model, normaliser, atoms, int(site), float(cfg.data.evaluate.bond_cutoff_angstrom),
                                    float(cfg.data.r_cut_angstrom), inpaint_settings(cfg), rng)
         baseline = found["centres"] + baseline_mean(found["known"], 1, radius)[:, 0]
         row = {"site": int(site), "n_bonded": len(found["centres"])}
@@ -522,7 +507,7 @@ def bench(cfg: DictConfig) -> dict:
     coords, counts = environments(atoms, float(cfg.data.r_cut_angstrom), int(cfg.data.n_neighbours))
     grams, _, _ = augment(coords[counts >= int(cfg.data.n_neighbours)], int(cfg.data.n_permutations), rng)
     normaliser = GramNormaliser.fit(grams)
-    module = build_module(cfg.model, grams.shape[1], normaliser)
+    module = build_module(cfg, grams.shape[1], normaliser)
     epoch_s = _time_epochs(cfg, module, normaliser.normalise(grams), n_epochs=5)
     per_second = _decode_rate(module.eval(), normaliser, rng, n_samples=10000)
     results = {"md_cell_wall_s": md_s, "md_atoms": len(atoms), "md_s_per_environment": md_s / len(atoms),
@@ -549,8 +534,6 @@ def _bench_config(cfg: DictConfig) -> DictConfig:
 
 def _time_epochs(cfg: DictConfig, module: MotifVAE, rows: np.ndarray, n_epochs: int) -> float:
     """Seconds per training epoch over ``rows`` (N, P) with the configured batch size (no loggers)."""
-    from matdisco.core.training import build_trainer
-
     run_cfg = cfg.copy()
     OmegaConf.set_struct(run_cfg, False)
     run_cfg.trainer.update({"max_epochs": n_epochs, "early_stopping_patience": None, "enable_progress_bar": False})

@@ -9,7 +9,6 @@ summed over latent dimensions and averaged over the batch, and beta_t = beta * m
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -18,7 +17,6 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from matdisco.core.io import atomic_path
 
 
 def mlp(sizes: Sequence[int], final_activation: bool) -> nn.Sequential:
@@ -121,18 +119,3 @@ class GramDataModule(pl.LightningDataModule):
     def val_dataloader(self) -> DataLoader:
         """Validation batches in order."""
         return DataLoader(self.val_set, batch_size=4 * self.batch_size)
-
-
-def save_model(module: MotifVAE, path: str | Path) -> Path:
-    """Write hyper-parameters (normaliser included) and weights to ``path`` atomically."""
-    with atomic_path(path) as tmp:
-        torch.save({"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict()}, tmp)
-    return Path(path)
-
-
-def load_model(path: str | Path) -> MotifVAE:
-    """The model written by :func:`save_model`, in eval mode."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    module = MotifVAE(**checkpoint["hyper_parameters"])
-    module.load_state_dict(checkpoint["state_dict"])
-    return module.eval()

