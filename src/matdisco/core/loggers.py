@@ -29,7 +29,9 @@ def make_loggers(cfg: DictConfig, log_root: Path, run_name: str, metadata: dict,
     ``metadata`` is :func:`matdisco.core.provenance.run_metadata`: composed config, git commit, data hashes.
     """
     log_root = Path(log_root)
-    loggers: list[Logger] = [CSVLogger(save_dir=str(log_root / "csv"), name=run_name, version="")]
+    csv_logger = CSVLogger(save_dir=str(log_root / "csv"), name=run_name, version="")
+    csv_logger.log_hyperparams({"run": metadata})
+    loggers: list[Logger] = [csv_logger]
     if cfg.logger.get("kind") == "wandb" and wandb_mode(cfg.logger) != "disabled":
         os.environ.setdefault("WANDB_SILENT", "true")
         (log_root / "wandb").mkdir(parents=True, exist_ok=True)

@@ -30,16 +30,30 @@ class ConductivityModule(pl.LightningModule):
     Batches are ``(graphs, point_graph, temperature_K, ln_sigma)``: a PyG ``Batch`` of formula
     units, the graph index of each point [n_points] (long), temperature in K [n_points], target
     ln(sigma / 1 S m^-1) [n_points].
+
+    ``weighting``: ``point`` (every measurement counts once) or ``il`` (every IL counts once, its
+    points sharing a weight of 1 / n_points, so ILs measured at many temperatures do not dominate).
     """
 
-    def __init__(self, lr: float, l2: float, loss: str, huber_delta: float, temperature_reference_K: float):
+    def __init__(self, lr: float, l2: float, loss: str, huber_delta: float, temperature_reference_K: float, weighting: str):
         super().__init__()
         if loss not in ("mse", "huber"):
             raise ValueError(f"model.loss must be 'mse' or 'huber', got {loss!r}")
+        if weighting not in ("point", "il"):
+            raise ValueError(f"model.weighting must be 'point' or 'il', got {weighting!r}")
         self.lr = lr
         self.l2 = l2
+        self.weighting = weighting
         self.temperature_reference_K = temperature_reference_K
-        self.criterion = nn.MSELoss() if loss == "mse" else nn.HuberLoss(delta=huber_delta)
+        self.criterion = nn.MSELoss(reduction="none") if loss == "mse" else nn.HuberLoss(reduction="none", delta=huber_delta)
+
+    def point_weights(self, point_graph: torch.Tensor) -> torch.Tensor:
+        """Weight of each point in the loss [n_points], summing to 1."""
+        if self.weighting == "point":
+            return torch.full(point_graph.shape, 1.0 / len(point_graph))
+        per_graph = torch.bincount(point_graph).float()
+        weights = 1.0 / per_graph[point_graph]
+        return weights / weights.sum()
 
     def atom_terms(self, graphs) -> torch.Tensor:
         """(A, B, C) of every atom, [n_atoms, 3]."""
@@ -60,7 +74,7 @@ class ConductivityModule(pl.LightningModule):
     def _step(self, batch, stage: str) -> torch.Tensor:
         graphs, point_graph, temperature_K, target = batch
         pred = self(graphs, point_graph, temperature_K)
-        loss = self.criterion(pred, target)
+        loss = (self.point_weights(point_graph) * self.criterion(pred, target)).sum()
         rmse = torch.sqrt(torch.mean((pred - target) ** 2))
         self.log(f"{stage}/loss", loss, batch_size=len(target), prog_bar=stage == "val", on_epoch=True, on_step=False)
         self.log(f"{stage}/rmse", rmse, batch_size=len(target), on_epoch=True, on_step=False)
@@ -82,8 +96,17 @@ class AdditiveConductivity(ConductivityModule):
 
     needs_known_types = True
 
-    def __init__(self, n_types: int, lr: float = 0.05, l2: float = 1e-4, loss: str = "huber", huber_delta: float = 1.0, temperature_reference_K: float = 298.15):
-        super().__init__(lr, l2, loss, huber_delta, temperature_reference_K)
+    def __init__(
+        self,
+        n_types: int,
+        lr: float = 0.02,
+        l2: float = 1e-4,
+        loss: str = "huber",
+        huber_delta: float = 1.0,
+        temperature_reference_K: float = 298.15,
+        weighting: str = "point",
+    ):
+        super().__init__(lr, l2, loss, huber_delta, temperature_reference_K, weighting)
         self.save_hyperparameters()
         self.type_terms = nn.Parameter(torch.zeros(n_types, 3))
 
@@ -108,8 +131,9 @@ class GraphConductivity(ConductivityModule):
         loss: str = "huber",
         huber_delta: float = 1.0,
         temperature_reference_K: float = 298.15,
+        weighting: str = "point",
     ):
-        super().__init__(lr, l2, loss, huber_delta, temperature_reference_K)
+        super().__init__(lr, l2, loss, huber_delta, temperature_reference_K, weighting)
         self.save_hyperparameters()
         self.encode = nn.Linear(node_dim, hidden)
         self.layers = nn.ModuleList(

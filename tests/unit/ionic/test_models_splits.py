@@ -65,3 +65,14 @@ def test_tau_form_converts_exactly_to_inverse_temperature_form():
         lhs = abc_tau[:, 0] + abc_tau[:, 1] * tau + abc_tau[:, 2] * tau**2
         rhs = abc[:, 0] + abc[:, 1] / temperature + abc[:, 2] / temperature**2
         np.testing.assert_allclose(lhs, rhs, rtol=1e-10)
+
+
+def test_il_weighting_gives_every_il_the_same_total_weight():
+    model = AdditiveConductivity(n_types=1, weighting="il")
+    point_graph = torch.tensor([0, 0, 0, 0, 1, 2, 2])
+    weights = model.point_weights(point_graph)
+    assert weights.sum().item() == pytest.approx(1.0)
+    per_il = torch.zeros(3).index_add_(0, point_graph, weights)
+    assert torch.allclose(per_il, torch.full((3,), 1 / 3))
+    flat = AdditiveConductivity(n_types=1, weighting="point").point_weights(point_graph)
+    assert torch.allclose(flat, torch.full((7,), 1 / 7))
