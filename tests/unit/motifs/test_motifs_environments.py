@@ -60,3 +60,18 @@ def test_split_keeps_cells_whole_and_needs_training_cells():
     assert sorted(codes.tolist()) == [0, 0, 0, 0, 1, 2]
     with pytest.raises(ValueError, match="training cell"):
         split_cells(2, 1, 1, np.random.default_rng(0))
+
+
+def test_extract_rejects_cells_with_too_few_neighbours(make_cfg):
+    from ase.io import write
+
+    from matdisco.core.errors import InputError
+    from matdisco.motifs import extract
+    from matdisco.motifs.steps import cells_dir
+
+    cfg = make_cfg("data=motifs", "model=motifs_vae", "simulate=md_quick", "data.split.val_cells=0", "data.split.test_cells=0")
+    cells_dir(cfg).mkdir(parents=True)
+    write(cells_dir(cfg) / "cell_000.extxyz", bulk("Si", "diamond", a=9.0, cubic=True), format="extxyz")  # bonds 3.9 A
+    with pytest.raises(InputError, match="fewer than 8 neighbours") as error:
+        extract(cfg)
+    assert "cell_000.extxyz" in str(error.value)
