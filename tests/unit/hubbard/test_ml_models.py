@@ -1,0 +1,127 @@
+"""Hubbard U/V models: rotation invariance (float64), spin-flip invariance, a tiny model trains."""
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from e3nn import o3
+from torch_geometric.data import Batch, Data
+from torch_geometric.loader import DataLoader
+
+from matdisco.hubbard.features import site_irreps, site_vector, spin_invariant
+from matdisco.hubbard.irreps import wigner_d_qe
+from matdisco.hubbard.models import HubbardU, HubbardV
+
+DTYPE = torch.float64
+SHELLS = (1, 2)
+SPECIES = ["Co", "O"]
+SMALL = dict(shells=SHELLS, hidden_irreps="4x0e+2x2e+1x4e", n_layers=2)
+
+
+def _occupation(l: int, gen: torch.Generator) -> torch.Tensor:
+    a = torch.randn(2 * l + 1, 2 * l + 1, generator=gen, dtype=DTYPE)
+    return 0.1 * (a @ a.T) + 0.5 * torch.eye(2 * l + 1, dtype=DTYPE)
+
+
+def _rotate(n: torch.Tensor, rotation: torch.Tensor) -> torch.Tensor:
+    d = wigner_d_qe((n.shape[-1] - 1) // 2, rotation)
+    return d @ n @ d.T
+
+
+def _u_batch(sites, z, u_in):
+    return Batch.from_data_list([
+        Data(x=site_vector(up, down, SHELLS)[None], z=torch.tensor([zi]), scalars=torch.tensor([[ui]], dtype=DTYPE), y=torch.zeros(1, dtype=DTYPE))
+        for (up, down), zi, ui in zip(sites, z, u_in)
+    ])
+
+
+def _v_batch(pairs, distance):
+    return Batch.from_data_list([
+        Data(x_i=site_vector(*si, SHELLS)[None], x_j=site_vector(*sj, SHELLS)[None], z_i=torch.tensor([0]), z_j=torch.tensor([1]),
+             distance=torch.tensor([d], dtype=DTYPE), scalars=torch.tensor([[0.5]], dtype=DTYPE), y=torch.zeros(1, dtype=DTYPE))
+        for (si, sj), d in zip(pairs, distance)
+    ])
+
+
+@pytest.fixture
+def sites():
+    gen = torch.Generator().manual_seed(0)
+    return [(_occupation(2, gen), _occupation(2, gen)), (_occupation(1, gen), _occupation(1, gen)), (_occupation(2, gen), _occupation(2, gen))]
+
+
+def test_site_features_have_the_declared_irreps(sites):
+    x = site_vector(*sites[0], SHELLS)
+    assert x.shape == (site_irreps(SHELLS).dim,)
+
+
+def test_site_features_rotate_with_the_irreps_d(sites):
+    torch.manual_seed(1)
+    rotation = o3.rand_matrix(dtype=DTYPE)
+    up, down = sites[0]
+    x = site_vector(up, down, SHELLS)
+    x_rot = site_vector(_rotate(up, rotation), _rotate(down, rotation), SHELLS)
+    d = site_irreps(SHELLS).D_from_matrix(rotation).to(DTYPE)
+    assert torch.allclose(x_rot, d @ x, atol=1e-10)
+
+
+def test_u_model_rotation_and_spin_flip_invariant(sites):
+    torch.manual_seed(2)
+    model = HubbardU(SPECIES, offsets_eV=[6.0, 8.0], scale_eV=1.5, **SMALL).double().eval()
+    z, u_in = [0, 1, 0], [0.0, 0.0, 4.0]
+    rotation = o3.rand_matrix(dtype=DTYPE)
+    with torch.no_grad():
+        base = model(_u_batch(sites, z, u_in))
+        rotated = model(_u_batch([(_rotate(u, rotation), _rotate(d, rotation)) for u, d in sites], z, u_in))
+        flipped = model(_u_batch([(d, u) for u, d in sites], z, u_in))
+    assert base.abs().max() > 1.0  # not trivially zero
+    assert torch.allclose(rotated, base, atol=1e-6, rtol=0)
+    assert torch.allclose(flipped, base, atol=1e-6, rtol=0)
+    # the prediction does see the anisotropy: changing an off-diagonal element changes it
+    up, down = sites[0]
+    bumped = up.clone()
+    bumped[1, 4] += 0.05
+    bumped[4, 1] += 0.05
+    with torch.no_grad():
+        changed = model(_u_batch([(bumped, down)], [0], [0.0]))
+    assert not torch.allclose(changed, base[:1], atol=1e-9)
+
+
+def test_v_model_rotation_and_spin_flip_invariant(sites):
+    torch.manual_seed(3)
+    model = HubbardV(SPECIES, n_rbf=4, offsets_eV=[1.0, 0.5], scale_eV=0.3, **SMALL).double().eval()
+    pairs = [(sites[0], sites[1]), (sites[2], sites[1])]
+    distance = [1.9, 2.1]
+    rotation = o3.rand_matrix(dtype=DTYPE)
+    rot = lambda s: (_rotate(s[0], rotation), _rotate(s[1], rotation))  # noqa: E731
+    flip = lambda s: (s[1], s[0])  # noqa: E731
+    with torch.no_grad():
+        base = model(_v_batch(pairs, distance))
+        rotated = model(_v_batch([(rot(a), rot(b)) for a, b in pairs], distance))
+        flipped = model(_v_batch([(flip(a), flip(b)) for a, b in pairs], distance))
+    assert torch.allclose(rotated, base, atol=1e-6, rtol=0)
+    assert torch.allclose(flipped, base, atol=1e-6, rtol=0)
+
+
+def test_spin_invariant_block_is_symmetric_in_the_spins(sites):
+    up, down = sites[0]
+    assert torch.allclose(spin_invariant(up, down, 2), spin_invariant(down, up, 2), atol=1e-12)
+
+
+def test_tiny_u_model_trains():
+    pl.seed_everything(0, verbose=False)
+    gen = torch.Generator().manual_seed(5)
+    points = []
+    for k in range(16):
+        up, down = _occupation(2, gen), _occupation(2, gen)
+        target = 4.0 + 3.0 * float(torch.trace(up + down) - 5.0)  # synthetic: U from the total occupation
+        points.append(Data(x=site_vector(up, down, SHELLS).float()[None], z=torch.tensor([0]), scalars=torch.zeros(1, 1),
+                           y=torch.tensor([target], dtype=torch.float32)))
+    model = HubbardU(SPECIES, offsets_eV=[4.0, 0.0], scale_eV=1.0, lr=1e-2, **SMALL)
+    loader = DataLoader(points, batch_size=8, shuffle=False)
+    batch = Batch.from_data_list(points)
+    with torch.no_grad():
+        before = torch.mean((model(batch) - batch.y) ** 2).item()
+    trainer = pl.Trainer(max_epochs=40, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(model, train_dataloaders=loader)
+    with torch.no_grad():
+        after = torch.mean((model(batch) - batch.y) ** 2).item()
+    assert after < 0.3 * before
