@@ -25,9 +25,12 @@ def decode_normalised(model: MotifVAE, z: np.ndarray) -> np.ndarray:
         return model.decode(torch.as_tensor(z, dtype=torch.float32)).double().numpy()
 
 
-def decode(model: MotifVAE, normaliser: GramNormaliser, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Latent points z (B, latent_dim) -> coordinates (B, n, 3) and discarded spectrum fraction (B,)."""
-    return coordinates_from_gram(gram_full(normaliser.denormalise(decode_normalised(model, z))))
+def decode(model: MotifVAE, normaliser: GramNormaliser, z: np.ndarray, restore_norms: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Latent points z (B, latent_dim) -> coordinates (B, n, 3) and discarded spectrum fraction (B,).
+
+    ``restore_norms``: see :func:`~matdisco.motifs.geometry.coordinates_from_gram`.
+    """
+    return coordinates_from_gram(gram_full(normaliser.denormalise(decode_normalised(model, z))), restore_norms=restore_norms)
 
 
 def encode_mean(model: MotifVAE, normaliser: GramNormaliser, upper: np.ndarray) -> np.ndarray:
@@ -37,13 +40,15 @@ def encode_mean(model: MotifVAE, normaliser: GramNormaliser, upper: np.ndarray) 
     return mu.double().numpy()
 
 
-def sample(model: MotifVAE, normaliser: GramNormaliser, n_samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def sample(model: MotifVAE, normaliser: GramNormaliser, n_samples: int, rng: np.random.Generator,
+           restore_norms: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Decode ``n_samples`` draws z ~ N(0, 1): coordinates (n_samples, n, 3), discarded fraction (n_samples,)."""
     z = rng.standard_normal((n_samples, int(model.hparams.latent_dim)))
-    return decode(model, normaliser, z)
+    return decode(model, normaliser, z, restore_norms)
 
 
-def interpolate(model: MotifVAE, normaliser: GramNormaliser, start: np.ndarray, end: np.ndarray, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+def interpolate(model: MotifVAE, normaliser: GramNormaliser, start: np.ndarray, end: np.ndarray, n_frames: int,
+                restore_norms: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Straight latent path between the posterior means of two environments (n, 3) each.
 
     Returns frames (n_frames, n, 3) and discarded fractions (n_frames,). The first frame is
@@ -52,7 +57,7 @@ def interpolate(model: MotifVAE, normaliser: GramNormaliser, start: np.ndarray, 
     """
     z_start, z_end = encode_mean(model, normaliser, gram_upper(np.stack([start, end])))
     weights = np.linspace(0.0, 1.0, n_frames)[:, None]
-    frames, discarded = decode(model, normaliser, (1 - weights) * z_start + weights * z_end)
+    frames, discarded = decode(model, normaliser, (1 - weights) * z_start + weights * z_end, restore_norms)
     previous = start
     for k in range(n_frames):
         frames[k] = align(frames[k], previous)
@@ -62,12 +67,14 @@ def interpolate(model: MotifVAE, normaliser: GramNormaliser, start: np.ndarray, 
 
 @dataclass(frozen=True)
 class InpaintSettings:
-    """Optimisation of the latent point: Adam steps and rate, noise restarts per slot choice, prior weight."""
+    """Optimisation of the latent point (Adam steps and rate, noise restarts per slot choice, prior
+    weight) and the decoding of the result (``restore_norms``, see ``coordinates_from_gram``)."""
 
     steps: int = 300
     lr: float = 0.05
     n_restarts: int = 2
     prior_weight: float = 1e-3
+    restore_norms: bool = True
 
 
 def slot_choices(n_neighbours: int, n_known: int) -> np.ndarray:
@@ -108,7 +115,7 @@ def inpaint(
     loss = _masked_loss(model, z, torch.as_tensor(start, dtype=torch.float32), torch.as_tensor(mask)).detach().numpy()
     best = np.argmin(loss.reshape(n_env, n_tries), axis=1)
     chosen = np.arange(n_env) * n_tries + best
-    coords, _ = decode(model, normaliser, z[chosen].numpy().astype(np.float64))
+    coords, _ = decode(model, normaliser, z[chosen].numpy().astype(np.float64), settings.restore_norms)
     order = np.concatenate([slots[best], _missing_labels(slots[best], n)], axis=1)
     coords = np.take_along_axis(coords, order[..., None], axis=1)
     decoded = coords @ procrustes(coords[:, :n_known], known, proper=False)

@@ -17,12 +17,16 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 
-def coordinates_from_gram(gram: np.ndarray, dim: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def coordinates_from_gram(gram: np.ndarray, dim: int = 3, restore_norms: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates X = V sqrt(Lambda) from the top ``dim`` eigenpairs of symmetric Gram matrices.
 
     gram (..., n, n) in Angstrom^2 -> X (..., n, dim) in Angstrom, and the discarded fraction
     (...,) of the spectrum, sum |lambda| beyond the top ``dim`` plus the negative parts clipped
     within it, over sum |lambda|: 0 for an exact 3-D Gram matrix, a validity measure otherwise.
+
+    The rank-``dim`` truncation shortens every vector when spectrum is discarded. With
+    ``restore_norms`` each row keeps its direction but gets the length sqrt(max(G_aa, 0)) that the
+    Gram matrix states (the centre-neighbour distance); an exact Gram matrix is unchanged.
     """
     values, vectors = np.linalg.eigh(0.5 * (gram + np.swapaxes(gram, -1, -2)))
     top_values = values[..., -dim:][..., ::-1]
@@ -31,7 +35,18 @@ def coordinates_from_gram(gram: np.ndarray, dim: int = 3) -> tuple[np.ndarray, n
     total = np.abs(values).sum(-1)
     discarded = np.abs(values[..., :-dim]).sum(-1) + (clipped - top_values).sum(-1)
     fraction = np.divide(discarded, total, out=np.zeros_like(total), where=total > 0)
-    return top_vectors * np.sqrt(clipped)[..., None, :], fraction
+    coords = top_vectors * np.sqrt(clipped)[..., None, :]
+    if restore_norms:
+        lengths = np.sqrt(np.clip(np.diagonal(gram, axis1=-2, axis2=-1), 0.0, None))
+        coords = coords * (lengths / np.maximum(np.linalg.norm(coords, axis=-1), 1e-12))[..., None]
+    return coords, fraction
+
+
+def negative_spectrum_fraction(gram: np.ndarray) -> np.ndarray:
+    """Sum of |negative eigenvalues| over sum |eigenvalues| of symmetric Gram matrices (..., n, n), (...,)."""
+    values = np.linalg.eigvalsh(0.5 * (gram + np.swapaxes(gram, -1, -2)))
+    total = np.abs(values).sum(-1)
+    return np.divide(np.clip(-values, 0.0, None).sum(-1), total, out=np.zeros_like(total), where=total > 0)
 
 
 def procrustes(moving: np.ndarray, reference: np.ndarray, proper: bool) -> np.ndarray:

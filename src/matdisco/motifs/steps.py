@@ -35,13 +35,13 @@ from matdisco.core.plots import histogram_comparison
 from matdisco.core.provenance import run_metadata
 from matdisco.core.training import build_trainer, fit, instantiate_model, load_module, save_module
 from matdisco.motifs import keys
-from matdisco.motifs.environments import GramNormaliser, augment, environments, gram_upper, split_cells
+from matdisco.motifs.environments import GramNormaliser, augment, environments, gram_full, gram_upper, split_cells
 from matdisco.motifs.figures import latent_figure, strip_figure, structure_figure
 from matdisco.motifs.generate import (
     InpaintSettings, baseline_mean, baseline_random, consensus_position, decode, decode_normalised, encode_mean, environment_atoms,
     inpaint, interpolate, matched_rmsds, mic_distance, sample, split_known, vacancy_candidates,
 )
-from matdisco.motifs.geometry import aligned_rmsd
+from matdisco.motifs.geometry import aligned_rmsd, coordinates_from_gram, negative_spectrum_fraction
 from matdisco.motifs.md import MeltQuench, melt_quench, potential_energy, relax
 from matdisco.motifs.structure import REFERENCES, bond_angles, coordination, rdf, rdf_limit_angstrom, read_cell, structure_report, summarise_reports
 from matdisco.motifs.vae import GramDataModule, MotifVAE
@@ -249,7 +249,7 @@ def train(cfg: DictConfig) -> dict:
     train_time_s = time.perf_counter() - start
     save_module(model_path(cfg), module)
     atomic_write_json(artifact(cfg, "models", FAMILY, "normaliser.json"), normaliser.to_dict())
-    metrics = {"train_time_s": train_time_s, "epochs": int(module.current_epoch) + 1, "n_train_rows": int(len(train_gram)),
+    metrics = {"train_time_s": train_time_s, "epochs": int(module.current_epoch), "n_train_rows": int(len(train_gram)),
                "n_parameters": int(sum(p.numel() for p in module.parameters())), **final}
     atomic_write_json(artifact(cfg, "metrics", FAMILY, "train.json"), metrics)
     return {"model": str(model_path(cfg)), "objective": final.get("val/loss"), **metrics}
@@ -305,12 +305,18 @@ def distribution_metrics(generated: np.ndarray, reference: np.ndarray) -> dict[s
     }
 
 
-def validity(coords: np.ndarray, discarded: np.ndarray, ev: DictConfig) -> dict[str, float]:
-    """Fractions of environments with atoms too close, strongly non-PSD Gram, and either."""
+def validity(coords: np.ndarray, gram: np.ndarray, discarded: np.ndarray, ev: DictConfig) -> dict[str, float]:
+    """Fractions of environments (B, n, 3) with atoms too close, a strongly non-PSD Gram (B, n, n), or either."""
     close = min_pair_distance(coords) < float(ev.min_distance_angstrom)
-    non_psd = discarded > float(ev.max_discarded_fraction)
+    non_psd = negative_spectrum_fraction(gram) > float(ev.max_negative_fraction)
     return {"fraction_atoms_too_close": float(close.mean()), "fraction_non_psd": float(non_psd.mean()),
             "fraction_invalid": float((close | non_psd).mean()), "discarded_fraction_median": float(np.median(discarded))}
+
+
+def sampled_grams(model: MotifVAE, normaliser: GramNormaliser, n_samples: int, seed: int) -> np.ndarray:
+    """Gram matrices (n_samples, n, n) in Angstrom^2 decoded from z ~ N(0, 1)."""
+    z = np.random.default_rng(seed).standard_normal((n_samples, int(model.hparams.latent_dim)))
+    return gram_full(normaliser.denormalise(decode_normalised(model, z)))
 
 
 def evaluate(cfg: DictConfig) -> dict:
@@ -321,22 +327,27 @@ def evaluate(cfg: DictConfig) -> dict:
     model, normaliser = load_trained(cfg)
     test = split_rows(arrays, "test")
     coords, gram = arrays[keys.COORDS][test], arrays[keys.GRAM][test]
-    metrics = {"reconstruction": _reconstruction(model, normaliser, coords, gram, cfg)}
-    samples, discarded = sample(model, normaliser, int(ev.n_samples), np.random.default_rng(int(cfg.seed)))
+    restore = bool(cfg.data.restore_norms)
+    metrics = {"decoding": "restore_norms" if restore else "spectral",
+               "reconstruction": _reconstruction(model, normaliser, coords, gram, restore, cfg)}
+    grams = sampled_grams(model, normaliser, int(ev.n_samples), int(cfg.seed))
+    for name, restore_norms in (("samples_spectral_only", False), ("samples", restore)):
+        samples, discarded = coordinates_from_gram(grams, restore_norms=restore_norms)
+        metrics[name] = {"n_samples": int(ev.n_samples), **distribution_metrics(samples, coords), **validity(samples, grams, discarded, ev)}
     train_coords = arrays[keys.COORDS][split_rows(arrays, "train")]
-    metrics["samples"] = {"n_samples": int(ev.n_samples), **distribution_metrics(samples, coords), **validity(samples, discarded, ev)}
     metrics["md_train_vs_test"] = distribution_metrics(train_coords, coords)
-    metrics["md_test_validity"] = validity(coords, np.zeros(len(coords)), ev)
+    metrics["md_test_validity"] = validity(coords, gram_full(gram), np.zeros(len(coords)), ev)
     _evaluation_plots(cfg, model, normaliser, samples, coords)
     atomic_write_json(artifact(cfg, "metrics", FAMILY, "evaluate.json"), metrics)
     return {"objective": metrics["reconstruction"]["rmsd_o3_angstrom_median"], **_flat(metrics)}
 
 
-def _reconstruction(model: MotifVAE, normaliser: GramNormaliser, coords: np.ndarray, gram: np.ndarray, cfg: DictConfig) -> dict:
+def _reconstruction(model: MotifVAE, normaliser: GramNormaliser, coords: np.ndarray, gram: np.ndarray, restore_norms: bool,
+                    cfg: DictConfig) -> dict:
     """Gram MSE (normalised) and coordinate RMSD (O(3) and Kabsch; labels fixed) of mean reconstructions."""
     z = encode_mean(model, normaliser, gram)
     gram_mse = np.mean((decode_normalised(model, z) - normaliser.normalise(gram)) ** 2, axis=1)
-    decoded, discarded = decode(model, normaliser, z)
+    decoded, discarded = decode(model, normaliser, z, restore_norms)
     o3 = aligned_rmsd(decoded, coords, proper=False)
     kabsch = aligned_rmsd(decoded, coords, proper=True)
     histogram_comparison(artifact(cfg, "plots", FAMILY, "reconstruction.png"), {"O(3)": o3, "SO(3) (Kabsch)": kabsch},
@@ -403,12 +414,13 @@ def write_frames(path: Path, frames: list) -> Path:
 def inpaint_settings(cfg: DictConfig) -> InpaintSettings:
     """Inpainting optimisation settings from ``model.generate.inpaint``."""
     section = cfg.data.generate.inpaint
-    return InpaintSettings(steps=int(section.steps), lr=float(section.lr), n_restarts=int(section.n_restarts), prior_weight=float(section.prior_weight))
+    return InpaintSettings(steps=int(section.steps), lr=float(section.lr), n_restarts=int(section.n_restarts),
+                           prior_weight=float(section.prior_weight), restore_norms=bool(cfg.data.restore_norms))
 
 
 def _samples(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, rng: np.random.Generator) -> dict:
     """Decode z ~ N(0, 1) and write the environments as extxyz (centre first)."""
-    coords, discarded = sample(model, normaliser, int(cfg.data.generate.n_samples), rng)
+    coords, discarded = sample(model, normaliser, int(cfg.data.generate.n_samples), rng, bool(cfg.data.restore_norms))
     frames = [environment_atoms(c, {"discarded_fraction": float(d)}) for c, d in zip(coords, discarded)]
     path = write_frames(artifact(cfg, "results", FAMILY, "samples.extxyz"), frames)
     return {"path": str(path), "n_samples": len(frames)}
@@ -420,7 +432,8 @@ def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser,
     cn = np.sum(np.linalg.norm(held_out, axis=-1) < cutoff, axis=1)
     four, five = np.flatnonzero(cn == 4), np.flatnonzero(cn == 5)
     start, end = (four[0], five[0]) if len(four) and len(five) else (0, 1)
-    frames, discarded = interpolate(model, normaliser, held_out[start], held_out[end], int(cfg.data.generate.interpolation_frames))
+    frames, discarded = interpolate(model, normaliser, held_out[start], held_out[end], int(cfg.data.generate.interpolation_frames),
+                                    bool(cfg.data.restore_norms))
     steps = np.sqrt(np.mean(np.sum(np.diff(frames, axis=0) ** 2, axis=-1), axis=-1))
     write_frames(artifact(cfg, "results", FAMILY, "interpolation.extxyz"),
                  [environment_atoms(f, {"frame": k, "discarded_fraction": float(d)}) for k, (f, d) in enumerate(zip(frames, discarded))])
