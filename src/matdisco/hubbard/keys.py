@@ -52,7 +52,7 @@ ENERGY_RY = "total_energy_Ry"
 TOTAL_MAGNETIZATION = "total_magnetization_muB"
 SCF_ITERATIONS = "scf_iterations"
 TIMINGS = "timings_s"  # dict: step name -> wall seconds
-CPU_TIME = "cpu_time_s"  # float: wall seconds x MPI ranks, summed over the steps
+CPU_TIME = "cpu_time_s"  # float: wall s x MPI ranks summed over the steps (core-seconds held; >= CPU time)
 SETTINGS = "settings"  # dict: cutoffs, meshes, thresholds (fixed for the whole data set)
 PROVENANCE = "provenance"  # dict: QE version, pseudopotential md5, input files
 
