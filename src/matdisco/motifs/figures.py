@@ -51,7 +51,7 @@ def strip_figure(path: str | Path, frames: np.ndarray, bond_cutoff_angstrom: flo
     for k, (ax, coords) in enumerate(zip(axes[0], frames)):
         for x, y in coords[np.linalg.norm(coords, axis=1) < bond_cutoff_angstrom][:, :2]:
             ax.plot([0, x], [0, y], color="grey", lw=1)
-        ax.scatter(coords[:, 0], coords[:, 1], c=colours, s=25 + 5 * coords[:, 2])
+        ax.scatter(coords[:, 0], coords[:, 1], c=colours, s=np.clip(25 + 5 * coords[:, 2], 5, None))  # larger = nearer
         ax.scatter([0], [0], color="black", s=30)
         ax.set(xlim=(-limit, limit), ylim=(-limit, limit), xticks=[], yticks=[], aspect="equal", title=f"{k / max(1, n_frames - 1):.2f}")
     fig.suptitle(title, fontsize=9)

@@ -16,9 +16,12 @@ metrics and paths. Artifacts:
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import inspect
 import multiprocessing
 import time
+from typing import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +130,7 @@ def _imported_cells(sim: DictConfig) -> list[tuple[str, object]]:
     """Cells read (and checked) from ``sim.input_glob``; [(name, Atoms)]."""
     if not sim.get("input_glob"):
         raise ConfigError("simulate.source=extxyz needs simulate.input_glob")
-    files = sorted(Path().glob(sim.input_glob))
+    files = sorted(Path(name) for name in glob.glob(str(sim.input_glob)))
     if not files:
         raise InputError(f"no files match {sim.input_glob}", "simulate.input_glob", "extxyz files of periodic Si cells")
     cells = []
@@ -226,16 +229,30 @@ def build_module(cfg: DictConfig, input_dim: int, normaliser: GramNormaliser) ->
     return instantiate_model(cfg.model, input_dim=input_dim, normaliser=normaliser.to_dict())
 
 
-def set_threads(cfg: DictConfig) -> None:
-    """Limit torch's intra-op threads to ``model.training.torch_threads`` (the MLP is too small to gain from more)."""
+@contextlib.contextmanager
+def torch_threads(cfg: DictConfig) -> Iterator[None]:
+    """Limit torch's intra-op threads to ``model.training.torch_threads`` inside the block, then restore.
+
+    The MLP is too small to gain from threads; on busy cores extra threads only contend.
+    """
+    previous = torch.get_num_threads()
     threads = cfg.model.training.get("torch_threads")
     if threads:
         torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def train(cfg: DictConfig) -> dict:
     """Fit the VAE on augmented training Gram entries (normalised with training statistics), save it."""
-    set_threads(cfg)
+    with torch_threads(cfg):
+        return _train(cfg)
+
+
+def _train(cfg: DictConfig) -> dict:
+    """Body of :func:`train`."""
     arrays = load_environments(cfg)
     train_gram = arrays[keys.TRAIN_AUG_GRAM]
     normaliser = GramNormaliser.fit(arrays[keys.GRAM][split_rows(arrays, "train")])
@@ -321,7 +338,12 @@ def sampled_grams(model: MotifVAE, normaliser: GramNormaliser, n_samples: int, s
 
 def evaluate(cfg: DictConfig) -> dict:
     """Reconstruction on held-out cells, sample distributions against MD, validity, latent plot."""
-    set_threads(cfg)
+    with torch_threads(cfg):
+        return _evaluate(cfg)
+
+
+def _evaluate(cfg: DictConfig) -> dict:
+    """Body of :func:`evaluate`."""
     ev = cfg.data.evaluate
     arrays = load_environments(cfg)
     model, normaliser = load_trained(cfg)
@@ -388,7 +410,12 @@ def _flat(metrics: dict, prefix: str = "") -> dict:
 # -------------------------------------------------------------------------------------- generate
 def generate(cfg: DictConfig) -> dict:
     """Samples, a latent interpolation, inpainting for k known atoms, and vacancy refilling."""
-    set_threads(cfg)
+    with torch_threads(cfg):
+        return _generate(cfg)
+
+
+def _generate(cfg: DictConfig) -> dict:
+    """Body of :func:`generate`."""
     arrays = load_environments(cfg)
     model, normaliser = load_trained(cfg)
     rng = np.random.default_rng(int(cfg.seed))
@@ -512,7 +539,12 @@ def bench(cfg: DictConfig) -> dict:
     and training times when their metrics files exist.
     """
     cfg = _bench_config(cfg)
-    set_threads(cfg)
+    with torch_threads(cfg):
+        return _bench(cfg)
+
+
+def _bench(cfg: DictConfig) -> dict:
+    """Body of :func:`bench` (``cfg`` holds the motifs options)."""
     rng = np.random.default_rng(int(cfg.seed))
     start = time.perf_counter()
     atoms, _ = melt_quench(protocol(cfg.simulate), int(rng.integers(1, 2**31 - 1)))

@@ -53,3 +53,28 @@ def test_empty_cell_is_rejected(tmp_path):
     write(path, Atoms(cell=[5, 5, 5], pbc=True), format="extxyz")
     with pytest.raises(InputError):
         read_cell(path)
+
+
+def test_simulate_imports_user_cells_and_reports_them(make_cfg, tmp_path):
+    from matdisco.motifs import simulate
+
+    rng = np.random.default_rng(0)
+    for k in range(2):
+        cell = bulk("Si", "diamond", a=A_SI, cubic=True).repeat(2)
+        cell.positions += rng.normal(scale=0.05, size=cell.positions.shape)
+        write(tmp_path / f"user_{k}.extxyz", cell, format="extxyz")
+    cfg = make_cfg("simulate=md_quick", "data=motifs", "model=motifs_vae", "simulate.source=extxyz",
+                   f"simulate.input_glob={tmp_path}/user_*.extxyz")
+    result = simulate(cfg)
+    assert result["n_cells"] == 2 and result["mean_coordination_mean"] == 4.0
+    assert read_cell(tmp_path / "processed/motifs/cells/cell_001.extxyz").info["source"].endswith("user_1.extxyz")
+
+
+def test_simulate_names_a_malformed_user_file(make_cfg, tmp_path):
+    from matdisco.motifs import simulate
+
+    (tmp_path / "broken.extxyz").write_text("3\nnot a header\nSi 0 0\n")
+    cfg = make_cfg("simulate=md_quick", "data=motifs", "model=motifs_vae", "simulate.source=extxyz",
+                   f"simulate.input_glob={tmp_path}/broken.extxyz")
+    with pytest.raises(InputError, match="broken.extxyz"):
+        simulate(cfg)

@@ -29,7 +29,8 @@ def trained(tmp_path_factory):
     """(model, normaliser, held-out environments) of a VAE trained for a few seconds."""
     from matdisco.core.config import compose
 
-    torch.set_num_threads(1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny MLP: one thread is fastest on busy cores
     seed_everything(0)
     cfg = compose(["data=motifs", "model=motifs_vae", "trainer.max_epochs=25", "trainer.enable_progress_bar=false",
                    "model.beta_warmup_epochs=5", "model.lr=0.003", f"paths.logs={tmp_path_factory.mktemp('logs')}"])
@@ -41,7 +42,8 @@ def trained(tmp_path_factory):
     before = mean_reconstruction_mse(model, rows)
     build_trainer(cfg, loggers=[]).fit(model, datamodule=data)
     model.eval()
-    return model, normaliser, rattled_environments(1, 2), (before, mean_reconstruction_mse(model, rows))
+    yield model, normaliser, rattled_environments(1, 2), (before, mean_reconstruction_mse(model, rows))
+    torch.set_num_threads(threads)
 
 
 def mean_reconstruction_mse(model, rows: np.ndarray) -> float:
