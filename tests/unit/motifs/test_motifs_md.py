@@ -24,3 +24,15 @@ def test_crystal_energy_per_atom(potential, cohesive_eV):
 def test_unknown_potential_is_a_config_error():
     with pytest.raises(ConfigError, match="edip"):
         potential_energy(diamond_start(1, 2.33), "gap")
+
+
+def test_snap_relaxation_lowers_the_energy():
+    import numpy as np
+
+    from matdisco.motifs.md import relax
+
+    crystal = diamond_start(2, 2.329)
+    assert potential_energy(crystal, "snap") / 64 == pytest.approx(-5.415, abs=0.01)  # Zuo et al. 2020 SNAP
+    crystal.positions += np.random.default_rng(0).normal(scale=0.1, size=crystal.positions.shape)
+    relaxed, energy = relax(crystal, "snap")
+    assert energy < potential_energy(crystal, "snap") and len(relaxed) == 64
