@@ -29,6 +29,9 @@ SPLITS = {"train": 0, "val": 1, "test": 2}
 INFO_POTENTIAL = "potential"
 INFO_SEED = "seed"
 INFO_ENERGY = "energy_eV"
+"""Potential energy of the final (minimised) cell with the MD potential, eV."""
+INFO_SNAP_ENERGY = "snap_energy_eV"
+"""Energy after the optional SNAP relaxation, eV."""
 INFO_SOURCE = "source"
 
 # --- normalisation statistics (stored with the model) -----------------------------------------

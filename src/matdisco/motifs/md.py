@@ -23,6 +23,7 @@ from ase import Atoms
 from ase.build import bulk
 
 from matdisco.core.errors import ConfigError, InputError
+from matdisco.motifs import keys
 
 SI_MASS_AMU = 28.0855
 AMU_G = 1.66053906660e-24
@@ -191,12 +192,12 @@ def melt_quench(protocol: MeltQuench, seed: int) -> tuple[Atoms, dict]:
             "unfix md",
         )
         info = {"md_wall_s": time.perf_counter() - start}
-        info["energy_eV"] = md.minimise() if p.minimise else md.energy_eV()
+        info[keys.INFO_ENERGY] = md.minimise() if p.minimise else md.energy_eV()
         atoms = md.atoms()
     finally:
         md.close()
     if p.snap_relax:
-        atoms, info["snap_energy_eV"] = relax(atoms, "snap")
+        atoms, info[keys.INFO_SNAP_ENERGY] = relax(atoms, "snap")
     info["wall_s"] = time.perf_counter() - start
     info["cpu_s"] = time.process_time() - cpu_start
     return atoms, info

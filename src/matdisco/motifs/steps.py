@@ -21,8 +21,8 @@ import glob
 import inspect
 import multiprocessing
 import time
-from typing import Iterator
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -299,12 +299,20 @@ def neighbour_distances(coords: np.ndarray) -> np.ndarray:
     return np.linalg.norm(coords, axis=-1).ravel()
 
 
-def centre_angles(coords: np.ndarray) -> np.ndarray:
-    """Angles (degrees) at the centre between every pair of neighbours, flattened (B n (n-1) / 2,)."""
-    units = coords / np.maximum(np.linalg.norm(coords, axis=-1, keepdims=True), 1e-12)
+def centre_angles(coords: np.ndarray, bond_cutoff_angstrom: float | None = None) -> np.ndarray:
+    """Angles (degrees) at the centre between pairs of neighbours of environments (B, n, 3), flattened.
+
+    All n (n-1) / 2 pairs per environment, or with ``bond_cutoff_angstrom`` only pairs of neighbours
+    that are both bonded to the centre (bond angles).
+    """
+    lengths = np.linalg.norm(coords, axis=-1)
+    units = coords / np.maximum(lengths, 1e-12)[..., None]
     a, b = np.triu_indices(coords.shape[1], k=1)
     cosines = np.einsum("...ad,...ad->...a", units[:, a], units[:, b])
-    return np.degrees(np.arccos(np.clip(cosines, -1, 1))).ravel()
+    angles = np.degrees(np.arccos(np.clip(cosines, -1, 1)))
+    if bond_cutoff_angstrom is None:
+        return angles.ravel()
+    return angles[(lengths[:, a] < bond_cutoff_angstrom) & (lengths[:, b] < bond_cutoff_angstrom)]
 
 
 def min_pair_distance(coords: np.ndarray) -> np.ndarray:
@@ -315,11 +323,13 @@ def min_pair_distance(coords: np.ndarray) -> np.ndarray:
     return distances.min(axis=(1, 2))
 
 
-def distribution_metrics(generated: np.ndarray, reference: np.ndarray) -> dict[str, float]:
-    """Wasserstein-1 distances of neighbour distances (Angstrom) and centre angles (degrees)."""
+def distribution_metrics(generated: np.ndarray, reference: np.ndarray, bond_cutoff_angstrom: float) -> dict[str, float]:
+    """Wasserstein-1 distances of centre-neighbour distances (Angstrom), all centre angles and bond angles (degrees)."""
     return {
         "w1_distance_angstrom": float(wasserstein_distance(neighbour_distances(generated), neighbour_distances(reference))),
         "w1_angle_deg": float(wasserstein_distance(centre_angles(generated), centre_angles(reference))),
+        "w1_bond_angle_deg": float(wasserstein_distance(centre_angles(generated, bond_cutoff_angstrom),
+                                                        centre_angles(reference, bond_cutoff_angstrom))),
     }
 
 
@@ -351,16 +361,17 @@ def _evaluate(cfg: DictConfig) -> dict:
     test = split_rows(arrays, "test")
     coords, gram = arrays[keys.COORDS][test], arrays[keys.GRAM][test]
     restore = bool(cfg.data.restore_norms)
+    cutoff = float(ev.bond_cutoff_angstrom)
     metrics = {"decoding": "restore_norms" if restore else "spectral",
                "reconstruction": _reconstruction(model, normaliser, coords, gram, restore, cfg)}
     grams = sampled_grams(model, normaliser, int(ev.n_samples), int(cfg.seed))
-    for name, restore_norms in (("samples_spectral_only", False), ("samples", restore)):
-        samples, discarded = coordinates_from_gram(grams, restore_norms=restore_norms)
-        metrics[name] = {"n_samples": int(ev.n_samples), **distribution_metrics(samples, coords), **validity(samples, grams, discarded, ev)}
+    decoded = {name: coordinates_from_gram(grams, restore_norms=flag) for name, flag in (("samples", restore), ("samples_spectral_only", False))}
+    for name, (samples, discarded) in decoded.items():
+        metrics[name] = {"n_samples": int(ev.n_samples), **distribution_metrics(samples, coords, cutoff), **validity(samples, grams, discarded, ev)}
     train_coords = arrays[keys.COORDS][split_rows(arrays, "train")]
-    metrics["md_train_vs_test"] = distribution_metrics(train_coords, coords)
+    metrics["md_train_vs_test"] = distribution_metrics(train_coords, coords, cutoff)
     metrics["md_test_validity"] = validity(coords, gram_full(gram), np.zeros(len(coords)), ev)
-    _evaluation_plots(cfg, model, normaliser, samples, coords)
+    _evaluation_plots(cfg, model, normaliser, decoded["samples"][0], coords)
     atomic_write_json(artifact(cfg, "metrics", FAMILY, "evaluate.json"), metrics)
     return {"objective": metrics["reconstruction"]["rmsd_o3_angstrom_median"], **_flat(metrics)}
 
