@@ -85,7 +85,7 @@ def site_vector(up: torch.Tensor, down: torch.Tensor, shells: Sequence[int]) -> 
 
 
 def _matrix(flat, m: int, dtype: torch.dtype) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(flat, dtype=float), dtype=dtype).reshape(m, m)
+    return torch.tensor(np.array(flat, dtype=float), dtype=dtype).reshape(m, m)
 
 
 def select_points(table: pd.DataFrame, value_in: str, value_out: str, target: str, key: Sequence[str]) -> pd.DataFrame:

@@ -111,8 +111,22 @@ class HubbardModule(pl.LightningModule):
 class HubbardU(HubbardModule):
     """On-site U of one Hubbard site from its occupations (+ species, + U_in)."""
 
-    def __init__(self, species: Sequence[str], **kwargs):
-        super().__init__(species, **kwargs)
+    def __init__(
+        self,
+        species: Sequence[str],
+        shells: Sequence[int] = (1, 2),
+        hidden_irreps: str = "16x0e+8x2e+4x4e",
+        n_layers: int = 2,
+        use_hubbard_in: bool = True,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-5,
+        offsets_eV: Sequence[float] | None = None,
+        scale_eV: float = 1.0,
+    ):
+        super().__init__(
+            species, shells=shells, hidden_irreps=hidden_irreps, n_layers=n_layers, use_hubbard_in=use_hubbard_in, lr=lr,
+            weight_decay=weight_decay, offsets_eV=offsets_eV, scale_eV=scale_eV
+        )
         self.save_hyperparameters()
         irreps_in = self.site_irreps + o3.Irreps(f"{len(self.species) + self.n_scalars}x0e")
         self.net = ScalarNet(irreps_in, self.hidden_irreps, self.n_layers)
@@ -125,8 +139,25 @@ class HubbardU(HubbardModule):
 class HubbardV(HubbardModule):
     """Inter-site V of a pair from both sites' occupations and species, the distance (+ V_in)."""
 
-    def __init__(self, species: Sequence[str], n_rbf: int = 8, r_min_angstrom: float = 1.5, r_max_angstrom: float = 3.5, **kwargs):
-        super().__init__(species, **kwargs)
+    def __init__(
+        self,
+        species: Sequence[str],
+        n_rbf: int = 8,
+        r_min_angstrom: float = 1.5,
+        r_max_angstrom: float = 3.5,
+        shells: Sequence[int] = (1, 2),
+        hidden_irreps: str = "16x0e+8x2e+4x4e",
+        n_layers: int = 2,
+        use_hubbard_in: bool = True,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-5,
+        offsets_eV: Sequence[float] | None = None,
+        scale_eV: float = 1.0,
+    ):
+        super().__init__(
+            species, shells=shells, hidden_irreps=hidden_irreps, n_layers=n_layers, use_hubbard_in=use_hubbard_in, lr=lr,
+            weight_decay=weight_decay, offsets_eV=offsets_eV, scale_eV=scale_eV
+        )
         self.save_hyperparameters()
         self.register_buffer("centers", torch.linspace(r_min_angstrom, r_max_angstrom, n_rbf))
         self.width = (r_max_angstrom - r_min_angstrom) / max(n_rbf - 1, 1)

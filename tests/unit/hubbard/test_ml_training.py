@@ -1,0 +1,119 @@
+"""Hubbard U/V training and evaluation on tiny synthetic tables (made here with the extract's own table builders)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from matdisco.core.config import compose
+from matdisco.hubbard import keys as K
+from matdisco.hubbard.evaluation import evaluate
+from matdisco.hubbard.extract import add_splits, u_table, v_table
+from matdisco.hubbard.features import CONVERGED, select_points
+from matdisco.hubbard.training import BY_PATH, LOMO, check_grouped, SplitRun, load_points, split_runs, train
+
+
+def _occ(rng, m, scale):
+    a = rng.normal(size=(m, m)) * scale
+    return (0.5 * np.eye(m) + a @ a.T / m).round(3)
+
+
+def synthetic_records(materials=("CoO", "NiO", "FeO"), strains=(0.0, 0.02, -0.02), iterations=2, seed=0):
+    """Records shaped like the campaign's (sites with occupations, metal-O pairs), U/V from the occupations."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for material in materials:
+        metal = material[:-1]
+        for strain in strains:
+            path = f"{material}_strain{strain * 100:+.1f}pct"
+            u_in, v_in = 0.0, 0.0
+            for it in range(iterations):
+                d_occ = [_occ(rng, 5, 0.3), _occ(rng, 5, 0.3)]
+                p_occ = [_occ(rng, 3, 0.2)] * 2
+                u_out = round(4.0 + 2.0 * float(np.trace(d_occ[0] + d_occ[1])) / 5 + 0.3 * u_in / 5, 4)
+                v_out = round(0.8 + 0.1 * float(np.trace(p_occ[0])) - strain, 4)
+                records.append({
+                    K.RECORD_ID: f"{path}/iter_{it}", K.PATH_ID: path, K.MATERIAL: material, K.STRAIN: strain, K.ITERATION: it,
+                    K.CONVERGED: it == iterations - 1,
+                    K.SITES: [
+                        {K.ATOM_INDEX: 1, K.SPECIES: metal, K.LABEL: metal, K.OCCUPATIONS: d_occ, K.MAGNETIC_MOMENT: 1.0, K.U_IN: u_in, K.U_OUT: u_out},
+                        {K.ATOM_INDEX: 2, K.SPECIES: "O", K.LABEL: "O", K.OCCUPATIONS: p_occ, K.MAGNETIC_MOMENT: 0.0, K.U_IN: 0.0, K.U_OUT: 8.0 + strain},
+                    ],
+                    K.PAIRS: [{K.ATOM_I: 1, K.ATOM_J: 2 + 2 * k, K.ATOM_J_CELL: 2, K.SPECIES_I: metal, K.SPECIES_J: "O",
+                               K.DISTANCE: 2.1 * (1 + strain), K.V_IN: v_in, K.V_OUT: v_out} for k in range(2)],
+                })
+                u_in, v_in = u_out, v_out
+    return records
+
+
+def write_tables(root, records):
+    u, v = u_table(records), v_table(records)
+    add_splits([u, v], records, {"train": 0.6, "val": 0.2, "test": 0.2}, seed=1)
+    (root / "processed" / "hubbard").mkdir(parents=True, exist_ok=True)
+    u.to_parquet(root / "processed" / "hubbard" / "u.parquet")
+    v.to_parquet(root / "processed" / "hubbard" / "v.parquet")
+    return u, v
+
+
+def tiny_cfg(root, model="hubbard_u", **training):
+    cfg = compose([f"model={model}", "data=hubbard", "logger=csv", "trainer.enable_progress_bar=false"])
+    OmegaConf.set_struct(cfg, False)
+    for kind in ("processed", "models", "metrics", "plots", "results", "logs"):
+        cfg.paths[kind] = str(root / kind)
+    cfg.model.hidden_irreps = "4x0e+2x2e"
+    cfg.model.n_layers = 1
+    cfg.model.training.update({"n_members": 1, "max_epochs": 4, "early_stopping_patience": None, **training})
+    return cfg
+
+
+def test_grouped_splits_keep_each_path_in_one_set(tmp_path):
+    write_tables(tmp_path, synthetic_records())
+    cfg = tiny_cfg(tmp_path)
+    points = load_points(cfg)
+    runs = split_runs(points, [BY_PATH, LOMO])
+    assert [r.name for r in runs] == [BY_PATH, f"{LOMO}_CoO", f"{LOMO}_FeO", f"{LOMO}_NiO"]
+    for run in runs:
+        sets = [set(points.iloc[rows][K.PATH_ID]) for rows in (run.train, run.val, run.test)]
+        assert not (sets[0] & sets[1]) and not (sets[0] & sets[2]) and not (sets[1] & sets[2])
+        assert sorted(run.train + run.val + run.test) == list(range(len(points)))
+    held = points.iloc[runs[1].test][K.MATERIAL].unique()
+    assert list(held) == ["CoO"] and "CoO" not in set(points.iloc[runs[1].train][K.MATERIAL])
+    bad = SplitRun("bad", [0], [1], [])  # rows 0 and 1 are the same path (two sites of one iteration)
+    with pytest.raises(Exception, match="in both train and val"):
+        check_grouped(points, bad)
+
+
+def test_converged_target_uses_first_iteration_and_final_value():
+    u = u_table(synthetic_records(materials=("CoO",), strains=(0.0,), iterations=3))
+    points = select_points(u, K.U_IN, K.U_OUT, CONVERGED, (K.ATOM_INDEX,))
+    assert set(points[K.ITERATION]) == {0}
+    final = u[(u[K.ITERATION] == 2) & (u[K.ATOM_INDEX] == 1)][K.U_OUT].item()
+    assert points[points[K.ATOM_INDEX] == 1]["target_eV"].item() == final
+
+
+def test_train_and_evaluate_u_on_tiny_tables(tmp_path):
+    write_tables(tmp_path, synthetic_records())
+    cfg = tiny_cfg(tmp_path, splits=[BY_PATH, LOMO])
+    result = train(cfg)
+    assert result["splits_trained"] == [BY_PATH, f"{LOMO}_CoO", f"{LOMO}_FeO", f"{LOMO}_NiO"]
+    out = evaluate(cfg)
+    metrics = json.loads((tmp_path / "metrics" / "hubbard" / "hubbard_u_evaluate.json").read_text())
+    assert set(metrics["schemes"]) == {BY_PATH, LOMO, "in_sample"}
+    assert set(metrics["schemes"][LOMO]["species"]) == {"Co", "Fe", "Ni", "O"} or metrics["skipped"]
+    assert np.isfinite(out["by_path_mae_eV"])
+    assert (tmp_path / "plots" / "hubbard_ml" / "hubbard_u" / "parity_by_path.png").is_file()
+    table = (tmp_path / "results" / "hubbard" / "hubbard_u_evaluation.md").read_text()
+    assert "3.0 %" in table and "| by_path | all |" in table
+
+
+def test_v_on_one_path_skips_instead_of_crashing(tmp_path):
+    write_tables(tmp_path, synthetic_records(materials=("CoO",), strains=(0.0,), iterations=1))
+    cfg = tiny_cfg(tmp_path, model="hubbard_v")
+    result = train(cfg)
+    assert result["splits_trained"] == [BY_PATH] and f"{LOMO}_CoO" in result["splits_skipped"]
+    out = evaluate(cfg)
+    assert out["n_points"] == 2 and "in_sample_mare" in out
+    table = (tmp_path / "results" / "hubbard" / "hubbard_v_evaluation.md").read_text()
+    assert "5.0 %" in table and "not trained: no training rows" in table
