@@ -211,6 +211,7 @@ def run_iteration(campaign: Campaign, path: PathSpec, iteration: int, hubbard_in
     timings: dict[str, float] = {}
     try:
         pw = run_scf(campaign, path.material, atoms, hubbard_in, folder, timings)
+        require_gap(pw)
         atomic_write_text(folder / "hp.in", hp_input(prefix=PREFIX, qpts=path.material.qpts, conv_thr_chi=campaign.settings["conv_thr_chi"]))
         timings["hp"] = run_qe(campaign.launcher, "hp.x", folder, "hp.in", "hp.out")
         hp = parse_hp_output(folder / "hp.out")
@@ -247,6 +248,14 @@ def run_scf(campaign: Campaign, material: Material, atoms: Atoms, hubbard_in: Hu
         raise QEOutputError("no total magnetization or number of bands for the fixed-occupation step", folder / "scf1.out")
     extra = {"nbnd": pw.n_bands, "tot_magnetization": float(round(pw.total_magnetization))}
     return _pw_step(campaign, material, atoms, hubbard_in, folder, "scf2", "fixed", extra, timings)
+
+
+def require_gap(pw: PwResult) -> None:
+    """Fixed occupations need an insulator: raise when the highest occupied level is not below the
+    lowest unoccupied one (a metallic state; hp.x's response would not be meaningful)."""
+    if pw.homo_lumo_eV is not None and pw.homo_lumo_eV[0] >= pw.homo_lumo_eV[1]:
+        homo, lumo = pw.homo_lumo_eV
+        raise QEOutputError(f"fixed occupations without a gap (HOMO {homo} eV >= LUMO {lumo} eV): metallic state", pw.path)
 
 
 def _pw_step(
@@ -316,6 +325,7 @@ def assemble(
         K.SITES: sites, K.PAIRS: pairs,
         K.HUBBARD_OUT: [{K.ATOM_I: i, K.ATOM_J: j, K.VALUE: v} for i, j, v in feedback],
         K.MAX_DELTA_EV: max_delta, K.CONVERGED: bool(max_delta < tolerance_eV),
+        K.GAP_EV: None if pw.homo_lumo_eV is None else round(pw.homo_lumo_eV[1] - pw.homo_lumo_eV[0], 4),
         K.ENERGY_RY: pw.total_energy_Ry, K.TOTAL_MAGNETIZATION: pw.total_magnetization, K.SCF_ITERATIONS: pw.scf_iterations,
     }
 

@@ -48,6 +48,7 @@ V_IN = "v_in_eV"
 V_OUT = "v_out_eV"
 
 # per-iteration diagnostics
+GAP_EV = "gap_eV"  # float | None: LUMO - HOMO of fixed-occupation runs, eV (None with smearing)
 ENERGY_RY = "total_energy_Ry"
 TOTAL_MAGNETIZATION = "total_magnetization_muB"
 SCF_ITERATIONS = "scf_iterations"

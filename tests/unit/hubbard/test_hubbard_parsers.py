@@ -164,3 +164,15 @@ def test_clock_strings():
     assert seconds("3.42s") == pytest.approx(3.42)
     assert seconds("1m49.36s") == pytest.approx(109.36)
     assert seconds("1h 2m") == pytest.approx(3720.0)
+
+
+def test_homo_lumo_and_gap_check(qe_reference, tmp_path):
+    from matdisco.hubbard.campaign import require_gap
+
+    result = parse_pw_output(qe_reference("example02", "NiO.scf2.out.gz"))
+    assert result.homo_lumo_eV == (11.4359, 12.5395)
+    require_gap(result)
+    result.homo_lumo_eV = (14.9491, 14.5104)
+    with pytest.raises(QEOutputError, match="without a gap"):
+        require_gap(result)
+    assert parse_pw_output(qe_reference("example09", "CoO2.scf.out.gz")).homo_lumo_eV is None  # smearing

@@ -38,6 +38,7 @@ class PwResult:
     total_magnetization: float | None
     n_bands: int | None
     wall_s: float | None
+    homo_lumo_eV: tuple[float, float] | None  # fixed occupations: highest occupied, lowest unoccupied level
     occupations: dict[int, np.ndarray] = field(default_factory=dict)
     magnetic_moments: dict[int, float] = field(default_factory=dict)
 
@@ -64,6 +65,7 @@ def parse_pw_output(path: str | Path, require_occupations: bool = True) -> PwRes
         total_magnetization=_last_value(lines, r"^\s+total magnetization\s+=\s+(\S+)"),
         n_bands=_int_or_none(_last_value(lines, r"number of Kohn-Sham states=\s+(\d+)")),
         wall_s=wall_time(lines, "PWSCF"),
+        homo_lumo_eV=_homo_lumo(lines),
         occupations=occupations,
         magnetic_moments=_last_moments(lines),
     )
@@ -87,6 +89,15 @@ def _last_value(lines: list[str], pattern: str) -> float | None:
         match = regex.search(line)
         if match:
             return float(match.group(1))
+    return None
+
+
+def _homo_lumo(lines: list[str]) -> tuple[float, float] | None:
+    """(highest occupied, lowest unoccupied) level in eV from the last such line, or None."""
+    for line in reversed(lines):
+        if "highest occupied, lowest unoccupied level" in line:
+            values = floats(line.split(":", 1)[1])
+            return (values[0], values[1]) if len(values) == 2 else None
     return None
 
 
