@@ -230,30 +230,8 @@ def build_module(cfg: DictConfig, input_dim: int, normaliser: GramNormaliser) ->
     return instantiate_model(cfg.model, input_dim=input_dim, normaliser=normaliser.to_dict())
 
 
-@contextlib.contextmanager
-def torch_threads(cfg: DictConfig) -> Iterator[None]:
-    """Limit torch's intra-op threads to ``model.training.torch_threads`` inside the block, then restore.
-
-    The MLP is too small to gain from threads; on busy cores extra threads only contend.
-    """
-    previous = torch.get_num_threads()
-    threads = cfg.model.training.get("torch_threads")
-    if threads:
-        torch.set_num_threads(int(threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def train(cfg: DictConfig) -> dict:
     """Fit the VAE on augmented training Gram entries (normalised with training statistics), save it."""
-    with torch_threads(cfg):
-        return _train(cfg)
-
-
-def _train(cfg: DictConfig) -> dict:
-    """Body of :func:`train`."""
     arrays = load_environments(cfg)
     train_gram = arrays[keys.TRAIN_AUG_GRAM]
     normaliser = GramNormaliser.fit(arrays[keys.GRAM][split_rows(arrays, "train")])
@@ -349,12 +327,6 @@ def sampled_grams(model: MotifVAE, normaliser: GramNormaliser, n_samples: int, s
 
 def evaluate(cfg: DictConfig) -> dict:
     """Reconstruction on held-out cells, sample distributions against MD, validity, latent plot."""
-    with torch_threads(cfg):
-        return _evaluate(cfg)
-
-
-def _evaluate(cfg: DictConfig) -> dict:
-    """Body of :func:`evaluate`."""
     ev = cfg.data.evaluate
     arrays = load_environments(cfg)
     model, normaliser = load_trained(cfg)
@@ -422,12 +394,6 @@ def _flat(metrics: dict, prefix: str = "") -> dict:
 # -------------------------------------------------------------------------------------- generate
 def generate(cfg: DictConfig) -> dict:
     """Samples, a latent interpolation, inpainting for k known atoms, and vacancy refilling."""
-    with torch_threads(cfg):
-        return _generate(cfg)
-
-
-def _generate(cfg: DictConfig) -> dict:
-    """Body of :func:`generate`."""
     arrays = load_environments(cfg)
     model, normaliser = load_trained(cfg)
     rng = np.random.default_rng(int(cfg.seed))
@@ -572,6 +538,17 @@ def _bench(cfg: DictConfig) -> dict:
                "train_s_per_epoch": epoch_s, "train_rows": int(len(grams))}
     results.update(_recorded_times(cfg))
     return results
+
+
+@contextlib.contextmanager
+def torch_threads(cfg: DictConfig) -> Iterator[None]:
+    """torch's CPU threads set to ``cfg.torch_num_threads`` inside the block (as ``run_step`` does), then restored."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(cfg.get("torch_num_threads") or previous))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _bench_config(cfg: DictConfig) -> DictConfig:

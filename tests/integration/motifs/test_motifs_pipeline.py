@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from ase.io import read
 
 from matdisco import motifs
@@ -26,11 +27,14 @@ def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("motifs")
     paths = [f"paths.{kind}={root / kind}" for kind in ("processed", "models", "metrics", "plots", "results", "logs")]
     cfg = compose(TINY + paths + ["trainer.enable_progress_bar=false"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(int(cfg.torch_num_threads))  # as core.steps.run_step does
     results = {}
     for step in ("simulate", "extract", "train", "evaluate", "generate"):
         seed_everything(int(cfg.seed))
         results[step] = getattr(motifs, step)(cfg)
-    return cfg, root, results
+    yield cfg, root, results
+    torch.set_num_threads(threads)
 
 
 def test_every_step_writes_its_artifacts(run):
