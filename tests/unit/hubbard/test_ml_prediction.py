@@ -1,0 +1,114 @@
+"""hubbard_generate: Hubbard entries in pw.x inputs, prediction from a real pw.x output, closed loop (fake QE)."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from matdisco.hubbard import keys as K
+from matdisco.hubbard.prediction import generate, input_entries, replace_hubbard
+from matdisco.hubbard.training import BY_PATH, train
+
+from test_ml_training import synthetic_records, tiny_cfg, write_tables  # noqa: E402  (same test folder)
+
+KIND2 = """&CONTROL
+  calculation = 'scf'
+/
+&SYSTEM
+  ibrav = 0
+  nat = 3
+  ntyp = 2
+  lda_plus_u = .true.
+  lda_plus_u_kind = 2
+  Hubbard_V(1,1,1) = 1d-08
+  Hubbard_V(2,2,1) = 1d-08
+/
+&ELECTRONS
+  conv_thr = 1d-10
+/
+ATOMIC_SPECIES
+  Co 58.9 Co.UPF
+  O 16.0 O.UPF
+ATOMIC_POSITIONS angstrom
+  Co 0 0 0
+  O 0 0 1.9
+  O 0 0 -1.9
+"""
+
+
+def test_replace_hubbard_kind2_and_kind0():
+    text = replace_hubbard(KIND2, [(1, 1, 7.5), (2, 2, 1e-8), (1, 5, 0.9)], "test")
+    assert input_entries(text) == [(1, 1, 7.5), (2, 2, 1e-8), (1, 5, 0.9)]
+    assert text.count("Hubbard_V") == 3 and "conv_thr = 1d-10" in text and text.index("Hubbard_V") < text.index("&ELECTRONS")
+    kind0 = KIND2.replace("lda_plus_u_kind = 2", "lda_plus_u_kind = 0").replace("Hubbard_V(1,1,1) = 1d-08\n  Hubbard_V(2,2,1) = 1d-08", "Hubbard_U(1) = 1d-08")
+    text0 = replace_hubbard(kind0, [(1, 1, 6.0), (2, 2, 1.0), (3, 3, 3.0)], "test")
+    assert "Hubbard_U(1) = 6.0" in text0 and "Hubbard_U(2) = 2.0" in text0 and "Hubbard_V" not in text0
+    with pytest.raises(Exception, match="lda_plus_u_kind = 2"):
+        replace_hubbard(kind0, [(1, 2, 0.5)], "test")
+
+
+def _campaign_like(records):
+    """Give synthetic records what generate reads: the input file, Hubbard in/out, timings."""
+    for r in records:
+        r[K.STATUS] = "ok"
+        r[K.HUBBARD_IN] = [{K.ATOM_I: s[K.ATOM_INDEX], K.ATOM_J: s[K.ATOM_INDEX], K.VALUE: s[K.U_IN] or 1e-8} for s in r[K.SITES]]
+        r[K.HUBBARD_OUT] = [{K.ATOM_I: 1, K.ATOM_J: 1, K.VALUE: r[K.SITES][0][K.U_OUT]}] + [
+            {K.ATOM_I: p[K.ATOM_I], K.ATOM_J: p[K.ATOM_J], K.VALUE: p[K.V_OUT]} for p in r[K.PAIRS]]
+        r[K.TIMINGS] = {"scf1": 20.0, "hp": 400.0}
+        r[K.CPU_TIME] = 420.0
+        r[K.PROVENANCE] = {"inputs": {"scf1.in": KIND2}, "mpi_ranks": 1}
+    return records
+
+
+@pytest.fixture
+def trained(tmp_path):
+    records = _campaign_like(synthetic_records(materials=("CoO", "NiO"), strains=(0.0, 0.02, -0.02), iterations=2))
+    write_tables(tmp_path, records)
+    with open(tmp_path / "records.jsonl", "w") as f:
+        f.writelines(json.dumps(r, default=lambda o: o.tolist()) + "\n" for r in records)
+    for model in ("hubbard_u", "hubbard_v"):
+        train(tiny_cfg(tmp_path, model=model, splits=[BY_PATH], max_epochs=2))
+    cfg = tiny_cfg(tmp_path)
+    cfg.data.records = str(tmp_path / "records.jsonl")
+    return cfg, records
+
+
+def test_generate_from_records_writes_next_inputs_and_runs_fake_closed_loop(trained, tmp_path):
+    cfg, records = trained
+    calls = []
+
+    def fake_run_iteration(campaign, path, iteration, hubbard_in, folder):
+        calls.append((path.path_id, iteration, hubbard_in))
+        reference = [r for r in records if r[K.PATH_ID] == path.path_id][-1]
+        return {**reference, K.STATUS: "ok", K.CONVERGED: True, K.CPU_TIME: 300.0}
+
+    cfg.model.generate.closed_loop.enabled = True
+    cfg.model.generate.closed_loop.root = str(tmp_path / "loop")
+    summary = generate(cfg, run_iteration=fake_run_iteration)
+    assert summary["n_paths"] >= 1
+    metrics = json.loads((tmp_path / "metrics" / "hubbard" / "generate.json").read_text())
+    path_id, entry = next(iter(metrics["paths"].items()))
+    text = open(entry["next_input"]).read()
+    entries = input_entries(text)
+    u_pred = next(e for e in entry["u_eV"] if e[K.ATOM_INDEX] == 1)["pred_eV"]
+    assert (1, 1, round(u_pred, 4)) in entries and (2, 2, 1e-8) in entries  # metal U predicted, O kept tiny
+    assert sum(i != j for i, j, _ in entries) == 2  # the two V pairs
+    loop = summary["closed_loop"]["paths"][path_id]
+    assert calls[0][1] == 1 and calls[0][2] == [(i, j, v) for i, j, v in entries]  # starts from the ML values
+    assert loop["converged"] and loop["iterations_ml"] == 2 and loop["iterations_reference"] == 2
+    assert loop["cpu_time_ml_s"] == pytest.approx(20.0 + 300.0)
+
+
+def test_generate_from_a_qe_pw_output(trained, qe_reference, tmp_path):
+    cfg, _ = trained
+    example = "example10"  # QE's LiCoO2 DFT+U+V reference run (Co 3d, O 2p)
+    cfg.model.generate.pw_output = str(qe_reference(example, "LiCoO2.scf.out.gz"))
+    cfg.model.generate.pw_input = str(qe_reference(example, "LiCoO2.scf.in"))
+    cfg.model.generate.parameters_out = str(qe_reference(example, "parameters.out"))
+    result = generate(cfg)
+    text = open(result["next_input"]).read()
+    entries = input_entries(text)
+    assert len([e for e in entries if e[0] != e[1]]) == 6  # six Co-O pairs from parameters.out
+    assert np.isfinite(result["u_eV"][0]["pred_eV"]) and result["u_eV"][0][K.SPECIES] == "Co"
+    assert re.search(r"celldm\(1\)", text)  # the rest of QE's own input is kept
