@@ -94,3 +94,32 @@ def test_rotated_matrix_gives_rotated_irreps(l, irreps):
 def test_wrong_shape_names_expectation():
     with pytest.raises(Exception, match="5, 5"):
         I.occupation_to_irreps(torch.zeros(3, 3), 2)
+
+
+# Co 3d occupation of LiCoO2 from pw.x (datasets/hubbard/records.jsonl, LiCoO2_strain+0.0pct/iter_0; QE order,
+# three decimals). The trigonal axis of the cell is z; the crystal maps onto itself under C3 about z and C2 about x.
+LICOO2_CO_3D = [
+    [0.958, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.596, 0.0, -0.0, -0.267],
+    [0.0, 0.0, 0.596, -0.267, 0.0],
+    [0.0, -0.0, -0.267, 0.747, -0.0],
+    [0.0, -0.267, 0.0, -0.0, 0.747],
+]
+
+
+def _axis_rotation(axis, angle):
+    axis = torch.tensor(axis, dtype=DTYPE) / torch.linalg.norm(torch.tensor(axis, dtype=DTYPE))
+    k = torch.tensor([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]], dtype=DTYPE)
+    return torch.eye(3, dtype=DTYPE) + math.sin(angle) * k + (1 - math.cos(angle)) * k @ k
+
+
+def test_real_pw_occupation_is_invariant_under_the_site_symmetry():
+    n = torch.tensor(LICOO2_CO_3D, dtype=DTYPE)
+    for rotation in (_axis_rotation([0, 0, 1], 2 * math.pi / 3), _axis_rotation([1, 0, 0], math.pi)):
+        d = I.wigner_d_qe(2, rotation)
+        assert torch.allclose(d @ n @ d.T, n, atol=2e-3)
+    # the m = -2..2 order of other codes (xy, yz, z^2, xz, x^2-y^2) read as QE's breaks the symmetry
+    wrong = torch.eye(5, dtype=DTYPE)[[4, 2, 0, 1, 3]]
+    m = wrong @ n @ wrong.T
+    d = I.wigner_d_qe(2, _axis_rotation([0, 0, 1], 2 * math.pi / 3))
+    assert (d @ m @ d.T - m).abs().max() > 0.1
