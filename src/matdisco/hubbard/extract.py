@@ -129,7 +129,7 @@ def extract(cfg) -> dict[str, Any]:
         "n_u": len(u),
         "n_u_metal": int((u[K.SPECIES] != "O").sum()),
         "n_v": len(v),
-        "cpu_hours": round(sum(r[K.CPU_TIME] for r in records + failures) / 3600.0, 2),
+        "core_hours": round(sum(r[K.CPU_TIME] for r in records + failures) / 3600.0, 2),  # wall x ranks, ok + failed
     }
     write_report(artifact(cfg, "plots", "hubbard"), records, failures, u, v, summary)
     atomic_write_json(artifact(cfg, "metrics", "hubbard", "data.json"), summary)
