@@ -30,7 +30,7 @@ from matdisco.core.plots import save_figure
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.ensemble import Ensemble
 from matdisco.hubbard.features import TARGET
-from matdisco.hubbard.training import BY_PATH, LOMO, load_points, model_dir, split_runs, table_spec
+from matdisco.hubbard.training import BY_PATH, LOMO, load_points, model_dir, run_name, split_runs, table_spec
 
 PRED, PRED_STD, BASELINE, SCHEME, FOLD, GROUP = "pred_eV", "pred_std_eV", "baseline_eV", "scheme", "fold", "species_group"
 IN_SAMPLE = "in_sample"
@@ -157,24 +157,25 @@ def markdown(model: str, label: str, paper_mare: float, metrics: dict, skipped: 
 def evaluate(cfg) -> dict:
     """Score the trained model of ``cfg.model`` on held-out paths and materials; see module docstring."""
     spec = table_spec(cfg)
+    name = run_name(cfg)
     points = load_points(cfg)
     frame, skipped = predictions(cfg, points)
     metrics = scheme_metrics(frame) if len(frame) else {}
-    for name, reason in sorted(skipped.items()):
-        print(f"[hubbard_evaluate] {cfg.model.name}: {name} skipped: {reason}")
+    for what, reason in sorted(skipped.items()):
+        print(f"[hubbard_evaluate] {name}: {what} skipped: {reason}")
     label, paper = cfg.model.evaluate.label, float(cfg.model.evaluate.paper_mare)
     n_paths = int(points[K.PATH_ID].nunique()) if len(points) else 0
-    out = {"model": cfg.model.name, "parameter": label, "target": cfg.model.training.target, "n_points": len(points), "n_paths": n_paths,
+    out = {"model": name, "parameter": label, "target": cfg.model.training.target, "n_points": len(points), "n_paths": n_paths,
            "paper_mare": paper, "schemes": metrics, "skipped": skipped}
-    atomic_write_json(artifact(cfg, "metrics", "hubbard", f"{cfg.model.name}_evaluate.json"), out)
-    plots = artifact(cfg, "plots", "hubbard_ml", cfg.model.name)
+    atomic_write_json(artifact(cfg, "metrics", "hubbard", f"{name}_evaluate.json"), out)
+    plots = artifact(cfg, "plots", "hubbard_ml", name)
     columns = [SCHEME, FOLD, K.RECORD_ID, K.PATH_ID, K.MATERIAL, K.ITERATION, GROUP, TARGET, PRED, PRED_STD, BASELINE]
     with atomic_path(plots / "predictions.csv") as tmp:
         (frame[columns] if len(frame) else pd.DataFrame(columns=columns)).to_csv(tmp, index=False)
     for scheme, rows in frame.groupby(SCHEME) if len(frame) else []:
-        parity_by_species(plots / f"parity_{scheme}.png", rows, label, f"{cfg.model.name}: {scheme}")
-    atomic_write_text(artifact(cfg, "results", "hubbard", f"{cfg.model.name}_evaluation.md"),
-                      markdown(cfg.model.name, label, paper, metrics, skipped, len(points), n_paths, cfg.model.training.target))
+        parity_by_species(plots / f"parity_{scheme}.png", rows, label, f"{name}: {scheme}")
+    atomic_write_text(artifact(cfg, "results", "hubbard", f"{name}_evaluation.md"),
+                      markdown(name, label, paper, metrics, skipped, len(points), n_paths, cfg.model.training.target))
     summary = {f"{scheme}_mare": entry["all"]["mare"] for scheme, entry in metrics.items()}
     summary.update({f"{scheme}_mae_eV": entry["all"]["mae_eV"] for scheme, entry in metrics.items()})
     return {"n_points": len(points), **summary, "skipped": sorted(skipped)}

@@ -41,7 +41,7 @@ from matdisco.hubbard.ensemble import Ensemble
 from matdisco.hubbard.extract import spin_channels, u_table, v_table
 from matdisco.hubbard.qe.inputs import TINY_EV, fortran
 from matdisco.hubbard.structures import TRANSITION_METALS
-from matdisco.hubbard.training import BY_PATH, model_dir
+from matdisco.hubbard.training import BY_PATH, model_dir, variant_name
 
 _HUBBARD_LINE = re.compile(r"^\s*Hubbard_[UV]\s*\([^)]*\)\s*=.*$", re.IGNORECASE)
 _HUBBARD_V = re.compile(r"Hubbard_V\s*\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)\s*=\s*([-+0-9.eEdD]+)", re.IGNORECASE)
@@ -215,10 +215,12 @@ def next_entries(record: dict[str, Any], u: pd.DataFrame, v: pd.DataFrame) -> tu
 
 
 def load_models(cfg) -> tuple[Ensemble, Ensemble | None]:
-    """The by_path ensembles of ``generate.u_model`` and ``generate.v_model`` (V optional when untrained)."""
+    """The by_path ensembles of ``generate.u_model`` and ``generate.v_model`` (V optional when untrained),
+    in the variant of ``model.training.target``."""
     gen = cfg.model.generate
-    u_folder = model_dir(cfg, gen.u_model) / BY_PATH
-    v_folder = model_dir(cfg, gen.v_model) / BY_PATH
+    target = cfg.model.training.target  # next: one protocol step; converged: the final values
+    u_folder = model_dir(cfg, variant_name(gen.u_model, target)) / BY_PATH
+    v_folder = model_dir(cfg, variant_name(gen.v_model, target)) / BY_PATH
     u_model = Ensemble.load(u_folder)
     v_model = Ensemble.load(v_folder) if v_folder.is_dir() else None
     if v_model is None:

@@ -32,7 +32,7 @@ from matdisco.core.provenance import run_metadata
 from matdisco.core.seeding import seed_everything
 from matdisco.core.training import fit, instantiate_model, save_module
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.features import TARGET, select_points, u_points, v_points
+from matdisco.hubbard.features import NEXT, TARGET, select_points, u_points, v_points
 
 KINDS = ("u", "v")
 MODEL_OWN_KEYS = ("evaluate", "generate", "bench")  # model-config blocks that are no constructor arguments
@@ -185,9 +185,19 @@ def member_seed(seed: int, member: int) -> int:
     return seed + 7919 * member
 
 
+def variant_name(model_name: str, target: str) -> str:
+    """``hubbard_u`` for target ``next``; ``hubbard_u_converged`` for the skip-the-protocol variant."""
+    return model_name if target == NEXT else f"{model_name}_{target}"
+
+
+def run_name(cfg) -> str:
+    """Name of this model variant's artifacts (models, metrics, plots): :func:`variant_name` of the config."""
+    return variant_name(cfg.model.name, cfg.model.training.target)
+
+
 def model_dir(cfg, model_name: str | None = None) -> Path:
-    """models/hubbard/<model name>."""
-    return artifact(cfg, "models", "hubbard", model_name or cfg.model.name)
+    """models/hubbard/<model variant name>."""
+    return artifact(cfg, "models", "hubbard", model_name or run_name(cfg))
 
 
 def train(cfg) -> dict:
@@ -197,22 +207,23 @@ def train(cfg) -> dict:
     training = cfg.model.training
     run_cfg = training_cfg(cfg)
     metadata = run_metadata(cfg, [processed_table(cfg, spec.kind)])
-    group = cfg.logger.get("group") or f"hubbard-{cfg.model.name}"
-    summary: dict = {"model": cfg.model.name, "kind": spec.kind, "target": training.target, "n_points": len(points),
+    name = run_name(cfg)
+    group = cfg.logger.get("group") or f"hubbard-{name}"
+    summary: dict = {"model": name, "kind": spec.kind, "target": training.target, "n_points": len(points),
                      "n_paths": int(points[K.PATH_ID].nunique()) if len(points) else 0, "splits": {}, "skipped": {}}
     val_mae = []
     with atomic_dir(model_dir(cfg)) as out:
         for run in split_runs(points, list(training.splits)) if len(points) else []:
             if not run.train:
                 summary["skipped"][run.name] = "no training rows"
-                print(f"[hubbard_train] {cfg.model.name}: split {run.name} skipped (no training rows)")
+                print(f"[hubbard_train] {name}: split {run.name} skipped (no training rows)")
                 continue
             train_rows, val_rows = points.iloc[run.train], points.iloc[run.val]
             vocabulary = vocabulary_of(train_rows, spec.kind)
             offsets, scale = output_scaling(train_rows, spec, vocabulary, float(training.min_scale_eV))
             if not run.val:
                 run.notes.append("no validation rows: early stopping and model selection on the training loss")
-                print(f"[hubbard_train] {cfg.model.name}: split {run.name}: {run.notes[-1]}")
+                print(f"[hubbard_train] {name}: split {run.name}: {run.notes[-1]}")
             seen = val_rows[val_rows[spec.species].isin(vocabulary)] if spec.kind == "u" else val_rows[
                 val_rows[K.SPECIES_I].isin(vocabulary) & val_rows[K.SPECIES_J].isin(vocabulary)]
             train_points = make_points(train_rows, spec.kind, vocabulary, cfg.model)
@@ -222,7 +233,7 @@ def train(cfg) -> dict:
             for member in range(int(training.n_members)):
                 seed_everything(member_seed(int(cfg.seed), member))
                 module = instantiate_model(constructor_cfg(cfg.model), species=vocabulary, offsets_eV=offsets, scale_eV=scale)
-                logged = fit(run_cfg, module, datamodule, artifact(cfg, "logs"), f"{cfg.model.name}-{run.name}-m{member}", metadata, group=group)
+                logged = fit(run_cfg, module, datamodule, artifact(cfg, "logs"), f"{name}-{run.name}-m{member}", metadata, group=group)
                 maes.append(logged.get("val/mae_eV", float("nan")))
                 save_module(out / run.name / f"member_{member}.pt", module, vocabulary=vocabulary, kind=spec.kind,
                             target=str(training.target), train_records=sorted(set(train_rows[K.RECORD_ID])))
@@ -232,7 +243,7 @@ def train(cfg) -> dict:
             if run.name == BY_PATH:
                 val_mae = maes
         if not summary["splits"]:
-            print(f"[hubbard_train] {cfg.model.name}: nothing could be trained ({len(points)} points); see train_summary.json")
+            print(f"[hubbard_train] {name}: nothing could be trained ({len(points)} points); see train_summary.json")
         atomic_write_json(out / "train_summary.json", summary)
     objective = float(np.nanmean(val_mae)) if val_mae and np.isfinite(val_mae).any() else float("nan")
     return {"objective": objective, "n_points": len(points), "splits_trained": sorted(summary["splits"]),

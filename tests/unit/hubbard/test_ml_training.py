@@ -117,3 +117,13 @@ def test_v_on_one_path_skips_instead_of_crashing(tmp_path):
     assert out["n_points"] == 2 and "in_sample_mare" in out
     table = (tmp_path / "results" / "hubbard" / "hubbard_v_evaluation.md").read_text()
     assert "5.0 %" in table and "not trained: no training rows" in table
+
+
+def test_converged_variant_trains_and_evaluates_under_its_own_name(tmp_path):
+    write_tables(tmp_path, synthetic_records(materials=("CoO", "NiO", "FeO"), iterations=3))
+    cfg = tiny_cfg(tmp_path, target="converged", splits=[BY_PATH])
+    cfg.model.use_hubbard_in = False
+    result = train(cfg)
+    assert result["model_dir"].endswith("hubbard_u_converged") and result["n_points"] == 9 * 2  # iteration 0 only
+    out = evaluate(cfg)
+    assert (tmp_path / "metrics" / "hubbard" / "hubbard_u_converged_evaluate.json").is_file() and out["n_points"] == 18
