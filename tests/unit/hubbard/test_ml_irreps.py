@@ -8,6 +8,8 @@ from e3nn import o3
 
 from matdisco.hubbard import irreps as I
 
+torch.set_num_threads(1)  # the shared machine is loaded: several threads thrash (conf/config.yaml)
+
 DTYPE = torch.float64
 
 

@@ -11,6 +11,9 @@ from matdisco.hubbard.prediction import generate, input_entries, replace_hubbard
 from matdisco.hubbard.training import BY_PATH, train
 
 from test_ml_training import synthetic_records, tiny_cfg, write_tables  # noqa: E402  (same test folder)
+import torch
+
+torch.set_num_threads(1)  # the shared machine is loaded: several threads thrash (conf/config.yaml)
 
 KIND2 = """&CONTROL
   calculation = 'scf'

@@ -13,6 +13,9 @@ from matdisco.hubbard.evaluation import evaluate
 from matdisco.hubbard.extract import add_splits, u_table, v_table
 from matdisco.hubbard.features import CONVERGED, select_points
 from matdisco.hubbard.training import BY_PATH, LOMO, check_grouped, SplitRun, load_points, split_runs, train
+import torch
+
+torch.set_num_threads(1)  # the shared machine is loaded: several threads thrash (conf/config.yaml)
 
 
 def _occ(rng, m, scale):
