@@ -84,10 +84,6 @@ def site_vector(up: torch.Tensor, down: torch.Tensor, shells: Sequence[int]) -> 
     return torch.cat(blocks, dim=-1)
 
 
-def _matrix(flat, m: int, dtype: torch.dtype) -> torch.Tensor:
-    return torch.tensor(np.array(flat, dtype=float), dtype=dtype).reshape(m, m)
-
-
 def select_points(table: pd.DataFrame, value_in: str, value_out: str, target: str, key: Sequence[str]) -> pd.DataFrame:
     """Rows the model learns from, with the target column ``target_eV``.
 
@@ -118,44 +114,46 @@ def species_index(species: Sequence[str], vocabulary: Sequence[str], where: str)
     return [lookup[s] for s in species]
 
 
+def site_vectors(ups: Sequence, downs: Sequence, sizes: Sequence[int], shells: Sequence[int]) -> torch.Tensor:
+    """Site vectors [n, dim] of n sites given flattened spin channels and m per site (batched per m, float64)."""
+    out = torch.zeros(len(sizes), site_irreps(shells).dim, dtype=torch.float64)
+    sizes = np.asarray(sizes, dtype=int)
+    for m in np.unique(sizes):
+        rows = np.flatnonzero(sizes == m)
+        up = torch.tensor(np.array([ups[r] for r in rows], dtype=float)).reshape(-1, m, m)
+        down = torch.tensor(np.array([downs[r] for r in rows], dtype=float)).reshape(-1, m, m)
+        out[torch.as_tensor(rows)] = site_vector(up, down, shells)
+    return out
+
+
+def _column(table: pd.DataFrame, name: str, dtype) -> torch.Tensor:
+    return torch.tensor(table[name].astype(float).to_numpy(), dtype=dtype)
+
+
 def u_points(table: pd.DataFrame, vocabulary: Sequence[str], shells: Sequence[int], use_hubbard_in: bool, dtype=torch.float32) -> list[Data]:
     """One Data per row of a U table (selected by :func:`select_points`)."""
     z = species_index(table[K.SPECIES].tolist(), vocabulary, "U table")
-    points = []
-    for row, zi in zip(table.itertuples(index=False), z):
-        row = row._asdict()
-        m = int(row[K.N_ORBITALS])
-        x = site_vector(_matrix(row[K.OCC_UP], m, torch.float64), _matrix(row[K.OCC_DOWN], m, torch.float64), shells)
-        scalars = [float(row[K.U_IN])] if use_hubbard_in else []
-        points.append(Data(
-            x=x.to(dtype)[None], z=torch.tensor([zi]), scalars=torch.tensor([scalars], dtype=dtype).reshape(1, len(scalars)),
-            y=torch.tensor([float(row.get(TARGET, np.nan))], dtype=dtype),
-        ))
-    return points
+    if table.empty:
+        return []
+    x = site_vectors(table[K.OCC_UP].tolist(), table[K.OCC_DOWN].tolist(), table[K.N_ORBITALS].tolist(), shells).to(dtype)
+    scalars = _column(table, K.U_IN, dtype)[:, None] if use_hubbard_in else torch.zeros(len(table), 0, dtype=dtype)
+    y = _column(table, TARGET, dtype) if TARGET in table else torch.full((len(table),), float("nan"), dtype=dtype)
+    return [Data(x=x[k : k + 1], z=torch.tensor([z[k]]), scalars=scalars[k : k + 1], y=y[k : k + 1]) for k in range(len(table))]
 
 
 def v_points(table: pd.DataFrame, vocabulary: Sequence[str], shells: Sequence[int], use_hubbard_in: bool, dtype=torch.float32) -> list[Data]:
     """One Data per row of a V table (selected by :func:`select_points`)."""
     z_i = species_index(table[K.SPECIES_I].tolist(), vocabulary, "V table, atom i")
     z_j = species_index(table[K.SPECIES_J].tolist(), vocabulary, "V table, atom j")
-    cache: dict[tuple, torch.Tensor] = {}
-
-    def site(record_id, atom, up, down, m):
-        key = (record_id, atom)
-        if key not in cache:
-            cache[key] = site_vector(_matrix(up, m, torch.float64), _matrix(down, m, torch.float64), shells).to(dtype)
-        return cache[key]
-
-    points = []
-    for row, zi, zj in zip(table.itertuples(index=False), z_i, z_j):
-        row = row._asdict()
-        x_i = site(row[K.RECORD_ID], row[K.ATOM_I], row[K.OCC_I_UP], row[K.OCC_I_DOWN], int(row[K.N_ORBITALS_I]))
-        x_j = site(row[K.RECORD_ID], row[K.ATOM_J_CELL], row[K.OCC_J_UP], row[K.OCC_J_DOWN], int(row[K.N_ORBITALS_J]))
-        scalars = [float(row[K.V_IN])] if use_hubbard_in else []
-        points.append(Data(
-            x_i=x_i[None], x_j=x_j[None], z_i=torch.tensor([zi]), z_j=torch.tensor([zj]),
-            distance=torch.tensor([float(row[K.DISTANCE])], dtype=dtype),
-            scalars=torch.tensor([scalars], dtype=dtype).reshape(1, len(scalars)),
-            y=torch.tensor([float(row.get(TARGET, np.nan))], dtype=dtype),
-        ))
-    return points
+    if table.empty:
+        return []
+    x_i = site_vectors(table[K.OCC_I_UP].tolist(), table[K.OCC_I_DOWN].tolist(), table[K.N_ORBITALS_I].tolist(), shells).to(dtype)
+    x_j = site_vectors(table[K.OCC_J_UP].tolist(), table[K.OCC_J_DOWN].tolist(), table[K.N_ORBITALS_J].tolist(), shells).to(dtype)
+    distance = _column(table, K.DISTANCE, dtype)
+    scalars = _column(table, K.V_IN, dtype)[:, None] if use_hubbard_in else torch.zeros(len(table), 0, dtype=dtype)
+    y = _column(table, TARGET, dtype) if TARGET in table else torch.full((len(table),), float("nan"), dtype=dtype)
+    return [
+        Data(x_i=x_i[k : k + 1], x_j=x_j[k : k + 1], z_i=torch.tensor([z_i[k]]), z_j=torch.tensor([z_j[k]]),
+             distance=distance[k : k + 1], scalars=scalars[k : k + 1], y=y[k : k + 1])
+        for k in range(len(table))
+    ]

@@ -127,3 +127,17 @@ def test_tiny_u_model_trains():
     with torch.no_grad():
         after = torch.mean((model(batch) - batch.y) ** 2).item()
     assert after < 0.3 * before
+
+
+def test_batched_table_features_match_single_site(sites):
+    import pandas as pd
+
+    from matdisco.hubbard import keys as K
+    from matdisco.hubbard.features import u_points
+
+    rows = pd.DataFrame([{K.SPECIES: s, K.N_ORBITALS: up.shape[0], K.OCC_UP: up.flatten().tolist(), K.OCC_DOWN: down.flatten().tolist(), K.U_IN: 1.0}
+                         for s, (up, down) in zip(["Co", "O", "Co"], sites)])
+    points = u_points(rows, SPECIES, SHELLS, True, dtype=DTYPE)
+    for point, (up, down) in zip(points, sites):
+        assert torch.allclose(point.x[0], site_vector(up, down, SHELLS), atol=1e-12)
+    assert [int(p.z) for p in points] == [0, 1, 0] and torch.isnan(points[0].y).all()
