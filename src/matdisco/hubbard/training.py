@@ -230,7 +230,8 @@ def train(cfg) -> dict:
             val_points = make_points(seen, spec.kind, vocabulary, cfg.model)
             datamodule = HubbardDataModule(train_points, val_points, int(training.batch_size), int(cfg.seed))
             maes = []
-            for member in range(int(training.n_members)):
+            n_members = int(training.n_members) if run.name == BY_PATH else int(training.get("n_members_lomo", training.n_members))
+            for member in range(n_members):
                 seed_everything(member_seed(int(cfg.seed), member))
                 module = instantiate_model(constructor_cfg(cfg.model), species=vocabulary, offsets_eV=offsets, scale_eV=scale)
                 logged = fit(run_cfg, module, datamodule, artifact(cfg, "logs"), f"{name}-{run.name}-m{member}", metadata, group=group)
