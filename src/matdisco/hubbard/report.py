@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from matdisco.core.io import atomic_write_text  # noqa: E402
 from matdisco.core.plots import histogram_comparison, save_figure  # noqa: E402
@@ -56,6 +57,7 @@ def convergence_plot(path: Path, u: pd.DataFrame) -> Path:
             ax.plot(first[K.ITERATION], first[K.U_OUT], marker="o", ms=3, lw=1, label=f"{first[K.STRAIN].iloc[0] * 100:+.0f} %")
         ax.set_title(material, fontsize=9)
         ax.set_xlabel("iteration")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=6)
     axes[0][0].set_ylabel("U_out (eV)")
     return save_figure(fig, path)
