@@ -92,3 +92,21 @@ def hungarian_match(candidates: np.ndarray, targets: np.ndarray) -> np.ndarray:
 def matched_rmsd(candidates: np.ndarray, targets: np.ndarray) -> float:
     """RMSD (Angstrom) between two unlabelled point sets (m, 3) in one frame, after Hungarian matching."""
     return float(rmsd(candidates[hungarian_match(candidates, targets)], targets))
+
+
+def matched_aligned_rmsd(moving: np.ndarray, reference: np.ndarray, n_iterations: int = 10) -> float:
+    """RMSD (Angstrom) of two environments (n, 3) when neither labels nor orientation are fixed.
+
+    Alternates O(3) Procrustes and Hungarian relabelling from the given labels (a local optimum
+    of the joint problem, never worse than the fixed-label O(3) RMSD).
+    """
+    order = np.arange(len(moving))
+    best = np.inf
+    for _ in range(n_iterations):
+        aligned = align(moving[order], reference)
+        value = float(rmsd(aligned, reference))
+        if value >= best - 1e-12:
+            break
+        best = value
+        order = order[hungarian_match(aligned, reference)]
+    return best

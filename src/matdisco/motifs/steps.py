@@ -44,9 +44,11 @@ from matdisco.motifs.generate import (
     InpaintSettings, baseline_mean, baseline_random, consensus_position, decode, decode_normalised, encode_mean, environment_atoms,
     inpaint, interpolate, matched_rmsds, mic_distance, sample, split_known, vacancy_candidates,
 )
-from matdisco.motifs.geometry import aligned_rmsd, coordinates_from_gram, negative_spectrum_fraction
+from matdisco.motifs.geometry import aligned_rmsd, coordinates_from_gram, matched_aligned_rmsd, negative_spectrum_fraction
 from matdisco.motifs.md import MeltQuench, melt_quench, potential_energy, relax
-from matdisco.motifs.structure import REFERENCES, bond_angles, coordination, rdf, rdf_limit_angstrom, read_cell, structure_report, summarise_reports
+from matdisco.motifs.structure import (
+    REFERENCES, bond_angles, compare_with_references, coordination, rdf, rdf_limit_angstrom, read_cell, structure_report, summarise_reports,
+)
 from matdisco.motifs.vae import GramDataModule, MotifVAE
 
 FAMILY = "motifs"
@@ -162,7 +164,8 @@ def _structure_step(cfg: DictConfig, cells: list) -> dict:
         cns[name] = coordination(atoms, cutoff)
     structure_figure(artifact(cfg, "plots", FAMILY, "structure.png"), rdfs, angles, cns,
                      REFERENCES["experiment_laaziri_1999"]["rdf_first_peak_angstrom"])
-    return {"summary": summarise_reports(reports), "cells": reports, "references": REFERENCES}
+    summary = summarise_reports(reports)
+    return {"summary": summary, "comparison": compare_with_references(summary), "cells": reports, "references": REFERENCES}
 
 
 # --------------------------------------------------------------------------------------- extract
@@ -356,12 +359,15 @@ def _reconstruction(model: MotifVAE, normaliser: GramNormaliser, coords: np.ndar
     decoded, discarded = decode(model, normaliser, z, restore_norms)
     o3 = aligned_rmsd(decoded, coords, proper=False)
     kabsch = aligned_rmsd(decoded, coords, proper=True)
-    histogram_comparison(artifact(cfg, "plots", FAMILY, "reconstruction.png"), {"O(3)": o3, "SO(3) (Kabsch)": kabsch},
+    matched = np.array([matched_aligned_rmsd(d, c) for d, c in zip(decoded, coords)])
+    histogram_comparison(artifact(cfg, "plots", FAMILY, "reconstruction.png"),
+                         {"O(3)": o3, "SO(3) (Kabsch)": kabsch, "O(3), Hungarian relabelling": matched},
                          "reconstruction RMSD (Angstrom)", title="held-out environments")
     return {"n_environments": int(len(coords)), "gram_mse_normalised_median": float(np.median(gram_mse)),
             "gram_mse_normalised_p90": float(np.percentile(gram_mse, 90)), "gram_mse_normalised_mean": float(gram_mse.mean()),
             "rmsd_o3_angstrom_median": float(np.median(o3)), "rmsd_o3_angstrom_p90": float(np.percentile(o3, 90)),
             "rmsd_kabsch_angstrom_median": float(np.median(kabsch)), "rmsd_kabsch_angstrom_p90": float(np.percentile(kabsch, 90)),
+            "rmsd_o3_relabelled_angstrom_median": float(np.median(matched)), "rmsd_o3_relabelled_angstrom_p90": float(np.percentile(matched, 90)),
             "discarded_fraction_median": float(np.median(discarded))}
 
 

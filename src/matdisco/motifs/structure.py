@@ -146,3 +146,17 @@ def summarise_reports(reports: dict[str, dict]) -> dict:
         summary[f"{key}_mean"] = float(values.mean())
         summary[f"{key}_std"] = float(values.std())
     return summary
+
+
+def compare_with_references(summary: dict) -> dict:
+    """Our cell-averaged values next to the reference numbers of :data:`REFERENCES` (numbers only)."""
+    experiment = REFERENCES["experiment_laaziri_1999"]
+    return {
+        "mean_coordination": {"ours": summary["mean_coordination_mean"], "experiment": experiment["mean_coordination"]},
+        "bond_angle_std_deg": {"ours": summary["bond_angle_std_deg_mean"], "experiment_low": experiment["bond_angle_std_deg"][0],
+                               "experiment_high": experiment["bond_angle_std_deg"][1]},
+        "rdf_first_peak_angstrom": {"ours": summary["rdf_first_peak_angstrom_mean"], "experiment": experiment["rdf_first_peak_angstrom"]},
+        "fraction_defects": {"ours": summary["fraction_defects_mean"],
+                             "gap_md_below": REFERENCES["gap_md_deringer_2018"]["coordination_defect_fraction_below"]},
+        "fraction_5fold": {"ours": summary["fraction_5fold_mean"], "sw_fast_quench": REFERENCES["sw_fast_quench"]["fraction_5fold"]},
+    }

@@ -53,6 +53,7 @@ def test_structure_report_and_references(run):
     assert report["summary"]["density_g_cm3_mean"] == pytest.approx(2.28, rel=1e-6)
     assert 3.5 < report["summary"]["mean_coordination_mean"] < 5.0
     assert report["references"]["experiment_laaziri_1999"]["mean_coordination"] == 3.88
+    assert report["comparison"]["mean_coordination"]["experiment"] == 3.88
 
 
 def test_generated_structures_are_ase_readable(run):

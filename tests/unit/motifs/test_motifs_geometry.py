@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from matdisco.motifs.environments import gram_full, gram_upper
-from matdisco.motifs.geometry import aligned_rmsd, coordinates_from_gram, hungarian_match, matched_rmsd, procrustes
+from matdisco.motifs.geometry import aligned_rmsd, coordinates_from_gram, hungarian_match, matched_aligned_rmsd, matched_rmsd, procrustes
 
 
 def random_orthogonal(rng: np.random.Generator, n: int, reflect: bool) -> np.ndarray:
@@ -54,3 +54,11 @@ def test_hungarian_recovers_a_shuffle():
     shuffled = targets[order]
     assert np.allclose(shuffled[hungarian_match(shuffled, targets)], targets)
     assert matched_rmsd(shuffled, targets) < 1e-12
+
+
+def test_relabelled_rmsd_undoes_a_swap_and_a_reflection():
+    rng = np.random.default_rng(4)
+    coords = 3.0 * rng.standard_normal((8, 3))
+    swapped = (coords @ random_orthogonal(rng, 1, reflect=True)[0])[[1, 0, 2, 3, 4, 5, 6, 7]]
+    assert aligned_rmsd(swapped, coords, proper=False) > 0.1
+    assert matched_aligned_rmsd(swapped, coords) < 1e-9
