@@ -156,7 +156,6 @@ def markdown(model: str, label: str, paper_mare: float, metrics: dict, skipped: 
 
 def evaluate(cfg) -> dict:
     """Score the trained model of ``cfg.model`` on held-out paths and materials; see module docstring."""
-    spec = table_spec(cfg)
     name = run_name(cfg)
     points = load_points(cfg)
     frame, skipped = predictions(cfg, points)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytorch_lightning as pl
+import torch
 from omegaconf import DictConfig, OmegaConf
 from torch_geometric.loader import DataLoader
 
@@ -150,8 +151,6 @@ class HubbardDataModule(pl.LightningDataModule):
         self.batch_size, self.seed = batch_size, seed
 
     def train_dataloader(self):
-        import torch
-
         return DataLoader(self.train_points, batch_size=self.batch_size, shuffle=True, generator=torch.Generator().manual_seed(self.seed))
 
     def val_dataloader(self):
