@@ -14,3 +14,8 @@ def seed_everything(seed: int) -> np.random.Generator:
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
     return np.random.default_rng(seed)
+
+
+def member_seed(seed: int, member: int) -> int:
+    """Seed of ensemble member ``member``: member 0 uses ``seed``, the others are spread by a prime."""
+    return seed + 7919 * member

@@ -73,18 +73,32 @@ class RestoreBestWeights(pl.Callback):
             module.load_state_dict(self.best_state)
 
 
-def build_trainer(cfg: DictConfig, loggers: list, callbacks: list | None = None, root_dir: Path | None = None) -> pl.Trainer:
-    """``pl.Trainer`` from ``cfg.trainer`` (minus our own keys) with the given loggers.
+# Trainer keys that a model config may set under `model.training` (its own epochs and patience).
+MODEL_TRAINER_KEYS = ("max_epochs", "early_stopping_patience")
 
-    Adds :class:`RestoreBestWeights` on ``trainer.monitor`` and, if ``trainer.early_stopping_patience``
-    is set, early stopping on the same metric.
+
+def trainer_settings(cfg: DictConfig) -> dict:
+    """``cfg.trainer`` as a dict, with ``model.training.max_epochs/early_stopping_patience`` laid over it."""
+    settings = OmegaConf.to_container(cfg.trainer, resolve=True)
+    training = cfg.get("model", {}).get("training") or {}
+    for key in MODEL_TRAINER_KEYS:
+        if training.get(key) is not None:
+            settings[key] = training[key]
+    return settings
+
+
+def build_trainer(cfg: DictConfig, loggers: list, callbacks: list | None = None, root_dir: Path | None = None) -> pl.Trainer:
+    """``pl.Trainer`` from :func:`trainer_settings` (minus our own keys) with the given loggers.
+
+    Adds :class:`RestoreBestWeights` on ``trainer.monitor`` and, if ``early_stopping_patience`` is
+    set, early stopping on the same metric.
     """
-    kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
+    kwargs = trainer_settings(cfg)
+    monitor = kwargs.get("monitor", "val/loss")
+    patience = kwargs.get("early_stopping_patience")
     for key in _OWN_TRAINER_KEYS:
         kwargs.pop(key, None)
-    monitor = cfg.trainer.get("monitor", "val/loss")
     callbacks = list(callbacks or []) + [RestoreBestWeights(monitor)]
-    patience = cfg.trainer.get("early_stopping_patience")
     if patience:
         callbacks.append(pl.callbacks.EarlyStopping(monitor=monitor, patience=patience, mode="min"))
     return pl.Trainer(logger=loggers, callbacks=callbacks, default_root_dir=str(root_dir) if root_dir else None, enable_checkpointing=False, **kwargs)

@@ -117,7 +117,11 @@ class AdditiveConductivity(ConductivityModule):
 
 
 class GraphConductivity(ConductivityModule):
-    """Message-passing network: node encoder, ``n_layers`` residual GINE layers, head to (A, B, C)."""
+    """Message-passing network: node encoder, ``n_layers`` residual GINE layers, head to (A, B, C).
+
+    With ``linear_skip`` the atom terms also get a linear map of the atom's own features: an
+    additive model over the feature one-hots, which the message passing corrects with context.
+    """
 
     def __init__(
         self,
@@ -132,9 +136,13 @@ class GraphConductivity(ConductivityModule):
         huber_delta: float = 1.0,
         temperature_reference_K: float = 298.15,
         weighting: str = "point",
+        linear_skip: bool = False,
     ):
         super().__init__(lr, l2, loss, huber_delta, temperature_reference_K, weighting)
         self.save_hyperparameters()
+        self.skip = nn.Linear(node_dim, 3, bias=False) if linear_skip else None
+        if self.skip is not None:
+            nn.init.zeros_(self.skip.weight)
         self.encode = nn.Linear(node_dim, hidden)
         self.layers = nn.ModuleList(
             GINEConv(nn.Sequential(nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, hidden)), edge_dim=edge_dim) for _ in range(n_layers)
@@ -149,4 +157,5 @@ class GraphConductivity(ConductivityModule):
         h = self.encode(graphs.x)
         for layer, norm in zip(self.layers, self.norms):
             h = h + self.dropout(torch.nn.functional.silu(norm(layer(h, graphs.edge_index, graphs.edge_attr))))
-        return self.head(h)
+        terms = self.head(h)
+        return terms + self.skip(graphs.x) if self.skip is not None else terms

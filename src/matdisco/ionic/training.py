@@ -13,18 +13,13 @@ from tqdm.auto import tqdm
 from matdisco.core.config import artifact
 from matdisco.core.io import atomic_dir, atomic_path, atomic_write_json
 from matdisco.core.provenance import run_metadata
-from matdisco.core.seeding import seed_everything
+from matdisco.core.seeding import member_seed, seed_everything
 from matdisco.core.training import fit, instantiate_model, save_module
 from matdisco.ionic.data import IonicDataModule, load_points, load_splits, processed_dir, salt_graphs
 from matdisco.ionic.graphs import EDGE_DIM, NODE_DIM
 from matdisco.ionic.models import AdditiveConductivity
 from matdisco.ionic.params_table import parameter_table
 from matdisco.ionic.splits import named_splits
-
-
-def member_seed(seed: int, member: int) -> int:
-    """Seed of ensemble member ``member`` (member 0 uses the config seed)."""
-    return seed + 7919 * member
 
 
 def model_dir(cfg, model_name: str) -> Path:
