@@ -193,10 +193,13 @@ def path_structure(path: PathSpec) -> Atoms:
     return strained(build(path.material.structure), path.strain)
 
 
-def run_iteration(campaign: Campaign, path: PathSpec, iteration: int, hubbard_in: HubbardEntries, folder: Path) -> dict[str, Any]:
-    """SCF (one or two pw.x runs) then hp.x in ``folder``; returns the record (also saved as record.json)."""
+def run_iteration(
+    campaign: Campaign, path: PathSpec, iteration: int, hubbard_in: HubbardEntries, folder: Path, atoms: Atoms | None = None
+) -> dict[str, Any]:
+    """SCF (one or two pw.x runs) then hp.x in ``folder`` for ``atoms`` (default: the path's structure);
+    returns the record (also saved as record.json)."""
     folder.mkdir(parents=True, exist_ok=True)
-    atoms = path_structure(path)
+    atoms = path_structure(path) if atoms is None else atoms
     base = {
         K.RECORD_ID: f"{path.path_id}/iter_{iteration}",
         K.PATH_ID: path.path_id,

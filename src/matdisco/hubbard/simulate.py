@@ -13,6 +13,7 @@ from matdisco.core.errors import ConfigError, MatdiscoError
 from matdisco.core.io import atomic_write_json
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.campaign import Campaign, PathSpec, campaign_from_config, read_records, run_campaign, run_iteration
+from matdisco.hubbard.structures import atoms_from_record
 
 
 class SpotCheckError(MatdiscoError):
@@ -95,7 +96,8 @@ def spotcheck(cfg: DictConfig) -> dict[str, Any]:
         folder = Path(sim.spotcheck.root) / stored[K.RECORD_ID]
         shutil.rmtree(folder, ignore_errors=True)
         hubbard_in = [(e[K.ATOM_I], e[K.ATOM_J], e[K.VALUE]) for e in stored[K.HUBBARD_IN]]
-        fresh = run_iteration(campaign, path, stored[K.ITERATION], hubbard_in, folder)
+        atoms = atoms_from_record(stored[K.STRUCTURE])
+        fresh = run_iteration(campaign, path, stored[K.ITERATION], hubbard_in, folder, atoms)
         results[stored[K.RECORD_ID]] = {**compare(stored, fresh), "cpu_time_s": fresh[K.CPU_TIME]}
     tolerance = float(sim.spotcheck.tolerance_eV)
     report = {"tolerance_eV": tolerance, "records": results,

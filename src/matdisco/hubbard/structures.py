@@ -28,6 +28,7 @@ def rocksalt_afm(metal: str, a_angstrom: float) -> Atoms:
     cell = a_angstrom * np.array([[1.0, 0.5, 0.5], [0.5, 1.0, 0.5], [0.5, 0.5, 1.0]])
     cartesian = a_angstrom * np.array([[0.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.5, 0.0, 0.0], [1.0, 0.5, 0.0]])
     atoms = Atoms([metal, metal, "O", "O"], positions=cartesian, cell=cell, pbc=True)
+    atoms.wrap()  # hp.x looks for neighbours in the 3x3x3 supercell: unwrapped, one O of Ni1 is missed
     atoms.set_tags([1, 2, 0, 0])
     return atoms
 

@@ -66,3 +66,22 @@ def test_structures():
     assert strained(nio, 0.03).get_volume() == pytest.approx(nio.get_volume() * 1.03**3)
     back = atoms_from_record(structure_record(nio))
     assert list(back.get_tags()) == [1, 2, 0, 0]
+
+
+def test_every_nearest_oxygen_is_in_qe_supercell():
+    """hp.x and Hubbard_V index neighbours in the 3x3x3 supercell of cell translations -1..1."""
+    import itertools
+
+    from ase.neighborlist import neighbor_list
+
+    shifts = np.array(list(itertools.product([-1, 0, 1], repeat=3)))
+    for atoms in (rocksalt_afm("Ni", 4.17), layered_r3m("Co", 2.816, 14.05, 0.2605), layered_r3m("Ni", 2.878, 14.19, 0.2585, 0.5)):
+        symbols = np.array(atoms.get_chemical_symbols())
+        i, j = neighbor_list("ij", atoms, 2.3)
+        for metal in np.flatnonzero(np.isin(symbols, ["Ni", "Co"])):
+            coordination = int(np.sum((i == metal) & (symbols[j] == "O")))
+            found = sum(
+                np.linalg.norm(atoms.positions[o] + n @ atoms.cell.array - atoms.positions[metal]) < 2.3
+                for o in np.flatnonzero(symbols == "O") for n in shifts
+            )
+            assert found == coordination == 6

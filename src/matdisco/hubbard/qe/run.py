@@ -21,6 +21,10 @@ class QERunError(MatdiscoError):
     """A QE executable exited with a non-zero status or ran past its time limit."""
 
 
+class QEInterrupted(MatdiscoError):
+    """A QE run was killed by a signal (the campaign was stopped): not a failure of the calculation."""
+
+
 @dataclass(frozen=True)
 class Launcher:
     """How to start QE: MPI command (empty for serial), ranks, binaries folder, time limit (s)."""
@@ -41,7 +45,7 @@ def run_qe(launcher: Launcher, program: str, folder: Path, input_name: str, outp
     """Run ``program`` in ``folder`` with stdout to ``output_name``; return the wall time in s.
 
     Raises :class:`QERunError` on a non-zero exit or a timeout (the message names the output file
-    and the last lines of stderr).
+    and the last lines of stderr), :class:`QEInterrupted` when the run was killed by a signal.
     """
     folder = Path(folder)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -55,6 +59,8 @@ def run_qe(launcher: Launcher, program: str, folder: Path, input_name: str, outp
         except subprocess.TimeoutExpired as error:
             raise QERunError(f"{program} ran past {launcher.timeout_s:.0f} s in {folder / output_name}") from error
     elapsed = time.perf_counter() - start
+    if process.returncode < 0:
+        raise QEInterrupted(f"{program} in {folder} was killed by signal {-process.returncode}")
     if process.returncode != 0:
         tail = (folder / f"{output_name}.err").read_text(errors="replace").strip().splitlines()[-3:]
         raise QERunError(f"{program} exited with status {process.returncode} in {folder / output_name}: {' | '.join(tail)}")
