@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -39,6 +40,7 @@ from matdisco.hubbard.qe.parse_pw import PwResult, parse_pw_output
 from matdisco.hubbard.qe.run import Launcher, QERunError, run_qe
 from matdisco.hubbard.structures import TRANSITION_METALS, build, species_labels, strained, structure_record
 
+LOG = logging.getLogger(__name__)
 PREFIX = "calc"
 OCCUPATION_MODES = ("fixed", "smearing", "two_step")
 
@@ -146,7 +148,11 @@ def _run_locked_path(campaign: Campaign, path: PathSpec, n_iterations: int) -> l
         if record is None:
             if (campaign.root / "STOP").exists():
                 break
-            record = run_iteration(campaign, path, iteration, hubbard_in, folder)
+            try:
+                record = run_iteration(campaign, path, iteration, hubbard_in, folder)
+            except Exception:
+                LOG.exception("iteration %s of %s stopped without a record", iteration, path.path_id)
+                raise
             merge_records(campaign.failures_path if record[K.STATUS] == "failed" else campaign.records_path, [record])
         records.append(record)
         if record[K.STATUS] != "ok" or record[K.CONVERGED]:
