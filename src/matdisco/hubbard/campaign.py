@@ -20,7 +20,6 @@ import fcntl
 import json
 import logging
 import shutil
-import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
