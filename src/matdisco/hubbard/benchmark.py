@@ -44,15 +44,15 @@ def _ensemble(cfg, model_cfg) -> tuple[Ensemble, str]:
     return Ensemble([module], SPECIES, model_cfg.training.kind, model_cfg.training.target, folder), "untrained (no model yet): speed only"
 
 
-def _synthetic_record(n: int, rng: np.random.Generator) -> dict:
-    """A record-shaped dict with n Co sites, n O sites and n Co-O pairs (random symmetric occupations)."""
+def _synthetic_record(n: int, rng: np.random.Generator, metal: str = "Co") -> dict:
+    """A record-shaped dict with n metal sites, n O sites and n metal-O pairs (random symmetric occupations)."""
     def occ(m):
         a = rng.normal(size=(m, m)) * 0.2
         return [(0.5 * np.eye(m) + a @ a.T).tolist()] * 2
 
-    sites = [{K.ATOM_INDEX: k + 1, K.SPECIES: "Co" if k < n else "O", K.LABEL: "Co" if k < n else "O", K.OCCUPATIONS: occ(5 if k < n else 3),
+    sites = [{K.ATOM_INDEX: k + 1, K.SPECIES: metal if k < n else "O", K.LABEL: metal if k < n else "O", K.OCCUPATIONS: occ(5 if k < n else 3),
               K.MAGNETIC_MOMENT: 0.0, K.U_IN: 5.0, K.U_OUT: 0.0} for k in range(2 * n)]
-    pairs = [{K.ATOM_I: k + 1, K.ATOM_J: n + k + 1, K.ATOM_J_CELL: n + k + 1, K.SPECIES_I: "Co", K.SPECIES_J: "O", K.DISTANCE: 1.95,
+    pairs = [{K.ATOM_I: k + 1, K.ATOM_J: n + k + 1, K.ATOM_J_CELL: n + k + 1, K.SPECIES_I: metal, K.SPECIES_J: "O", K.DISTANCE: 1.95,
               K.V_IN: 1.0, K.V_OUT: 0.0} for k in range(n)]
     return {K.RECORD_ID: "bench", K.PATH_ID: "bench", K.MATERIAL: "bench", K.STRAIN: 0.0, K.ITERATION: 0, K.CONVERGED: False,
             K.SITES: sites, K.PAIRS: pairs}
@@ -66,10 +66,11 @@ def bench(cfg) -> dict:
     u_model, u_note = _ensemble(cfg, u_cfg)
     v_model, v_note = _ensemble(cfg, v_cfg)
     n, repeats = int(u_cfg.bench.n_points), int(u_cfg.bench.repeats)
-    record = _synthetic_record(n, np.random.default_rng(int(cfg.get("seed", 0))))
+    metals = [s for s in u_model.vocabulary if s in v_model.vocabulary and s != "O"] or ["Co"]
+    record = _synthetic_record(n, np.random.default_rng(int(cfg.get("seed", 0))), metals[0])
     u_rows, v_rows = u_table([record]), v_table([record])
     out: dict = {"torch_threads": torch.get_num_threads(), "n_points": n, "u_model": u_note, "v_model": v_note}
-    for name, model, rows, build in (("u", u_model, u_rows[u_rows[K.SPECIES] == "Co"], u_points), ("v", v_model, v_rows, v_points)):
+    for name, model, rows, build in (("u", u_model, u_rows[u_rows[K.SPECIES] == metals[0]], u_points), ("v", v_model, v_rows, v_points)):
         member = model.members[0]
         featurise = _best(lambda: build(rows, model.vocabulary, member.shells, member.use_hubbard_in), repeats)
         batch = Batch.from_data_list(build(rows, model.vocabulary, member.shells, member.use_hubbard_in))
