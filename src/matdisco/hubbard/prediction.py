@@ -241,11 +241,12 @@ def path_reference(records: list[dict[str, Any]]) -> dict[str, Any]:
             "cpu_time_per_iteration_s": [float(r[K.CPU_TIME]) for r in records], "final": final, "input_error_eV": errors}
 
 
-def estimated_saving(reference: dict[str, Any], ml_error_eV: float) -> dict[str, Any]:
-    """Reference iterations whose input was farther from the converged values than the ML start (see module docstring)."""
+def estimated_saving(reference: dict[str, Any], ml_error_eV: float, margin_eV: float = 0.01) -> dict[str, Any]:
+    """Reference iterations whose input was farther (by more than ``margin_eV``) from the converged values
+    than the ML start (see module docstring)."""
     skipped = 0
     for error in reference["input_error_eV"]:
-        if error > ml_error_eV:
+        if error > ml_error_eV + margin_eV:
             skipped += 1
         else:
             break
@@ -317,7 +318,7 @@ def generate(cfg, run_iteration: Callable | None = None) -> dict:
         path, notes = write_next_input(root / path_id.replace("/", "_"), first, u, v)
         entry = {"next_input": str(path), "prediction_s": seconds, "target": u_model.target, "notes": notes,
                  "max_abs_error_vs_first_hp_eV": step_error, "max_abs_error_vs_final_eV": ml_error,
-                 "reference": {k: v for k, v in reference.items() if k != "final"}, **estimated_saving(reference, ml_error),
+                 "reference": {k: v for k, v in reference.items() if k != "final"}, **estimated_saving(reference, ml_error, float(gen.get("saving_margin_eV", 0.01))),
                  "u_eV": _values(u, (K.ATOM_INDEX,)), "v_eV": _values(v, (K.ATOM_I, K.ATOM_J))}
         atomic_write_json(path.parent / "prediction.json", entry)
         paths_out[path_id] = entry

@@ -115,3 +115,13 @@ def test_generate_from_a_qe_pw_output(trained, qe_reference, tmp_path):
     assert len([e for e in entries if e[0] != e[1]]) == 6  # six Co-O pairs from parameters.out
     assert np.isfinite(result["u_eV"][0]["pred_eV"]) and result["u_eV"][0][K.SPECIES] == "Co"
     assert re.search(r"celldm\(1\)", text)  # the rest of QE's own input is kept
+
+
+def test_estimated_saving_needs_a_better_start_than_the_usual_one():
+    from matdisco.hubbard.prediction import estimated_saving
+
+    reference = {"n_iterations": 4, "converged": True, "input_error_eV": [8.4, 0.7, 0.05, 0.004], "cpu_time_per_iteration_s": [400, 900, 900, 900]}
+    assert estimated_saving(reference, 8.4 - 1e-8)["iterations_saved_estimate"] == 0  # same as starting from U = 0
+    assert estimated_saving(reference, 0.3)["iterations_saved_estimate"] == 1
+    out = estimated_saving(reference, 0.0)
+    assert out["iterations_saved_estimate"] == 3 and out["cpu_time_saved_s_estimate"] == 2200
