@@ -241,9 +241,8 @@ def train(cfg: DictConfig) -> dict:
     val_gram = arrays[keys.GRAM][split_rows(arrays, "val")]
     module = build_module(cfg, train_gram.shape[1], normaliser)
     datamodule = GramDataModule(normaliser.normalise(train_gram), normaliser.normalise(val_gram), cfg.model.training.batch_size, int(cfg.seed))
-    run_cfg = _with_model_epochs(cfg)
     start = time.perf_counter()
-    final = fit(run_cfg, module, datamodule, artifact(cfg, "logs", FAMILY), "motifs_vae",
+    final = fit(cfg, module, datamodule, artifact(cfg, "logs", FAMILY), "motifs_vae",
                 run_metadata(cfg, [environments_path(cfg)]), group=FAMILY)
     train_time_s = time.perf_counter() - start
     save_module(model_path(cfg), module)
@@ -252,17 +251,6 @@ def train(cfg: DictConfig) -> dict:
                "n_parameters": int(sum(p.numel() for p in module.parameters())), **final}
     atomic_write_json(artifact(cfg, "metrics", FAMILY, "train.json"), metrics)
     return {"model": str(model_path(cfg)), "objective": final.get("val/loss"), **metrics}
-
-
-def _with_model_epochs(cfg: DictConfig) -> DictConfig:
-    """``cfg`` with ``trainer.max_epochs`` replaced by ``model.training.max_epochs`` when that is set."""
-    epochs = cfg.model.training.get("max_epochs")
-    if epochs is None:
-        return cfg
-    run_cfg = cfg.copy()
-    OmegaConf.set_struct(run_cfg, False)
-    run_cfg.trainer.max_epochs = int(epochs)
-    return run_cfg
 
 
 def load_trained(cfg: DictConfig) -> tuple[MotifVAE, GramNormaliser]:
@@ -577,6 +565,7 @@ def _time_epochs(cfg: DictConfig, module: MotifVAE, rows: np.ndarray, n_epochs: 
     run_cfg = cfg.copy()
     OmegaConf.set_struct(run_cfg, False)
     run_cfg.trainer.update({"max_epochs": n_epochs, "early_stopping_patience": None, "enable_progress_bar": False})
+    run_cfg.model.training.max_epochs = n_epochs
     trainer = build_trainer(run_cfg, loggers=[])
     start = time.perf_counter()
     trainer.fit(module, datamodule=GramDataModule(rows, rows[:256], cfg.model.training.batch_size, int(cfg.seed)))
