@@ -30,7 +30,7 @@ from matdisco.core.config import artifact
 from matdisco.core.errors import ConfigError, InputError
 from matdisco.core.io import atomic_dir, atomic_write_json
 from matdisco.core.provenance import run_metadata
-from matdisco.core.seeding import seed_everything
+from matdisco.core.seeding import member_seed, seed_everything
 from matdisco.core.training import fit, instantiate_model, save_module
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.features import NEXT, TARGET, select_points, u_points, v_points
@@ -170,7 +170,10 @@ def constructor_cfg(model_cfg: DictConfig) -> DictConfig:
 
 
 def training_cfg(cfg: DictConfig) -> DictConfig:
-    """``cfg`` with the trainer's epochs/patience from ``model.training`` (tiny data needs its own)."""
+    """``cfg`` with the trainer's epochs/patience from ``model.training`` (tiny data needs its own).
+
+    (``core.training`` applies the same override since; kept so older cores behave the same.)
+    """
     out = cfg.copy()
     OmegaConf.set_struct(out, False)
     training = cfg.model.training
@@ -178,10 +181,6 @@ def training_cfg(cfg: DictConfig) -> DictConfig:
         if training.get(key) is not None:
             out.trainer[key] = training[key]
     return out
-
-
-def member_seed(seed: int, member: int) -> int:
-    return seed + 7919 * member
 
 
 def variant_name(model_name: str, target: str) -> str:
