@@ -46,7 +46,10 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Run every family's ``bench(cfg)`` and write one JSON of their results."""
+    """Run every family's ``bench(cfg)`` (torch on ``torch_num_threads``) and write one JSON of their results."""
+    import torch
+
+    torch.set_num_threads(int(compose(args.overrides).torch_num_threads))
     results = {}
     for family, bench in _families_with("bench"):
         if args.family and family != args.family:

@@ -17,8 +17,9 @@ from matdisco.core.loggers import finish_loggers, make_loggers
 
 # Keys of conf/trainer/*.yaml that are ours, not pl.Trainer arguments.
 _OWN_TRAINER_KEYS = ("name", "early_stopping_patience", "monitor")
-# Keys of conf/model/*.yaml that are ours, not arguments of the module named by `_target_`.
-OWN_MODEL_KEYS = ("name", "family", "training")
+# Keys of conf/model/*.yaml that are ours, not arguments of the module named by `_target_`:
+# identity, and the settings blocks of the steps that use the model.
+OWN_MODEL_KEYS = ("name", "family", "training", "evaluate", "generate", "bench")
 
 
 def instantiate_model(model_cfg: DictConfig, **runtime) -> pl.LightningModule:

@@ -22,7 +22,7 @@ from matdisco.hubbard.campaign import read_records
 from matdisco.hubbard.ensemble import Ensemble
 from matdisco.hubbard.extract import u_table, v_table
 from matdisco.hubbard.features import u_points, v_points
-from matdisco.hubbard.training import BY_PATH, constructor_cfg, model_dir
+from matdisco.hubbard.training import BY_PATH, model_dir
 
 SPECIES = ["Co", "O"]
 
@@ -40,7 +40,7 @@ def _ensemble(cfg, model_cfg) -> tuple[Ensemble, str]:
     folder = model_dir(cfg, model_cfg.name) / BY_PATH
     if folder.is_dir():
         return Ensemble.load(folder), "trained by_path ensemble"
-    module = instantiate_model(constructor_cfg(model_cfg), species=SPECIES).eval()
+    module = instantiate_model(model_cfg, species=SPECIES).eval()
     return Ensemble([module], SPECIES, model_cfg.training.kind, model_cfg.training.target, folder), "untrained (no model yet): speed only"
 
 
@@ -60,7 +60,6 @@ def _synthetic_record(n: int, rng: np.random.Generator, metal: str = "Co") -> di
 
 def bench(cfg) -> dict:
     """Throughput of both models and the ratio hp.x wall time / ML prediction time (see module docstring)."""
-    torch.set_num_threads(int(cfg.get("torch_num_threads", 1)))
     u_cfg = compose(["model=hubbard_u", "data=hubbard"]).model
     v_cfg = compose(["model=hubbard_v", "data=hubbard"]).model
     u_model, u_note = _ensemble(cfg, u_cfg)

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import pytorch_lightning as pl
 import torch
-from omegaconf import DictConfig, OmegaConf
 from torch_geometric.loader import DataLoader
 
 from matdisco.core.config import artifact
@@ -36,7 +35,6 @@ from matdisco.hubbard import keys as K
 from matdisco.hubbard.features import NEXT, TARGET, select_points, u_points, v_points
 
 KINDS = ("u", "v")
-MODEL_OWN_KEYS = ("evaluate", "generate", "bench")  # model-config blocks that are no constructor arguments
 BY_PATH, LOMO = "by_path", "lomo"
 
 
@@ -163,26 +161,6 @@ def make_points(points: pd.DataFrame, kind: str, vocabulary: list[str], model_cf
     return build(points, vocabulary, list(model_cfg.shells), bool(model_cfg.use_hubbard_in))
 
 
-def constructor_cfg(model_cfg: DictConfig) -> DictConfig:
-    """``model_cfg`` without the blocks that are not constructor arguments (``MODEL_OWN_KEYS``)."""
-    plain = OmegaConf.to_container(model_cfg, resolve=True)
-    return OmegaConf.create({k: v for k, v in plain.items() if k not in MODEL_OWN_KEYS})
-
-
-def training_cfg(cfg: DictConfig) -> DictConfig:
-    """``cfg`` with the trainer's epochs/patience from ``model.training`` (tiny data needs its own).
-
-    (``core.training`` applies the same override since; kept so older cores behave the same.)
-    """
-    out = cfg.copy()
-    OmegaConf.set_struct(out, False)
-    training = cfg.model.training
-    for key in ("max_epochs", "early_stopping_patience"):
-        if training.get(key) is not None:
-            out.trainer[key] = training[key]
-    return out
-
-
 def variant_name(model_name: str, target: str) -> str:
     """``hubbard_u`` for target ``next``; ``hubbard_u_converged`` for the skip-the-protocol variant."""
     return model_name if target == NEXT else f"{model_name}_{target}"
@@ -203,7 +181,6 @@ def train(cfg) -> dict:
     spec = table_spec(cfg)
     points = load_points(cfg)
     training = cfg.model.training
-    run_cfg = training_cfg(cfg)
     metadata = run_metadata(cfg, [processed_table(cfg, spec.kind)])
     name = run_name(cfg)
     group = cfg.logger.get("group") or f"hubbard-{name}"
@@ -231,8 +208,8 @@ def train(cfg) -> dict:
             n_members = int(training.n_members) if run.name == BY_PATH else int(training.get("n_members_lomo", training.n_members))
             for member in range(n_members):
                 seed_everything(member_seed(int(cfg.seed), member))
-                module = instantiate_model(constructor_cfg(cfg.model), species=vocabulary, offsets_eV=offsets, scale_eV=scale)
-                logged = fit(run_cfg, module, datamodule, artifact(cfg, "logs"), f"{name}-{run.name}-m{member}", metadata, group=group)
+                module = instantiate_model(cfg.model, species=vocabulary, offsets_eV=offsets, scale_eV=scale)
+                logged = fit(cfg, module, datamodule, artifact(cfg, "logs"), f"{name}-{run.name}-m{member}", metadata, group=group)
                 maes.append(logged.get("val/mae_eV", float("nan")))
                 save_module(out / run.name / f"member_{member}.pt", module, vocabulary=vocabulary, kind=spec.kind,
                             target=str(training.target), train_records=sorted(set(train_rows[K.RECORD_ID])))

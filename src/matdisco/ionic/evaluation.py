@@ -19,7 +19,7 @@ from matdisco.core.plots import parity_plot
 from matdisco.ionic import keys
 from matdisco.ionic.atom_types import type_vocabulary
 from matdisco.ionic.data import load_points, load_splits, salt_graphs
-from matdisco.ionic.prediction import Ensemble, predict_points, temperature_law_np
+from matdisco.ionic.prediction import Ensemble, predict_points
 from matdisco.ionic.splits import named_splits
 from matdisco.ionic.training import model_dir
 

@@ -16,22 +16,19 @@ metrics and paths. Artifacts:
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import inspect
 import multiprocessing
 import time
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
-import torch
 from ase.io import write
 from omegaconf import DictConfig, OmegaConf
 from scipy.stats import wasserstein_distance
 from tqdm import tqdm
 
-from matdisco.core.config import artifact, require
+from matdisco.core.config import artifact, compose, require
 from matdisco.core.errors import ConfigError, InputError
 from matdisco.core.io import atomic_dir, atomic_path, atomic_write_json
 from matdisco.core.plots import histogram_comparison
@@ -511,12 +508,6 @@ def bench(cfg: DictConfig) -> dict:
     and training times when their metrics files exist.
     """
     cfg = _bench_config(cfg)
-    with torch_threads(cfg):
-        return _bench(cfg)
-
-
-def _bench(cfg: DictConfig) -> dict:
-    """Body of :func:`bench` (``cfg`` holds the motifs options)."""
     rng = np.random.default_rng(int(cfg.seed))
     atoms, md_info = melt_quench(protocol(cfg.simulate), int(rng.integers(1, 2**31 - 1)))
     md_s = md_info["wall_s"]
@@ -534,24 +525,9 @@ def _bench(cfg: DictConfig) -> dict:
     return results
 
 
-@contextlib.contextmanager
-def torch_threads(cfg: DictConfig) -> Iterator[None]:
-    """torch's CPU threads set to ``cfg.torch_num_threads`` inside the block (as ``run_step`` does), then restored."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(cfg.get("torch_num_threads") or previous))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _bench_config(cfg: DictConfig) -> DictConfig:
     """``cfg`` with the motifs options (md_full, motifs, motifs_vae) composed in when it lacks them."""
-    from hydra import compose, initialize_config_dir
-
-    conf_dir = Path(__file__).resolve().parents[3] / "conf"
-    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
-        motifs = compose(config_name="config", overrides=["simulate=md_full", "data=motifs", "model=motifs_vae"])
+    motifs = compose(["simulate=md_full", "data=motifs", "model=motifs_vae"])
     merged = cfg.copy()
     OmegaConf.set_struct(merged, False)
     for group in ("simulate", "data", "model"):
