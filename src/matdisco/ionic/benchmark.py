@@ -33,7 +33,8 @@ def peak_rss_MiB() -> float:
 
 def _bench_config(cfg, workdir: str, model_cfg, max_epochs: int):
     """Copy of ``cfg`` writing under ``workdir``, one member, fixed epochs, CSV logging only."""
-    bench_cfg = OmegaConf.merge(cfg, {"model": model_cfg})
+    bench_cfg = cfg.copy()
+    OmegaConf.update(bench_cfg, "model", model_cfg, merge=False)
     OmegaConf.update(bench_cfg, "logger", {"name": "csv", "kind": "csv"}, force_add=True, merge=False)
     for kind in ("processed", "models", "metrics", "plots", "results", "logs"):
         OmegaConf.update(bench_cfg, f"paths.{kind}", f"{workdir}/{kind}")

@@ -46,3 +46,14 @@ def test_same_config_gives_same_metrics(make_cfg, tmp_path):
     ionic.extract(cfg)
     first = ionic.train(cfg)["objective"]
     assert ionic.train(cfg)["objective"] == first
+
+
+def test_bench_reports_training_time_throughput_and_memory(make_cfg, tmp_path):
+    _tiny_raw(tmp_path / "raw", n_salts=12)
+    results = ionic.bench(make_cfg("data.split.n_test=3", "data.split.n_folds=2"), max_epochs=2)
+    for model in ("ionic_additive", "ionic_gnn"):
+        entry = results["models"][model]
+        assert entry["train_wall_s_one_member_default_split"] > 0
+        assert entry["grid_predictions"] == entry["n_pairs"] * entry["grid_n_temperatures"]
+        assert entry["grid_predictions_per_s"] > 0
+    assert results["peak_rss_MiB"] > 0
