@@ -221,7 +221,7 @@ def run_iteration(
         pw = run_scf(campaign, path.material, atoms, hubbard_in, folder, timings)
         require_gap(pw)
         atomic_write_text(folder / "hp.in", hp_input(prefix=PREFIX, qpts=path.material.qpts, conv_thr_chi=campaign.settings["conv_thr_chi"]))
-        timings["hp"] = run_qe(campaign.launcher, "hp.x", folder, "hp.in", "hp.out")
+        timings["hp"] = run_explained(campaign.launcher, "hp.x", folder, "hp", parse_hp_output)
         hp = parse_hp_output(folder / "hp.out")
         params = parse_hubbard_parameters(folder / f"{PREFIX}.Hubbard_parameters.dat")
         feedback = hubbard_feedback(folder, params, int(campaign.settings["lda_plus_u_kind"]))
@@ -292,8 +292,21 @@ def _pw_step(
     text = pw_input(atoms, prefix=PREFIX, pseudo_dir=s["pseudo_dir"], pseudopotentials=s["pseudopotentials"],
                     system=system, electrons=electrons, kpts=material.kpts)
     atomic_write_text(folder / f"{name}.in", text)
-    timings[name] = run_qe(campaign.launcher, "pw.x", folder, f"{name}.in", f"{name}.out")
+    timings[name] = run_explained(campaign.launcher, "pw.x", folder, name, parse_pw_output)
     return parse_pw_output(folder / f"{name}.out")
+
+
+def run_explained(launcher: Launcher, program: str, folder: Path, name: str, parser: Any) -> float:
+    """``run_qe`` on ``<name>.in``; when QE exits non-zero, the problem its output shows (file and
+    line, e.g. an unconverged SCF) is raised together with the exit status."""
+    try:
+        return run_qe(launcher, program, folder, f"{name}.in", f"{name}.out")
+    except QERunError as error:
+        try:
+            parser(folder / f"{name}.out")
+        except QEOutputError as explained:
+            raise QEOutputError(f"{explained.reason} ({error})", explained.path, explained.line) from error
+        raise
 
 
 def assemble(

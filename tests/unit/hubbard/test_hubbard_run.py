@@ -32,3 +32,15 @@ def test_non_zero_exit_is_a_failure_naming_the_output(tmp_path):
 def test_killed_run_is_an_interruption_not_a_failure(tmp_path):
     with pytest.raises(QEInterrupted, match="signal 15"):
         run_qe(_fake(tmp_path, "kill -TERM $$"), "pw.x", tmp_path, "scf.in", "scf.out")
+
+
+def test_failed_run_is_explained_by_its_output(tmp_path):
+    from matdisco.hubbard.campaign import run_explained
+    from matdisco.hubbard.qe.outputs import QEOutputError
+    from matdisco.hubbard.qe.parse_pw import parse_pw_output
+
+    body = 'echo "     convergence NOT achieved after 200 iterations: stopping"; echo "   JOB DONE."; exit 2'
+    with pytest.raises(QEOutputError, match=r"scf2.out:1: SCF not converged.*status 2"):
+        run_explained(_fake(tmp_path, body), "pw.x", tmp_path, "scf2", parse_pw_output)
+    with pytest.raises(QEOutputError, match=r"scf2.out:1: output file is empty .*status 3"):
+        run_explained(_fake(tmp_path, "exit 3"), "pw.x", tmp_path, "scf2", parse_pw_output)
