@@ -57,6 +57,7 @@ def convergence_plot(path: Path, u: pd.DataFrame) -> Path:
             ax.plot(first[K.ITERATION], first[K.U_OUT], marker="o", ms=3, lw=1, label=f"{first[K.STRAIN].iloc[0] * 100:+.0f} %")
         ax.set_title(material, fontsize=9)
         ax.set_xlabel("iteration")
+        ax.set_xlim(-0.5, max(1, int(metals[K.ITERATION].max())) + 0.5)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=6)
     axes[0][0].set_ylabel("U_out (eV)")
