@@ -30,8 +30,10 @@ qe:
 	@if command -v pw.x >/dev/null && command -v hp.x >/dev/null; then echo "Quantum ESPRESSO present: $$(command -v pw.x)"; \
 	else $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq quantum-espresso; fi
 
+# data/raw also goes into the local DVC cache: `dvc exp run` workspaces and `dvc push` read it there.
 pipeline: setup qe
 	matdisco data fetch
+	dvc commit -q -f data.dvc
 	dvc repro
 
 test: setup qe
