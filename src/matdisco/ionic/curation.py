@@ -3,7 +3,14 @@
 Steps, each counted in the report: map salt names to SMILES (ilthermopy's compound table first,
 then a split of the name into a salty cation name + anion name), parse and split each salt into one
 cation and one anion species with a charge-balanced formula unit, then apply the point rules
-(non-positive sigma, pressure far from ambient, implausible values, exact duplicates).
+(non-positive sigma, pressure far from ambient, implausible values, exact duplicates, points of a
+non-liquid branch).
+
+Non-liquid branch: ILThermo mixes liquid and crystal-phase (or mislabelled) series of the same salt.
+A liquid's ln(sigma) rises smoothly with T (Vogel-Fulcher-Tammann; at most ~0.3 per K even near the
+glass transition), so a point lying far below another measurement of the same IL within a few
+kelvin belongs to another phase: e.g. EMIM BF4 below its 288 K melting point has a liquid series
+(supercooled) and a crystal series about 6 ln units lower, which merge at the melting point.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ class CurationReport:
     dropped_points: dict[str, int] = field(default_factory=dict)
     dropped_ils: dict[str, int] = field(default_factory=dict)
     unmapped_names: list[str] = field(default_factory=list)
+    non_liquid_points: dict[str, int] = field(default_factory=dict)
     rejected_names: dict[str, str] = field(default_factory=dict)
     n_points_kept: int = 0
     n_ils_kept: int = 0
@@ -74,6 +82,8 @@ class CurationReport:
             "|---|---:|---:|",
         ]
         lines += [f"| {rule} | {n} | {self.dropped_ils.get(rule, 0)} |" for rule, n in self.dropped_points.items()]
+        lines += ["", f"## Points dropped as a non-liquid branch, per salt ({len(self.non_liquid_points)})", ""]
+        lines += [f"- {name}: {n}" for name, n in self.non_liquid_points.items()] or ["(none)"]
         lines += ["", f"## Names with no SMILES ({len(self.unmapped_names)})", ""]
         lines += [f"- {name}" for name in self.unmapped_names] or ["(none)"]
         lines += ["", f"## Names rejected after mapping ({len(self.rejected_names)})", ""]
@@ -153,7 +163,9 @@ def curate(tables: dict[str, pd.DataFrame], rules: dict) -> tuple[pd.DataFrame, 
     """Curated points table, ion table and report from the raw snapshot tables.
 
     ``rules``: ``pressure_max_deviation_kPa`` (keep |P - 101.325| <= this; missing P is taken as
-    ambient), ``sigma_max_S_per_m``, ``temperature_range_K`` [low, high], ``drop_exact_duplicates``.
+    ambient), ``sigma_max_S_per_m``, ``temperature_range_K`` [low, high], ``drop_exact_duplicates``,
+    ``non_liquid_gap_ln`` and ``non_liquid_window_K`` (see :func:`non_liquid_branch`; a null gap
+    keeps every branch).
     """
     raw = tables["electrical_conductivity.csv"]
     report = CurationReport(n_points_raw=len(raw), n_salt_names_raw=raw[keys.RAW_SALT_NAME].nunique())
@@ -218,11 +230,31 @@ def _apply_point_rules(points: pd.DataFrame, rules: dict, report: CurationReport
     if rules.get("drop_exact_duplicates", True):
         columns = [keys.IL_ID, keys.TEMPERATURE_K, keys.PRESSURE_KPA, keys.SIGMA_S_PER_M]
         checks.append(("exact duplicate of another point", lambda p: p.duplicated(subset=columns)))
+    gap_ln, window_K = rules.get("non_liquid_gap_ln"), rules.get("non_liquid_window_K")
+    if gap_ln is not None:
+        checks.append(
+            (f"non-liquid branch (> {gap_ln} ln units below the same IL within {window_K} K)", lambda p: non_liquid_branch(p, gap_ln, window_K))
+        )
     for rule, rule_mask in checks:
         drop = rule_mask(points)
         _count_drop(report, rule, points, drop)
+        if rule.startswith("non-liquid"):
+            report.non_liquid_points = {str(k): int(n) for k, n in points.loc[drop, keys.SALT_NAME].value_counts().sort_index().items()}
         points = points[~drop]
     return points
+
+
+def non_liquid_branch(points: pd.DataFrame, gap_ln: float, window_K: float) -> pd.Series:
+    """Mask of points more than ``gap_ln`` below the highest ln(sigma) of the same IL within
+    ``window_K`` kelvin (the IL's liquid branch there); index aligned with ``points``."""
+    mask = pd.Series(False, index=points.index)
+    for _, il in points.groupby(keys.IL_ID):
+        temperature_K = il[keys.TEMPERATURE_K].to_numpy()
+        ln_sigma = np.log(il[keys.SIGMA_S_PER_M].to_numpy())
+        near = np.abs(temperature_K[:, None] - temperature_K[None, :]) <= window_K
+        liquid_ln_sigma = np.where(near, ln_sigma[None, :], -np.inf).max(axis=1)
+        mask.loc[il.index] = liquid_ln_sigma - ln_sigma > gap_ln
+    return mask
 
 
 def _count_drop(report: CurationReport, rule: str, points: pd.DataFrame, drop: pd.Series) -> None:
