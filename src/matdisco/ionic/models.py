@@ -33,9 +33,11 @@ class ConductivityModule(pl.LightningModule):
 
     ``weighting``: ``point`` (every measurement counts once) or ``il`` (every IL counts once, its
     points sharing a weight of 1 / n_points, so ILs measured at many temperatures do not dominate).
+    ``terms_l2``: penalty on the mean squared per-atom (A, B, C) of the batch; it keeps atom terms
+    that the data do not constrain (B and C of atoms only seen at one temperature) near zero.
     """
 
-    def __init__(self, lr: float, l2: float, loss: str, huber_delta: float, temperature_reference_K: float, weighting: str):
+    def __init__(self, lr: float, l2: float, loss: str, huber_delta: float, temperature_reference_K: float, weighting: str, terms_l2: float = 0.0):
         super().__init__()
         if loss not in ("mse", "huber"):
             raise ValueError(f"model.loss must be 'mse' or 'huber', got {loss!r}")
@@ -43,6 +45,7 @@ class ConductivityModule(pl.LightningModule):
             raise ValueError(f"model.weighting must be 'point' or 'il', got {weighting!r}")
         self.lr = lr
         self.l2 = l2
+        self.terms_l2 = terms_l2
         self.weighting = weighting
         self.temperature_reference_K = temperature_reference_K
         self.criterion = nn.MSELoss(reduction="none") if loss == "mse" else nn.HuberLoss(reduction="none", delta=huber_delta)
@@ -61,7 +64,12 @@ class ConductivityModule(pl.LightningModule):
 
     def graph_terms(self, graphs) -> torch.Tensor:
         """(A, B, C) summed over the atoms of each graph, [n_graphs, 3]."""
-        return scatter(self.atom_terms(graphs), graphs.batch, dim=0, dim_size=graphs.num_graphs, reduce="sum")
+        return self._sum_over_graphs(self.atom_terms(graphs), graphs)
+
+    @staticmethod
+    def _sum_over_graphs(atom_terms: torch.Tensor, graphs) -> torch.Tensor:
+        """Per-atom terms [n_atoms, 3] summed per graph -> [n_graphs, 3]."""
+        return scatter(atom_terms, graphs.batch, dim=0, dim_size=graphs.num_graphs, reduce="sum")
 
     def tau(self, temperature_K: torch.Tensor) -> torch.Tensor:
         """Scaled inverse temperature T_ref / T - 1 (dimensionless)."""
@@ -71,18 +79,21 @@ class ConductivityModule(pl.LightningModule):
         """Predicted ln sigma of each point [n_points]."""
         return temperature_law(self.graph_terms(graphs)[point_graph], self.tau(temperature_K))
 
-    def _step(self, batch, stage: str) -> torch.Tensor:
+    def _step(self, batch, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Weighted data loss of the batch and its per-atom terms [n_atoms, 3]."""
         graphs, point_graph, temperature_K, target = batch
-        pred = self(graphs, point_graph, temperature_K)
+        atom_terms = self.atom_terms(graphs)
+        pred = temperature_law(self._sum_over_graphs(atom_terms, graphs)[point_graph], self.tau(temperature_K))
         loss = (self.point_weights(point_graph) * self.criterion(pred, target)).sum()
         rmse = torch.sqrt(torch.mean((pred - target) ** 2))
         self.log(f"{stage}/loss", loss, batch_size=len(target), prog_bar=stage == "val", on_epoch=True, on_step=False)
         self.log(f"{stage}/rmse", rmse, batch_size=len(target), on_epoch=True, on_step=False)
-        return loss
+        return loss, atom_terms
 
     def training_step(self, batch, batch_idx):
+        loss, atom_terms = self._step(batch, "train")
         penalty = self.l2 * sum((p**2).sum() for p in self.parameters())
-        return self._step(batch, "train") + penalty
+        return loss + penalty + self.terms_l2 * (atom_terms**2).mean()
 
     def validation_step(self, batch, batch_idx):
         self._step(batch, "val")
@@ -137,8 +148,9 @@ class GraphConductivity(ConductivityModule):
         temperature_reference_K: float = 298.15,
         weighting: str = "point",
         linear_skip: bool = False,
+        terms_l2: float = 0.0,
     ):
-        super().__init__(lr, l2, loss, huber_delta, temperature_reference_K, weighting)
+        super().__init__(lr, l2, loss, huber_delta, temperature_reference_K, weighting, terms_l2)
         self.save_hyperparameters()
         self.skip = nn.Linear(node_dim, 3, bias=False) if linear_skip else None
         if self.skip is not None:

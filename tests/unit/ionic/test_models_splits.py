@@ -7,8 +7,8 @@ from torch_geometric.data import Batch
 
 from matdisco.ionic.atom_types import type_vocabulary
 from matdisco.ionic.data import disjoint_union
-from matdisco.ionic.graphs import ion_graph, with_type_id
-from matdisco.ionic.models import AdditiveConductivity
+from matdisco.ionic.graphs import EDGE_DIM, NODE_DIM, ion_graph, with_type_id
+from matdisco.ionic.models import AdditiveConductivity, GraphConductivity
 from matdisco.ionic.params_table import to_inverse_temperature_form
 from matdisco.ionic.splits import assert_disjoint, grouped_splits, named_splits
 
@@ -76,3 +76,18 @@ def test_il_weighting_gives_every_il_the_same_total_weight():
     assert torch.allclose(per_il, torch.full((3,), 1 / 3))
     flat = AdditiveConductivity(n_types=1, weighting="point").point_weights(point_graph)
     assert torch.allclose(flat, torch.full((7,), 1 / 7))
+
+
+def test_terms_l2_adds_the_mean_squared_atom_terms_to_the_training_loss():
+    salt = disjoint_union([ion_graph("CC[n+]1ccn(C)c1", "element", "EMIM"), ion_graph("F[B-](F)(F)F", "element", "BF4")])
+    batch = Batch.from_data_list([salt], exclude_keys=["atom_types"])
+    step = (batch, torch.tensor([0, 0]), torch.tensor([280.0, 320.0]), torch.tensor([-0.5, 0.4]))
+    losses = []
+    for terms_l2 in (0.0, 0.5):
+        torch.manual_seed(0)
+        model = GraphConductivity(node_dim=NODE_DIM, edge_dim=EDGE_DIM, hidden=8, n_layers=1, l2=0.0, terms_l2=terms_l2)
+        torch.nn.init.normal_(model.head[-1].weight)  # non-zero atom terms
+        losses.append(model.training_step(step, 0))
+    atom_terms = model.atom_terms(batch)
+    assert (atom_terms**2).mean().item() > 0.01
+    assert (losses[1] - losses[0]).item() == pytest.approx(0.5 * (atom_terms**2).mean().item(), rel=1e-5)
