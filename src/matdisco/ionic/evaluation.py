@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from matdisco.core.config import artifact
 from matdisco.core.io import atomic_path, atomic_write_json, atomic_write_text
-from matdisco.core.metrics import regression_metrics, summarise_folds
+from matdisco.core.metrics import paired_group_bootstrap, regression_metrics, summarise_folds
 from matdisco.core.plots import parity_plot
 from matdisco.ionic import keys
 from matdisco.ionic.atom_types import type_vocabulary
@@ -71,11 +71,27 @@ def held_out_predictions(cfg, points: pd.DataFrame, graphs: dict, splits: dict) 
     return pd.concat(frames, ignore_index=True)
 
 
+POINT_KEY = [keys.FOLD, keys.IL_ID, keys.TEMPERATURE_K, keys.SIGMA_S_PER_M, keys.PRESSURE_KPA]
+
+
 def common_points(predictions: pd.DataFrame) -> pd.DataFrame:
     """Rows of points that every model predicted (finite), so all models are scored on the same set."""
-    point_key = [keys.FOLD, keys.IL_ID, keys.TEMPERATURE_K, keys.SIGMA_S_PER_M, keys.PRESSURE_KPA]
-    ok = predictions.assign(ok=np.isfinite(predictions[keys.PRED_LN_SIGMA])).groupby(point_key)["ok"].transform("all")
+    ok = predictions.assign(ok=np.isfinite(predictions[keys.PRED_LN_SIGMA])).groupby(POINT_KEY)["ok"].transform("all")
     return predictions[ok]
+
+
+def differences_to_reference(scored: pd.DataFrame, reference: str, n_resamples: int, seed: int) -> dict:
+    """Out-of-fold RMSE / MAE / median AE of every model minus the reference model's, with 95 %
+    intervals from resampling whole ILs (negative: better than the reference)."""
+    folds = scored[scored[keys.FOLD] != "default"]
+    if reference not in set(folds[keys.MODEL]):
+        return {}
+    wide = folds.pivot_table(index=POINT_KEY + [keys.LN_SIGMA], columns=keys.MODEL, values=keys.PRED_LN_SIGMA, aggfunc="first").reset_index()
+    return {
+        model: paired_group_bootstrap(wide[keys.LN_SIGMA], wide[reference], wide[model], wide[keys.IL_ID], n_resamples, seed)
+        for model in sorted(folds[keys.MODEL].unique())
+        if model != reference
+    }
 
 
 def model_metrics(scored: pd.DataFrame) -> dict:
@@ -105,8 +121,9 @@ def per_il_errors(scored: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values([keys.MODEL, "rmse_ln"], ascending=[True, False]).reset_index(drop=True)
 
 
-def comparison_markdown(metrics: dict, n_excluded_ils: int, excluded: list[str], worst: pd.DataFrame, n_worst: int) -> str:
-    """Markdown table of every model's held-out metrics and the worst ILs of each model."""
+def comparison_markdown(metrics: dict, differences: dict, reference: str, n_excluded_ils: int, excluded: list[str], worst: pd.DataFrame, n_worst: int) -> str:
+    """Markdown table of every model's held-out metrics, the differences to the reference model and
+    the worst ILs of each model."""
     lines = [
         "# Ionic-liquid conductivity: held-out-IL comparison (ln sigma, S/m)",
         "",
@@ -119,6 +136,16 @@ def comparison_markdown(metrics: dict, n_excluded_ils: int, excluded: list[str],
             f"| {name} | {k['rmse_mean']:.3f} +- {k['rmse_std']:.3f} | {k['mae_mean']:.3f} | {k['median_ae_mean']:.3f} | "
             f"{k['r2_mean']:.3f} +- {k['r2_std']:.3f} | {d['rmse']:.3f} | {d['r2']:.3f} |"
         )
+    lines += [
+        "",
+        f"## Out-of-fold difference to {reference} (model minus {reference}; 95 % interval from resampling ILs)",
+        "",
+        "| model | RMSE | MAE | median AE | P(better RMSE) | P(better median AE) |",
+        "|---|---|---|---|---:|---:|",
+    ]
+    for name, d in differences.items():
+        cells = [f"{d[m]['diff']:+.3f} [{d[m]['ci_low']:+.3f}, {d[m]['ci_high']:+.3f}]" for m in ("rmse", "mae", "median_ae")]
+        lines.append(f"| {name} | {' | '.join(cells)} | {d['rmse']['p_b_better']:.2f} | {d['median_ae']['p_b_better']:.2f} |")
     lines += ["", f"Scored on the points every model can predict; {n_excluded_ils} IL(s) excluded for atom types unseen in training:"]
     lines += [f"- {il}" for il in excluded] or ["(none)"]
     for name, rows in worst.groupby(keys.MODEL, sort=True):
@@ -140,8 +167,15 @@ def evaluate(cfg) -> dict:
     scored = common_points(predictions)
     excluded = sorted(set(predictions[keys.SALT_NAME]) - set(scored[keys.SALT_NAME]))
     metrics = model_metrics(scored)
+    bootstrap = cfg.data.evaluate.bootstrap
+    differences = differences_to_reference(scored, bootstrap.reference, int(bootstrap.n_resamples), int(cfg.seed))
     errors = per_il_errors(scored)
-    metrics_out = {"models": metrics, "n_ils_excluded_unseen_types": len(excluded), "n_points_scored_per_model": int(len(scored) / scored[keys.MODEL].nunique())}
+    metrics_out = {
+        "models": metrics,
+        f"out_of_fold_minus_{bootstrap.reference}": differences,
+        "n_ils_excluded_unseen_types": len(excluded),
+        "n_points_scored_per_model": int(len(scored) / scored[keys.MODEL].nunique()),
+    }
     atomic_write_json(artifact(cfg, "metrics", "ionic", "evaluate.json"), metrics_out)
     oof = scored[scored[keys.FOLD] != "default"][[keys.MODEL, keys.FOLD, keys.IL_ID, keys.TEMPERATURE_K, keys.LN_SIGMA, keys.PRED_LN_SIGMA, keys.PRED_LN_SIGMA_STD]]
     with atomic_path(artifact(cfg, "plots", "ionic", "oof_predictions.csv")) as tmp:
@@ -149,5 +183,5 @@ def evaluate(cfg) -> dict:
     parity_plot(artifact(cfg, "plots", "ionic", "parity.png"), oof[keys.LN_SIGMA], oof[keys.PRED_LN_SIGMA], "ln(sigma / S m^-1)", groups=oof[keys.MODEL], title="held-out ILs, out-of-fold")
     with atomic_path(artifact(cfg, "results", "ionic", "per_il_errors.csv")) as tmp:
         errors.to_csv(tmp, index=False)
-    atomic_write_text(artifact(cfg, "results", "ionic", "model_comparison.md"), comparison_markdown(metrics, len(excluded), excluded, errors, cfg.data.evaluate.worst_ils))
+    atomic_write_text(artifact(cfg, "results", "ionic", "model_comparison.md"), comparison_markdown(metrics, differences, bootstrap.reference, len(excluded), excluded, errors, cfg.data.evaluate.worst_ils))
     return {name: {"kfold_rmse_mean": m["kfold"]["rmse_mean"], "kfold_r2_mean": m["kfold"]["r2_mean"]} for name, m in metrics.items()}

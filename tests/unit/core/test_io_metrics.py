@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from matdisco.core.io import atomic_dir, atomic_path, atomic_write_text
-from matdisco.core.metrics import regression_metrics, summarise_folds
+from matdisco.core.metrics import paired_group_bootstrap, regression_metrics, summarise_folds
 
 
 def test_failed_write_keeps_the_old_file(tmp_path):
@@ -41,3 +41,18 @@ def test_regression_metrics_by_hand():
     assert m["r2"] == pytest.approx(1 - 4 / 2)
     s = summarise_folds([{"rmse": 1.0}, {"rmse": 3.0}])
     assert s["rmse_mean"] == 2.0 and s["rmse_std"] == pytest.approx(np.sqrt(2))
+
+
+def test_paired_group_bootstrap_sees_a_uniform_gain_and_no_gain():
+    rng = np.random.default_rng(1)
+    y_true = rng.normal(size=60)
+    groups = np.repeat(np.arange(12), 5)
+    pred_a = y_true + rng.normal(size=60)
+    same = paired_group_bootstrap(y_true, pred_a, pred_a, groups, n_resamples=200, seed=0)
+    assert same["rmse"] == {"diff": 0.0, "ci_low": 0.0, "ci_high": 0.0, "p_b_better": 0.0}
+    pred_b = y_true + 0.5 * (pred_a - y_true)  # every error halved
+    gain = paired_group_bootstrap(y_true, pred_a, pred_b, groups, n_resamples=200, seed=0)
+    for metric in ("rmse", "mae", "median_ae"):
+        assert gain[metric]["ci_high"] < 0 and gain[metric]["p_b_better"] == 1.0
+    assert gain["rmse"]["diff"] == pytest.approx(-0.5 * np.sqrt(np.mean((pred_a - y_true) ** 2)))
+    assert paired_group_bootstrap(y_true, pred_a, pred_b, groups, 200, seed=0) == gain  # seeded
