@@ -76,13 +76,24 @@ def v_table(records: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def group_split(groups: list[str], fractions: dict[str, float], seed: int) -> dict[str, str]:
-    """Assign each distinct group to train/val/test (seeded shuffle, then cumulative ``fractions``).
+def group_split(groups: list[str], fractions: dict[str, float], seed: int, strata: list[str] | None = None) -> dict[str, str]:
+    """Assign each distinct group to train/val/test; returns {group: split}.
 
-    With at least three groups, val and test each get at least one group. Returns {group: split}.
+    Groups are split separately within each stratum (``strata[k]`` is the stratum of ``groups[k]``;
+    None: one stratum): a seeded shuffle, then test and val by ``fractions`` (at least one group
+    each when the stratum has three or more groups, none otherwise) and the rest train.
     """
-    unique = sorted(set(groups))
-    order = np.random.default_rng(seed).permutation(len(unique))
+    strata = strata if strata is not None else [""] * len(groups)
+    members = sorted(set(zip(strata, groups)))
+    rng = np.random.default_rng(seed)
+    assignment: dict[str, str] = {}
+    for stratum in sorted(set(strata)):
+        assignment.update(_split_groups([g for s, g in members if s == stratum], fractions, rng))
+    return assignment
+
+
+def _split_groups(unique: list[str], fractions: dict[str, float], rng: np.random.Generator) -> dict[str, str]:
+    order = rng.permutation(len(unique))
     n = len(unique)
     n_test = max(1, round(fractions["test"] * n)) if n >= 3 else 0
     n_val = max(1, round(fractions["val"] * n)) if n >= 3 else 0
@@ -91,8 +102,9 @@ def group_split(groups: list[str], fractions: dict[str, float], seed: int) -> di
 
 
 def add_splits(tables: list[pd.DataFrame], records: list[dict[str, Any]], fractions: dict[str, float], seed: int) -> None:
-    """Add ``split_by_path`` and ``split_by_material`` columns (same assignment in every table)."""
-    by_path = group_split([r[K.PATH_ID] for r in records], fractions, seed)
+    """Add ``split_by_path`` (paths split within each material, so every held-out path has training
+    paths of its own material) and ``split_by_material`` columns (same assignment in every table)."""
+    by_path = group_split([r[K.PATH_ID] for r in records], fractions, seed, strata=[r[K.MATERIAL] for r in records])
     by_material = group_split([r[K.MATERIAL] for r in records], fractions, seed)
     for table in tables:
         if table.empty:

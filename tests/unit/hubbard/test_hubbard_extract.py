@@ -62,6 +62,17 @@ def test_group_split_is_seeded_and_complete():
     assert sorted(pd.Series(first).value_counts().to_dict().items()) == [("test", 3), ("train", 14), ("val", 3)]
 
 
+def test_group_split_by_stratum_holds_out_paths_of_each_material_with_three_or_more():
+    paths = [f"A_{i}" for i in range(7)] + ["B_0", "B_1"] + ["C_0"]
+    materials = [p.split("_")[0] for p in paths]
+    fractions = {"train": 0.7, "val": 0.15, "test": 0.15}
+    split = group_split(paths, fractions, seed=5, strata=materials)
+    a = pd.Series({p: s for p, s in split.items() if p.startswith("A")}).value_counts().to_dict()
+    assert a == {"train": 5, "val": 1, "test": 1}
+    assert {split["B_0"], split["B_1"], split["C_0"]} == {"train"}
+    assert split == group_split(paths, fractions, seed=5, strata=materials)
+
+
 def test_extract_no_group_in_two_sets(records, tmp_path):
     merge_records(tmp_path / "datasets" / "records.jsonl", records)
     cfg = OmegaConf.create({
