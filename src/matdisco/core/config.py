@@ -74,9 +74,16 @@ def to_plain(cfg: DictConfig) -> dict:
 
 
 def compose(overrides: list[str] | None = None) -> DictConfig:
-    """Compose ``conf/config.yaml`` with Hydra's compose API (no run folder, no logging setup)."""
+    """Compose ``conf/config.yaml`` with Hydra's compose API (no run folder, no logging setup).
+
+    Inside a running Hydra app (a ``pipelines/*.py`` step) the app's config search path is used;
+    elsewhere (tests, notebooks) one is set up for the call.
+    """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
 
+    if GlobalHydra.instance().is_initialized():
+        return hydra_compose(config_name="config", overrides=list(overrides or []))
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
         return hydra_compose(config_name="config", overrides=list(overrides or []))

@@ -44,3 +44,12 @@ def test_params_file_overrides_only_the_named_option(tmp_path):
 def test_missing_params_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         apply_params_file(compose([f"params_file={tmp_path}/nope.yaml"]))
+
+
+def test_compose_works_inside_a_running_hydra_app():
+    # the closed loop of hubbard_generate composes the simulate config from inside pipelines/generate.py
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        cfg = compose(["simulate=dfpt_campaign"])
+    assert cfg.simulate.name == "dfpt_campaign"
