@@ -5,7 +5,8 @@ Layout under the campaign root (one folder per calculation)::
     <root>/<path_id>/iter_<k>/{scf*.in, scf*.out, hp.in, hp.out, *.Hubbard_parameters.dat,
                                 parameters.out, record.json}
 
-A path is one structure (material x strain). Iteration k runs pw.x with the Hubbard input of
+A path is one structure: a material at an isotropic strain, or a material under a named
+symmetry-lowering distortion (config ``distortions``). Iteration k runs pw.x with the Hubbard input of
 iteration k - 1's hp.x result (iteration 0: the material's starting U). ``record.json`` is
 written atomically when an iteration finishes (ok or failed); a folder with it is never run
 again, one without it is wiped and rerun, so killing and restarting the campaign is safe. A
@@ -37,7 +38,7 @@ from matdisco.hubbard.qe.outputs import QEOutputError
 from matdisco.hubbard.qe.parse_hp import HubbardParameters, parse_hp_output, parse_hubbard_parameters, parse_parameters_out
 from matdisco.hubbard.qe.parse_pw import PwResult, parse_pw_output
 from matdisco.hubbard.qe.run import Launcher, QERunError, run_qe
-from matdisco.hubbard.structures import TRANSITION_METALS, build, species_labels, strained, structure_record
+from matdisco.hubbard.structures import TRANSITION_METALS, build, distorted, species_labels, strained, structure_record
 
 LOG = logging.getLogger(__name__)
 PREFIX = "calc"
@@ -63,15 +64,28 @@ class Material:
 
 
 @dataclass(frozen=True)
+class Distortion:
+    """A named symmetry-lowering distortion (see :func:`matdisco.hubbard.structures.distorted`) and
+    the materials it applies to. ``displacements_angstrom``: (1-based atom, Cartesian shift (3,)) pairs."""
+
+    name: str
+    materials: tuple[str, ...]
+    strain_voigt: tuple[float, ...] = (0.0,) * 6
+    displacements_angstrom: tuple[tuple[int, tuple[float, float, float]], ...] = ()
+
+
+@dataclass(frozen=True)
 class PathSpec:
-    """One self-consistent path: a material at one isotropic strain."""
+    """One self-consistent path: a material at one isotropic strain, optionally distorted."""
 
     material: Material
     strain: float
+    distortion: Distortion | None = None
 
     @property
     def path_id(self) -> str:
-        return f"{self.material.name}_strain{self.strain * 100:+.1f}pct"
+        suffix = f"_{self.distortion.name}" if self.distortion else ""
+        return f"{self.material.name}_strain{self.strain * 100:+.1f}pct{suffix}"
 
 
 @dataclass
@@ -92,13 +106,16 @@ class Campaign:
     shard: int = 0
     n_shards: int = 1
     only_materials: list[str] = field(default_factory=list)
+    distortions: list[Distortion] = field(default_factory=list)
 
 
 def plan(campaign: Campaign) -> list[PathSpec]:
     """Paths in round-robin order: every material at the first strain, then every material at the
-    next strain, ... (strains in config order), restricted to this shard."""
+    next strain, ... (strains in config order), then every distortion of each of its materials
+    (unstrained); restricted to ``only_materials`` and to this shard."""
     materials = [m for m in campaign.materials if not campaign.only_materials or m.name in campaign.only_materials]
     paths = [PathSpec(material, strain) for strain in campaign.strains for material in materials]
+    paths += [PathSpec(m, 0.0, d) for d in campaign.distortions for m in materials if m.name in d.materials]
     return paths[campaign.shard :: campaign.n_shards]
 
 
@@ -194,8 +211,11 @@ def next_hubbard(record: dict[str, Any]) -> HubbardEntries:
 
 
 def path_structure(path: PathSpec) -> Atoms:
-    """The strained structure of a path."""
-    return strained(build(path.material.structure), path.strain)
+    """The strained (and distorted) structure of a path."""
+    atoms = strained(build(path.material.structure), path.strain)
+    if path.distortion is None:
+        return atoms
+    return distorted(atoms, path.distortion.strain_voigt, dict(path.distortion.displacements_angstrom))
 
 
 def run_iteration(
@@ -210,6 +230,7 @@ def run_iteration(
         K.PATH_ID: path.path_id,
         K.MATERIAL: path.material.name,
         K.STRAIN: path.strain,
+        K.DISTORTION: path.distortion.name if path.distortion else None,
         K.ITERATION: iteration,
         K.STRUCTURE: structure_record(atoms),
         K.HUBBARD_IN: [{K.ATOM_I: i, K.ATOM_J: j, K.VALUE: v} for i, j, v in hubbard_in],
@@ -420,4 +441,15 @@ def campaign_from_config(sim: Any, root: str | Path, records_path: str | Path, f
         tolerance_eV=float(sim["tolerance_eV"]),
         parallel_paths=int(sim.get("parallel_paths", 1)), shard=int(sim.get("shard", 0)), n_shards=int(sim.get("n_shards", 1)),
         only_materials=list(sim.get("only_materials") or []),
+        distortions=[distortion_from_config(name, d, {m.name for m in materials}) for name, d in (sim.get("distortions") or {}).items()],
     )
+
+
+def distortion_from_config(name: str, entry: dict[str, Any], known_materials: set[str]) -> Distortion:
+    """A :class:`Distortion` from one ``simulate.distortions`` entry; unknown materials are a ConfigError."""
+    unknown = sorted(set(entry.get("materials") or []) - known_materials)
+    if unknown or not entry.get("materials"):
+        raise ConfigError(f"distortion {name}: materials {unknown or '[]'} are not campaign materials {sorted(known_materials)}")
+    shifts = tuple((int(atom), tuple(float(x) for x in shift)) for atom, shift in (entry.get("displacements_angstrom") or {}).items())
+    return Distortion(name=name, materials=tuple(entry["materials"]),
+                      strain_voigt=tuple(float(e) for e in entry.get("strain_voigt") or (0.0,) * 6), displacements_angstrom=shifts)

@@ -39,7 +39,8 @@ def spin_channels(occupations: list) -> tuple[list[float], list[float], int]:
 
 
 def _ids(record: dict[str, Any]) -> dict[str, Any]:
-    return {key: record[key] for key in (K.RECORD_ID, K.PATH_ID, K.MATERIAL, K.STRAIN, K.ITERATION, K.CONVERGED)}
+    return {**{key: record[key] for key in (K.RECORD_ID, K.PATH_ID, K.MATERIAL, K.STRAIN, K.ITERATION, K.CONVERGED)},
+            K.DISTORTION: record.get(K.DISTORTION)}
 
 
 def u_table(records: list[dict[str, Any]]) -> pd.DataFrame:

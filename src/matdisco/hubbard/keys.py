@@ -10,6 +10,7 @@ RECORD_ID = "record_id"  # str: "<path_id>/iter_<k>"
 PATH_ID = "path_id"  # str: one self-consistent path = one structure (material + strain)
 MATERIAL = "material"  # str: e.g. "NiO", "LiCoO2", "Li0.5CoO2"
 STRAIN = "strain"  # float: isotropic strain, 0.01 = +1 %
+DISTORTION = "distortion"  # str | None: name of the symmetry-lowering distortion (config simulate.distortions)
 ITERATION = "iteration"  # int: 0 for the first (U_in from config), 1, 2, ...
 STATUS = "status"  # "ok" | "failed"
 REASON = "reason"  # str: why a calculation failed (file and line where known)

@@ -89,9 +89,10 @@ def spotcheck(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError(f"no records in {sim.records}: run the campaign first (simulate=dfpt_campaign)")
     chosen = choose_records(records, list(sim.spotcheck.record_ids), int(sim.spotcheck.n_records))
     materials = {m.name: m for m in campaign.materials}
+    distortions = {d.name: d for d in campaign.distortions}
     results = {}
     for stored in chosen:
-        path = PathSpec(materials[stored[K.MATERIAL]], stored[K.STRAIN])
+        path = PathSpec(materials[stored[K.MATERIAL]], stored[K.STRAIN], distortions.get(stored.get(K.DISTORTION)))
         check_settings(stored, campaign, path)
         folder = Path(sim.spotcheck.root) / stored[K.RECORD_ID]
         shutil.rmtree(folder, ignore_errors=True)

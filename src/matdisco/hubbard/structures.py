@@ -6,12 +6,15 @@ species label of an atom is its symbol followed by its tag when the tag is non-z
 
 Structures are ideal (not relaxed): lattice constants are experimental or literature values;
 delithiated cells keep the lithiated lattice of the config. Each structure is then strained
-isotropically: cell and Cartesian positions scale by ``1 + strain``.
+isotropically (cell and Cartesian positions scale by ``1 + strain``) and, for the symmetry-lowering
+paths of the campaign, distorted (:func:`distorted`): a homogeneous strain tensor and displacements
+of single atoms. The ideal cells have few distinct Hubbard sites and pairs (six equivalent M-O bonds
+in R-3m); a distortion that breaks the symmetry gives several distinct U and V per calculation.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
@@ -72,6 +75,33 @@ def strained(atoms: Atoms, strain: float) -> Atoms:
     """Copy of ``atoms`` with cell and positions scaled by ``1 + strain`` (0.02 = +2 %)."""
     out = atoms.copy()
     out.set_cell(atoms.cell * (1.0 + strain), scale_atoms=True)
+    return out
+
+
+def voigt_to_tensor(strain_voigt: Sequence[float]) -> np.ndarray:
+    """Symmetric 3 x 3 strain tensor from its Voigt components ``(e_xx, e_yy, e_zz, e_yz, e_xz, e_xy)``
+    (tensor components, not engineering shears: ``e_xz = 0.02`` puts 0.02 in both off-diagonal places)."""
+    if len(strain_voigt) != 6:
+        raise ConfigError(f"strain_voigt needs 6 components (xx, yy, zz, yz, xz, xy), got {len(strain_voigt)}")
+    xx, yy, zz, yz, xz, xy = (float(e) for e in strain_voigt)
+    return np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
+
+
+def distorted(atoms: Atoms, strain_voigt: Sequence[float] = (0.0,) * 6,
+              displacements_angstrom: Mapping[int, Sequence[float]] | None = None) -> Atoms:
+    """Copy of ``atoms`` deformed by ``I + strain`` (Cartesian frame of the cell; for the layered
+    cells z is the hexagonal c axis) and then with single atoms displaced.
+
+    ``displacements_angstrom``: 1-based atom index (as in QE) -> Cartesian displacement (3,), angstrom.
+    """
+    out = atoms.copy()
+    deformation = np.eye(3) + voigt_to_tensor(strain_voigt)
+    out.set_cell(atoms.cell.array @ deformation.T, scale_atoms=True)
+    for atom, shift in (displacements_angstrom or {}).items():
+        if not 1 <= int(atom) <= len(out) or len(shift) != 3:
+            raise ConfigError(f"displacement of atom {atom} ({list(shift)}): atoms are 1..{len(out)}, shifts have 3 components")
+        out.positions[int(atom) - 1] += np.asarray(shift, dtype=float)
+    out.wrap()
     return out
 
 

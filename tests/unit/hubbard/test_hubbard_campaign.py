@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from matdisco.core.errors import ConfigError
 from matdisco.hubbard import campaign as C
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.qe.parse_hp import parse_hubbard_parameters, parse_parameters_out
@@ -80,6 +81,22 @@ def test_plan_is_round_robin_and_sharded(tmp_path):
     assert ids == ["NiO_strain+0.0pct", "LiCoO2_strain+0.0pct", "NiO_strain+2.0pct", "LiCoO2_strain+2.0pct"]
     campaign.n_shards, campaign.shard = 2, 1
     assert [p.path_id for p in C.plan(campaign)] == ["LiCoO2_strain+0.0pct", "LiCoO2_strain+2.0pct"]
+
+
+def test_plan_adds_distorted_paths_of_their_materials(tmp_path):
+    campaign = _campaign(tmp_path)
+    campaign.materials.append(C.Material("LiCoO2", {"builder": "layered_r3m", "metal": "Co", "a_angstrom": 2.816,
+                                                    "c_angstrom": 14.05, "z_oxygen": 0.2605}, "fixed", (2, 2, 2), (2, 2, 2)))
+    entry = {"materials": ["LiCoO2"], "strain_voigt": [0, 0, 0, 0, 0.03, 0], "displacements_angstrom": {2: [0, 0, 0.06]}}
+    campaign.distortions = [C.distortion_from_config("shear_shift", entry, {"NiO", "LiCoO2"})]
+    paths = C.plan(campaign)
+    assert [p.path_id for p in paths][-1] == "LiCoO2_strain+0.0pct_shear_shift" and len(paths) == 5
+    ideal, bent = C.path_structure(paths[1]), C.path_structure(paths[-1])
+    assert not np.allclose(ideal.cell.array, bent.cell.array)
+    campaign.only_materials = ["NiO"]
+    assert all(p.distortion is None for p in C.plan(campaign))
+    with pytest.raises(ConfigError, match="FeO"):
+        C.distortion_from_config("bad", {"materials": ["FeO"]}, {"NiO"})
 
 
 def test_resume_skips_finished_and_reruns_partial(tmp_path, fake_qe):

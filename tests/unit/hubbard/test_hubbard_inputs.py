@@ -1,12 +1,14 @@
 """pw.x / hp.x input writing: round trip through ASE's espresso reader, Hubbard keys, structures."""
 
 import numpy as np
+from ase.geometry import find_mic
 import pytest
 from ase.io import read
 
 from matdisco.core.errors import ConfigError
 from matdisco.hubbard.qe.inputs import fortran, hp_input, hubbard_entries_to_system, pw_input, starting_magnetization
-from matdisco.hubbard.structures import atoms_from_record, layered_r3m, rocksalt_afm, strained, structure_record
+from matdisco.core.errors import ConfigError
+from matdisco.hubbard.structures import atoms_from_record, distorted, layered_r3m, rocksalt_afm, strained, structure_record
 
 PSEUDOS = {"Ni": "Ni.UPF", "O": "O.UPF", "Co": "Co.UPF", "Li": "Li.UPF"}
 
@@ -75,7 +77,9 @@ def test_every_nearest_oxygen_is_in_qe_supercell():
     from ase.neighborlist import neighbor_list
 
     shifts = np.array(list(itertools.product([-1, 0, 1], repeat=3)))
-    for atoms in (rocksalt_afm("Ni", 4.17), layered_r3m("Co", 2.816, 14.05, 0.2605), layered_r3m("Ni", 2.878, 14.19, 0.2585, 0.5)):
+    licoo2 = layered_r3m("Co", 2.816, 14.05, 0.2605)
+    low_symmetry = distorted(licoo2, [0.03, -0.03, 0, 0, 0.03, 0], {2: [0.0, 0.0, 0.06]})
+    for atoms in (rocksalt_afm("Ni", 4.17), licoo2, layered_r3m("Ni", 2.878, 14.19, 0.2585, 0.5), low_symmetry):
         symbols = np.array(atoms.get_chemical_symbols())
         i, j = neighbor_list("ij", atoms, 2.3)
         for metal in np.flatnonzero(np.isin(symbols, ["Ni", "Co"])):
@@ -85,3 +89,33 @@ def test_every_nearest_oxygen_is_in_qe_supercell():
                 for o in np.flatnonzero(symbols == "O") for n in shifts
             )
             assert found == coordination == 6
+
+
+def _metal_oxygen_bonds(atoms):
+    """Sorted Co/Ni(atom 0)-O neighbour distances below 2.3 angstrom."""
+    from ase.neighborlist import neighbor_list
+
+    i, j, d = neighbor_list("ijd", atoms, 2.3)
+    return np.sort(d[(i == 0) & (np.array(atoms.get_chemical_symbols())[j] == "O")])
+
+
+def test_distortions_split_the_six_equivalent_bonds():
+    licoo2 = layered_r3m("Co", 2.816, 14.05, 0.2605)
+    assert np.unique(_metal_oxygen_bonds(licoo2).round(4)).size == 1
+    shear = distorted(licoo2, [0, 0, 0, 0, 0.03, 0])
+    bonds = _metal_oxygen_bonds(shear)
+    assert np.unique(bonds.round(4)).size == 3  # inversion at Co survives a homogeneous strain: bonds in pairs
+    assert shear.get_volume() == pytest.approx(licoo2.get_volume() * np.linalg.det(np.eye(3) + [[0, 0, 0.03], [0, 0, 0], [0.03, 0, 0]]))
+    both = distorted(licoo2, [0, 0, 0, 0, 0.03, 0], {2: [0, 0, 0.06]})
+    assert np.unique(_metal_oxygen_bonds(both).round(4)).size == 6
+    moved, _ = find_mic(both.positions[1] - shear.positions[1], shear.cell)  # wrapping may add a lattice vector
+    assert moved == pytest.approx([0, 0, 0.06], abs=1e-9)
+    assert np.allclose(licoo2.positions, layered_r3m("Co", 2.816, 14.05, 0.2605).positions)  # input untouched
+
+
+def test_distortion_errors_name_the_problem():
+    licoo2 = layered_r3m("Co", 2.816, 14.05, 0.2605)
+    with pytest.raises(ConfigError, match="6 components"):
+        distorted(licoo2, [0.01, 0.0])
+    with pytest.raises(ConfigError, match="atom 9"):
+        distorted(licoo2, displacements_angstrom={9: [0, 0, 0.1]})
