@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import platform
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -378,14 +379,24 @@ def _physical(value: float) -> float:
 
 
 def provenance(campaign: Campaign, folder: Path, pw_version: str | None, hp_version: str | None) -> dict[str, Any]:
-    """QE versions, pseudopotential MD5s and the input files of one iteration."""
+    """QE versions, pseudopotential MD5s, the input files, MPI ranks and machine of one iteration."""
     pseudo_dir = Path(campaign.settings["pseudo_dir"])
     return {
         "qe_version_pw": pw_version, "qe_version_hp": hp_version,
         "pseudopotential_md5": {name: file_md5(pseudo_dir / name) for name in sorted(campaign.settings["pseudopotentials"].values())},
         "inputs": {p.name: p.read_text() for p in sorted(folder.glob("*.in"))},
         "mpi_ranks": campaign.launcher.ranks,
+        "host": platform.node(), "cpu_model": cpu_model(),
     }
+
+
+def cpu_model() -> str | None:
+    """The processor's model name from /proc/cpuinfo (None where there is none): timings depend on it."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return None
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), None)
 
 
 def merge_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
