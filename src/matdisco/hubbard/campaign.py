@@ -18,6 +18,7 @@ so several campaign processes (shards, Hydra launcher jobs) can share one data s
 from __future__ import annotations
 
 import fcntl
+import fnmatch
 import json
 import logging
 import platform
@@ -108,15 +109,18 @@ class Campaign:
     n_shards: int = 1
     only_materials: list[str] = field(default_factory=list)
     distortions: list[Distortion] = field(default_factory=list)
+    only_paths: list[str] = field(default_factory=list)  # shell patterns of path ids (fnmatch); empty: all
 
 
 def plan(campaign: Campaign) -> list[PathSpec]:
     """Paths in round-robin order: every material at the first strain, then every material at the
     next strain, ... (strains in config order), then every distortion of each of its materials
-    (unstrained); restricted to ``only_materials`` and to this shard."""
+    (unstrained); restricted to ``only_materials``, to ``only_paths`` and to this shard."""
     materials = [m for m in campaign.materials if not campaign.only_materials or m.name in campaign.only_materials]
     paths = [PathSpec(material, strain) for strain in campaign.strains for material in materials]
     paths += [PathSpec(m, 0.0, d) for d in campaign.distortions for m in materials if m.name in d.materials]
+    if campaign.only_paths:
+        paths = [p for p in paths if any(fnmatch.fnmatchcase(p.path_id, pattern) for pattern in campaign.only_paths)]
     return paths[campaign.shard :: campaign.n_shards]
 
 
@@ -451,7 +455,7 @@ def campaign_from_config(sim: Any, root: str | Path, records_path: str | Path, f
         max_iterations=int(sim["max_iterations"]), passes=tuple(int(n) for n in sim.get("passes") or [sim["max_iterations"]]),
         tolerance_eV=float(sim["tolerance_eV"]),
         parallel_paths=int(sim.get("parallel_paths", 1)), shard=int(sim.get("shard", 0)), n_shards=int(sim.get("n_shards", 1)),
-        only_materials=list(sim.get("only_materials") or []),
+        only_materials=list(sim.get("only_materials") or []), only_paths=list(sim.get("only_paths") or []),
         distortions=[distortion_from_config(name, d, {m.name for m in materials}) for name, d in (sim.get("distortions") or {}).items()],
     )
 

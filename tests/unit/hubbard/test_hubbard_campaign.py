@@ -93,7 +93,9 @@ def test_plan_adds_distorted_paths_of_their_materials(tmp_path):
     assert [p.path_id for p in paths][-1] == "LiCoO2_strain+0.0pct_shear_shift" and len(paths) == 5
     ideal, bent = C.path_structure(paths[1]), C.path_structure(paths[-1])
     assert not np.allclose(ideal.cell.array, bent.cell.array)
-    campaign.only_materials = ["NiO"]
+    campaign.only_paths = ["*_shear_*", "NiO_strain+2.0pct"]
+    assert [p.path_id for p in C.plan(campaign)] == ["NiO_strain+2.0pct", "LiCoO2_strain+0.0pct_shear_shift"]
+    campaign.only_paths, campaign.only_materials = [], ["NiO"]
     assert all(p.distortion is None for p in C.plan(campaign))
     with pytest.raises(ConfigError, match="FeO"):
         C.distortion_from_config("bad", {"materials": ["FeO"]}, {"NiO"})
