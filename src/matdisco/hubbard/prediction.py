@@ -24,6 +24,7 @@ iteration on two cores: off by default) and iterations, CPU time and final value
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -348,9 +349,12 @@ def closed_loop(cfg, by_path: dict, predictions: dict, u_model: Ensemble, v_mode
     """Re-run the self-consistent protocol of held-out paths from the ML values (pw.x + hp.x).
 
     Iteration 0's SCF at the usual start is the data set's (its occupations fed the model; its
-    CPU time counts); the loop starts at iteration 1 with the ML values and follows the campaign's
-    protocol (``next_hubbard``) until converged or ``max_iterations``. ``run_iteration`` (default:
-    the campaign's) is injectable for tests.
+    CPU time counts, its hp.x run is the one the model replaces); the loop starts at iteration 1 with
+    the ML values and follows the campaign's protocol (``next_hubbard``) until converged or
+    ``max_iterations``. Costs are compared as hp.x and pw.x run counts (robust) and CPU seconds
+    (wall x ranks: depends on what else ran on the machine). An iteration whose folder holds a
+    record made from the same Hubbard input is reused, so an interrupted loop resumes.
+    ``run_iteration`` (default: the campaign's) is injectable for tests.
     """
     from matdisco.core.config import compose
     from matdisco.hubbard import campaign as C
@@ -372,7 +376,8 @@ def closed_loop(cfg, by_path: dict, predictions: dict, u_model: Ensemble, v_mode
         cpu = float(first[K.TIMINGS].get("scf1", 0.0) + first[K.TIMINGS].get("scf2", 0.0)) * int(first[K.PROVENANCE].get("mpi_ranks", 1))
         record, iterations = None, 1
         for iteration in range(1, campaign.max_iterations + 1):
-            record = run(campaign, specs[path_id], iteration, hubbard_in, Path(loop_cfg.root) / path_id / f"iter_{iteration}")
+            folder = Path(loop_cfg.root) / path_id / f"iter_{iteration}"
+            record = finished_iteration(folder, hubbard_in) or run(campaign, specs[path_id], iteration, hubbard_in, folder)
             iterations += 1
             cpu += float(record.get(K.CPU_TIME, 0.0))
             if record[K.STATUS] != "ok" or record[K.CONVERGED]:
@@ -382,8 +387,21 @@ def closed_loop(cfg, by_path: dict, predictions: dict, u_model: Ensemble, v_mode
         final = {(e[K.ATOM_I], e[K.ATOM_J]): e[K.VALUE] for e in (record or {}).get(K.HUBBARD_OUT, [])}
         diff = max((abs(final.get(key, np.nan) - value) for key, value in reference["final"].items()), default=float("nan"))
         results[path_id] = {"status": record[K.STATUS] if record else "not run", "converged": bool(record and record.get(K.CONVERGED)),
-                            "iterations_ml": iterations, "iterations_reference": reference["n_iterations"],
-                            "iterations_saved": reference["n_iterations"] - iterations, "cpu_time_ml_s": cpu,
+                            "scf_runs_ml": iterations, "hp_runs_ml": iterations - 1, "hp_runs_reference": reference["n_iterations"],
+                            "hp_runs_saved": reference["n_iterations"] - (iterations - 1), "cpu_time_ml_s": cpu,
                             "cpu_time_reference_s": reference["cpu_time_s"], "cpu_time_saved_s": reference["cpu_time_s"] - cpu,
                             "max_abs_final_difference_eV": float(diff), "reference_converged": reference["converged"]}
     return {"enabled": True, "paths": results}
+
+
+def finished_iteration(folder: Path, hubbard_in: Entries, tolerance_eV: float = 1e-4) -> dict | None:
+    """The record in ``folder`` when it was computed from ``hubbard_in`` (same entries within
+    ``tolerance_eV``), else None (a stale or partial folder is then rerun by the campaign code)."""
+    path = Path(folder) / "record.json"
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    stored = {(e[K.ATOM_I], e[K.ATOM_J]): e[K.VALUE] for e in record.get(K.HUBBARD_IN, [])}
+    wanted = {(i, j): value for i, j, value in hubbard_in}
+    same = stored.keys() == wanted.keys() and all(abs(stored[key] - wanted[key]) <= tolerance_eV for key in wanted)
+    return record if same else None

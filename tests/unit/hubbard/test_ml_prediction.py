@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.prediction import generate, input_entries, replace_hubbard
+from matdisco.hubbard.prediction import finished_iteration, generate, input_entries, replace_hubbard
 from matdisco.hubbard.training import BY_PATH, train
 
 from test_ml_training import synthetic_records, tiny_cfg, write_tables  # noqa: E402  (same test folder)
@@ -99,8 +99,17 @@ def test_generate_from_records_writes_next_inputs_and_runs_fake_closed_loop(trai
     assert sum(i != j for i, j, _ in entries) == 2  # the two V pairs
     loop = summary["closed_loop"]["paths"][path_id]
     assert calls[0][1] == 1 and calls[0][2] == [(i, j, v) for i, j, v in entries]  # starts from the ML values
-    assert loop["converged"] and loop["iterations_ml"] == 2 and loop["iterations_reference"] == 2
-    assert loop["cpu_time_ml_s"] == pytest.approx(20.0 + 300.0)
+    assert loop["converged"] and loop["scf_runs_ml"] == 2 and loop["hp_runs_ml"] == 1 and loop["hp_runs_reference"] == 2
+    assert loop["hp_runs_saved"] == 1 and loop["cpu_time_ml_s"] == pytest.approx(20.0 + 300.0)
+
+
+def test_closed_loop_reuses_an_iteration_only_for_the_same_hubbard_input(tmp_path):
+    record = {K.HUBBARD_IN: [{K.ATOM_I: 1, K.ATOM_J: 1, K.VALUE: 8.5}, {K.ATOM_I: 1, K.ATOM_J: 17, K.VALUE: 0.8}]}
+    (tmp_path / "record.json").write_text(json.dumps(record))
+    assert finished_iteration(tmp_path, [(1, 1, 8.50001), (1, 17, 0.8)]) == record
+    assert finished_iteration(tmp_path, [(1, 1, 8.6), (1, 17, 0.8)]) is None  # retrained model: new start, rerun
+    assert finished_iteration(tmp_path, [(1, 1, 8.5)]) is None
+    assert finished_iteration(tmp_path / "missing", [(1, 1, 8.5)]) is None
 
 
 def test_generate_from_a_qe_pw_output(trained, qe_reference, tmp_path):
