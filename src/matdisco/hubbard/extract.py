@@ -121,6 +121,20 @@ def write_parquet(table: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+
+def distinct_counts(u: pd.DataFrame, v: pd.DataFrame, decimals: int = 3) -> dict[str, int]:
+    """Distinct values per iteration, summed: symmetry-equivalent sites (pairs) of one calculation
+    carry the same U (V) and the same occupations up to a rotation, so they count once. Values are
+    compared rounded to ``decimals`` eV per species (pair of species)."""
+    def count(table: pd.DataFrame, by: list[str], value: str) -> int:
+        if table.empty:
+            return 0
+        return int(table.assign(_value=table[value].round(decimals)).drop_duplicates([K.RECORD_ID, *by, "_value"]).shape[0])
+
+    metals = u[u[K.SPECIES] != "O"]
+    return {"n_u_distinct": count(u, [K.SPECIES], K.U_OUT), "n_u_metal_distinct": count(metals, [K.SPECIES], K.U_OUT),
+            "n_v_distinct": count(v, [K.SPECIES_I, K.SPECIES_J], K.V_OUT)}
+
 def extract(cfg) -> dict[str, Any]:
     """Records (``cfg.data.records``) -> u/v parquet tables with splits, data report, counts."""
     records_path = Path(cfg.data.records)
@@ -142,6 +156,7 @@ def extract(cfg) -> dict[str, Any]:
         "n_u": len(u),
         "n_u_metal": int((u[K.SPECIES] != "O").sum()),
         "n_v": len(v),
+        **distinct_counts(u, v),
         "core_hours": round(sum(r[K.CPU_TIME] for r in records + failures) / 3600.0, 2),  # wall x ranks, ok + failed
     }
     write_report(artifact(cfg, "plots", "hubbard"), records, failures, u, v, summary)

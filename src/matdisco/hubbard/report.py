@@ -46,7 +46,8 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 
 def convergence_plot(path: Path, u: pd.DataFrame) -> Path:
-    """U_out against iteration for every path (metal sites, first site of each path)."""
+    """U_out against iteration for every path (metal sites, first site of each path); distorted
+    paths dashed and labelled by their distortion, the others by their isotropic strain."""
     metals = u[u[K.SPECIES] != "O"]
     materials = sorted(metals[K.MATERIAL].unique())
     fig, axes = plt.subplots(1, max(len(materials), 1), figsize=(3 * max(len(materials), 1), 3), sharey=False, squeeze=False)
@@ -54,7 +55,9 @@ def convergence_plot(path: Path, u: pd.DataFrame) -> Path:
         group = metals[metals[K.MATERIAL] == material]
         for path_id, steps in group.groupby(K.PATH_ID):
             first = steps[steps[K.ATOM_INDEX] == steps[K.ATOM_INDEX].min()].sort_values(K.ITERATION)
-            ax.plot(first[K.ITERATION], first[K.U_OUT], marker="o", ms=3, lw=1, label=f"{first[K.STRAIN].iloc[0] * 100:+.0f} %")
+            distortion = first[K.DISTORTION].iloc[0] if K.DISTORTION in first else None
+            label = distortion or f"{first[K.STRAIN].iloc[0] * 100:+.0f} %"
+            ax.plot(first[K.ITERATION], first[K.U_OUT], marker="o", ms=3, lw=1, ls="--" if distortion else "-", label=label)
         ax.set_title(material, fontsize=9)
         ax.set_xlabel("iteration")
         ax.set_xlim(-0.5, max(1, int(metals[K.ITERATION].max())) + 0.5)

@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.campaign import merge_records
-from matdisco.hubbard.extract import extract, group_split, spin_channels, u_table, v_table
+from matdisco.hubbard.extract import distinct_counts, extract, group_split, spin_channels, u_table, v_table
 
 
 def _record(material, strain, iteration, rng):
@@ -53,6 +53,17 @@ def test_tables(records):
     pair = v.iloc[0]
     assert (pair[K.N_ORBITALS_I], pair[K.N_ORBITALS_J]) == (5, 3)
     assert pair[K.OCC_J_UP] == u[(u[K.RECORD_ID] == pair[K.RECORD_ID]) & (u[K.ATOM_INDEX] == 2)].iloc[0][K.OCC_UP]
+
+
+def test_distinct_counts_count_equivalent_sites_and_pairs_once(records):
+    record = records[0]
+    o_twin = {**record[K.SITES][1], K.ATOM_INDEX: 3}  # a second O with the same U: symmetry-equivalent
+    pairs = [{**record[K.PAIRS][0], K.ATOM_J: j, K.V_OUT: v} for j, v in ((30, 0.8), (31, 0.8004), (32, 0.9))]
+    twin = {**record, K.SITES: [*record[K.SITES], o_twin], K.PAIRS: pairs}
+    u, v = u_table([twin]), v_table([twin])
+    assert (len(u), len(v)) == (3, 3)
+    assert distinct_counts(u, v) == {"n_u_distinct": 2, "n_u_metal_distinct": 1, "n_v_distinct": 2}  # 0.8004 rounds to 0.800
+    assert distinct_counts(u_table(records), v_table(records))["n_u_distinct"] == 2 * len(records)
 
 
 def test_group_split_is_seeded_and_complete():
