@@ -36,7 +36,7 @@ from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json, atomic_write_text, file_md5
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.qe.inputs import TINY_EV, HubbardEntries, hp_input, hubbard_entries_to_system, pw_input, starting_magnetization
-from matdisco.hubbard.qe.outputs import QEOutputError
+from matdisco.hubbard.qe.outputs import QEOutputError, cpu_time, read_lines
 from matdisco.hubbard.qe.parse_hp import HubbardParameters, parse_hp_output, parse_hubbard_parameters, parse_parameters_out
 from matdisco.hubbard.qe.parse_pw import PwResult, parse_pw_output
 from matdisco.hubbard.qe.run import Launcher, QERunError, run_qe
@@ -257,9 +257,16 @@ def run_iteration(
         record = {**base, K.STATUS: "failed", K.REASON: str(error), K.CONVERGED: False}
     record[K.TIMINGS] = timings
     record[K.CPU_TIME] = sum(timings.values()) * campaign.launcher.ranks
+    record[K.QE_CPU_TIME] = qe_cpu_seconds(folder) * campaign.launcher.ranks
     shutil.rmtree(folder / "tmp", ignore_errors=True)
     atomic_write_json(folder / "record.json", record)
     return record
+
+
+def qe_cpu_seconds(folder: Path) -> float:
+    """CPU seconds (rank 0) that the pw.x (``scf*.out``) and hp.x (``hp.out``) outputs in ``folder`` report, summed."""
+    runs = [(p, "PWSCF") for p in sorted(folder.glob("scf*.out"))] + [(p, "HP") for p in sorted(folder.glob("hp.out"))]
+    return float(sum(cpu_time(read_lines(path), program) or 0.0 for path, program in runs if path.stat().st_size))
 
 
 def hubbard_feedback(folder: Path, params: HubbardParameters, kind: int) -> list[tuple[int, int, float]]:

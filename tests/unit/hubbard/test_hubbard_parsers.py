@@ -5,7 +5,7 @@ import gzip
 import numpy as np
 import pytest
 
-from matdisco.hubbard.qe.outputs import QEOutputError, read_lines, seconds
+from matdisco.hubbard.qe.outputs import QEOutputError, cpu_time, read_lines, seconds, wall_time
 from matdisco.hubbard.qe.parse_hp import parse_hp_output, parse_hubbard_parameters, parse_parameters_out
 from matdisco.hubbard.qe.parse_pw import parse_pw_output
 
@@ -176,3 +176,11 @@ def test_homo_lumo_and_gap_check(qe_reference, tmp_path):
     with pytest.raises(QEOutputError, match="without a gap"):
         require_gap(result)
     assert parse_pw_output(qe_reference("example09", "CoO2.scf.out.gz")).homo_lumo_eV is None  # smearing
+
+
+def test_cpu_and_wall_clock_of_the_final_timing_line(qe_reference):
+    # NiO.hp.out ends with "HP : 1m49.36s CPU 1m51.46s WALL"; NiO.scf2.out with "PWSCF : 3.37s CPU 3.42s WALL"
+    hp = read_lines(qe_reference("example02", "NiO.hp.out.gz"))
+    assert (cpu_time(hp, "HP"), wall_time(hp, "HP")) == (pytest.approx(109.36), pytest.approx(111.46))
+    assert cpu_time(read_lines(qe_reference("example02", "NiO.scf2.out.gz")), "PWSCF") == pytest.approx(3.37)
+    assert cpu_time(hp, "PWSCF") is None

@@ -73,14 +73,25 @@ def seconds(text: str) -> float:
     return total
 
 
-def wall_time(lines: list[str], program: str) -> float | None:
-    """The final ``<PROGRAM> : ... CPU ... WALL`` time in seconds, or None when absent."""
+def _clock(lines: list[str], program: str, which: int) -> float | None:
+    """Seconds of the final ``<PROGRAM> : <cpu> CPU <wall> WALL`` line (``which`` 1: CPU, 2: wall), or None."""
     pattern = re.compile(rf"^\s*{program}\s*:\s*(.+?)CPU\s+(.+?)WALL")
     for line in reversed(lines):
         match = pattern.match(line)
         if match:
-            return seconds(match.group(2))
+            return seconds(match.group(which))
     return None
+
+
+def wall_time(lines: list[str], program: str) -> float | None:
+    """The final ``<PROGRAM> : ... CPU ... WALL`` wall time in seconds, or None when absent."""
+    return _clock(lines, program, 2)
+
+
+def cpu_time(lines: list[str], program: str) -> float | None:
+    """The final ``<PROGRAM> : ... CPU ... WALL`` CPU time of rank 0 in seconds, or None when absent
+    (unlike the wall time, it does not grow when other jobs share the core)."""
+    return _clock(lines, program, 1)
 
 
 def qe_version(lines: list[str]) -> str | None:
