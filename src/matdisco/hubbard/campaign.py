@@ -257,16 +257,19 @@ def run_iteration(
         record = {**base, K.STATUS: "failed", K.REASON: str(error), K.CONVERGED: False}
     record[K.TIMINGS] = timings
     record[K.CPU_TIME] = sum(timings.values()) * campaign.launcher.ranks
-    record[K.QE_CPU_TIME] = qe_cpu_seconds(folder) * campaign.launcher.ranks
+    record[K.QE_CPU_TIMINGS] = {step: t * campaign.launcher.ranks for step, t in qe_cpu_seconds(folder).items()}
+    record[K.QE_CPU_TIME] = sum(record[K.QE_CPU_TIMINGS].values())
     shutil.rmtree(folder / "tmp", ignore_errors=True)
     atomic_write_json(folder / "record.json", record)
     return record
 
 
-def qe_cpu_seconds(folder: Path) -> float:
-    """CPU seconds (rank 0) that the pw.x (``scf*.out``) and hp.x (``hp.out``) outputs in ``folder`` report, summed."""
+def qe_cpu_seconds(folder: Path) -> dict[str, float]:
+    """CPU seconds (rank 0) that each pw.x (``scf*.out``) and hp.x (``hp.out``) output in ``folder``
+    reports, by step name (``scf1``, ``scf2``, ``hp``); runs without a timing line are left out."""
     runs = [(p, "PWSCF") for p in sorted(folder.glob("scf*.out"))] + [(p, "HP") for p in sorted(folder.glob("hp.out"))]
-    return float(sum(cpu_time(read_lines(path), program) or 0.0 for path, program in runs if path.stat().st_size))
+    times = {path.stem: cpu_time(read_lines(path), program) for path, program in runs if path.stat().st_size}
+    return {step: float(t) for step, t in times.items() if t is not None}
 
 
 def hubbard_feedback(folder: Path, params: HubbardParameters, kind: int) -> list[tuple[int, int, float]]:
