@@ -232,14 +232,16 @@ def _apply_point_rules(points: pd.DataFrame, rules: dict, report: CurationReport
         checks.append(("exact duplicate of another point", lambda p: p.duplicated(subset=columns)))
     gap_ln, window_K = rules.get("non_liquid_gap_ln"), rules.get("non_liquid_window_K")
     if gap_ln is not None:
-        checks.append(
-            (f"non-liquid branch (> {gap_ln} ln units below the same IL within {window_K} K)", lambda p: non_liquid_branch(p, gap_ln, window_K))
-        )
+
+        def non_liquid(p: pd.DataFrame) -> pd.Series:
+            drop = non_liquid_branch(p, gap_ln, window_K)
+            report.non_liquid_points = {str(k): int(n) for k, n in p.loc[drop, keys.SALT_NAME].value_counts().sort_index().items()}
+            return drop
+
+        checks.append((f"non-liquid branch (> {gap_ln} ln units below the same IL within {window_K} K)", non_liquid))
     for rule, rule_mask in checks:
         drop = rule_mask(points)
         _count_drop(report, rule, points, drop)
-        if rule.startswith("non-liquid"):
-            report.non_liquid_points = {str(k): int(n) for k, n in points.loc[drop, keys.SALT_NAME].value_counts().sort_index().items()}
         points = points[~drop]
     return points
 

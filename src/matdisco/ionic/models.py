@@ -77,13 +77,18 @@ class ConductivityModule(pl.LightningModule):
 
     def forward(self, graphs, point_graph: torch.Tensor, temperature_K: torch.Tensor) -> torch.Tensor:
         """Predicted ln sigma of each point [n_points]."""
-        return temperature_law(self.graph_terms(graphs)[point_graph], self.tau(temperature_K))
+        return self.predict_from_terms(self.atom_terms(graphs), graphs, point_graph, temperature_K)
+
+    def predict_from_terms(self, atom_terms: torch.Tensor, graphs, point_graph: torch.Tensor, temperature_K: torch.Tensor) -> torch.Tensor:
+        """ln sigma of each point [n_points] from per-atom terms [n_atoms, 3]: summed per graph, then
+        the temperature law at each point's temperature (K); ``point_graph`` [n_points] indexes graphs."""
+        return temperature_law(self._sum_over_graphs(atom_terms, graphs)[point_graph], self.tau(temperature_K))
 
     def _step(self, batch, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Weighted data loss of the batch and its per-atom terms [n_atoms, 3]."""
         graphs, point_graph, temperature_K, target = batch
         atom_terms = self.atom_terms(graphs)
-        pred = temperature_law(self._sum_over_graphs(atom_terms, graphs)[point_graph], self.tau(temperature_K))
+        pred = self.predict_from_terms(atom_terms, graphs, point_graph, temperature_K)
         loss = (self.point_weights(point_graph) * self.criterion(pred, target)).sum()
         rmse = torch.sqrt(torch.mean((pred - target) ** 2))
         self.log(f"{stage}/loss", loss, batch_size=len(target), prog_bar=stage == "val", on_epoch=True, on_step=False)
