@@ -366,7 +366,11 @@ def closed_loop(cfg, by_path: dict, predictions: dict, u_model: Ensemble, v_mode
     run = run_iteration or C.run_iteration
     specs = {spec.path_id: spec for spec in C.plan(campaign)}
     results = {}
-    for path_id in list(predictions)[: int(loop_cfg.max_paths)]:
+    chosen = list(loop_cfg.get("paths") or []) or list(predictions)[: int(loop_cfg.max_paths)]
+    unknown = sorted(set(chosen) - set(predictions))
+    if unknown:
+        raise ConfigError(f"closed_loop.paths {unknown} are not among the predicted (held-out) paths {sorted(predictions)}")
+    for path_id in chosen:
         if path_id not in specs:
             results[path_id] = {"skipped": "path not in the campaign plan"}
             continue

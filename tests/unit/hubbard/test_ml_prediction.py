@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from matdisco.hubbard import keys as K
+from matdisco.core.errors import ConfigError
 from matdisco.hubbard.prediction import finished_iteration, generate, input_entries, replace_hubbard
 from matdisco.hubbard.training import BY_PATH, train
 
@@ -101,6 +102,9 @@ def test_generate_from_records_writes_next_inputs_and_runs_fake_closed_loop(trai
     assert calls[0][1] == 1 and calls[0][2] == [(i, j, v) for i, j, v in entries]  # starts from the ML values
     assert loop["converged"] and loop["scf_runs_ml"] == 2 and loop["hp_runs_ml"] == 1 and loop["hp_runs_reference"] == 2
     assert loop["hp_runs_saved"] == 1 and loop["cpu_time_ml_s"] == pytest.approx(20.0 + 300.0)
+    cfg.model.generate.closed_loop.paths = ["not_a_held_out_path"]
+    with pytest.raises(ConfigError, match="not_a_held_out_path"):
+        generate(cfg, run_iteration=fake_run_iteration)
 
 
 def test_closed_loop_reuses_an_iteration_only_for_the_same_hubbard_input(tmp_path):
