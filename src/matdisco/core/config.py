@@ -3,7 +3,9 @@
 Two ways run a step. By hand, a Hydra entry in ``pipelines/`` composes ``conf/`` with the
 command-line overrides. Under DVC, a stage passes ``params_file=params.yaml``: that file is the
 composition DVC writes from ``conf/`` (``dvc exp run -S ...``), so its values win over ``conf/``
-defaults. Either way artifacts go to the folders under ``cfg.paths`` (relative to the working
+defaults; the step's own command-line values (``key=value``, not group selections) win over both,
+so a stage that trains a variant (``model.training.target=converged``) or a run that redirects
+``paths.*`` keeps them. Either way artifacts go to the folders under ``cfg.paths`` (relative to the working
 directory, the repository root), which are the ones ``dvc.yaml`` declares.
 
 ``params.yaml`` holds one option of each selectable group (``model``, ``data``, ``simulate``):
@@ -26,8 +28,10 @@ SELECTABLE_GROUPS = ("model", "data", "simulate")
 """Config groups whose options carry a ``name``; params.yaml overrides only the option it names."""
 
 
-def apply_params_file(cfg: DictConfig) -> DictConfig:
-    """Return ``cfg`` with the values of ``cfg.params_file`` laid over it (see module docstring)."""
+def apply_params_file(cfg: DictConfig, command_line: list[str] | None = None) -> DictConfig:
+    """Return ``cfg`` with the values of ``cfg.params_file`` laid over it, then the ``command_line``
+    value overrides (Hydra syntax, e.g. ``["model=hubbard_u", "model.lr=0.01"]``) laid over that
+    (see module docstring)."""
     if not cfg.get("params_file"):
         return cfg
     path = Path(cfg.params_file)
@@ -43,7 +47,30 @@ def apply_params_file(cfg: DictConfig) -> DictConfig:
             continue
         merged[key] = value
     merged.params_file = cfg.params_file
+    for key, value in value_overrides(command_line or []):
+        OmegaConf.update(merged, key, value, force_add=True)
     return merged
+
+
+def value_overrides(command_line: list[str]) -> list[tuple[str, object]]:
+    """(dotted key, value) of the Hydra overrides in ``command_line`` that set a value: not group
+    selections (``model=hubbard_u``), deletions (``~key``), ``params_file`` or ``hydra.*``."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    pairs = []
+    for override in OverridesParser.create().parse_overrides(command_line):
+        key = override.key_or_group
+        if override.is_delete() or key == "params_file" or key.startswith("hydra") or (CONF_DIR / key).is_dir():
+            continue
+        pairs.append((key, override.value()))
+    return pairs
+
+
+def hydra_command_line() -> list[str]:
+    """The overrides the running Hydra app was called with (``[]`` outside one)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
 def _names_differ(own: DictConfig | None, other: DictConfig | None) -> bool:

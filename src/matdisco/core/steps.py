@@ -13,7 +13,7 @@ import json
 import torch
 from omegaconf import DictConfig
 
-from matdisco.core.config import apply_params_file
+from matdisco.core.config import apply_params_file, hydra_command_line
 from matdisco.core.errors import ConfigError
 from matdisco.core.seeding import seed_everything
 
@@ -37,7 +37,7 @@ def run_step(step: str, cfg: DictConfig) -> float | None:
 
     Returns the result's ``objective`` (for Hydra sweepers) or None.
     """
-    cfg = apply_params_file(cfg)
+    cfg = apply_params_file(cfg, hydra_command_line())
     torch.set_num_threads(int(cfg.torch_num_threads))
     seed_everything(int(cfg.seed))
     family = step_family(step, cfg)

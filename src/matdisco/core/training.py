@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import io
 import inspect
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from matdisco.core.io import atomic_path
+from matdisco.core.io import atomic_write_bytes
 from matdisco.core.loggers import finish_loggers, make_loggers
 
 # Keys of conf/trainer/*.yaml that are ours, not pl.Trainer arguments.
@@ -35,15 +36,20 @@ def instantiate_model(model_cfg: DictConfig, **runtime) -> pl.LightningModule:
 
 
 def save_module(path: Path, module: pl.LightningModule, **extra) -> None:
-    """Save class path, hyperparameters and weights (plus ``extra`` entries) to ``path`` atomically."""
+    """Save class path, hyperparameters and weights (plus ``extra`` entries) to ``path`` atomically.
+
+    Serialised in memory first: torch names the archive after the file it writes, and the temporary
+    file's random name would make equal models differ byte for byte (and DVC hashes with them).
+    """
     payload = {
         "class": f"{type(module).__module__}.{type(module).__qualname__}",
         "hyper_parameters": dict(module.hparams),
         "state_dict": module.state_dict(),
         **extra,
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_module(path: Path) -> tuple[pl.LightningModule, dict]:

@@ -41,6 +41,18 @@ def test_params_file_overrides_only_the_named_option(tmp_path):
     assert other.seed == 7
 
 
+def test_command_line_values_win_over_params_file(tmp_path):
+    # a stage that trains a variant (or redirects paths) must keep its own values when params.yaml selects the same model
+    path = Path(tmp_path) / "params.yaml"
+    path.write_text(OmegaConf.to_yaml(compose(["model=hubbard_u", "model.lr=0.123"])))
+    command_line = ["model=hubbard_u", "model.training.target=converged", "paths.results=elsewhere",
+                    "+model.note=[a,b]", f"params_file={path}"]
+    cfg = apply_params_file(compose(command_line), command_line)
+    assert cfg.model.lr == 0.123
+    assert cfg.model.training.target == "converged" and cfg.paths.results == "elsewhere"
+    assert list(cfg.model.note) == ["a", "b"] and cfg.params_file == str(path)
+
+
 def test_missing_params_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         apply_params_file(compose([f"params_file={tmp_path}/nope.yaml"]))

@@ -56,3 +56,21 @@ def test_paired_group_bootstrap_sees_a_uniform_gain_and_no_gain():
         assert gain[metric]["ci_high"] < 0 and gain[metric]["p_b_better"] == 1.0
     assert gain["rmse"]["diff"] == pytest.approx(-0.5 * np.sqrt(np.mean((pred_a - y_true) ** 2)))
     assert paired_group_bootstrap(y_true, pred_a, pred_b, groups, 200, seed=0) == gain  # seeded
+
+
+def test_saved_module_bytes_do_not_depend_on_the_temporary_file(tmp_path):
+    # equal models must give equal files, or DVC sees a changed output after every re-run
+    import torch
+
+    from matdisco.core.training import load_module, save_module
+    from matdisco.ionic.models import AdditiveConductivity
+
+    module = AdditiveConductivity(n_types=4)
+    with torch.no_grad():
+        module.type_terms.copy_(torch.arange(12.0).reshape(4, 3))
+    first, second = tmp_path / "a" / "model.pt", tmp_path / "b" / "model.pt"
+    save_module(first, module, note="x")
+    save_module(second, module, note="x")
+    assert first.read_bytes() == second.read_bytes()
+    loaded, payload = load_module(second)
+    assert torch.equal(loaded.type_terms, module.type_terms) and payload["note"] == "x"
