@@ -121,7 +121,6 @@ def write_parquet(table: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-
 def distinct_counts(u: pd.DataFrame, v: pd.DataFrame, decimals: int = 3) -> dict[str, int]:
     """Distinct values per iteration, summed: symmetry-equivalent sites (pairs) of one calculation
     carry the same U (V) and the same occupations up to a rotation, so they count once. Values are
@@ -134,6 +133,7 @@ def distinct_counts(u: pd.DataFrame, v: pd.DataFrame, decimals: int = 3) -> dict
     metals = u[u[K.SPECIES] != "O"]
     return {"n_u_distinct": count(u, [K.SPECIES], K.U_OUT), "n_u_metal_distinct": count(metals, [K.SPECIES], K.U_OUT),
             "n_v_distinct": count(v, [K.SPECIES_I, K.SPECIES_J], K.V_OUT)}
+
 
 def extract(cfg) -> dict[str, Any]:
     """Records (``cfg.data.records``) -> u/v parquet tables with splits, data report, counts."""

@@ -352,8 +352,8 @@ def closed_loop(cfg, by_path: dict, predictions: dict, u_model: Ensemble, v_mode
     Iteration 0's SCF at the usual start is the data set's (its occupations fed the model; its
     CPU time counts, its hp.x run is the one the model replaces); the loop starts at iteration 1 with
     the ML values and follows the campaign's protocol (``next_hubbard``) until converged or
-    ``max_iterations``. Costs are compared as hp.x and pw.x run counts (robust) and CPU seconds
-    (wall x ranks: depends on what else ran on the machine). An iteration whose folder holds a
+    ``max_iterations``. Costs are compared as hp.x and pw.x run counts and as the CPU seconds QE
+    reports (:func:`cpu_seconds`). An iteration whose folder holds a
     record made from the same Hubbard input is reused, so an interrupted loop resumes.
     ``run_iteration`` (default: the campaign's) is injectable for tests.
     """
@@ -400,16 +400,13 @@ def closed_loop(cfg, by_path: dict, predictions: dict, u_model: Ensemble, v_mode
 
 
 def cpu_seconds(record: dict) -> float:
-    """CPU seconds of one iteration: what QE reports where recorded, else wall x ranks."""
-    return float(record.get(K.QE_CPU_TIME, record.get(K.CPU_TIME, 0.0)))
+    """CPU seconds that pw.x and hp.x report for one iteration (``qe_cpu_time_s``)."""
+    return float(record[K.QE_CPU_TIME])
 
 
 def scf_cpu_seconds(record: dict) -> float:
-    """CPU seconds of the pw.x runs of one iteration (QE-reported where recorded, else wall x ranks)."""
-    if K.QE_CPU_TIMINGS in record:
-        return float(sum(t for step, t in record[K.QE_CPU_TIMINGS].items() if step.startswith("scf")))
-    ranks = int(record.get(K.PROVENANCE, {}).get("mpi_ranks", 1))
-    return float(sum(t for step, t in record[K.TIMINGS].items() if step.startswith("scf"))) * ranks
+    """CPU seconds that the pw.x runs (steps ``scf*``) of one iteration report."""
+    return float(sum(t for step, t in record[K.QE_CPU_TIMINGS].items() if step.startswith("scf")))
 
 
 def finished_iteration(folder: Path, hubbard_in: Entries, tolerance_eV: float = 1e-4) -> dict | None:

@@ -61,6 +61,8 @@ def _campaign_like(records):
             {K.ATOM_I: p[K.ATOM_I], K.ATOM_J: p[K.ATOM_J], K.VALUE: p[K.V_OUT]} for p in r[K.PAIRS]]
         r[K.TIMINGS] = {"scf1": 20.0, "hp": 400.0}
         r[K.CPU_TIME] = 420.0
+        r[K.QE_CPU_TIMINGS] = {"scf1": 20.0, "hp": 400.0}
+        r[K.QE_CPU_TIME] = 420.0
         r[K.PROVENANCE] = {"inputs": {"scf1.in": KIND2}, "mpi_ranks": 1}
     return records
 
@@ -85,7 +87,7 @@ def test_generate_from_records_writes_next_inputs_and_runs_fake_closed_loop(trai
     def fake_run_iteration(campaign, path, iteration, hubbard_in, folder):
         calls.append((path.path_id, iteration, hubbard_in))
         reference = [r for r in records if r[K.PATH_ID] == path.path_id][-1]
-        return {**reference, K.STATUS: "ok", K.CONVERGED: True, K.CPU_TIME: 300.0}
+        return {**reference, K.STATUS: "ok", K.CONVERGED: True, K.QE_CPU_TIME: 300.0}
 
     cfg.model.generate.closed_loop.enabled = True
     cfg.model.generate.closed_loop.root = str(tmp_path / "loop")
