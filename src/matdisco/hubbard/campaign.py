@@ -22,6 +22,7 @@ import fnmatch
 import json
 import logging
 import platform
+import re
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -294,6 +295,25 @@ def run_scf(campaign: Campaign, material: Material, atoms: Atoms, hubbard_in: Hu
     return _pw_step(campaign, material, atoms, hubbard_in, folder, "scf2", "fixed", extra, timings)
 
 
+def fixed_occupation_bands(atoms: Atoms, settings: dict[str, Any], empty_bands: int) -> int:
+    """Kohn-Sham states for a non-spin-polarised fixed-occupation run: the doubly occupied ones
+    (valence electrons of the pseudopotentials / 2) plus ``empty_bands``."""
+    pseudo_dir = Path(settings["pseudo_dir"])
+    valence = {symbol: pseudo_valence(pseudo_dir / name) for symbol, name in settings["pseudopotentials"].items()}
+    electrons = sum(valence[symbol] for symbol in atoms.get_chemical_symbols())
+    return int(np.ceil(electrons / 2)) + empty_bands
+
+
+def pseudo_valence(upf: Path) -> float:
+    """``z_valence`` of a UPF pseudopotential (v1 or v2 header)."""
+    match = re.search(r"z_valence\s*=\s*\"\s*([-+0-9.EeDd]+)\s*\"", Path(upf).read_text(errors="replace"))
+    if match is None:
+        match = re.search(r"^\s*([-+0-9.EeDd]+)\s+Z valence", Path(upf).read_text(errors="replace"), re.MULTILINE)
+    if match is None:
+        raise QEOutputError("no z_valence in the pseudopotential header", upf)
+    return float(match.group(1).replace("D", "E").replace("d", "e"))
+
+
 def require_gap(pw: PwResult) -> None:
     """Fixed occupations need an insulator: raise when the highest occupied level is not below the
     lowest unoccupied one (a metallic state; hp.x's response would not be meaningful)."""
@@ -316,6 +336,8 @@ def _pw_step(
         system.update(occupations="smearing", smearing=s["smearing"], degauss=float(s["degauss_Ry"]))
     else:
         system["occupations"] = "fixed"
+        if "nbnd" not in extra:  # empty bands above the occupied ones, so pw.x prints the gap (require_gap)
+            system["nbnd"] = fixed_occupation_bands(atoms, s, int(s.get("empty_bands", 4)))
     if material.magnetic:
         system["nspin"] = 2
         if extra:

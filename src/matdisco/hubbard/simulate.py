@@ -7,12 +7,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from matdisco.core.errors import ConfigError, MatdiscoError
 from matdisco.core.io import atomic_write_json
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.campaign import Campaign, PathSpec, campaign_from_config, read_records, run_campaign, run_iteration
+from matdisco.hubbard.convergence import run_study, write_report
 from matdisco.hubbard.structures import atoms_from_record
 
 
@@ -112,10 +113,21 @@ def spotcheck(cfg: DictConfig) -> dict[str, Any]:
 
 
 def simulate(cfg: DictConfig) -> dict[str, Any]:
-    """``simulate.mode``: ``spotcheck`` (default stage) or ``campaign`` (run/resume the whole campaign)."""
+    """``simulate.mode``: ``spotcheck`` (default stage), ``campaign`` (run/resume the whole campaign) or
+    ``convergence`` (the settings study of :mod:`matdisco.hubbard.convergence`)."""
     mode = cfg.simulate.mode
     if mode == "campaign":
         return run_campaign(campaign_of(cfg))
     if mode == "spotcheck":
         return spotcheck(cfg)
-    raise ConfigError(f"simulate.mode {mode!r} is not campaign or spotcheck")
+    if mode == "convergence":
+        return convergence_study(cfg)
+    raise ConfigError(f"simulate.mode {mode!r} is not campaign, spotcheck or convergence")
+
+
+def convergence_study(cfg: DictConfig) -> dict[str, Any]:
+    """Run (or resume) the convergence scans and write their table and chosen settings."""
+    conv = OmegaConf.to_container(cfg.simulate.convergence, resolve=True)
+    result = run_study(campaign_of(cfg), conv)
+    write_report(result, Path(conv["report_dir"]), conv)
+    return result["chosen"]

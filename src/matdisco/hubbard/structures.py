@@ -37,7 +37,8 @@ def rocksalt_afm(metal: str, a_angstrom: float) -> Atoms:
 
 
 def layered_r3m(
-    metal: str, a_angstrom: float, c_angstrom: float, z_oxygen: float, li_fraction: float = 1.0, magnetic: bool = False
+    metal: str, a_angstrom: float, c_angstrom: float, z_oxygen: float, li_fraction: float = 1.0, magnetic: bool = False,
+    second_metal: str | None = None,
 ) -> Atoms:
     """Layered Li_x MO2 (alpha-NaFeO2 type, R-3m) in the rhombohedral primitive cell.
 
@@ -45,7 +46,8 @@ def layered_r3m(
     hexagonal setting. ``li_fraction`` 1: LiMO2 (4 atoms); 0: MO2 (3 atoms); 0.5: a doubled cell
     (2 x 1 x 1 along the first rhombohedral vector) with one of its two Li removed (7 atoms).
     Li atoms come last, so the Hubbard atoms (metal 3d, O 2p) are atoms 1..n.
-    ``magnetic``: tag the metals as spin-up (ferromagnetic start).
+    ``magnetic``: tag the metals as spin-up (ferromagnetic start). ``second_metal``: a mixed-metal
+    cell LiM_0.5M'_0.5O2 (the doubled cell with its second metal replaced; needs ``li_fraction`` 1).
     """
     rhombohedral = np.array(
         [
@@ -65,9 +67,14 @@ def layered_r3m(
         del atoms[[i for i, s in enumerate(atoms.get_chemical_symbols()) if s == "Li"][-1]]
     else:
         raise ConfigError(f"li_fraction {li_fraction} is not supported (expected 0, 0.5 or 1)")
+    if second_metal is not None:
+        if li_fraction != 1.0:
+            raise ConfigError(f"second_metal {second_metal} needs li_fraction 1, got {li_fraction}")
+        atoms = atoms.repeat((2, 1, 1))
+        atoms[[i for i, s in enumerate(atoms.get_chemical_symbols()) if s == metal][-1]].symbol = second_metal
     atoms.wrap()
     atoms = atoms[np.argsort([symbol == "Li" for symbol in atoms.get_chemical_symbols()], kind="stable")]
-    atoms.set_tags([1 if magnetic and s == metal else 0 for s in atoms.get_chemical_symbols()])
+    atoms.set_tags([1 if magnetic and s in TRANSITION_METALS else 0 for s in atoms.get_chemical_symbols()])
     return atoms
 
 
