@@ -9,6 +9,9 @@ unstrained cell (the cheapest cell of the material):
    and one q point keeps the scan affordable).
 2. ``kpts``: every mesh of ``kpts`` at the chosen cutoff, q as in the cutoff scan.
 3. ``qpts``: every mesh of ``qpts`` at the chosen cutoff and the material's chosen k mesh.
+4. ``check``: at the chosen k and q meshes, the chosen cutoff against one step up (the cutoff scan
+   ran at Gamma-only q; this confirms it at the meshes of the data set, material by material,
+   including the supercells of ``check_materials``).
 
 A setting is converged when one step up changes every U by less than ``u_tolerance_eV`` and every
 V by less than ``v_tolerance_eV`` (values compared per site and per pair of the same cell). The
@@ -30,7 +33,7 @@ from matdisco.core.io import atomic_write_json, atomic_write_text
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.campaign import Campaign, PathSpec, initial_hubbard, load_record, merge_records, read_records, run_iteration
 
-SCANS = ("cutoff", "kpts", "qpts")
+SCANS = ("cutoff", "kpts", "qpts", "check")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +49,7 @@ class Point:
     @property
     def label(self) -> str:
         """Short name of the varied setting of this scan."""
-        if self.scan == "cutoff":
+        if self.scan in ("cutoff", "check"):
             return f"ecut{self.ecut_Ry[0]:g}-{self.ecut_Ry[1]:g}"
         mesh = self.kpts if self.scan == "kpts" else self.qpts
         return f"{self.scan[0]}{''.join(str(n) for n in mesh)}"
@@ -204,10 +207,12 @@ def chosen_index(points: list[Point], records: dict[str, dict[str, Any]], u_tol:
 
 
 def run_study(campaign: Campaign, conv: dict[str, Any]) -> dict[str, Any]:
-    """Run the three scans in order and return the table rows and the chosen settings.
+    """Run the four scans in order and return the table rows and the chosen settings.
 
-    The k and q scans start only once the cutoff scan has converged for every material; a scan
-    that does not converge is reported with ``chosen: None`` and the later scans are skipped.
+    The cutoff is the largest first-converged cutoff over the materials whose cutoff scan converged
+    (the others are listed in ``cutoff_not_converged`` and rest on the production check); a k or q
+    scan that does not converge for a material takes its densest mesh and lists the material under
+    ``<scan>_not_converged``.
     """
     records_path = Path(conv["records"])
     u_tol, v_tol = float(conv["u_tolerance_eV"]), float(conv["v_tolerance_eV"])
@@ -218,23 +223,55 @@ def run_study(campaign: Campaign, conv: dict[str, Any]) -> dict[str, Any]:
     rows = scan_table(cut, records, u_tol, v_tol)
     per_material = {name: chosen_index([p for p in cut if p.material == name], records, u_tol, v_tol) for name in names}
     chosen: dict[str, Any] = {"cutoff_by_material": {n: None if i is None else list(cut[i * len(names)].ecut_Ry)
-                                                     for n, i in per_material.items()}}
-    if any(i is None for i in per_material.values()):
+                                                     for n, i in per_material.items()},
+                              "cutoff_not_converged": sorted(n for n, i in per_material.items() if i is None)}
+    converged = [i for i in per_material.values() if i is not None]
+    if not converged:
         chosen["ecut_Ry"] = None
         return {"rows": rows, "chosen": chosen}
-    ecut = cut[max(per_material.values()) * len(names)].ecut_Ry
+    ecut = cut[max(converged) * len(names)].ecut_Ry
     chosen["ecut_Ry"] = list(ecut)
     for scan in ("kpts", "qpts"):
         points = mesh_points(conv, campaign, scan, ecut, {n: tuple(chosen["kpts"][n]) for n in names} if scan == "qpts" else {})
         run_points(campaign, points, records_path)
         records = records_by_id(records_path)
         rows += scan_table(points, records, u_tol, v_tol)
-        picks = {n: chosen_index([p for p in points if p.material == n], records, u_tol, v_tol) for n in names}
-        chosen[scan] = {n: None if i is None else list(getattr([p for p in points if p.material == n][i], scan))
-                        for n, i in picks.items()}
-        if any(i is None for i in picks.values()):
-            break
+        series = {n: [p for p in points if p.material == n] for n in names}
+        picks = {n: chosen_index(series[n], records, u_tol, v_tol) for n in names}
+        chosen[scan] = {n: list(getattr(series[n][-1 if i is None else i], scan)) for n, i in picks.items()}
+        chosen[f"{scan}_not_converged"] = sorted(n for n, i in picks.items() if i is None)
+    check = production_check_points(conv, campaign, cut, ecut, chosen)
+    run_points(campaign, [p for pair in check for p in pair], records_path)
+    records = records_by_id(records_path)
+    rows += scan_table([p for pair in check for p in pair], records, u_tol, v_tol)
+    chosen["production_check"] = {low.material: _pair_converged(records.get(low.record_id), records.get(high.record_id), u_tol, v_tol)
+                                  for low, high in check}
     return {"rows": rows, "chosen": chosen}
+
+
+def _pair_converged(low: dict[str, Any] | None, high: dict[str, Any] | None, u_tol: float, v_tol: float) -> bool | None:
+    """Whether one step up from ``low`` stays within the tolerances (None when a record is missing)."""
+    if low is None or high is None:
+        return None
+    return first_converged([low, high], u_tol, v_tol) == 0
+
+
+def production_check_points(conv: dict[str, Any], campaign: Campaign, cut: list[Point], ecut: tuple[float, float],
+                            chosen: dict[str, Any]) -> list[tuple[Point, Point]]:
+    """Scan 4 (``check``): at each material's chosen k and q mesh, the chosen cutoff and one step up.
+    The cutoff scan ran at ``cutoff_qpts``; this confirms the cutoff at the meshes of the data set,
+    for every material of ``check_materials`` (default: the study's materials)."""
+    cutoffs = list(dict.fromkeys(p.ecut_Ry for p in cut))
+    if cutoffs.index(ecut) + 1 >= len(cutoffs):
+        raise ConfigError(f"the chosen cutoff {ecut} is the last of cutoffs_Ry: add a higher one to check it")
+    higher = cutoffs[cutoffs.index(ecut) + 1]
+    materials = {m.name: m for m in campaign.materials}
+    pairs = []
+    for name in conv.get("check_materials") or study_materials(conv, campaign):
+        k = tuple(chosen["kpts"].get(name) or materials[name].kpts)
+        q = tuple(chosen["qpts"].get(name) or materials[name].qpts)
+        pairs.append((Point(name, "check", ecut, k, q), Point(name, "check", higher, k, q)))
+    return pairs
 
 
 def write_report(result: dict[str, Any], folder: Path, conv: dict[str, Any]) -> None:

@@ -1,0 +1,75 @@
+"""The convergence study's logic on hand-made records: changes per site and pair, the first
+converged setting, the plan of points (shared points computed once), the pw.x band count."""
+
+from pathlib import Path
+
+import pytest
+
+from matdisco.core.errors import ConfigError
+from matdisco.hubbard import convergence as V
+from matdisco.hubbard import keys as K
+from matdisco.hubbard.campaign import Campaign, Material, fixed_occupation_bands, pseudo_valence
+from matdisco.hubbard.qe.run import Launcher
+from matdisco.hubbard.structures import layered_r3m
+
+PSEUDO_DIR = Path("/usr/share/espresso/pseudo")
+
+
+def _record(rid, u, v, status="ok"):
+    return {K.RECORD_ID: rid, K.STATUS: status,
+            K.SITES: [{K.ATOM_INDEX: n, K.SPECIES: "Co" if n == 1 else "O", K.U_OUT: x} for n, x in enumerate(u, 1)],
+            K.PAIRS: [{K.ATOM_I: 1, K.ATOM_J: j, K.V_OUT: x} for j, x in enumerate(v, 2)]}
+
+
+def test_step_changes_are_the_largest_per_site_and_pair():
+    du, dv = V.step_changes(_record("a", [9.0, 8.0], [1.0, 0.9]), _record("b", [8.9, 8.2], [1.01, 0.85]))
+    assert du == pytest.approx(0.2) and dv == pytest.approx(0.05)
+
+
+def test_first_converged_needs_both_u_and_v_within_tolerance():
+    series = [_record("35", [9.2], [2.5]), _record("45", [7.2], [2.0]), _record("55", [6.6], [1.85]),
+              _record("65", [6.58], [1.80]), _record("80", [6.57], [1.79])]
+    # 55 -> 65 moves U by 0.02 but V by 0.05: not yet; 65 -> 80 moves both little
+    assert V.first_converged(series, 0.05, 0.02) == 3
+    assert V.first_converged(series, 0.05, 0.06) == 2
+    assert V.first_converged(series[:3], 0.05, 0.02) is None
+
+
+def test_a_failed_record_never_counts_as_converged():
+    series = [_record("35", [9.0], [1.0]), _record("45", [9.0], [1.0], status="failed"), _record("55", [9.0], [1.0])]
+    assert V.first_converged(series, 0.05, 0.02) is None
+
+
+def test_different_sites_refuse_to_compare():
+    with pytest.raises(ConfigError, match="different Hubbard sites"):
+        V.step_changes(_record("a", [9.0, 8.0], []), _record("b", [9.0], []))
+
+
+def _campaign(tmp_path):
+    licoo2 = Material("LiCoO2", {"builder": "layered_r3m", "metal": "Co", "a_angstrom": 2.816, "c_angstrom": 14.05,
+                                 "z_oxygen": 0.2605}, "fixed", (2, 2, 2), (2, 2, 2))
+    return Campaign(materials=[licoo2], strains=[0.0], settings={}, launcher=Launcher(), root=tmp_path,
+                    records_path=tmp_path / "r.jsonl", failures_path=tmp_path / "f.jsonl")
+
+
+def test_plan_orders_cutoffs_first_and_shares_points_between_scans(tmp_path):
+    conv = {"cutoffs_Ry": [[35, 280], [45, 360]], "cutoff_qpts": [1, 1, 1], "materials": ["LiCoO2"],
+            "kpts": {"default": [[2, 2, 2], [3, 3, 3]]}, "qpts": {"default": [[1, 1, 1], [2, 2, 2]]}}
+    campaign = _campaign(tmp_path)
+    cut = V.cutoff_points(conv, campaign)
+    assert [p.record_id for p in cut] == ["LiCoO2/ecut35-280_k222_q111", "LiCoO2/ecut45-360_k222_q111"]
+    k_scan = V.mesh_points(conv, campaign, "kpts", (45.0, 360.0), {})
+    assert k_scan[0].record_id == cut[1].record_id  # the k scan's first point is the cutoff scan's last
+    q_scan = V.mesh_points(conv, campaign, "qpts", (45.0, 360.0), {"LiCoO2": (3, 3, 3)})
+    assert [p.label for p in q_scan] == ["q111", "q222"] and all(p.kpts == (3, 3, 3) for p in q_scan)
+    with pytest.raises(ConfigError, match="not campaign materials"):
+        V.cutoff_points({**conv, "materials": ["MnO"]}, campaign)
+
+
+@pytest.mark.skipif(not PSEUDO_DIR.is_dir(), reason="needs the Debian quantum-espresso pseudopotentials")
+def test_fixed_occupation_runs_get_empty_bands_above_the_valence():
+    pseudos = {"Li": "Li.pbesol-s-rrkjus_psl.0.2.1.UPF", "O": "O.pbesol-n-rrkjus_psl.0.1.UPF", "Co": "Co.pbesol-spn-rrkjus_psl.0.3.1.UPF"}
+    assert pseudo_valence(PSEUDO_DIR / pseudos["Co"]) == 17.0  # UPF v2 header
+    assert pseudo_valence(PSEUDO_DIR / pseudos["Li"]) == 3.0  # UPF v2, attribute on its own line
+    # LiCoO2: 3 + 17 + 2 * 6 = 32 electrons, 16 occupied bands, + 4 empty
+    assert fixed_occupation_bands(layered_r3m("Co", 2.816, 14.05, 0.2605), {"pseudo_dir": str(PSEUDO_DIR), "pseudopotentials": pseudos}, 4) == 20
