@@ -21,6 +21,7 @@ import numpy as np
 from ase import Atoms
 from ase.io import write
 
+from matdisco.core.errors import InputError
 from matdisco.core.io import atomic_path, atomic_write_json
 from matdisco.motifs import keys
 from matdisco.motifs.md import MeltQuench, melt_quench_cells
@@ -99,3 +100,24 @@ def summary(folder: Path, bond_cutoff_angstrom: float, r_max_angstrom: float, n_
 def write_summary(folder: Path, bond_cutoff_angstrom: float, r_max_angstrom: float, n_bins: int) -> Path:
     """Write ``cells.json`` next to the cells."""
     return atomic_write_json(Path(folder) / "cells.json", summary(folder, bond_cutoff_angstrom, r_max_angstrom, n_bins))
+
+
+def max_displacement_angstrom(reference: Atoms, other: Atoms) -> float:
+    """Largest minimum-image distance between the same atom in two cells of equal lattice, angstrom."""
+    if len(reference) != len(other) or not np.allclose(reference.cell.array, other.cell.array, atol=1e-8):
+        return float("inf")
+    delta = other.get_scaled_positions(wrap=False) - reference.get_scaled_positions(wrap=False)
+    delta -= np.round(delta)
+    return float(np.linalg.norm(delta @ reference.cell.array, axis=1).max())
+
+
+def spotcheck(reference_path: Path, protocol: MeltQuench) -> dict[str, float]:
+    """Re-run the melt-quench that made ``reference_path`` (its seed, ``protocol``) in a fresh process;
+    return the largest atom displacement (angstrom) and the energy difference (eV) to the stored cell."""
+    reference = read_cell(reference_path)
+    if "seed" not in reference.info:
+        raise InputError("the stored spot-check cell has no seed", str(reference_path), "a cell written by matdisco.motifs.cells")
+    (fresh, info), = melt_quench_cells(protocol, [int(reference.info["seed"])], 1, progress=False)
+    return {"max_displacement_angstrom": max_displacement_angstrom(reference, fresh),
+            "energy_difference_eV": abs(float(info[keys.INFO_ENERGY]) - float(reference.info[keys.INFO_ENERGY])),
+            "cpu_s": float(info["cpu_s"])}
