@@ -8,10 +8,12 @@ from omegaconf import OmegaConf
 
 from matdisco.core.config import compose
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.evaluation import evaluate
-from matdisco.hubbard.extract import add_splits, u_table, v_table
+from matdisco.hubbard.data import load_points
+from matdisco.hubbard.evaluate import evaluate
 from matdisco.hubbard.features import CONVERGED, select_points
-from matdisco.hubbard.training import BY_PATH, LOMO, check_grouped, SplitRun, load_points, split_runs, train
+from matdisco.hubbard.splits import BY_PATH, LOMO, SplitRun, add_splits, check_grouped, split_runs
+from matdisco.hubbard.tables import u_table, v_table
+from matdisco.hubbard.train import train
 import torch
 
 torch.set_num_threads(1)  # the shared machine is loaded: several threads thrash (conf/config.yaml)
