@@ -131,3 +131,11 @@ def test_converged_variant_trains_and_evaluates_under_its_own_name(tmp_path):
     assert result["model_dir"].endswith("hubbard_u_converged") and result["n_points"] == 9 * 2  # iteration 0 only
     out = evaluate(cfg)
     assert (tmp_path / "metrics" / "hubbard" / "hubbard_u_converged_evaluate.json").is_file() and out["n_points"] == 18
+
+
+def test_a_hubbard_model_step_without_a_hubbard_model_config_names_the_choice():
+    from matdisco.core.errors import ConfigError
+    from matdisco.hubbard.data import table_spec
+
+    with pytest.raises(ConfigError, match="model=hubbard_u or model=hubbard_v"):
+        table_spec(compose(["data=hubbard"]))
