@@ -36,11 +36,16 @@ TABLES = {
 }
 
 
-def table_spec(cfg) -> TableSpec:
-    """Table and columns of ``cfg.model`` (a Hubbard model config: ``model=hubbard_u`` or ``hubbard_v``)."""
+def require_hubbard_model(cfg) -> None:
+    """Raise unless ``cfg.model`` is a Hubbard model config (``model=hubbard_u`` or ``hubbard_v``)."""
     if cfg.get("model") is None or cfg.model.get("family") != "hubbard":
         name = cfg.model.get("name") if cfg.get("model") is not None else None
         raise ConfigError(f"this Hubbard step needs a Hubbard model config (model=hubbard_u or model=hubbard_v), got model={name}")
+
+
+def table_spec(cfg) -> TableSpec:
+    """Table and columns of ``cfg.model`` (a Hubbard model config)."""
+    require_hubbard_model(cfg)
     kind = cfg.model.training.kind
     if kind not in TABLES:
         raise ConfigError(f"model.training.kind must be one of {KINDS}, got {kind!r}")
@@ -99,6 +104,7 @@ def variant_name(model_name: str, target: str) -> str:
 
 def run_name(cfg) -> str:
     """Name of this model variant's artifacts (models, metrics, plots): :func:`variant_name` of the config."""
+    require_hubbard_model(cfg)
     return variant_name(cfg.model.name, cfg.model.training.target)
 
 

@@ -139,3 +139,10 @@ def test_a_hubbard_model_step_without_a_hubbard_model_config_names_the_choice():
 
     with pytest.raises(ConfigError, match="model=hubbard_u or model=hubbard_v"):
         table_spec(compose(["data=hubbard"]))
+
+
+def test_hubbard_evaluate_without_a_hubbard_model_config_names_the_choice():
+    from matdisco.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="model=hubbard_u or model=hubbard_v"):
+        evaluate(compose(["data=hubbard"]))
