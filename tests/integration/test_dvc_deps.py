@@ -65,8 +65,10 @@ def has_imports(path: Path) -> bool:
 def import_closure(entry: Path, family: str, step: str) -> set[Path]:
     """Files under src/matdisco that a stage running ``entry`` for ``family``/``step`` imports (see module docstring)."""
     family_package = f"matdisco.{family}"
+    step_module = module_file(f"{family_package}.{step}")
+    assert step_module is not None, f"no module {family_package}.{step}: every family has one module per step"
     files: set[Path] = {module_file(family_package)}
-    todo = [entry, module_file(f"{family_package}.{step}")]
+    todo = [entry, step_module]
     seen: set[Path] = set()
     while todo:
         path = todo.pop()
