@@ -1,8 +1,10 @@
 """Run one pipeline step of one model family: the single place the Hydra entries call.
 
-The family comes from the config: ``simulate.family`` for simulate, ``data.family`` for extract,
-``model.family`` for train, evaluate and generate. Each family package exposes the step
-functions ``<step>(cfg) -> dict``; a dict entry ``objective`` (a float) is what sweeps minimise.
+The family comes from the config: ``simulate.family`` for simulate, ``model.family`` for train,
+``data.family`` for extract, evaluate and generate (they read the data config's settings and the
+models it names, so their commands pass ``model=`` only where the step needs that model). Each
+family package exposes the step functions ``<step>(cfg) -> dict``; a dict entry ``objective`` (a
+float) is what sweeps minimise.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from matdisco.core.errors import ConfigError
 from matdisco.core.seeding import seed_everything
 
 STEPS = ("simulate", "extract", "train", "evaluate", "generate")
-_FAMILY_GROUP = {"simulate": "simulate", "extract": "data", "train": "model", "evaluate": "model", "generate": "model"}
+_FAMILY_GROUP = {"simulate": "simulate", "extract": "data", "train": "model", "evaluate": "data", "generate": "data"}
 
 
 def step_family(step: str, cfg: DictConfig) -> str:

@@ -1,4 +1,4 @@
-"""``hubbard_generate``: use the U and V models. Predict from pw.x occupations, write the next pw.x input.
+"""Use the U and V models: predict from pw.x occupations, write the next pw.x input, compare with the protocol.
 
 Two sources of occupations:
 - a pw.x output file (``generate.pw_output``, ``verbosity='high'``) plus the pw.x input that
@@ -25,8 +25,6 @@ iteration on two cores: off by default) and iterations, CPU time and final value
 from __future__ import annotations
 
 import json
-import re
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,103 +33,15 @@ import pandas as pd
 
 from matdisco.core.config import artifact
 from matdisco.core.errors import ConfigError, InputError
-from matdisco.core.io import atomic_write_json, atomic_write_text
+from matdisco.core.io import atomic_write_text
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.campaign import read_records
+from matdisco.hubbard.data import model_dir, variant_name
 from matdisco.hubbard.ensemble import Ensemble
-from matdisco.hubbard.extract import spin_channels, u_table, v_table
-from matdisco.hubbard.qe.inputs import TINY_EV, fortran
+from matdisco.hubbard.qe.edit import Entries, input_entries, input_labels, replace_hubbard, symbol_of
+from matdisco.hubbard.qe.inputs import TINY_EV
+from matdisco.hubbard.splits import BY_PATH
 from matdisco.hubbard.structures import TRANSITION_METALS
-from matdisco.hubbard.training import BY_PATH, model_dir, variant_name
-
-_HUBBARD_LINE = re.compile(r"^\s*Hubbard_[UV]\s*\([^)]*\)\s*=.*$", re.IGNORECASE)
-_HUBBARD_V = re.compile(r"Hubbard_V\s*\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)\s*=\s*([-+0-9.eEdD]+)", re.IGNORECASE)
-_HUBBARD_U = re.compile(r"Hubbard_U\s*\(\s*(\d+)\s*\)\s*=\s*([-+0-9.eEdD]+)", re.IGNORECASE)
-_KIND = re.compile(r"lda_plus_u_kind\s*=\s*(\d+)", re.IGNORECASE)
-Entries = list[tuple[int, int, float]]
-
-
-# --- pw.x input text ---------------------------------------------------------------------------
-def _float(text: str) -> float:
-    return float(text.lower().replace("d", "e"))
-
-
-def input_kind(text: str) -> int:
-    match = _KIND.search(text)
-    return int(match.group(1)) if match else 0
-
-
-def input_labels(text: str, where: str) -> tuple[list[str], list[str]]:
-    """(species labels in ATOMIC_SPECIES order, label of every atom in ATOMIC_POSITIONS order)."""
-    lines = text.splitlines()
-    nat = re.search(r"\bnat\s*=\s*(\d+)", text, re.IGNORECASE)
-    ntyp = re.search(r"\bntyp\s*=\s*(\d+)", text, re.IGNORECASE)
-    if not (nat and ntyp):
-        raise InputError("no nat / ntyp in &SYSTEM", where=where, expected="a pw.x input")
-
-    def block(name: str, n: int) -> list[str]:
-        start = next((i for i, line in enumerate(lines) if line.strip().upper().startswith(name)), None)
-        if start is None:
-            raise InputError(f"no {name} card", where=where, expected="a pw.x input")
-        rows = [line.split()[0] for line in lines[start + 1 :] if line.strip()][:n]
-        if len(rows) != n:
-            raise InputError(f"{name} has {len(rows)} rows", where=where, expected=str(n))
-        return rows
-
-    return block("ATOMIC_SPECIES", int(ntyp.group(1))), block("ATOMIC_POSITIONS", int(nat.group(1)))
-
-
-def symbol_of(label: str) -> str:
-    """Chemical symbol of a QE species label (``Ni1`` -> ``Ni``)."""
-    match = re.match(r"[A-Z][a-z]?", label)
-    if not match:
-        raise InputError(f"species label {label!r}", expected="a label starting with a chemical symbol")
-    return match.group(0)
-
-
-def input_entries(text: str) -> Entries:
-    """Hubbard entries ``(i, j, eV)`` of a pw.x input (kind 2: Hubbard_V; kind 0: Hubbard_U per atom)."""
-    if input_kind(text) == 2:
-        return [(int(i), int(j), _float(v)) for i, j, _, v in _HUBBARD_V.findall(text)]
-    species, atoms = input_labels(text, "pw.x input")
-    per_type = {int(t): _float(v) for t, v in _HUBBARD_U.findall(text)}
-    return [(n, n, per_type[species.index(label) + 1]) for n, label in enumerate(atoms, 1) if species.index(label) + 1 in per_type]
-
-
-def replace_hubbard(text: str, entries: Entries, where: str) -> str:
-    """``text`` with every Hubbard_U/Hubbard_V assignment replaced by ``entries`` (end of &SYSTEM).
-
-    lda_plus_u_kind 2: one ``Hubbard_V(i,j,1)`` per entry. Kind 0: ``Hubbard_U(type)`` (on-site
-    entries only; atoms of one species label must share a value, the mean is written).
-    """
-    kind = input_kind(text)
-    if kind == 2:
-        new = [f"  Hubbard_V({i},{j},1) = {fortran(float(v))}" for i, j, v in entries]
-    elif kind == 0:
-        species, atoms = input_labels(text, where)
-        per_type: dict[int, list[float]] = {}
-        for i, j, v in entries:
-            if i != j:
-                raise ConfigError(f"{where}: inter-site entry ({i}, {j}) needs lda_plus_u_kind = 2")
-            per_type.setdefault(species.index(atoms[i - 1]) + 1, []).append(float(v))
-        new = [f"  Hubbard_U({t}) = {fortran(float(np.mean(vs)))}" for t, vs in sorted(per_type.items())]
-    else:
-        raise InputError(f"lda_plus_u_kind = {kind}", where=where, expected="0 or 2")
-    out, in_system, done = [], False, False
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.upper().startswith("&SYSTEM"):
-            in_system = True
-        elif in_system and stripped == "/" and not done:
-            out.extend(new)
-            in_system, done = False, True
-        if _HUBBARD_LINE.match(line):
-            continue
-        out.append(line)
-    if not done:
-        raise InputError("no &SYSTEM namelist closed by '/'", where=where, expected="a pw.x input")
-    return "\n".join(out) + "\n"
-
+from matdisco.hubbard.tables import spin_channels, u_table, v_table
 
 # --- a record-like dict from a pw.x output + input --------------------------------------------
 def record_from_pw(pw_output: str | Path, pw_input: str | Path, parameters_out: str | Path | None = None) -> dict[str, Any]:
@@ -216,10 +126,10 @@ def next_entries(record: dict[str, Any], u: pd.DataFrame, v: pd.DataFrame) -> tu
 
 
 def load_models(cfg) -> tuple[Ensemble, Ensemble | None]:
-    """The by_path ensembles of ``generate.u_model`` and ``generate.v_model`` (V optional when untrained),
-    in the variant of ``model.training.target``."""
-    gen = cfg.model.generate
-    target = cfg.model.training.target  # next: one protocol step; converged: the final values
+    """The by_path ensembles of ``data.generate.u_model`` and ``data.generate.v_model`` (V optional when untrained),
+    in the variant of ``data.generate.target``."""
+    gen = cfg.data.generate
+    target = gen.target  # next: one protocol step; converged: the final values
     u_folder = model_dir(cfg, variant_name(gen.u_model, target)) / BY_PATH
     v_folder = model_dir(cfg, variant_name(gen.v_model, target)) / BY_PATH
     u_model = Ensemble.load(u_folder)
@@ -270,7 +180,7 @@ def selected_paths(cfg, records: list[dict[str, Any]]) -> list[str]:
     if not paths:
         print("[hubbard_generate] no held-out test path in the split: predicting for every path (in-sample)")
         paths = sorted({r[K.PATH_ID] for r in records})
-    return paths[: int(cfg.model.generate.max_paths)]
+    return paths[: int(cfg.data.generate.max_paths)]
 
 
 def write_next_input(out: Path, record: dict[str, Any], u: pd.DataFrame, v: pd.DataFrame) -> tuple[Path, list[str]]:
@@ -280,69 +190,6 @@ def write_next_input(out: Path, record: dict[str, Any], u: pd.DataFrame, v: pd.D
         raise InputError("no scf1.in in the record's provenance", where=record[K.RECORD_ID])
     path = atomic_write_text(out / "scf.in", replace_hubbard(text, entries, record[K.RECORD_ID]))
     return path, notes
-
-
-def generate(cfg, run_iteration: Callable | None = None) -> dict:
-    """Predict U/V and write the next pw.x input(s); reference comparison and optional closed loop. See module docstring."""
-    gen = cfg.model.generate
-    u_model, v_model = load_models(cfg)
-    root = artifact(cfg, "results", "hubbard", "generate")
-    if gen.get("pw_output"):
-        if not gen.get("pw_input"):
-            raise ConfigError("generate.pw_output needs generate.pw_input (the pw.x input that produced it)")
-        record = record_from_pw(gen.pw_output, gen.pw_input, gen.get("parameters_out"))
-        start = time.perf_counter()
-        u, v = predict_record(record, u_model, v_model)
-        seconds = time.perf_counter() - start
-        path, notes = write_next_input(root / Path(gen.pw_output).stem, record, u, v)
-        result = {"pw_output": str(gen.pw_output), "next_input": str(path), "prediction_s": seconds, "notes": notes,
-                  "u_eV": _values(u, (K.ATOM_INDEX,)), "v_eV": _values(v, (K.ATOM_I, K.ATOM_J))}
-        atomic_write_json(path.parent / "prediction.json", result)
-        return result
-    records = read_records(Path(cfg.data.records))
-    records = [r for r in records if r[K.STATUS] == "ok"]
-    by_path: dict[str, list] = {}
-    for record in records:
-        by_path.setdefault(record[K.PATH_ID], []).append(record)
-    paths_out = {}
-    for path_id in selected_paths(cfg, records):
-        path_records = sorted(by_path[path_id], key=lambda r: r[K.ITERATION])
-        first = path_records[0]
-        start = time.perf_counter()
-        u, v = predict_record(first, u_model, v_model)
-        seconds = time.perf_counter() - start
-        reference = path_reference(path_records)
-        entries, _ = next_entries(first, u, v)
-        ml = {(i, j): value for i, j, value in entries}
-        ml_error = max((abs(ml.get(key, 0.0) - value) for key, value in reference["final"].items()), default=float("nan"))
-        first_out = {(e[K.ATOM_I], e[K.ATOM_J]): e[K.VALUE] for e in first[K.HUBBARD_OUT]}
-        step_error = max((abs(ml[key] - value) for key, value in first_out.items() if key in ml), default=float("nan"))
-        path, notes = write_next_input(root / path_id.replace("/", "_"), first, u, v)
-        entry = {"next_input": str(path), "prediction_s": seconds, "target": u_model.target, "notes": notes,
-                 "max_abs_error_vs_first_hp_eV": step_error, "max_abs_error_vs_final_eV": ml_error,
-                 "reference": {k: v for k, v in reference.items() if k != "final"}, **estimated_saving(reference, ml_error, float(gen.get("saving_margin_eV", 0.01))),
-                 "u_eV": _values(u, (K.ATOM_INDEX,)), "v_eV": _values(v, (K.ATOM_I, K.ATOM_J))}
-        atomic_write_json(path.parent / "prediction.json", entry)
-        paths_out[path_id] = entry
-    loop = closed_loop(cfg, by_path, paths_out, u_model, v_model, run_iteration) if gen.closed_loop.enabled else {"enabled": False}
-    summary = {
-        "n_paths": len(paths_out),
-        "iterations_saved_estimate_mean": float(np.mean([p["iterations_saved_estimate"] for p in paths_out.values()])) if paths_out else None,
-        "max_abs_error_vs_final_eV_mean": float(np.nanmean([p["max_abs_error_vs_final_eV"] for p in paths_out.values()])) if paths_out else None,
-        "prediction_s_mean": float(np.mean([p["prediction_s"] for p in paths_out.values()])) if paths_out else None,
-        "closed_loop": loop,
-    }
-    atomic_write_json(artifact(cfg, "metrics", "hubbard", "generate.json"), {**summary, "paths": paths_out})
-    return summary
-
-
-def _values(frame: pd.DataFrame, key: tuple[str, ...]) -> list[dict]:
-    if frame.empty:
-        return []
-    columns = [*key, K.SPECIES if K.SPECIES in frame else K.SPECIES_I, "pred_eV", "pred_std_eV"]
-    out_column = K.U_OUT if K.U_OUT in frame else K.V_OUT
-    rows = frame[columns + [out_column]].rename(columns={out_column: "hp_eV"})
-    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()} for row in rows.to_dict("records")]
 
 
 # --- closed loop (real QE) -------------------------------------------------------------------------
@@ -360,7 +207,7 @@ def closed_loop(cfg, by_path: dict, predictions: dict, u_model: Ensemble, v_mode
     from matdisco.core.config import compose
     from matdisco.hubbard import campaign as C
 
-    loop_cfg = cfg.model.generate.closed_loop
+    loop_cfg = cfg.data.generate.closed_loop
     sim = compose([f"simulate={loop_cfg.simulate}"]).simulate
     campaign = C.campaign_from_config(sim, loop_cfg.root, Path(loop_cfg.root) / "records.jsonl", Path(loop_cfg.root) / "failures.jsonl")
     run = run_iteration or C.run_iteration

@@ -24,6 +24,11 @@ def processed_dir(cfg) -> Path:
     return artifact(cfg, "processed", "ionic")
 
 
+def model_dir(cfg, model_name: str) -> Path:
+    """models/ionic/<model name>."""
+    return artifact(cfg, "models", "ionic", model_name)
+
+
 def load_points(cfg) -> pd.DataFrame:
     """Curated points table written by ``ionic_extract``."""
     path = processed_dir(cfg) / "points.parquet"

@@ -1,4 +1,4 @@
-"""``ionic_generate``: screen every cation x anion pair absent from the data for high conductivity.
+"""Screening of every cation x anion pair absent from the data for high conductivity.
 
 Ions are separate graphs inside a formula unit (no bonds between them), so the summed (A, B, C)
 of a salt is exactly n_cation x (cation sum) + n_anion x (anion sum). The models therefore run
@@ -12,13 +12,10 @@ from math import gcd
 import numpy as np
 import pandas as pd
 
-from matdisco.core.config import artifact
-from matdisco.core.io import atomic_path, atomic_write_json, atomic_write_text
 from matdisco.ionic import keys
 from matdisco.ionic.curation import canonical_smiles
-from matdisco.ionic.data import ion_graphs, load_points, processed_dir
+from matdisco.ionic.data import ion_graphs
 from matdisco.ionic.prediction import Ensemble, temperature_law_np
-from matdisco.ionic.training import model_dir
 
 
 def candidate_pairs(ions: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
@@ -121,34 +118,3 @@ def top_markdown(ranked: pd.DataFrame, references: list[dict], model_name: str, 
         ours = f"rank {ref['rank']} of {ref['of']}, {ref['pred_sigma_S_per_m']:.2f} S/m" if "rank" in ref else ref["status"]
         lines.append(f"| {ref['label']} | {ref['talk_sigma_S_per_m']} | {ours} |")
     return "\n".join(lines) + "\n"
-
-
-def generate(cfg) -> dict:
-    """Rank all new pairs with the default-split ensemble of ``data.screening.model``.
-
-    Writes results/ionic/screening.csv (every pair and temperature), results/ionic/screening_top.md
-    and metrics/ionic/screening.json.
-    """
-    settings = cfg.data.screening
-    points = load_points(cfg)
-    ions = pd.read_parquet(processed_dir(cfg) / "ions.parquet")
-    ensemble = Ensemble.load(model_dir(cfg, settings.model) / "default")
-    pairs = candidate_pairs(ions, points)
-    ion_terms, ion_unseen = per_ion_terms(ensemble, list(ions[keys.ION_SMILES]), cfg.data.typing.scheme)
-    table = screen(ensemble, pairs, ion_terms, ion_unseen, list(settings.temperatures_K))
-    ranked = rank(table, settings.temperatures_K[0])
-    references = locate_references(ranked, points, list(settings.reference_pairs))
-    with atomic_path(artifact(cfg, "results", "ionic", "screening.csv")) as tmp:
-        table.sort_values([keys.TEMPERATURE_K, keys.PRED_LN_SIGMA], ascending=[True, False]).to_csv(tmp, index=False)
-    atomic_write_text(artifact(cfg, "results", "ionic", "screening_top.md"), top_markdown(ranked, references, settings.model, settings.temperatures_K[0], settings.top_n))
-    summary = {
-        "model": settings.model,
-        "n_pairs": len(pairs),
-        "n_temperatures": len(settings.temperatures_K),
-        "n_pairs_with_unseen_types": int((ranked[keys.UNSEEN_TYPES] != "").sum()),
-        "top_pair": f"{ranked.iloc[0][keys.CATION_NAME]} + {ranked.iloc[0][keys.ANION_NAME]}",
-        "top_sigma_S_per_m": float(ranked.iloc[0][keys.PRED_SIGMA_S_PER_M]),
-        "talk_reference_pairs": references,
-    }
-    atomic_write_json(artifact(cfg, "metrics", "ionic", "screening.json"), summary)
-    return {k: summary[k] for k in ("n_pairs", "top_pair", "top_sigma_S_per_m")}

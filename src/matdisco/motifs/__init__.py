@@ -1,6 +1,6 @@
 """Amorphous-silicon motifs: melt-quench MD, environments as Gram matrices, and a generative VAE.
 
-Steps (each ``(cfg) -> dict``), run as
+Steps (each ``(cfg) -> dict``, one module each), run as
 ``python pipelines/<step>.py simulate=md_full data=motifs model=motifs_vae``:
 
 - ``simulate``: LAMMPS melt-quench cells (``conf/simulate/md_full.yaml``; ``md_quick`` for tests),
@@ -19,6 +19,11 @@ Which RMSD where: O(3) alignment wherever coordinates come from a Gram matrix (i
 mirror images apart); the rotation-only (Kabsch) value is reported beside it for reconstruction.
 """
 
-from matdisco.motifs.steps import bench, evaluate, extract, generate, simulate, train
+from matdisco.motifs.bench import bench
+from matdisco.motifs.evaluate import evaluate
+from matdisco.motifs.extract import extract
+from matdisco.motifs.generate import generate
+from matdisco.motifs.simulate import simulate
+from matdisco.motifs.train import train
 
 __all__ = ["simulate", "extract", "train", "evaluate", "generate", "bench"]

@@ -1,233 +1,141 @@
-"""Generation with a trained motif VAE: sampling, latent interpolation, inpainting (atom infilling).
-
-Coordinates are (…, n, 3) in Angstrom relative to the centre atom; Gram entries are Angstrom^2
-unless called normalised. Every decoded environment is defined up to O(3) (see ``geometry``).
+"""``motifs_generate``: samples, a latent interpolation, inpainting for k known atoms against the
+no-model baselines, and vacancy refilling in a held-out cell with the MD potential's energy change.
+Artifacts: ``results/motifs/{samples,interpolation,inpainting,vacancy}.extxyz``,
+``plots/motifs/interpolation.png``, ``metrics/motifs/generate.json``.
 """
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-import torch
-from ase import Atoms
-from ase.geometry import find_mic
+from ase.io import write
+from omegaconf import DictConfig
+from tqdm import tqdm
 
-from matdisco.motifs.environments import GramNormaliser, environments, gram_full, gram_upper, upper_indices
-from matdisco.motifs.geometry import align, coordinates_from_gram, matched_rmsd, procrustes, rmsd
-from matdisco.motifs.vae import MotifVAE
-
-
-def decode_normalised(model: MotifVAE, z: np.ndarray) -> np.ndarray:
-    """Normalised Gram entries (B, P) decoded from latent points z (B, latent_dim)."""
-    with torch.no_grad():
-        return model.decode(torch.as_tensor(z, dtype=torch.float32)).double().numpy()
-
-
-def decode(model: MotifVAE, normaliser: GramNormaliser, z: np.ndarray, restore_norms: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Latent points z (B, latent_dim) -> coordinates (B, n, 3) and discarded spectrum fraction (B,).
-
-    ``restore_norms``: see :func:`~matdisco.motifs.geometry.coordinates_from_gram`.
-    """
-    return coordinates_from_gram(gram_full(normaliser.denormalise(decode_normalised(model, z))), restore_norms=restore_norms)
-
-
-def encode_mean(model: MotifVAE, normaliser: GramNormaliser, upper: np.ndarray) -> np.ndarray:
-    """Posterior means (B, latent_dim) of Gram entries ``upper`` (B, P) in Angstrom^2."""
-    with torch.no_grad():
-        mu, _ = model.encode(torch.as_tensor(normaliser.normalise(upper), dtype=torch.float32))
-    return mu.double().numpy()
+from matdisco.core.config import artifact
+from matdisco.core.io import atomic_path, atomic_write_json
+from matdisco.motifs import keys
+from matdisco.motifs.baselines import baseline_mean, baseline_random
+from matdisco.motifs.data import FAMILY, cells_dir, load_environments, split_rows
+from matdisco.motifs.environments import GramNormaliser
+from matdisco.motifs.figures import strip_figure
+from matdisco.motifs.geometry import aligned_rmsd
+from matdisco.motifs.md import potential_energy, relax
+from matdisco.motifs.models import MotifVAE, load_trained
+from matdisco.motifs.sampling import (
+    InpaintSettings, consensus_position, environment_atoms, inpaint, interpolate, matched_rmsds, mic_distance, sample, split_known,
+    vacancy_candidates,
+)
+from matdisco.motifs.scoring import flat_metrics
+from matdisco.motifs.structure import read_cell
 
 
-def sample(model: MotifVAE, normaliser: GramNormaliser, n_samples: int, rng: np.random.Generator,
-           restore_norms: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Decode ``n_samples`` draws z ~ N(0, 1): coordinates (n_samples, n, 3), discarded fraction (n_samples,)."""
-    z = rng.standard_normal((n_samples, int(model.hparams.latent_dim)))
-    return decode(model, normaliser, z, restore_norms)
+def generate(cfg: DictConfig) -> dict:
+    """Samples, a latent interpolation, inpainting for k known atoms, and vacancy refilling."""
+    arrays = load_environments(cfg)
+    model, normaliser = load_trained(cfg)
+    rng = np.random.default_rng(int(cfg.seed))
+    held_out = arrays[keys.COORDS][split_rows(arrays, "test")]
+    radius = float(np.mean(np.linalg.norm(arrays[keys.COORDS][split_rows(arrays, "train")], axis=-1)))
+    metrics = {
+        "samples": _samples(cfg, model, normaliser, rng),
+        "interpolation": _interpolation(cfg, model, normaliser, held_out),
+        "inpainting": _inpainting(cfg, model, normaliser, held_out, radius, rng),
+        "vacancy": _vacancy(cfg, model, normaliser, arrays, radius, rng),
+    }
+    atomic_write_json(artifact(cfg, "metrics", FAMILY, "generate.json"), metrics)
+    return flat_metrics(metrics)
 
+def write_frames(path: Path, frames: list) -> Path:
+    """Write a list of ``Atoms`` as one extxyz file, atomically."""
+    with atomic_path(path) as tmp:
+        write(tmp, frames, format="extxyz")
+    return path
 
-def interpolate(model: MotifVAE, normaliser: GramNormaliser, start: np.ndarray, end: np.ndarray, n_frames: int,
-                restore_norms: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Straight latent path between the posterior means of two environments (n, 3) each.
+def inpaint_settings(cfg: DictConfig) -> InpaintSettings:
+    """Inpainting optimisation settings from ``data.generate.inpaint``."""
+    section = cfg.data.generate.inpaint
+    return InpaintSettings(steps=int(section.steps), lr=float(section.lr), n_restarts=int(section.n_restarts),
+                           prior_weight=float(section.prior_weight), restore_norms=bool(cfg.data.restore_norms))
 
-    Returns frames (n_frames, n, 3) and discarded fractions (n_frames,). The first frame is
-    aligned (O(3)) to ``start``, each later frame to the one before, so the path has no jumps
-    from the arbitrary orientation that the Gram matrix leaves free.
-    """
-    z_start, z_end = encode_mean(model, normaliser, gram_upper(np.stack([start, end])))
-    weights = np.linspace(0.0, 1.0, n_frames)[:, None]
-    frames, discarded = decode(model, normaliser, (1 - weights) * z_start + weights * z_end, restore_norms)
-    previous = start
-    for k in range(n_frames):
-        frames[k] = align(frames[k], previous)
-        previous = frames[k]
-    return frames, discarded
+def _samples(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, rng: np.random.Generator) -> dict:
+    """Decode z ~ N(0, 1) and write the environments as extxyz (centre first)."""
+    coords, discarded = sample(model, normaliser, int(cfg.data.generate.n_samples), rng, bool(cfg.data.restore_norms))
+    frames = [environment_atoms(c, {"discarded_fraction": float(d)}) for c, d in zip(coords, discarded)]
+    path = write_frames(artifact(cfg, "results", FAMILY, "samples.extxyz"), frames)
+    return {"path": str(path), "n_samples": len(frames)}
 
+def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, held_out: np.ndarray) -> dict:
+    """Latent path from a 4-fold to a 5-fold held-out environment (or the first two), extxyz + PNG strip."""
+    cutoff = float(cfg.data.evaluate.bond_cutoff_angstrom)
+    cn = np.sum(np.linalg.norm(held_out, axis=-1) < cutoff, axis=1)
+    four, five = np.flatnonzero(cn == 4), np.flatnonzero(cn == 5)
+    start, end = (four[0], five[0]) if len(four) and len(five) else (0, 1)
+    frames, discarded = interpolate(model, normaliser, held_out[start], held_out[end], int(cfg.data.generate.interpolation_frames),
+                                    bool(cfg.data.restore_norms))
+    steps = np.sqrt(np.mean(np.sum(np.diff(frames, axis=0) ** 2, axis=-1), axis=-1))
+    write_frames(artifact(cfg, "results", FAMILY, "interpolation.extxyz"),
+                 [environment_atoms(f, {"frame": k, "discarded_fraction": float(d)}) for k, (f, d) in enumerate(zip(frames, discarded))])
+    strip_figure(artifact(cfg, "plots", FAMILY, "interpolation.png"), frames, cutoff,
+                 f"latent interpolation: {cn[start]}-fold -> {cn[end]}-fold centre (x-y projection)")
+    return {"start_coordination": int(cn[start]), "end_coordination": int(cn[end]), "max_frame_step_rmsd_angstrom": float(steps.max()),
+            "mean_frame_step_rmsd_angstrom": float(steps.mean()), "end_rmsd_o3_angstrom": float(aligned_rmsd(frames[-1], held_out[end], False)),
+            "max_discarded_fraction": float(discarded.max())}
 
-@dataclass(frozen=True)
-class InpaintSettings:
-    """Optimisation of the latent point (Adam steps and rate, noise restarts per slot choice, prior
-    weight) and the decoding of the result (``restore_norms``, see ``coordinates_from_gram``)."""
+def _inpainting(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, held_out: np.ndarray, radius: float,
+                rng: np.random.Generator) -> dict:
+    """RMSD of infilled atoms (Hungarian-matched) vs truth for each k, against random and mean placement."""
+    section = cfg.data.generate.inpaint
+    settings = inpaint_settings(cfg)
+    picks = rng.choice(len(held_out), size=min(int(section.n_environments), len(held_out)), replace=False)
+    results, examples = {}, []
+    for k in section.k_known:
+        known, missing = split_known(held_out[picks], int(k), rng)
+        filled = inpaint(model, normaliser, known, settings, rng)
+        model_rmsd = matched_rmsds(filled["infilled"], missing)
+        random_rmsd = matched_rmsds(baseline_random(known, missing.shape[1], radius, rng), missing)
+        mean_rmsd = matched_rmsds(baseline_mean(known, missing.shape[1], radius), missing)
+        results[f"k{k}"] = {
+            "n_environments": len(picks), "model_rmsd_angstrom_median": float(np.median(model_rmsd)),
+            "model_rmsd_angstrom_mean": float(model_rmsd.mean()), "random_baseline_rmsd_angstrom_median": float(np.median(random_rmsd)),
+            "mean_baseline_rmsd_angstrom_median": float(np.median(mean_rmsd)),
+            "fraction_model_beats_random": float(np.mean(model_rmsd < random_rmsd)),
+            "known_atoms_rmsd_angstrom_median": float(np.median(filled["known_rmsd"])),
+        }
+        examples += [environment_atoms(np.vstack([kn, fi]), {"k_known": int(k), "infilled_rmsd_angstrom": float(r)})
+                     for kn, fi, r in zip(known[:10], filled["infilled"][:10], model_rmsd[:10])]
+    write_frames(artifact(cfg, "results", FAMILY, "inpainting.extxyz"), examples)
+    return results
 
-    steps: int = 300
-    lr: float = 0.05
-    n_restarts: int = 2
-    prior_weight: float = 1e-3
-    restore_norms: bool = True
-
-
-def slot_choices(n_neighbours: int, n_known: int) -> np.ndarray:
-    """Every placement of k ordered known atoms among n labels, keeping their order: (C(n, k), k) labels."""
-    return np.array(list(itertools.combinations(range(n_neighbours), n_known)), dtype=np.int64)
-
-
-def inpaint(
-    model: MotifVAE, normaliser: GramNormaliser, known: np.ndarray, settings: InpaintSettings, rng: np.random.Generator
-) -> dict[str, np.ndarray]:
-    """Complete environments from their known atoms, as in the talk, for every choice of their labels.
-
-    known (B, k, 3), in the order of the ordering rule (nearest first). The labels of the missing
-    atoms are unknown, so every placement of the known atoms among the n labels that keeps their
-    order is tried (:func:`slot_choices`). For each, G^I holds the exact known entries and N(0, 1)
-    noise (normalised units) elsewhere; z^I = encoder mean of G^I; then Adam on z minimises the
-    masked mismatch between decoded and known normalised entries + ``prior_weight`` * mean(z^2)
-    (keeps z on the learned manifold). Of all slot choices and ``n_restarts`` noise draws the
-    smallest masked mismatch wins. The decoded environment is aligned (O(3)) on its known atoms to
-    ``known``, so the infilled atoms lie in the frame of the input.
-
-    Returns ``infilled`` (B, n-k, 3), ``decoded`` (B, n, 3) aligned with the known atoms first,
-    ``known_rmsd`` (B,) of the decoded known atoms in Angstrom, ``loss`` (B,) final masked mismatch.
-    """
-    n_env, n_known = known.shape[:2]
-    n = normaliser.n_neighbours
-    slots = np.tile(slot_choices(n, n_known), (settings.n_restarts, 1))
-    n_tries = len(slots)
-    placed = np.zeros((n_env, n_tries, n, 3))
-    placed[:, np.arange(n_tries)[:, None], slots] = known[:, None]
-    labelled = np.zeros((n_tries, n), dtype=bool)
-    labelled[np.arange(n_tries)[:, None], slots] = True
-    rows, cols = upper_indices(n)
-    mask = np.broadcast_to(labelled[:, rows] & labelled[:, cols], (n_env, n_tries, len(rows))).reshape(n_env * n_tries, -1)
-    start = normaliser.normalise(gram_upper(placed)).reshape(n_env * n_tries, -1)
-    start[~mask] = rng.standard_normal(int((~mask).sum()))
-    z = _optimise_latent(model, start, mask, settings)
-    loss = _masked_loss(model, z, torch.as_tensor(start, dtype=torch.float32), torch.as_tensor(mask)).detach().numpy()
-    best = np.argmin(loss.reshape(n_env, n_tries), axis=1)
-    chosen = np.arange(n_env) * n_tries + best
-    coords, _ = decode(model, normaliser, z[chosen].numpy().astype(np.float64), settings.restore_norms)
-    order = np.concatenate([slots[best], _missing_labels(slots[best], n)], axis=1)
-    coords = np.take_along_axis(coords, order[..., None], axis=1)
-    decoded = coords @ procrustes(coords[:, :n_known], known, proper=False)
-    return {"infilled": decoded[:, n_known:], "decoded": decoded, "known_rmsd": rmsd(decoded[:, :n_known], known), "loss": loss[chosen]}
-
-
-def _missing_labels(known_labels: np.ndarray, n: int) -> np.ndarray:
-    """Labels (B, n-k) not in each row of ``known_labels`` (B, k), ascending."""
-    free = np.ones((len(known_labels), n), dtype=bool)
-    free[np.arange(len(known_labels))[:, None], known_labels] = False
-    return np.nonzero(free)[1].reshape(len(known_labels), -1)
-
-
-def _masked_loss(model: MotifVAE, z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Per-row mean squared mismatch over the entries where ``mask`` (B, P) is True, (B,)."""
-    weights = mask.float()
-    return torch.sum(weights * (model.decode(z) - target) ** 2, dim=1) / weights.sum(dim=1)
-
-
-def _optimise_latent(model: MotifVAE, start: np.ndarray, mask: np.ndarray, settings: InpaintSettings) -> torch.Tensor:
-    """Latent points (B, latent_dim) minimising the masked loss, from the encoder means of ``start`` (B, P)."""
-    target = torch.as_tensor(start, dtype=torch.float32)
-    mask_t = torch.as_tensor(mask)
-    with torch.no_grad():
-        z0, _ = model.encode(target)
-    z = z0.clone().requires_grad_(True)
-    optimiser = torch.optim.Adam([z], lr=settings.lr)
-    for _ in range(settings.steps):
-        optimiser.zero_grad()
-        loss = _masked_loss(model, z, target, mask_t) + settings.prior_weight * torch.mean(z**2, dim=1)
-        loss.sum().backward()
-        optimiser.step()
-    return z.detach()
-
-
-def baseline_random(known: np.ndarray, n_missing: int, radius_angstrom: float, rng: np.random.Generator) -> np.ndarray:
-    """No-model baseline: missing atoms at uniformly random directions, at the mean neighbour distance; (B, m, 3)."""
-    directions = rng.standard_normal((known.shape[0], n_missing, 3))
-    return radius_angstrom * directions / np.linalg.norm(directions, axis=-1, keepdims=True)
-
-
-def baseline_mean(known: np.ndarray, n_missing: int, radius_angstrom: float) -> np.ndarray:
-    """No-model baseline: every missing atom opposite the known atoms' mean vector, at the mean distance; (B, m, 3)."""
-    direction = -known.mean(axis=1)
-    direction /= np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True), 1e-12)
-    return np.repeat(radius_angstrom * direction[:, None, :], n_missing, axis=1)
-
-
-def split_known(coords: np.ndarray, n_known: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Random known/missing split of each environment (B, n, 3), each part keeping the label order.
-
-    Returns known (B, k, 3) and missing (B, n-k, 3).
-    """
-    order = np.argsort(rng.random(coords.shape[:2]), axis=1)
-    known_labels = np.sort(order[:, :n_known], axis=1)
-    missing_labels = np.sort(order[:, n_known:], axis=1)
-    return np.take_along_axis(coords, known_labels[..., None], axis=1), np.take_along_axis(coords, missing_labels[..., None], axis=1)
-
-
-def matched_rmsds(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Per-environment RMSD (B,) of unlabelled atoms (B, m, 3) after Hungarian matching, Angstrom."""
-    return np.array([matched_rmsd(p, t) for p, t in zip(predicted, truth)])
-
-
-def environment_atoms(coords: np.ndarray, info: dict | None = None) -> Atoms:
-    """ASE ``Atoms`` of one environment: the centre Si at the origin followed by its n neighbours (n, 3)."""
-    atoms = Atoms("Si" * (len(coords) + 1), positions=np.vstack([np.zeros(3), coords]), pbc=False)
-    atoms.info.update(info or {})
-    return atoms
-
-
-def vacancy_candidates(
-    model: MotifVAE, normaliser: GramNormaliser, atoms: Atoms, site: int, bond_cutoff_angstrom: float, r_cut_angstrom: float,
-    settings: InpaintSettings, rng: np.random.Generator,
-) -> dict:
-    """Remove atom ``site`` and predict its position from each bonded neighbour's environment.
-
-    For every atom j bonded to ``site`` (within ``bond_cutoff_angstrom``), the n-1 nearest atoms of
-    j in the vacancy cell are j's original environment without ``site``; inpainting its one missing
-    atom gives a candidate r_j + x. Returns ``vacancy`` (the cell without ``site``), ``centres``
-    (m, 3) positions of the bonded neighbours, ``known`` (m, n-1, 3) their environments and
-    ``model`` (m, 3) the candidates, in Angstrom in the cell frame.
-    """
-    n = normaliser.n_neighbours
-    bonded = _bonded_neighbours(atoms, site, bond_cutoff_angstrom)
-    vacancy = atoms.copy()
-    del vacancy[site]
-    rows = bonded - (bonded > site)
-    coords, counts = environments(vacancy, r_cut_angstrom, n - 1)
-    if np.any(counts[rows] < n - 1):
-        raise ValueError(f"a neighbour of atom {site} has fewer than {n - 1} atoms within {r_cut_angstrom} A")
-    result = inpaint(model, normaliser, coords[rows], settings, rng)
-    centres = vacancy.positions[rows]
-    return {"vacancy": vacancy, "centres": centres, "known": coords[rows], "model": centres + result["infilled"][:, 0]}
-
-
-def _bonded_neighbours(atoms: Atoms, site: int, bond_cutoff_angstrom: float) -> np.ndarray:
-    """Indices of the atoms within ``bond_cutoff_angstrom`` of atom ``site`` (minimum image)."""
-    vectors, distances = find_mic(atoms.positions - atoms.positions[site], atoms.cell, pbc=True)
-    bonded = np.flatnonzero((distances < bond_cutoff_angstrom) & (np.arange(len(atoms)) != site))
-    if len(bonded) == 0:
-        raise ValueError(f"atom {site} has no neighbour within {bond_cutoff_angstrom} A")
-    return bonded
-
-
-def consensus_position(candidates: np.ndarray, atoms: Atoms) -> np.ndarray:
-    """Mean of candidate positions (m, 3) under the minimum-image convention of ``atoms``' cell, (3,)."""
-    offsets, _ = find_mic(candidates - candidates[0], atoms.cell, pbc=True)
-    return candidates[0] + offsets.mean(axis=0)
-
-
-def mic_distance(a: np.ndarray, b: np.ndarray, atoms: Atoms) -> float:
-    """Minimum-image distance between two points (3,) in the cell of ``atoms``, Angstrom."""
-    _, distance = find_mic((a - b)[None], atoms.cell, pbc=True)
-    return float(distance[0])
+def _vacancy(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, arrays: dict, radius: float, rng: np.random.Generator) -> dict:
+    """Remove atoms of a held-out cell one at a time and put each back by inpainting its neighbours' environments."""
+    test_cell = int(arrays[keys.CELL][split_rows(arrays, "test")][0])
+    path = cells_dir(cfg) / str(arrays[keys.CELL_NAMES][test_cell])
+    atoms = read_cell(path)
+    potential = str(atoms.info.get(keys.INFO_POTENTIAL, cfg.get("simulate", {}).get("potential", "edip")))
+    reference_energy = potential_energy(atoms, potential)
+    sites = rng.choice(len(atoms), size=min(int(cfg.data.generate.vacancy.n_sites), len(atoms)), replace=False)
+    rows, frames = [], []
+    for site in tqdm(sites, desc="vacancy refill"):
+        found = vacancy_candidates(model, normaliser, atoms, int(site), float(cfg.data.evaluate.bond_cutoff_angstrom),
+                                   float(cfg.data.r_cut_angstrom), inpaint_settings(cfg), rng)
+        baseline = found["centres"] + baseline_mean(found["known"], 1, radius)[:, 0]
+        row = {"site": int(site), "n_bonded": len(found["centres"])}
+        for name, candidates in (("model", found["model"]), ("mean_baseline", baseline)):
+            position = consensus_position(candidates, atoms)
+            refilled = found["vacancy"].copy()
+            refilled.append("Si")
+            refilled.positions[-1] = position
+            relaxed, relaxed_energy = relax(refilled, potential)
+            row[f"{name}_displacement_angstrom"] = mic_distance(position, atoms.positions[site], atoms)
+            row[f"{name}_delta_energy_eV"] = potential_energy(refilled, potential) - reference_energy
+            row[f"{name}_relaxed_delta_energy_eV"] = relaxed_energy - reference_energy
+            row[f"{name}_relaxed_displacement_angstrom"] = mic_distance(relaxed.positions[-1], atoms.positions[site], atoms)
+            if name == "model":
+                refilled.info.update({"site": int(site), "displacement_angstrom": row["model_displacement_angstrom"]})
+                frames.append(refilled)
+        rows.append(row)
+    write_frames(artifact(cfg, "results", FAMILY, "vacancy.extxyz"), frames)
+    summary = {f"{key}_median": float(np.median([row[key] for row in rows])) for key in rows[0] if key not in ("site", "n_bonded")}
+    return {"cell": path.name, "potential": potential, "n_sites": len(rows), **summary, "sites": rows}

@@ -7,7 +7,9 @@ from omegaconf import OmegaConf
 
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.campaign import merge_records
-from matdisco.hubbard.extract import distinct_counts, extract, group_split, spin_channels, u_table, v_table
+from matdisco.hubbard.extract import extract
+from matdisco.hubbard.splits import group_split
+from matdisco.hubbard.tables import distinct_counts, spin_channels, u_table, v_table
 
 
 def _record(material, strain, iteration, rng):

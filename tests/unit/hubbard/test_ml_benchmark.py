@@ -4,7 +4,7 @@ import torch
 from omegaconf import OmegaConf
 
 from matdisco.core.config import compose
-from matdisco.hubbard.benchmark import bench
+from matdisco.hubbard.bench import bench
 
 torch.set_num_threads(1)  # the shared machine is loaded: several threads thrash (conf/config.yaml)
 

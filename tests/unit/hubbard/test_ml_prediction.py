@@ -8,8 +8,11 @@ import pytest
 
 from matdisco.hubbard import keys as K
 from matdisco.core.errors import ConfigError
-from matdisco.hubbard.prediction import finished_iteration, generate, input_entries, replace_hubbard
-from matdisco.hubbard.training import BY_PATH, train
+from matdisco.hubbard.generate import generate
+from matdisco.hubbard.prediction import finished_iteration
+from matdisco.hubbard.qe.edit import input_entries, replace_hubbard
+from matdisco.hubbard.splits import BY_PATH
+from matdisco.hubbard.train import train
 
 from test_ml_training import synthetic_records, tiny_cfg, write_tables  # noqa: E402  (same test folder)
 import torch
@@ -89,8 +92,8 @@ def test_generate_from_records_writes_next_inputs_and_runs_fake_closed_loop(trai
         reference = [r for r in records if r[K.PATH_ID] == path.path_id][-1]
         return {**reference, K.STATUS: "ok", K.CONVERGED: True, K.QE_CPU_TIME: 300.0}
 
-    cfg.model.generate.closed_loop.enabled = True
-    cfg.model.generate.closed_loop.root = str(tmp_path / "loop")
+    cfg.data.generate.closed_loop.enabled = True
+    cfg.data.generate.closed_loop.root = str(tmp_path / "loop")
     summary = generate(cfg, run_iteration=fake_run_iteration)
     assert summary["n_paths"] >= 1
     metrics = json.loads((tmp_path / "metrics" / "hubbard" / "generate.json").read_text())
@@ -104,7 +107,7 @@ def test_generate_from_records_writes_next_inputs_and_runs_fake_closed_loop(trai
     assert calls[0][1] == 1 and calls[0][2] == [(i, j, v) for i, j, v in entries]  # starts from the ML values
     assert loop["converged"] and loop["scf_runs_ml"] == 2 and loop["hp_runs_ml"] == 1 and loop["hp_runs_reference"] == 2
     assert loop["hp_runs_saved"] == 1 and loop["cpu_time_ml_s"] == pytest.approx(20.0 + 300.0)
-    cfg.model.generate.closed_loop.paths = ["not_a_held_out_path"]
+    cfg.data.generate.closed_loop.paths = ["not_a_held_out_path"]
     with pytest.raises(ConfigError, match="not_a_held_out_path"):
         generate(cfg, run_iteration=fake_run_iteration)
 
@@ -121,9 +124,9 @@ def test_closed_loop_reuses_an_iteration_only_for_the_same_hubbard_input(tmp_pat
 def test_generate_from_a_qe_pw_output(trained, qe_reference, tmp_path):
     cfg, _ = trained
     example = "example10"  # QE's LiCoO2 DFT+U+V reference run (Co 3d, O 2p)
-    cfg.model.generate.pw_output = str(qe_reference(example, "LiCoO2.scf.out.gz"))
-    cfg.model.generate.pw_input = str(qe_reference(example, "LiCoO2.scf.in"))
-    cfg.model.generate.parameters_out = str(qe_reference(example, "parameters.out"))
+    cfg.data.generate.pw_output = str(qe_reference(example, "LiCoO2.scf.out.gz"))
+    cfg.data.generate.pw_input = str(qe_reference(example, "LiCoO2.scf.in"))
+    cfg.data.generate.parameters_out = str(qe_reference(example, "parameters.out"))
     result = generate(cfg)
     text = open(result["next_input"]).read()
     entries = input_entries(text)

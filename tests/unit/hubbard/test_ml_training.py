@@ -8,10 +8,12 @@ from omegaconf import OmegaConf
 
 from matdisco.core.config import compose
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.evaluation import evaluate
-from matdisco.hubbard.extract import add_splits, u_table, v_table
+from matdisco.hubbard.data import load_points
+from matdisco.hubbard.evaluate import evaluate
 from matdisco.hubbard.features import CONVERGED, select_points
-from matdisco.hubbard.training import BY_PATH, LOMO, check_grouped, SplitRun, load_points, split_runs, train
+from matdisco.hubbard.splits import BY_PATH, LOMO, SplitRun, add_splits, check_grouped, split_runs
+from matdisco.hubbard.tables import u_table, v_table
+from matdisco.hubbard.train import train
 import torch
 
 torch.set_num_threads(1)  # the shared machine is loaded: several threads thrash (conf/config.yaml)
@@ -129,3 +131,18 @@ def test_converged_variant_trains_and_evaluates_under_its_own_name(tmp_path):
     assert result["model_dir"].endswith("hubbard_u_converged") and result["n_points"] == 9 * 2  # iteration 0 only
     out = evaluate(cfg)
     assert (tmp_path / "metrics" / "hubbard" / "hubbard_u_converged_evaluate.json").is_file() and out["n_points"] == 18
+
+
+def test_a_hubbard_model_step_without_a_hubbard_model_config_names_the_choice():
+    from matdisco.core.errors import ConfigError
+    from matdisco.hubbard.data import table_spec
+
+    with pytest.raises(ConfigError, match="model=hubbard_u or model=hubbard_v"):
+        table_spec(compose(["data=hubbard"]))
+
+
+def test_hubbard_evaluate_without_a_hubbard_model_config_names_the_choice():
+    from matdisco.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="model=hubbard_u or model=hubbard_v"):
+        evaluate(compose(["data=hubbard"]))

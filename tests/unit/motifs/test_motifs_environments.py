@@ -67,7 +67,7 @@ def test_extract_rejects_cells_with_too_few_neighbours(make_cfg):
 
     from matdisco.core.errors import InputError
     from matdisco.motifs import extract
-    from matdisco.motifs.steps import cells_dir
+    from matdisco.motifs.data import cells_dir
 
     cfg = make_cfg("data=motifs", "model=motifs_vae", "simulate=md_quick", "data.split.val_cells=0", "data.split.test_cells=0")
     cells_dir(cfg).mkdir(parents=True)

@@ -8,9 +8,10 @@ from ase.build import bulk
 from matdisco.core.seeding import seed_everything
 from matdisco.core.training import build_trainer
 from matdisco.motifs.environments import GramNormaliser, augment, environments
-from matdisco.motifs.generate import InpaintSettings, baseline_mean, baseline_random, inpaint, matched_rmsds, sample, split_known
-from matdisco.motifs.steps import build_module
-from matdisco.motifs.vae import GramDataModule
+from matdisco.motifs.baselines import baseline_mean, baseline_random
+from matdisco.motifs.data import GramDataModule
+from matdisco.motifs.models import build_module
+from matdisco.motifs.sampling import InpaintSettings, inpaint, matched_rmsds, sample, split_known
 
 
 def rattled_environments(seed: int, n_cells: int) -> np.ndarray:

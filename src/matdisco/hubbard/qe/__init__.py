@@ -1,1 +1,1 @@
-"""Quantum ESPRESSO: input writing, running and parsing of pw.x and hp.x."""
+"""Quantum ESPRESSO: input writing and editing, running and parsing of pw.x and hp.x."""

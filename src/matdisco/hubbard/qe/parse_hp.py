@@ -20,7 +20,7 @@ _PARAM_ROW = re.compile(r"^\s*(\d+)\s+(\d+)\s+(-?\d+\.\d+)\s*$")
 
 
 @dataclass(frozen=True)
-class HubbardU:
+class HpU:
     """One row of the ``Hubbard U parameters`` table: U (eV) of site ``site`` (1-based)."""
 
     site: int
@@ -32,7 +32,7 @@ class HubbardU:
 
 
 @dataclass(frozen=True)
-class HubbardV:
+class HpV:
     """One row of the ``Hubbard V parameters`` table.
 
     ``atom_j`` is numbered in QE's 3x3x3 supercell (atom ``atom_j`` is an image of cell atom
@@ -52,8 +52,8 @@ class HubbardParameters:
     """Contents of ``<prefix>.Hubbard_parameters.dat``."""
 
     path: Path
-    u: list[HubbardU] = field(default_factory=list)
-    v: list[HubbardV] = field(default_factory=list)
+    u: list[HpU] = field(default_factory=list)
+    v: list[HpV] = field(default_factory=list)
 
 
 @dataclass
@@ -92,20 +92,20 @@ def parse_hubbard_parameters(path: str | Path) -> HubbardParameters:
     return result
 
 
-def _u_row(line: str, path: str | Path, number: int) -> HubbardU:
+def _u_row(line: str, path: str | Path, number: int) -> HpU:
     match = _U_ROW.match(line)
     if not match:
         raise QEOutputError(f"malformed Hubbard U row {line.strip()!r}", path, number, "site type label spin new_type new_label U")
     site, _, label, spin, new_type, new_label, value = match.groups()
-    return HubbardU(int(site), label, int(spin), int(new_type), new_label, float(value))
+    return HpU(int(site), label, int(spin), int(new_type), new_label, float(value))
 
 
-def _v_row(line: str, path: str | Path, number: int) -> HubbardV:
+def _v_row(line: str, path: str | Path, number: int) -> HpV:
     match = _V_ROW.match(line)
     if not match:
         raise QEOutputError(f"malformed Hubbard V row {line.strip()!r}", path, number, "i label j label distance V")
     atom_i, label_i, atom_j, label_j, distance_bohr, value = match.groups()
-    return HubbardV(int(atom_i), label_i, int(atom_j), label_j, float(distance_bohr) * Bohr, float(value))
+    return HpV(int(atom_i), label_i, int(atom_j), label_j, float(distance_bohr) * Bohr, float(value))
 
 
 def parse_parameters_out(path: str | Path) -> list[tuple[int, int, float]]:

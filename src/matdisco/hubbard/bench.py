@@ -1,8 +1,8 @@
 """``make bench`` for the Hubbard models: prediction throughput and the speed ratio to one hp.x run.
 
-Measured in one process on the CPU with ``torch_num_threads`` threads: featurisation
-(occupations -> spin-invariant irreps) and the model forward pass, for ``bench.n_points``
-synthetic sites (U) or pairs (V) in one batch, best of ``bench.repeats``; and the time to predict
+Measured in one process on the CPU with ``torch_num_threads`` threads (settings: ``data.bench`` of
+``data=hubbard``): featurisation (occupations -> spin-invariant irreps) and the model forward pass,
+for ``bench.n_points`` synthetic sites (U) or pairs (V) in one batch, best of ``bench.repeats``; and the time to predict
 every U and V of one real structure (a record of the data set: featurise + both ensembles), which
 is what replaces one hp.x run. hp.x CPU times come from the records' ``qe_cpu_timings_s``. When no
 trained model exists, a freshly initialised one of the same config is timed (noted).
@@ -11,6 +11,7 @@ trained model exists, a freshly initialised one of the same config is timed (not
 from __future__ import annotations
 
 import time
+
 import numpy as np
 import torch
 from torch_geometric.data import Batch
@@ -20,9 +21,10 @@ from matdisco.core.training import instantiate_model
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.campaign import read_records
 from matdisco.hubbard.ensemble import Ensemble
-from matdisco.hubbard.extract import u_table, v_table
+from matdisco.hubbard.data import model_dir
 from matdisco.hubbard.features import u_points, v_points
-from matdisco.hubbard.training import BY_PATH, model_dir
+from matdisco.hubbard.splits import BY_PATH
+from matdisco.hubbard.tables import u_table, v_table
 
 SPECIES = ["Co", "O"]
 
@@ -64,7 +66,8 @@ def bench(cfg) -> dict:
     v_cfg = compose(["model=hubbard_v", "data=hubbard"]).model
     u_model, u_note = _ensemble(cfg, u_cfg)
     v_model, v_note = _ensemble(cfg, v_cfg)
-    n, repeats = int(u_cfg.bench.n_points), int(u_cfg.bench.repeats)
+    settings = (cfg.data if cfg.data.get("family") == "hubbard" else compose(["data=hubbard"]).data).bench
+    n, repeats = int(settings.n_points), int(settings.repeats)
     metals = [s for s in u_model.vocabulary if s in v_model.vocabulary and s != "O"] or ["Co"]
     record = _synthetic_record(n, np.random.default_rng(int(cfg.get("seed", 0))), metals[0])
     u_rows, v_rows = u_table([record]), v_table([record])

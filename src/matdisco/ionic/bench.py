@@ -17,11 +17,11 @@ from omegaconf import OmegaConf
 
 from matdisco.core.config import compose
 from matdisco.ionic import keys
-from matdisco.ionic.data import load_points, processed_dir
-from matdisco.ionic.extraction import extract
+from matdisco.ionic.data import load_points, model_dir, processed_dir
+from matdisco.ionic.extract import extract
 from matdisco.ionic.prediction import Ensemble
 from matdisco.ionic.screening import candidate_pairs, per_ion_terms, screen
-from matdisco.ionic.training import model_dir, train
+from matdisco.ionic.train import train
 
 BENCH_TEMPERATURES_K = list(np.linspace(273.15, 373.15, 11))
 

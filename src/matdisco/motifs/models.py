@@ -1,4 +1,4 @@
-"""Variational autoencoder of normalised Gram entries (Lightning module and data module).
+"""Variational autoencoder of normalised Gram entries (the LightningModule), built from config or loaded.
 
 Input x (B, P): normalised upper-triangle Gram entries (P = 36 for 8 neighbours). The encoder
 (Linear layers through ``hidden_dims``, tanh) gives the mean and log-variance of a ``latent_dim`` Gaussian; the
@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import pytorch_lightning as pl
 import torch
+from omegaconf import DictConfig
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
+from matdisco.core.errors import InputError
+from matdisco.core.training import instantiate_model, load_module
+from matdisco.motifs.data import model_path
+from matdisco.motifs.environments import GramNormaliser
 
 
 def mlp(sizes: Sequence[int], final_activation: bool) -> nn.Sequential:
@@ -101,21 +104,14 @@ class MotifVAE(pl.LightningModule):
         return torch.optim.Adam(self.parameters(), lr=float(self.hparams.lr))
 
 
-class GramDataModule(pl.LightningDataModule):
-    """Training and validation loaders over normalised Gram entries (float32 tensors (N, P))."""
+def build_module(cfg: DictConfig, input_dim: int, normaliser: GramNormaliser) -> MotifVAE:
+    """The configured VAE for ``input_dim`` Gram entries, carrying the normaliser's statistics."""
+    return instantiate_model(cfg.model, input_dim=input_dim, normaliser=normaliser.to_dict())
 
-    def __init__(self, train: np.ndarray, val: np.ndarray, batch_size: int, seed: int):
-        super().__init__()
-        self.train_set = TensorDataset(torch.as_tensor(train, dtype=torch.float32))
-        self.val_set = TensorDataset(torch.as_tensor(val, dtype=torch.float32))
-        self.batch_size = int(batch_size)
-        self.seed = int(seed)
-
-    def train_dataloader(self) -> DataLoader:
-        """Shuffled (seeded) training batches."""
-        generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, generator=generator)
-
-    def val_dataloader(self) -> DataLoader:
-        """Validation batches in order."""
-        return DataLoader(self.val_set, batch_size=4 * self.batch_size)
+def load_trained(cfg: DictConfig) -> tuple[MotifVAE, GramNormaliser]:
+    """The trained model and the normaliser stored in it."""
+    path = model_path(cfg)
+    if not path.is_file():
+        raise InputError("model checkpoint does not exist", str(path), "the output of the train step")
+    model, _ = load_module(path)
+    return model, GramNormaliser.from_dict(model.hparams.normaliser)

@@ -15,16 +15,11 @@ from matdisco.core.io import atomic_dir, atomic_path, atomic_write_json
 from matdisco.core.provenance import run_metadata
 from matdisco.core.seeding import member_seed, seed_everything
 from matdisco.core.training import fit, instantiate_model, save_module
-from matdisco.ionic.data import IonicDataModule, load_points, load_splits, processed_dir, salt_graphs
+from matdisco.ionic.data import IonicDataModule, load_points, load_splits, model_dir, processed_dir, salt_graphs
 from matdisco.ionic.graphs import EDGE_DIM, NODE_DIM
 from matdisco.ionic.models import AdditiveConductivity
 from matdisco.ionic.params_table import parameter_table
 from matdisco.ionic.splits import named_splits
-
-
-def model_dir(cfg, model_name: str) -> Path:
-    """models/ionic/<model name>."""
-    return artifact(cfg, "models", "ionic", model_name)
 
 
 def train(cfg) -> dict:

@@ -1,0 +1,87 @@
+"""``hubbard_generate``: predict U and V with the trained models and write the next pw.x input(s)
+(settings ``data.generate``; science in :mod:`matdisco.hubbard.prediction`).
+
+Outputs: ``results/hubbard/generate/<name>/`` (``scf.in``, ``prediction.json``) and
+``metrics/hubbard/generate.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from matdisco.core.config import artifact
+from matdisco.core.errors import ConfigError
+from matdisco.core.io import atomic_write_json
+from matdisco.hubbard import keys as K
+from matdisco.hubbard.campaign import read_records
+from matdisco.hubbard.prediction import (
+    closed_loop, estimated_saving, load_models, next_entries, path_reference, predict_record, record_from_pw, selected_paths, write_next_input,
+)
+
+
+def generate(cfg, run_iteration: Callable | None = None) -> dict:
+    """Predict U/V and write the next pw.x input(s); reference comparison and optional closed loop. See module docstring."""
+    gen = cfg.data.generate
+    u_model, v_model = load_models(cfg)
+    root = artifact(cfg, "results", "hubbard", "generate")
+    if gen.get("pw_output"):
+        if not gen.get("pw_input"):
+            raise ConfigError("generate.pw_output needs generate.pw_input (the pw.x input that produced it)")
+        record = record_from_pw(gen.pw_output, gen.pw_input, gen.get("parameters_out"))
+        start = time.perf_counter()
+        u, v = predict_record(record, u_model, v_model)
+        seconds = time.perf_counter() - start
+        path, notes = write_next_input(root / Path(gen.pw_output).stem, record, u, v)
+        result = {"pw_output": str(gen.pw_output), "next_input": str(path), "prediction_s": seconds, "notes": notes,
+                  "u_eV": _values(u, (K.ATOM_INDEX,)), "v_eV": _values(v, (K.ATOM_I, K.ATOM_J))}
+        atomic_write_json(path.parent / "prediction.json", result)
+        return result
+    records = read_records(Path(cfg.data.records))
+    records = [r for r in records if r[K.STATUS] == "ok"]
+    by_path: dict[str, list] = {}
+    for record in records:
+        by_path.setdefault(record[K.PATH_ID], []).append(record)
+    paths_out = {}
+    for path_id in selected_paths(cfg, records):
+        path_records = sorted(by_path[path_id], key=lambda r: r[K.ITERATION])
+        first = path_records[0]
+        start = time.perf_counter()
+        u, v = predict_record(first, u_model, v_model)
+        seconds = time.perf_counter() - start
+        reference = path_reference(path_records)
+        entries, _ = next_entries(first, u, v)
+        ml = {(i, j): value for i, j, value in entries}
+        ml_error = max((abs(ml.get(key, 0.0) - value) for key, value in reference["final"].items()), default=float("nan"))
+        first_out = {(e[K.ATOM_I], e[K.ATOM_J]): e[K.VALUE] for e in first[K.HUBBARD_OUT]}
+        step_error = max((abs(ml[key] - value) for key, value in first_out.items() if key in ml), default=float("nan"))
+        path, notes = write_next_input(root / path_id.replace("/", "_"), first, u, v)
+        entry = {"next_input": str(path), "prediction_s": seconds, "target": u_model.target, "notes": notes,
+                 "max_abs_error_vs_first_hp_eV": step_error, "max_abs_error_vs_final_eV": ml_error,
+                 "reference": {k: v for k, v in reference.items() if k != "final"}, **estimated_saving(reference, ml_error, float(gen.get("saving_margin_eV", 0.01))),
+                 "u_eV": _values(u, (K.ATOM_INDEX,)), "v_eV": _values(v, (K.ATOM_I, K.ATOM_J))}
+        atomic_write_json(path.parent / "prediction.json", entry)
+        paths_out[path_id] = entry
+    loop = closed_loop(cfg, by_path, paths_out, u_model, v_model, run_iteration) if gen.closed_loop.enabled else {"enabled": False}
+    summary = {
+        "n_paths": len(paths_out),
+        "iterations_saved_estimate_mean": float(np.mean([p["iterations_saved_estimate"] for p in paths_out.values()])) if paths_out else None,
+        "max_abs_error_vs_final_eV_mean": float(np.nanmean([p["max_abs_error_vs_final_eV"] for p in paths_out.values()])) if paths_out else None,
+        "prediction_s_mean": float(np.mean([p["prediction_s"] for p in paths_out.values()])) if paths_out else None,
+        "closed_loop": loop,
+    }
+    atomic_write_json(artifact(cfg, "metrics", "hubbard", "generate.json"), {**summary, "paths": paths_out})
+    return summary
+
+
+def _values(frame: pd.DataFrame, key: tuple[str, ...]) -> list[dict]:
+    if frame.empty:
+        return []
+    columns = [*key, K.SPECIES if K.SPECIES in frame else K.SPECIES_I, "pred_eV", "pred_std_eV"]
+    out_column = K.U_OUT if K.U_OUT in frame else K.V_OUT
+    rows = frame[columns + [out_column]].rename(columns={out_column: "hp_eV"})
+    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()} for row in rows.to_dict("records")]

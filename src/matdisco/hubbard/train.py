@@ -1,0 +1,79 @@
+"""``hubbard_train``: fit the U or V model on the extract tables, per split, as small seed ensembles.
+
+Splits (``cfg.model.training.splits``):
+- ``by_path``: the extract's ``split_by_path`` labels (every iteration of one self-consistent path
+  in one set); trains on ``train``, early-stops on ``val``.
+- ``lomo``: leave-one-material-out, one fold per material: train on every other material (its
+  ``val``-labelled paths for early stopping), test on the held-out material (transferability).
+
+With very little data some splits cannot be trained (no training rows) or have no validation
+rows: the first are skipped and listed in ``train_summary.json`` with the reason; the second
+monitor the training loss instead (also recorded). Nothing crashes on a tiny data set.
+
+Outputs: ``models/hubbard/<model>/<split>/member_<i>.pt`` (weights, hyperparameters, vocabulary,
+target mode, training row ids) and ``models/hubbard/<model>/train_summary.json``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matdisco.core.config import artifact
+from matdisco.core.io import atomic_dir, atomic_write_json
+from matdisco.core.provenance import run_metadata
+from matdisco.core.seeding import member_seed, seed_everything
+from matdisco.core.training import fit, instantiate_model, save_module
+from matdisco.hubbard import keys as K
+from matdisco.hubbard.baselines import output_scaling
+from matdisco.hubbard.data import HubbardDataModule, load_points, make_points, model_dir, processed_table, run_name, table_spec, vocabulary_of
+from matdisco.hubbard.splits import BY_PATH, split_runs
+
+
+def train(cfg) -> dict:
+    """Train ``cfg.model`` on every split of ``model.training.splits``; see module docstring."""
+    spec = table_spec(cfg)
+    points = load_points(cfg)
+    training = cfg.model.training
+    metadata = run_metadata(cfg, [processed_table(cfg, spec.kind)])
+    name = run_name(cfg)
+    group = cfg.logger.get("group") or f"hubbard-{name}"
+    summary: dict = {"model": name, "kind": spec.kind, "target": training.target, "n_points": len(points),
+                     "n_paths": int(points[K.PATH_ID].nunique()) if len(points) else 0, "splits": {}, "skipped": {}}
+    val_mae = []
+    with atomic_dir(model_dir(cfg)) as out:
+        for run in split_runs(points, list(training.splits)) if len(points) else []:
+            if not run.train:
+                summary["skipped"][run.name] = "no training rows"
+                print(f"[hubbard_train] {name}: split {run.name} skipped (no training rows)")
+                continue
+            train_rows, val_rows = points.iloc[run.train], points.iloc[run.val]
+            vocabulary = vocabulary_of(train_rows, spec.kind)
+            offsets, scale = output_scaling(train_rows, spec, vocabulary, float(training.min_scale_eV))
+            if not run.val:
+                run.notes.append("no validation rows: early stopping and model selection on the training loss")
+                print(f"[hubbard_train] {name}: split {run.name}: {run.notes[-1]}")
+            seen = val_rows[val_rows[spec.species].isin(vocabulary)] if spec.kind == "u" else val_rows[
+                val_rows[K.SPECIES_I].isin(vocabulary) & val_rows[K.SPECIES_J].isin(vocabulary)]
+            train_points = make_points(train_rows, spec.kind, vocabulary, cfg.model)
+            val_points = make_points(seen, spec.kind, vocabulary, cfg.model)
+            datamodule = HubbardDataModule(train_points, val_points, int(training.batch_size), int(cfg.seed))
+            maes = []
+            n_members = int(training.n_members) if run.name == BY_PATH else int(training.get("n_members_lomo", training.n_members))
+            for member in range(n_members):
+                seed_everything(member_seed(int(cfg.seed), member))
+                module = instantiate_model(cfg.model, species=vocabulary, offsets_eV=offsets, scale_eV=scale)
+                logged = fit(cfg, module, datamodule, artifact(cfg, "logs"), f"{name}-{run.name}-m{member}", metadata, group=group)
+                maes.append(logged.get("val/mae_eV", float("nan")))
+                save_module(out / run.name / f"member_{member}.pt", module, vocabulary=vocabulary, kind=spec.kind,
+                            target=str(training.target), train_records=sorted(set(train_rows[K.RECORD_ID])))
+            summary["splits"][run.name] = {"n_train": len(run.train), "n_val": len(run.val), "n_test": len(run.test),
+                                           "val_mae_eV_members": maes, "offsets_eV": dict(zip(vocabulary, offsets)), "scale_eV": scale,
+                                           "notes": run.notes}
+            if run.name == BY_PATH:
+                val_mae = maes
+        if not summary["splits"]:
+            print(f"[hubbard_train] {name}: nothing could be trained ({len(points)} points); see train_summary.json")
+        atomic_write_json(out / "train_summary.json", summary)
+    objective = float(np.nanmean(val_mae)) if val_mae and np.isfinite(val_mae).any() else float("nan")
+    return {"objective": objective, "n_points": len(points), "splits_trained": sorted(summary["splits"]),
+            "splits_skipped": summary["skipped"], "model_dir": str(model_dir(cfg))}

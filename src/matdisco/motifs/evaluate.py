@@ -1,0 +1,62 @@
+"""``motifs_evaluate``: reconstruction on held-out cells (Gram MSE, RMSD under O(3) and under
+rotations only), sample distributions against held-out MD (Wasserstein-1), validity, latent plot.
+Artifacts: ``metrics/motifs/evaluate.json``, ``plots/motifs/{distances,angles,latent,reconstruction}.png``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from omegaconf import DictConfig
+
+from matdisco.core.config import artifact
+from matdisco.core.io import atomic_write_json
+from matdisco.core.plots import histogram_comparison
+from matdisco.motifs import keys
+from matdisco.motifs.data import FAMILY, load_environments, split_rows
+from matdisco.motifs.environments import GramNormaliser, gram_full, gram_upper
+from matdisco.motifs.figures import latent_figure
+from matdisco.motifs.geometry import coordinates_from_gram
+from matdisco.motifs.models import MotifVAE, load_trained
+from matdisco.motifs.sampling import encode_mean
+from matdisco.motifs.scoring import (
+    centre_angles, distribution_metrics, flat_metrics, neighbour_distances, reconstruction_errors, sampled_grams, validity,
+)
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    """Reconstruction on held-out cells, sample distributions against MD, validity, latent plot."""
+    ev = cfg.data.evaluate
+    arrays = load_environments(cfg)
+    model, normaliser = load_trained(cfg)
+    test = split_rows(arrays, "test")
+    coords, gram = arrays[keys.COORDS][test], arrays[keys.GRAM][test]
+    restore = bool(cfg.data.restore_norms)
+    cutoff = float(ev.bond_cutoff_angstrom)
+    reconstruction, rmsds = reconstruction_errors(model, normaliser, coords, gram, restore)
+    histogram_comparison(artifact(cfg, "plots", FAMILY, "reconstruction.png"), rmsds, "reconstruction RMSD (Angstrom)",
+                         title="held-out environments")
+    metrics = {"decoding": "restore_norms" if restore else "spectral", "reconstruction": reconstruction}
+    grams = sampled_grams(model, normaliser, int(ev.n_samples), int(cfg.seed))
+    decoded = {name: coordinates_from_gram(grams, restore_norms=flag) for name, flag in (("samples", restore), ("samples_spectral_only", False))}
+    for name, (samples, discarded) in decoded.items():
+        metrics[name] = {"n_samples": int(ev.n_samples), **distribution_metrics(samples, coords, cutoff), **validity(samples, grams, discarded, ev)}
+    train_coords = arrays[keys.COORDS][split_rows(arrays, "train")]
+    metrics["md_train_vs_test"] = distribution_metrics(train_coords, coords, cutoff)
+    metrics["md_test_validity"] = validity(coords, gram_full(gram), np.zeros(len(coords)), ev)
+    _evaluation_plots(cfg, model, normaliser, decoded["samples"][0], coords)
+    atomic_write_json(artifact(cfg, "metrics", FAMILY, "evaluate.json"), metrics)
+    return {"objective": metrics["reconstruction"]["rmsd_o3_angstrom_median"], **flat_metrics(metrics)}
+
+def _evaluation_plots(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, samples: np.ndarray, coords: np.ndarray) -> None:
+    """Distance and angle histograms (samples vs held-out MD) and the latent-space scatter."""
+    histogram_comparison(artifact(cfg, "plots", FAMILY, "distances.png"),
+                         {"held-out MD": neighbour_distances(coords), "VAE samples": neighbour_distances(samples)},
+                         "centre-neighbour distance (Angstrom)")
+    histogram_comparison(artifact(cfg, "plots", FAMILY, "angles.png"),
+                         {"held-out MD": centre_angles(coords), "VAE samples": centre_angles(samples)},
+                         "neighbour-centre-neighbour angle (degrees)")
+    z = encode_mean(model, normaliser, gram_upper(coords))
+    centred = z - z.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    cn = np.sum(np.linalg.norm(coords, axis=-1) < float(cfg.data.evaluate.bond_cutoff_angstrom), axis=1)
+    latent_figure(artifact(cfg, "plots", FAMILY, "latent.png"), centred @ vt[:2].T, cn, "centre coordination")

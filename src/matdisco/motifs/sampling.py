@@ -1,0 +1,220 @@
+"""Generation with a trained motif VAE: sampling, latent interpolation, inpainting (atom infilling).
+
+Coordinates are (…, n, 3) in Angstrom relative to the centre atom; Gram entries are Angstrom^2
+unless called normalised. Every decoded environment is defined up to O(3) (see ``geometry``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from ase import Atoms
+from ase.geometry import find_mic
+
+from matdisco.motifs.environments import GramNormaliser, environments, gram_full, gram_upper, upper_indices
+from matdisco.motifs.geometry import align, coordinates_from_gram, matched_rmsd, procrustes, rmsd
+from matdisco.motifs.models import MotifVAE
+
+
+def decode_normalised(model: MotifVAE, z: np.ndarray) -> np.ndarray:
+    """Normalised Gram entries (B, P) decoded from latent points z (B, latent_dim)."""
+    with torch.no_grad():
+        return model.decode(torch.as_tensor(z, dtype=torch.float32)).double().numpy()
+
+
+def decode(model: MotifVAE, normaliser: GramNormaliser, z: np.ndarray, restore_norms: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Latent points z (B, latent_dim) -> coordinates (B, n, 3) and discarded spectrum fraction (B,).
+
+    ``restore_norms``: see :func:`~matdisco.motifs.geometry.coordinates_from_gram`.
+    """
+    return coordinates_from_gram(gram_full(normaliser.denormalise(decode_normalised(model, z))), restore_norms=restore_norms)
+
+
+def encode_mean(model: MotifVAE, normaliser: GramNormaliser, upper: np.ndarray) -> np.ndarray:
+    """Posterior means (B, latent_dim) of Gram entries ``upper`` (B, P) in Angstrom^2."""
+    with torch.no_grad():
+        mu, _ = model.encode(torch.as_tensor(normaliser.normalise(upper), dtype=torch.float32))
+    return mu.double().numpy()
+
+
+def sample(model: MotifVAE, normaliser: GramNormaliser, n_samples: int, rng: np.random.Generator,
+           restore_norms: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Decode ``n_samples`` draws z ~ N(0, 1): coordinates (n_samples, n, 3), discarded fraction (n_samples,)."""
+    z = rng.standard_normal((n_samples, int(model.hparams.latent_dim)))
+    return decode(model, normaliser, z, restore_norms)
+
+
+def interpolate(model: MotifVAE, normaliser: GramNormaliser, start: np.ndarray, end: np.ndarray, n_frames: int,
+                restore_norms: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Straight latent path between the posterior means of two environments (n, 3) each.
+
+    Returns frames (n_frames, n, 3) and discarded fractions (n_frames,). The first frame is
+    aligned (O(3)) to ``start``, each later frame to the one before, so the path has no jumps
+    from the arbitrary orientation that the Gram matrix leaves free.
+    """
+    z_start, z_end = encode_mean(model, normaliser, gram_upper(np.stack([start, end])))
+    weights = np.linspace(0.0, 1.0, n_frames)[:, None]
+    frames, discarded = decode(model, normaliser, (1 - weights) * z_start + weights * z_end, restore_norms)
+    previous = start
+    for k in range(n_frames):
+        frames[k] = align(frames[k], previous)
+        previous = frames[k]
+    return frames, discarded
+
+
+@dataclass(frozen=True)
+class InpaintSettings:
+    """Optimisation of the latent point (Adam steps and rate, noise restarts per slot choice, prior
+    weight) and the decoding of the result (``restore_norms``, see ``coordinates_from_gram``)."""
+
+    steps: int = 300
+    lr: float = 0.05
+    n_restarts: int = 2
+    prior_weight: float = 1e-3
+    restore_norms: bool = True
+
+
+def slot_choices(n_neighbours: int, n_known: int) -> np.ndarray:
+    """Every placement of k ordered known atoms among n labels, keeping their order: (C(n, k), k) labels."""
+    return np.array(list(itertools.combinations(range(n_neighbours), n_known)), dtype=np.int64)
+
+
+def inpaint(
+    model: MotifVAE, normaliser: GramNormaliser, known: np.ndarray, settings: InpaintSettings, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Complete environments from their known atoms, as in the talk, for every choice of their labels.
+
+    known (B, k, 3), in the order of the ordering rule (nearest first). The labels of the missing
+    atoms are unknown, so every placement of the known atoms among the n labels that keeps their
+    order is tried (:func:`slot_choices`). For each, G^I holds the exact known entries and N(0, 1)
+    noise (normalised units) elsewhere; z^I = encoder mean of G^I; then Adam on z minimises the
+    masked mismatch between decoded and known normalised entries + ``prior_weight`` * mean(z^2)
+    (keeps z on the learned manifold). Of all slot choices and ``n_restarts`` noise draws the
+    smallest masked mismatch wins. The decoded environment is aligned (O(3)) on its known atoms to
+    ``known``, so the infilled atoms lie in the frame of the input.
+
+    Returns ``infilled`` (B, n-k, 3), ``decoded`` (B, n, 3) aligned with the known atoms first,
+    ``known_rmsd`` (B,) of the decoded known atoms in Angstrom, ``loss`` (B,) final masked mismatch.
+    """
+    n_env, n_known = known.shape[:2]
+    n = normaliser.n_neighbours
+    slots = np.tile(slot_choices(n, n_known), (settings.n_restarts, 1))
+    n_tries = len(slots)
+    placed = np.zeros((n_env, n_tries, n, 3))
+    placed[:, np.arange(n_tries)[:, None], slots] = known[:, None]
+    labelled = np.zeros((n_tries, n), dtype=bool)
+    labelled[np.arange(n_tries)[:, None], slots] = True
+    rows, cols = upper_indices(n)
+    mask = np.broadcast_to(labelled[:, rows] & labelled[:, cols], (n_env, n_tries, len(rows))).reshape(n_env * n_tries, -1)
+    start = normaliser.normalise(gram_upper(placed)).reshape(n_env * n_tries, -1)
+    start[~mask] = rng.standard_normal(int((~mask).sum()))
+    z = _optimise_latent(model, start, mask, settings)
+    loss = _masked_loss(model, z, torch.as_tensor(start, dtype=torch.float32), torch.as_tensor(mask)).detach().numpy()
+    best = np.argmin(loss.reshape(n_env, n_tries), axis=1)
+    chosen = np.arange(n_env) * n_tries + best
+    coords, _ = decode(model, normaliser, z[chosen].numpy().astype(np.float64), settings.restore_norms)
+    order = np.concatenate([slots[best], _missing_labels(slots[best], n)], axis=1)
+    coords = np.take_along_axis(coords, order[..., None], axis=1)
+    decoded = coords @ procrustes(coords[:, :n_known], known, proper=False)
+    return {"infilled": decoded[:, n_known:], "decoded": decoded, "known_rmsd": rmsd(decoded[:, :n_known], known), "loss": loss[chosen]}
+
+
+def _missing_labels(known_labels: np.ndarray, n: int) -> np.ndarray:
+    """Labels (B, n-k) not in each row of ``known_labels`` (B, k), ascending."""
+    free = np.ones((len(known_labels), n), dtype=bool)
+    free[np.arange(len(known_labels))[:, None], known_labels] = False
+    return np.nonzero(free)[1].reshape(len(known_labels), -1)
+
+
+def _masked_loss(model: MotifVAE, z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-row mean squared mismatch over the entries where ``mask`` (B, P) is True, (B,)."""
+    weights = mask.float()
+    return torch.sum(weights * (model.decode(z) - target) ** 2, dim=1) / weights.sum(dim=1)
+
+
+def _optimise_latent(model: MotifVAE, start: np.ndarray, mask: np.ndarray, settings: InpaintSettings) -> torch.Tensor:
+    """Latent points (B, latent_dim) minimising the masked loss, from the encoder means of ``start`` (B, P)."""
+    target = torch.as_tensor(start, dtype=torch.float32)
+    mask_t = torch.as_tensor(mask)
+    with torch.no_grad():
+        z0, _ = model.encode(target)
+    z = z0.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([z], lr=settings.lr)
+    for _ in range(settings.steps):
+        optimiser.zero_grad()
+        loss = _masked_loss(model, z, target, mask_t) + settings.prior_weight * torch.mean(z**2, dim=1)
+        loss.sum().backward()
+        optimiser.step()
+    return z.detach()
+
+
+def split_known(coords: np.ndarray, n_known: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Random known/missing split of each environment (B, n, 3), each part keeping the label order.
+
+    Returns known (B, k, 3) and missing (B, n-k, 3).
+    """
+    order = np.argsort(rng.random(coords.shape[:2]), axis=1)
+    known_labels = np.sort(order[:, :n_known], axis=1)
+    missing_labels = np.sort(order[:, n_known:], axis=1)
+    return np.take_along_axis(coords, known_labels[..., None], axis=1), np.take_along_axis(coords, missing_labels[..., None], axis=1)
+
+
+def matched_rmsds(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per-environment RMSD (B,) of unlabelled atoms (B, m, 3) after Hungarian matching, Angstrom."""
+    return np.array([matched_rmsd(p, t) for p, t in zip(predicted, truth)])
+
+
+def environment_atoms(coords: np.ndarray, info: dict | None = None) -> Atoms:
+    """ASE ``Atoms`` of one environment: the centre Si at the origin followed by its n neighbours (n, 3)."""
+    atoms = Atoms("Si" * (len(coords) + 1), positions=np.vstack([np.zeros(3), coords]), pbc=False)
+    atoms.info.update(info or {})
+    return atoms
+
+
+def vacancy_candidates(
+    model: MotifVAE, normaliser: GramNormaliser, atoms: Atoms, site: int, bond_cutoff_angstrom: float, r_cut_angstrom: float,
+    settings: InpaintSettings, rng: np.random.Generator,
+) -> dict:
+    """Remove atom ``site`` and predict its position from each bonded neighbour's environment.
+
+    For every atom j bonded to ``site`` (within ``bond_cutoff_angstrom``), the n-1 nearest atoms of
+    j in the vacancy cell are j's original environment without ``site``; inpainting its one missing
+    atom gives a candidate r_j + x. Returns ``vacancy`` (the cell without ``site``), ``centres``
+    (m, 3) positions of the bonded neighbours, ``known`` (m, n-1, 3) their environments and
+    ``model`` (m, 3) the candidates, in Angstrom in the cell frame.
+    """
+    n = normaliser.n_neighbours
+    bonded = _bonded_neighbours(atoms, site, bond_cutoff_angstrom)
+    vacancy = atoms.copy()
+    del vacancy[site]
+    rows = bonded - (bonded > site)
+    coords, counts = environments(vacancy, r_cut_angstrom, n - 1)
+    if np.any(counts[rows] < n - 1):
+        raise ValueError(f"a neighbour of atom {site} has fewer than {n - 1} atoms within {r_cut_angstrom} A")
+    result = inpaint(model, normaliser, coords[rows], settings, rng)
+    centres = vacancy.positions[rows]
+    return {"vacancy": vacancy, "centres": centres, "known": coords[rows], "model": centres + result["infilled"][:, 0]}
+
+
+def _bonded_neighbours(atoms: Atoms, site: int, bond_cutoff_angstrom: float) -> np.ndarray:
+    """Indices of the atoms within ``bond_cutoff_angstrom`` of atom ``site`` (minimum image)."""
+    vectors, distances = find_mic(atoms.positions - atoms.positions[site], atoms.cell, pbc=True)
+    bonded = np.flatnonzero((distances < bond_cutoff_angstrom) & (np.arange(len(atoms)) != site))
+    if len(bonded) == 0:
+        raise ValueError(f"atom {site} has no neighbour within {bond_cutoff_angstrom} A")
+    return bonded
+
+
+def consensus_position(candidates: np.ndarray, atoms: Atoms) -> np.ndarray:
+    """Mean of candidate positions (m, 3) under the minimum-image convention of ``atoms``' cell, (3,)."""
+    offsets, _ = find_mic(candidates - candidates[0], atoms.cell, pbc=True)
+    return candidates[0] + offsets.mean(axis=0)
+
+
+def mic_distance(a: np.ndarray, b: np.ndarray, atoms: Atoms) -> float:
+    """Minimum-image distance between two points (3,) in the cell of ``atoms``, Angstrom."""
+    _, distance = find_mic((a - b)[None], atoms.cell, pbc=True)
+    return float(distance[0])

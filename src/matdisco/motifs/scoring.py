@@ -1,0 +1,92 @@
+"""Scores of generated and reconstructed environments (B, n, 3) in Angstrom: distance and angle
+distributions against MD (Wasserstein-1), validity, and reconstruction errors."""
+
+from __future__ import annotations
+
+import numpy as np
+from omegaconf import DictConfig
+from scipy.stats import wasserstein_distance
+
+from matdisco.motifs.environments import GramNormaliser, gram_full
+from matdisco.motifs.geometry import aligned_rmsd, matched_aligned_rmsd, negative_spectrum_fraction
+from matdisco.motifs.models import MotifVAE
+from matdisco.motifs.sampling import decode, decode_normalised, encode_mean
+
+
+def neighbour_distances(coords: np.ndarray) -> np.ndarray:
+    """Centre-neighbour distances of environments (B, n, 3), flattened (B n,) in Angstrom."""
+    return np.linalg.norm(coords, axis=-1).ravel()
+
+def centre_angles(coords: np.ndarray, bond_cutoff_angstrom: float | None = None) -> np.ndarray:
+    """Angles (degrees) at the centre between pairs of neighbours of environments (B, n, 3), flattened.
+
+    All n (n-1) / 2 pairs per environment, or with ``bond_cutoff_angstrom`` only pairs of neighbours
+    that are both bonded to the centre (bond angles).
+    """
+    lengths = np.linalg.norm(coords, axis=-1)
+    units = coords / np.maximum(lengths, 1e-12)[..., None]
+    a, b = np.triu_indices(coords.shape[1], k=1)
+    cosines = np.einsum("...ad,...ad->...a", units[:, a], units[:, b])
+    angles = np.degrees(np.arccos(np.clip(cosines, -1, 1)))
+    if bond_cutoff_angstrom is None:
+        return angles.ravel()
+    return angles[(lengths[:, a] < bond_cutoff_angstrom) & (lengths[:, b] < bond_cutoff_angstrom)]
+
+def min_pair_distance(coords: np.ndarray) -> np.ndarray:
+    """Smallest distance (B,) among the centre (origin) and its neighbours (B, n, 3), Angstrom."""
+    points = np.concatenate([np.zeros((len(coords), 1, 3)), coords], axis=1)
+    distances = np.linalg.norm(points[:, :, None] - points[:, None, :], axis=-1)
+    distances[:, np.arange(points.shape[1]), np.arange(points.shape[1])] = np.inf
+    return distances.min(axis=(1, 2))
+
+def distribution_metrics(generated: np.ndarray, reference: np.ndarray, bond_cutoff_angstrom: float) -> dict[str, float]:
+    """Wasserstein-1 distances of centre-neighbour distances (Angstrom), all centre angles and bond angles (degrees)."""
+    return {
+        "w1_distance_angstrom": float(wasserstein_distance(neighbour_distances(generated), neighbour_distances(reference))),
+        "w1_angle_deg": float(wasserstein_distance(centre_angles(generated), centre_angles(reference))),
+        "w1_bond_angle_deg": float(wasserstein_distance(centre_angles(generated, bond_cutoff_angstrom),
+                                                        centre_angles(reference, bond_cutoff_angstrom))),
+    }
+
+def validity(coords: np.ndarray, gram: np.ndarray, discarded: np.ndarray, ev: DictConfig) -> dict[str, float]:
+    """Fractions of environments (B, n, 3) with atoms too close, a strongly non-PSD Gram (B, n, n), or either."""
+    close = min_pair_distance(coords) < float(ev.min_distance_angstrom)
+    non_psd = negative_spectrum_fraction(gram) > float(ev.max_negative_fraction)
+    return {"fraction_atoms_too_close": float(close.mean()), "fraction_non_psd": float(non_psd.mean()),
+            "fraction_invalid": float((close | non_psd).mean()), "discarded_fraction_median": float(np.median(discarded))}
+
+def sampled_grams(model: MotifVAE, normaliser: GramNormaliser, n_samples: int, seed: int) -> np.ndarray:
+    """Gram matrices (n_samples, n, n) in Angstrom^2 decoded from z ~ N(0, 1)."""
+    z = np.random.default_rng(seed).standard_normal((n_samples, int(model.hparams.latent_dim)))
+    return gram_full(normaliser.denormalise(decode_normalised(model, z)))
+
+def reconstruction_errors(model: MotifVAE, normaliser: GramNormaliser, coords: np.ndarray, gram: np.ndarray,
+                          restore_norms: bool) -> tuple[dict, dict[str, np.ndarray]]:
+    """Gram MSE (normalised) and coordinate RMSD (O(3) and Kabsch; labels fixed) of mean reconstructions.
+
+    Returns the summary and the per-environment RMSDs (B,) in Angstrom by alignment name.
+    """
+    z = encode_mean(model, normaliser, gram)
+    gram_mse = np.mean((decode_normalised(model, z) - normaliser.normalise(gram)) ** 2, axis=1)
+    decoded, discarded = decode(model, normaliser, z, restore_norms)
+    o3 = aligned_rmsd(decoded, coords, proper=False)
+    kabsch = aligned_rmsd(decoded, coords, proper=True)
+    matched = np.array([matched_aligned_rmsd(d, c) for d, c in zip(decoded, coords)])
+    summary = {"n_environments": int(len(coords)), "gram_mse_normalised_median": float(np.median(gram_mse)),
+               "gram_mse_normalised_p90": float(np.percentile(gram_mse, 90)), "gram_mse_normalised_mean": float(gram_mse.mean()),
+               "rmsd_o3_angstrom_median": float(np.median(o3)), "rmsd_o3_angstrom_p90": float(np.percentile(o3, 90)),
+               "rmsd_kabsch_angstrom_median": float(np.median(kabsch)), "rmsd_kabsch_angstrom_p90": float(np.percentile(kabsch, 90)),
+               "rmsd_o3_relabelled_angstrom_median": float(np.median(matched)), "rmsd_o3_relabelled_angstrom_p90": float(np.percentile(matched, 90)),
+               "discarded_fraction_median": float(np.median(discarded))}
+    return summary, {"O(3)": o3, "SO(3) (Kabsch)": kabsch, "O(3), Hungarian relabelling": matched}
+
+
+def flat_metrics(metrics: dict, prefix: str = "") -> dict:
+    """Nested dict flattened to ``a/b`` keys (for the step's printed result)."""
+    flat = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            flat.update(flat_metrics(value, f"{prefix}{key}/"))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
