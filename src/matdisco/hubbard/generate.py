@@ -7,6 +7,7 @@ Outputs: ``results/hubbard/generate/<name>/`` (``scf.in``, ``prediction.json``) 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 from typing import Callable
@@ -24,6 +25,13 @@ from matdisco.hubbard.prediction import (
 )
 
 
+def run_folder_name(pw_output: str | Path, pw_input: str | Path) -> str:
+    """Results folder of one prediction: the output's stem plus a digest of both files' contents, so a
+    prediction for another structure (or another run of the same name) never replaces this one."""
+    digest = hashlib.md5(Path(pw_output).read_bytes() + b"\0" + Path(pw_input).read_bytes()).hexdigest()[:8]
+    return f"{Path(pw_output).stem}-{digest}"
+
+
 def generate(cfg, run_iteration: Callable | None = None) -> dict:
     """Predict U/V and write the next pw.x input(s); reference comparison and optional closed loop. See module docstring."""
     gen = cfg.data.generate
@@ -36,7 +44,7 @@ def generate(cfg, run_iteration: Callable | None = None) -> dict:
         start = time.perf_counter()
         u, v = predict_record(record, u_model, v_model)
         seconds = time.perf_counter() - start
-        path, notes = write_next_input(root / Path(gen.pw_output).stem, record, u, v)
+        path, notes = write_next_input(root / run_folder_name(gen.pw_output, gen.pw_input), record, u, v)
         result = {"pw_output": str(gen.pw_output), "next_input": str(path), "prediction_s": seconds, "notes": notes,
                   "u_eV": _values(u, (K.ATOM_INDEX,)), "v_eV": _values(v, (K.ATOM_I, K.ATOM_J))}
         atomic_write_json(path.parent / "prediction.json", result)

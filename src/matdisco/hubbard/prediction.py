@@ -37,7 +37,7 @@ from matdisco.core.io import atomic_write_text
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.data import model_dir, variant_name
 from matdisco.hubbard.ensemble import Ensemble
-from matdisco.hubbard.qe.edit import Entries, input_entries, input_labels, replace_hubbard, symbol_of
+from matdisco.hubbard.qe.edit import Entries, input_entries, input_labels, replace_hubbard, require_same_structure, symbol_of
 from matdisco.hubbard.qe.inputs import TINY_EV
 from matdisco.hubbard.splits import BY_PATH
 from matdisco.hubbard.structures import TRANSITION_METALS
@@ -58,6 +58,7 @@ def record_from_pw(pw_output: str | Path, pw_input: str | Path, parameters_out: 
     pw = parse_pw_output(pw_output)
     _, labels = input_labels(text, str(pw_input))
     atoms = read(str(pw_output), format="espresso-out", index=-1)  # ASE reads no ibrav != 0 input; the output has the cell
+    require_same_structure(text, str(pw_input), atoms.get_chemical_symbols(), atoms.positions, atoms.cell.array, str(pw_output))
     entries = {(i, j): v for i, j, v in input_entries(text)}
     if parameters_out:
         from matdisco.hubbard.qe.parse_hp import parse_parameters_out

@@ -100,3 +100,53 @@ def replace_hubbard(text: str, entries: Entries, where: str) -> str:
     if not done:
         raise InputError("no &SYSTEM namelist closed by '/'", where=where, expected="a pw.x input")
     return "\n".join(out) + "\n"
+
+
+_POSITIONS_CARD = re.compile(r"^\s*ATOMIC_POSITIONS\s*[({]?\s*(\w*)", re.IGNORECASE | re.MULTILINE)
+
+
+def input_positions(text: str, where: str) -> tuple[str, np.ndarray]:
+    """(unit of the ATOMIC_POSITIONS card in lower case, positions (nat, 3) as written)."""
+    match = _POSITIONS_CARD.search(text)
+    if match is None:
+        raise InputError("no ATOMIC_POSITIONS card", where=where, expected="a pw.x input")
+    nat = len(input_labels(text, where)[1])
+    rows = [line.split() for line in text[match.end():].splitlines()[1:] if line.strip()][:nat]
+    try:
+        positions = np.array([[_float(x) for x in row[1:4]] for row in rows])
+    except (ValueError, IndexError) as error:
+        raise InputError(f"unreadable ATOMIC_POSITIONS row ({error})", where=where, expected="label x y z") from error
+    return (match.group(1) or "alat").lower(), positions
+
+
+def require_same_structure(text: str, input_where: str, symbols_out: list[str], positions_out_angstrom: np.ndarray,
+                           cell_out_angstrom: np.ndarray, output_where: str, tolerance_angstrom: float = 1e-3) -> None:
+    """Raise :class:`InputError` naming both files when a pw.x input does not describe the structure of
+    the pw.x output it is paired with: other atom count, other species per atom, or (for positions in
+    angstrom, bohr or crystal units) an atom more than ``tolerance_angstrom`` away (minimum image)."""
+    labels = input_labels(text, input_where)[1]
+    symbols_in = [symbol_of(label) for label in labels]
+    pair = f"{input_where} and {output_where}"
+    if len(symbols_in) != len(symbols_out):
+        raise InputError(f"the input has {len(symbols_in)} atoms, the output {len(symbols_out)}", where=pair,
+                         expected="the pw.x input that produced this output")
+    wrong = [n for n, (a, b) in enumerate(zip(symbols_in, symbols_out), 1) if a != b]
+    if wrong:
+        n = wrong[0]
+        raise InputError(f"atom {n} is {symbols_in[n - 1]} in the input but {symbols_out[n - 1]} in the output "
+                         f"({len(wrong)} atoms differ)", where=pair, expected="the pw.x input that produced this output")
+    unit, positions = input_positions(text, input_where)
+    cell = np.asarray(cell_out_angstrom, dtype=float)
+    if unit == "crystal":
+        fractional_in = positions
+    elif unit in ("angstrom", "bohr"):
+        fractional_in = positions * (0.529177210903 if unit == "bohr" else 1.0) @ np.linalg.inv(cell)
+    else:
+        return  # alat units need celldm / ibrav: atom count and species were checked
+    delta = fractional_in - np.asarray(positions_out_angstrom) @ np.linalg.inv(cell)
+    delta -= np.round(delta)
+    shift = np.linalg.norm(delta @ cell, axis=1)
+    if shift.max() > tolerance_angstrom:
+        n = int(np.argmax(shift)) + 1
+        raise InputError(f"atom {n} sits {shift.max():.3f} A from its position in the output", where=pair,
+                         expected="the pw.x input that produced this output")
