@@ -5,7 +5,9 @@ Units are LAMMPS ``metal``: Angstrom, eV, ps, K. A cell starts as a diamond supe
 quenched linearly from ``quench_start_temperature_K`` (default: the melt temperature; a lower
 start skips liquid time that the quench does not need) to ``final_temperature_K`` at
 ``quench_rate_K_per_ps`` (10 K/ps = 1e13 K/s), annealed at
-``anneal_temperature_K``, and minimised (conjugate gradient, fixed cell). Optionally the minimised
+``anneal_temperature_K``, and minimised (conjugate gradient, fixed cell). With
+``plateau_temperature_K`` set, the quench pauses there for ``plateau_time_ps`` (a hot anneal below
+the glass transition, where coordination defects heal) before it goes on at the same rate. Optionally the minimised
 cell is relaxed once more with the DFT-trained SNAP of Zuo et al. (J. Phys. Chem. A 124, 731, 2020).
 """
 
@@ -64,6 +66,8 @@ class MeltQuench:
     final_temperature_K: float = 300.0
     anneal_temperature_K: float = 300.0
     anneal_time_ps: float = 10.0
+    plateau_temperature_K: float | None = None
+    plateau_time_ps: float = 0.0
     thermostat_damping_ps: float = 0.1
     minimise: bool = True
     snap_relax: bool = False
@@ -79,10 +83,21 @@ class MeltQuench:
 
     @property
     def quench_time_ps(self) -> float:
-        """Duration of the linear quench from its start to the final temperature, ps."""
+        """Duration of the linear quench from its start to the final temperature (plateau excluded), ps."""
         if self.quench_rate_K_per_ps <= 0:
             raise ConfigError(f"quench_rate_K_per_ps must be positive, got {self.quench_rate_K_per_ps}")
         return (self.quench_start_K - self.final_temperature_K) / self.quench_rate_K_per_ps
+
+    def quench_segments(self) -> list[tuple[float, float, float]]:
+        """The quench as (start K, end K, duration ps) thermostat ramps: one linear ramp, or ramp,
+        plateau and ramp when ``plateau_temperature_K`` is set (it must lie inside the quench)."""
+        start, end, rate = self.quench_start_K, self.final_temperature_K, self.quench_rate_K_per_ps
+        if self.plateau_temperature_K is None:
+            return [(start, end, self.quench_time_ps)]
+        plateau = float(self.plateau_temperature_K)
+        if not end < plateau < start:
+            raise ConfigError(f"plateau_temperature_K {plateau} must lie between the final {end} and the start {start} K")
+        return [(start, plateau, (start - plateau) / rate), (plateau, plateau, self.plateau_time_ps), (plateau, end, (plateau - end) / rate)]
 
 
 @lru_cache(maxsize=1)
@@ -210,9 +225,8 @@ def melt_quench(protocol: MeltQuench, seed: int) -> tuple[Atoms, dict]:
             f"fix md all nvt temp {p.melt_temperature_K} {p.melt_temperature_K} {damp}",
             f"run {p.steps(p.melt_time_ps)}",
             "unfix md",
-            f"fix md all nvt temp {p.quench_start_K} {p.final_temperature_K} {damp}",
-            f"run {p.steps(p.quench_time_ps)}",
-            "unfix md",
+            *[line for t0, t1, ps in p.quench_segments() for line in
+              (f"fix md all nvt temp {t0} {t1} {damp}", f"run {p.steps(ps)}", "unfix md")],
             f"fix md all nvt temp {p.anneal_temperature_K} {p.anneal_temperature_K} {damp}",
             f"run {p.steps(p.anneal_time_ps)}",
             "unfix md",
