@@ -75,6 +75,8 @@ def _melt_quench_cells(sim: DictConfig, seed: int) -> list[tuple[str, Atoms]]:
     """``n_cells`` seeded melt-quenches, each in a fresh process; into ``sim.dataset`` (resuming) when set."""
     proto = protocol(sim)
     if sim.get("dataset"):
+        if sim.get("spotcheck"):
+            run_cells(protocol(sim, sim.spotcheck), Path(sim.dataset) / "spotcheck", seed, 1, 1)
         run_cells(proto, Path(sim.dataset), seed, int(sim.n_cells), int(sim.n_workers))
         return [(cell_path(Path(sim.dataset), k).stem, read_cell(cell_path(Path(sim.dataset), k))) for k in range(int(sim.n_cells))]
     seeds = cell_seeds(seed, int(sim.n_cells))
