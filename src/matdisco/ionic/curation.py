@@ -32,7 +32,7 @@ import pandas as pd
 from rdkit import Chem, RDLogger
 
 from matdisco.core.errors import InputError
-from matdisco.ionic import keys
+from matdisco.ionic import ions, keys
 
 RDLogger.DisableLog("rdApp.*")
 AMBIENT_PRESSURE_KPA = 101.325
@@ -136,17 +136,6 @@ def split_salt(smiles: str, where: str) -> Salt:
     return Salt(cation, anion, n_cation=q_anion // common, n_anion=q_cation // common)
 
 
-def ion_name_table(cation_info: pd.DataFrame, anion_info: pd.DataFrame) -> dict[str, str]:
-    """Canonical ion SMILES -> first listed name, from salty's cation and anion tables."""
-    names: dict[str, str] = {}
-    for table in (cation_info, anion_info):
-        for name, smiles in zip(table["name"], table["smiles"]):
-            mol = Chem.MolFromSmiles(smiles) if isinstance(smiles, str) else None
-            if mol is not None:
-                names.setdefault(Chem.MolToSmiles(mol), str(name).strip(", "))
-    return names
-
-
 def map_salt_names(names: list[str], tables: dict[str, pd.DataFrame]) -> tuple[dict[str, tuple[str, str]], list[str]]:
     """Map salt names to (SMILES, source); return the mapping and the names that stayed unmapped.
 
@@ -185,9 +174,9 @@ def curate(tables: dict[str, pd.DataFrame], rules: dict) -> tuple[pd.DataFrame, 
     report = CurationReport(n_points_raw=len(raw), n_salt_names_raw=raw[keys.RAW_SALT_NAME].nunique())
     points = _points_with_salts(raw, tables, report)
     points = _apply_point_rules(points, rules, report)
-    ion_names = ion_name_table(tables["cationInfo.csv"], tables["anionInfo.csv"])
-    points[keys.CATION_NAME] = points[keys.CATION_SMILES].map(lambda s: ion_names.get(s, s))
-    points[keys.ANION_NAME] = points[keys.ANION_SMILES].map(lambda s: ion_names.get(s, s))
+    ion_names, _ = ions.ion_name_table(tables["cationInfo.csv"], tables["anionInfo.csv"])
+    points[keys.CATION_NAME] = points[keys.CATION_SMILES].map(lambda s: ion_names.get(ions.ion_key(s), s))
+    points[keys.ANION_NAME] = points[keys.ANION_SMILES].map(lambda s: ion_names.get(ions.ion_key(s), s))
     points[keys.LN_SIGMA] = np.log(points[keys.SIGMA_S_PER_M])
     points = points.sort_values([keys.IL_ID, keys.TEMPERATURE_K, keys.SIGMA_S_PER_M, keys.SALT_NAME]).reset_index(drop=True)
     report.n_points_kept = len(points)

@@ -129,3 +129,19 @@ def test_each_v2_rule_is_reported_with_its_salts():
     assert list(points[keys.SALT_NAME]) == ["1-ethyl-3-methylimidazolium dicyanamide"]
     assert report.rule_lists["glassy class (kept out of the liquid-law table)"] == {"1-ethyl-3-methylimidazolium tetrafluoroborate": 1}
     assert "glassy class" in report.as_markdown()
+
+
+def test_curated_names_come_from_the_checked_table_by_ion_key():
+    """The propyl cation, drawn in another resonance form than salty's row, is named propyl, not butyl."""
+    ec = pd.DataFrame([(0.5, 101.325, 298.15, "1-methyl-3-propylimidazolium tetrafluoroborate")], columns=[keys.RAW_SIGMA, keys.RAW_PRESSURE, keys.RAW_TEMPERATURE, keys.RAW_SALT_NAME])
+    tables = {
+        "electrical_conductivity.csv": ec,
+        "cationInfo.csv": pd.DataFrame(
+            {"name": ["1-butyl-3-methyl-1H-imidazolium", "1-methyl-3-propylimidazolium"], "smiles": ["Cn1c[n+](cc1)CCC", "CCCn1cc[n+](C)c1"]}
+        ),
+        "anionInfo.csv": pd.DataFrame({"name": ["tetrafluoroborate"], "smiles": ["F[B-](F)(F)F"]}),
+        "compounds.csv": pd.DataFrame({"id": [], "name": [], "smiles": []}),
+    }
+    rules = {"pressure_max_deviation_kPa": 50.0, "sigma_max_S_per_m": 30.0, "temperature_range_K": [200.0, 500.0]}
+    points, _, _ = curate(tables, rules)
+    assert list(points[keys.CATION_NAME]) == ["1-methyl-3-propylimidazolium"]
