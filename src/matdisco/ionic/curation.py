@@ -3,14 +3,22 @@
 Steps, each counted in the report: map salt names to SMILES (ilthermopy's compound table first,
 then a split of the name into a salty cation name + anion name), parse and split each salt into one
 cation and one anion species with a charge-balanced formula unit, then apply the point rules
-(non-positive sigma, pressure far from ambient, implausible values, exact duplicates, points of a
-non-liquid branch).
+(non-positive sigma, pressure far from ambient, implausible values, exact duplicates) and the four
+v2 rules, each reported with the salts it drops:
 
-Non-liquid branch: ILThermo mixes liquid and crystal-phase (or mislabelled) series of the same salt.
-A liquid's ln(sigma) rises smoothly with T (Vogel-Fulcher-Tammann; at most ~0.3 per K even near the
-glass transition), so a point lying far below another measurement of the same IL within a few
-kelvin belongs to another phase: e.g. EMIM BF4 below its 288 K melting point has a liquid series
-(supercooled) and a crystal series about 6 ln units lower, which merge at the melting point.
+- source consistency (:func:`inconsistent_sources`): a source whose points sit a constant factor
+  away from independent series of the same salts is dropped with every point it holds;
+- physical plausibility (:func:`implausible_datasets`): a data set that is both very conductive and
+  very temperature-sensitive;
+- solid branch (:func:`solid_branch`): points below the liquid extrapolation of the same IL's
+  warmer points, at any temperature distance;
+- glassy class (:func:`glassy_ils`): ILs that never reach the fluid regime are kept out of the
+  liquid-law table and listed separately.
+
+The raw snapshot carries no ILThermo reference field. Its rows are ILThermo data sets in entry
+order, so a *data set* is a run of consecutive rows of one salt name and a *source* is a run of
+consecutive data sets sharing one temperature/pressure signature (e.g. the 22 single points at
+298.10 K / 101.325 kPa of one ether-ammonium paper that open the file): a documented proxy.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import pandas as pd
 from rdkit import Chem, RDLogger
 
 from matdisco.core.errors import InputError
-from matdisco.ionic import keys
+from matdisco.ionic import ions, keys
 
 RDLogger.DisableLog("rdApp.*")
 AMBIENT_PRESSURE_KPA = 101.325
@@ -59,7 +67,8 @@ class CurationReport:
     dropped_points: dict[str, int] = field(default_factory=dict)
     dropped_ils: dict[str, int] = field(default_factory=dict)
     unmapped_names: list[str] = field(default_factory=list)
-    non_liquid_points: dict[str, int] = field(default_factory=dict)
+    rule_lists: dict[str, dict[str, int]] = field(default_factory=dict)
+    flagged_sources: list[str] = field(default_factory=list)
     rejected_names: dict[str, str] = field(default_factory=dict)
     n_points_kept: int = 0
     n_ils_kept: int = 0
@@ -82,8 +91,11 @@ class CurationReport:
             "|---|---:|---:|",
         ]
         lines += [f"| {rule} | {n} | {self.dropped_ils.get(rule, 0)} |" for rule, n in self.dropped_points.items()]
-        lines += ["", f"## Points dropped as a non-liquid branch, per salt ({len(self.non_liquid_points)})", ""]
-        lines += [f"- {name}: {n}" for name, n in self.non_liquid_points.items()] or ["(none)"]
+        for rule, salts in self.rule_lists.items():
+            lines += ["", f"## {rule}: points per salt ({len(salts)} salts)", ""]
+            lines += [f"- {name}: {n}" for name, n in salts.items()] or ["(none)"]
+        lines += ["", f"## Sources flagged as inconsistent ({len(self.flagged_sources)})", ""]
+        lines += [f"- {line}" for line in self.flagged_sources] or ["(none)"]
         lines += ["", f"## Names with no SMILES ({len(self.unmapped_names)})", ""]
         lines += [f"- {name}" for name in self.unmapped_names] or ["(none)"]
         lines += ["", f"## Names rejected after mapping ({len(self.rejected_names)})", ""]
@@ -124,17 +136,6 @@ def split_salt(smiles: str, where: str) -> Salt:
     return Salt(cation, anion, n_cation=q_anion // common, n_anion=q_cation // common)
 
 
-def ion_name_table(cation_info: pd.DataFrame, anion_info: pd.DataFrame) -> dict[str, str]:
-    """Canonical ion SMILES -> first listed name, from salty's cation and anion tables."""
-    names: dict[str, str] = {}
-    for table in (cation_info, anion_info):
-        for name, smiles in zip(table["name"], table["smiles"]):
-            mol = Chem.MolFromSmiles(smiles) if isinstance(smiles, str) else None
-            if mol is not None:
-                names.setdefault(Chem.MolToSmiles(mol), str(name).strip(", "))
-    return names
-
-
 def map_salt_names(names: list[str], tables: dict[str, pd.DataFrame]) -> tuple[dict[str, tuple[str, str]], list[str]]:
     """Map salt names to (SMILES, source); return the mapping and the names that stayed unmapped.
 
@@ -164,16 +165,18 @@ def curate(tables: dict[str, pd.DataFrame], rules: dict) -> tuple[pd.DataFrame, 
 
     ``rules``: ``pressure_max_deviation_kPa`` (keep |P - 101.325| <= this; missing P is taken as
     ambient), ``sigma_max_S_per_m``, ``temperature_range_K`` [low, high], ``drop_exact_duplicates``,
-    ``non_liquid_gap_ln`` and ``non_liquid_window_K`` (see :func:`non_liquid_branch`; a null gap
-    keeps every branch).
+    and the optional v2 sections ``source`` (:func:`inconsistent_sources`), ``plausibility``
+    (:func:`implausible_datasets`), ``solid`` (:func:`solid_branch`) and ``glassy``
+    (:func:`glassy_ils`); a missing or null section switches its rule off.
     """
-    raw = tables["electrical_conductivity.csv"]
+    raw = tables["electrical_conductivity.csv"].copy()
+    raw[keys.DATASET], raw[keys.SOURCE] = dataset_and_source(raw)
     report = CurationReport(n_points_raw=len(raw), n_salt_names_raw=raw[keys.RAW_SALT_NAME].nunique())
     points = _points_with_salts(raw, tables, report)
     points = _apply_point_rules(points, rules, report)
-    ion_names = ion_name_table(tables["cationInfo.csv"], tables["anionInfo.csv"])
-    points[keys.CATION_NAME] = points[keys.CATION_SMILES].map(lambda s: ion_names.get(s, s))
-    points[keys.ANION_NAME] = points[keys.ANION_SMILES].map(lambda s: ion_names.get(s, s))
+    ion_names, _ = ions.ion_name_table(tables["cationInfo.csv"], tables["anionInfo.csv"])
+    points[keys.CATION_NAME] = points[keys.CATION_SMILES].map(lambda s: ion_names.get(ions.ion_key(s), s))
+    points[keys.ANION_NAME] = points[keys.ANION_SMILES].map(lambda s: ion_names.get(ions.ion_key(s), s))
     points[keys.LN_SIGMA] = np.log(points[keys.SIGMA_S_PER_M])
     points = points.sort_values([keys.IL_ID, keys.TEMPERATURE_K, keys.SIGMA_S_PER_M, keys.SALT_NAME]).reset_index(drop=True)
     report.n_points_kept = len(points)
@@ -200,7 +203,7 @@ def _points_with_salts(raw: pd.DataFrame, tables: dict[str, pd.DataFrame], repor
             keys.RAW_TEMPERATURE: keys.TEMPERATURE_K,
             keys.RAW_SALT_NAME: keys.SALT_NAME,
         }
-    )[[keys.SALT_NAME, keys.TEMPERATURE_K, keys.PRESSURE_KPA, keys.SIGMA_S_PER_M]]
+    )[[keys.SALT_NAME, keys.TEMPERATURE_K, keys.PRESSURE_KPA, keys.SIGMA_S_PER_M, keys.DATASET, keys.SOURCE]]
     usable = points[keys.SALT_NAME].isin(salts)
     _count_drop(report, "salt name unmapped or not a salt", points, ~usable)
     points = points[usable].copy()
@@ -211,6 +214,25 @@ def _points_with_salts(raw: pd.DataFrame, tables: dict[str, pd.DataFrame], repor
     points[keys.ANION_SMILES] = salt_of.map(lambda s: s.anion_smiles)
     points[keys.NAME_SOURCE] = points[keys.SALT_NAME].map(sources)
     return points
+
+
+def dataset_and_source(raw: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Data-set and source ids (int) of each raw row, in file order.
+
+    Data set: a run of consecutive rows with one salt name. Source: a run of consecutive data sets
+    with the same signature (sorted temperatures rounded to 0.1 K, sorted pressures); the raw file
+    has no reference field, so this stands in for one paper's block of ILThermo entries.
+    """
+    dataset = (raw[keys.RAW_SALT_NAME] != raw[keys.RAW_SALT_NAME].shift()).cumsum()
+    signature = {}
+    for run, rows in raw.groupby(dataset, sort=False):
+        temperatures = tuple(sorted(set(rows[keys.RAW_TEMPERATURE].round(1))))
+        pressures = tuple(sorted(set(rows[keys.RAW_PRESSURE].fillna(AMBIENT_PRESSURE_KPA))))
+        signature[run] = (temperatures, pressures)
+    runs = pd.Series(list(signature.keys()))
+    signatures = runs.map(signature)
+    source_of_run = dict(zip(runs, (signatures != signatures.shift()).cumsum()))
+    return dataset.astype(int), dataset.map(source_of_run).astype(int)
 
 
 def _apply_point_rules(points: pd.DataFrame, rules: dict, report: CurationReport) -> pd.DataFrame:
@@ -230,33 +252,188 @@ def _apply_point_rules(points: pd.DataFrame, rules: dict, report: CurationReport
     if rules.get("drop_exact_duplicates", True):
         columns = [keys.IL_ID, keys.TEMPERATURE_K, keys.PRESSURE_KPA, keys.SIGMA_S_PER_M]
         checks.append(("exact duplicate of another point", lambda p: p.duplicated(subset=columns)))
-    gap_ln, window_K = rules.get("non_liquid_gap_ln"), rules.get("non_liquid_window_K")
-    if gap_ln is not None:
-
-        def non_liquid(p: pd.DataFrame) -> pd.Series:
-            drop = non_liquid_branch(p, gap_ln, window_K)
-            report.non_liquid_points = {str(k): int(n) for k, n in p.loc[drop, keys.SALT_NAME].value_counts().sort_index().items()}
-            return drop
-
-        checks.append((f"non-liquid branch (> {gap_ln} ln units below the same IL within {window_K} K)", non_liquid))
-    for rule, rule_mask in checks:
+    for rule, rule_mask in checks + _v2_checks(rules, report):
         drop = rule_mask(points)
         _count_drop(report, rule, points, drop)
         points = points[~drop]
     return points
 
 
-def non_liquid_branch(points: pd.DataFrame, gap_ln: float, window_K: float) -> pd.Series:
-    """Mask of points more than ``gap_ln`` below the highest ln(sigma) of the same IL within
-    ``window_K`` kelvin (the IL's liquid branch there); index aligned with ``points``."""
-    mask = pd.Series(False, index=points.index)
-    for _, il in points.groupby(keys.IL_ID):
+def _v2_checks(rules: dict, report: CurationReport) -> list:
+    """(rule label, mask function) of the configured v2 rules, in order; each lists its salts."""
+    checks = []
+    if rules.get("source"):
+        cfg = rules["source"]
+
+        def source_rule(p: pd.DataFrame) -> pd.Series:
+            drop, report.flagged_sources = inconsistent_sources(p, **cfg)
+            return drop
+
+        checks.append(("source inconsistent with independent series", source_rule))
+    if rules.get("plausibility"):
+        checks.append(("implausible magnitude and temperature slope", lambda p: implausible_datasets(p, **rules["plausibility"])))
+    if rules.get("solid"):
+        checks.append(("solid branch (below the liquid extrapolation of warmer points)", lambda p: solid_branch(p, **rules["solid"])))
+    if rules.get("glassy"):
+        checks.append(("glassy class (kept out of the liquid-law table)", lambda p: glassy_ils(p, **rules["glassy"])))
+
+    def listed(rule: str, mask_fn):
+        def run(p: pd.DataFrame) -> pd.Series:
+            drop = mask_fn(p)
+            counts = p.loc[drop, keys.SALT_NAME].value_counts().sort_index()
+            report.rule_lists[rule] = {str(name): int(n) for name, n in counts.items()}
+            return drop
+
+        return rule, run
+
+    return [listed(rule, fn) for rule, fn in checks]
+
+
+def _arrhenius(temperature_K: np.ndarray, ln_sigma: np.ndarray, min_span_K: float, default_activation_K: float) -> tuple[float, float, float]:
+    """Local Arrhenius law ln sigma = c - b (1/T - 1/T_c) through the points' centroid.
+
+    Returns (1/T_c in 1/K, c in ln units, b in K). The activation temperature b = E_a/R is fitted
+    when the points span at least ``min_span_K`` and clipped at 0 (sigma never falls on heating);
+    otherwise ``default_activation_K`` is used.
+    """
+    inv_T = 1.0 / temperature_K
+    centre_inv_T, centre_ln = float(inv_T.mean()), float(ln_sigma.mean())
+    if np.ptp(temperature_K) < min_span_K:
+        return centre_inv_T, centre_ln, default_activation_K
+    slope = np.polyfit(inv_T - centre_inv_T, ln_sigma, 1)[0]
+    return centre_inv_T, centre_ln, max(0.0, -float(slope))
+
+
+def inconsistent_sources(
+    points: pd.DataFrame, window_K: float, offset_ln: float, spread_ln: float, min_ils: int
+) -> tuple[pd.Series, list[str]]:
+    """Mask of all points of sources that disagree with independent series by a constant factor.
+
+    For each point of an IL measured by several sources, the offset (ln units) is its ln sigma
+    minus the Arrhenius interpolation of the other sources' points of the same IL within
+    ``window_K``. A source is flagged when at least ``min_ils`` of its ILs have an offset, their
+    median offsets have |median| >= ``offset_ln`` and a standard deviation <= ``spread_ln`` (one
+    factor for all: a unit or cell-constant error, e.g. the ether-ammonium 298.10 K singles at
+    1/1000 of DEME NTf2, DEME BF4 and DEME CF3BF3's independent series). Every point of a flagged
+    source is dropped, so ILs that rest only on it are lost. Returns (mask, one line per source).
+    """
+    offsets = _source_offsets(points, window_K)
+    mask, lines = pd.Series(False, index=points.index), []
+    for source, per_il in offsets.groupby("source"):
+        median_ln = per_il["offset_ln"].to_numpy()
+        if len(median_ln) >= min_ils and abs(np.median(median_ln)) >= offset_ln and median_ln.std() <= spread_ln:
+            in_source = points[keys.SOURCE] == source
+            mask |= in_source
+            first = points.loc[in_source, keys.SALT_NAME].iloc[0]
+            lines.append(
+                f"source {source} (first salt {first!r}): {in_source.sum()} points of "
+                f"{points.loc[in_source, keys.IL_ID].nunique()} ILs, factor {np.exp(np.median(median_ln)):.3g} "
+                f"vs independent series of {len(median_ln)} ILs"
+            )
+    return mask, lines
+
+
+def _source_offsets(points: pd.DataFrame, window_K: float) -> pd.DataFrame:
+    """Median offset (ln units) of each (source, IL) against the IL's other sources within ``window_K``."""
+    rows = []
+    for il_id, il in points.groupby(keys.IL_ID):
+        if il[keys.SOURCE].nunique() < 2:
+            continue
         temperature_K = il[keys.TEMPERATURE_K].to_numpy()
         ln_sigma = np.log(il[keys.SIGMA_S_PER_M].to_numpy())
-        near = np.abs(temperature_K[:, None] - temperature_K[None, :]) <= window_K
-        liquid_ln_sigma = np.where(near, ln_sigma[None, :], -np.inf).max(axis=1)
-        mask.loc[il.index] = liquid_ln_sigma - ln_sigma > gap_ln
+        source = il[keys.SOURCE].to_numpy()
+        for s in np.unique(source):
+            point_offsets = []
+            for T, ln in zip(temperature_K[source == s], ln_sigma[source == s]):
+                near = (source != s) & (np.abs(temperature_K - T) <= window_K)
+                if near.any():
+                    inv_c, c, b = _arrhenius(temperature_K[near], ln_sigma[near], 5.0, 0.0)
+                    point_offsets.append(ln - (c - b * (1.0 / T - inv_c)))
+            if point_offsets:
+                rows.append({"source": s, keys.IL_ID: il_id, "offset_ln": float(np.median(point_offsets))})
+    return pd.DataFrame(rows, columns=["source", keys.IL_ID, "offset_ln"])
+
+
+def implausible_datasets(points: pd.DataFrame, sigma_high_S_per_m: float, activation_max_K: float, min_span_K: float) -> pd.Series:
+    """Mask of data sets that are both very conductive and very temperature-sensitive.
+
+    A liquid conducting above ``sigma_high_S_per_m`` is fluid, far above its glass transition, and
+    its Arrhenius activation temperature b = E_a/R is small (series above 8 S/m in ILThermo:
+    2500-4700 K). A data set (span >= ``min_span_K``) reaching that sigma with b above
+    ``activation_max_K`` is implausible: e.g. C6mim Br and C8mim Br reading 10-29 S/m and rising
+    3.6x over 15 K (b about 7000 K) where their homologues read 0.01-0.1 S/m.
+    """
+    mask = pd.Series(False, index=points.index)
+    for _, rows in points.groupby(keys.DATASET):
+        temperature_K = rows[keys.TEMPERATURE_K].to_numpy()
+        sigma = rows[keys.SIGMA_S_PER_M].to_numpy()
+        if np.ptp(temperature_K) < min_span_K or sigma.max() < sigma_high_S_per_m:
+            continue
+        _, _, b = _arrhenius(temperature_K, np.log(sigma), min_span_K, 0.0)
+        mask.loc[rows.index] = b > activation_max_K
     return mask
+
+
+def solid_branch(
+    points: pd.DataFrame, gap_ln: float, gap_per_K: float, n_reference: int, min_span_K: float, default_activation_K: float
+) -> pd.Series:
+    """Mask of points lying below the liquid extrapolation of the same IL's warmer points.
+
+    Points are visited from warm to cold (at one temperature, high sigma first). A point's
+    reference is the ``n_reference`` coldest points already accepted at its temperature or above;
+    their local Arrhenius law (:func:`_arrhenius`) is extrapolated down to the point, which is
+    flagged when it lies more than ``gap_ln + gap_per_K * dT`` below, dT (K) being the distance to
+    the coldest reference point. Why this rule and not a worst-case bound ``gap + 0.3 K^-1 dT``:
+    0.3 ln/K is the steepest a liquid gets near Tg, so that bound allows a 10 ln drop over 30 K and
+    never reaches a crystal branch lying 6-8 ln below a liquid 10-35 K warmer (EMIM BF4: crystal
+    at 203-237 K, liquid measured down to 238 K). The IL's own warm points fix its slope; the
+    allowance per kelvin only has to cover the Vogel-Fulcher curvature, by which a supercooled
+    liquid falls below its Arrhenius extrapolation (a few 0.01 ln/K). Visiting points in order
+    makes dense liquid series their own reference, so a liquid measured down to Tg follows its
+    curvature step by step. A last pass drops points more than ``gap_ln`` below an accepted
+    colder point (:func:`_below_colder_liquid`). EMIM PF6: the solid branch (253-294 K, about 1e-5 S/m) lies 8-11 ln
+    below the extrapolation of the liquid measured from 299 K, and is flagged at every distance.
+    """
+    mask = pd.Series(False, index=points.index)
+    for _, il in points.groupby(keys.IL_ID):
+        order = np.lexsort((-il[keys.SIGMA_S_PER_M].to_numpy(), -il[keys.TEMPERATURE_K].to_numpy()))
+        temperature_K = il[keys.TEMPERATURE_K].to_numpy()[order]
+        ln_sigma = np.log(il[keys.SIGMA_S_PER_M].to_numpy()[order])
+        accepted: list[int] = []
+        for i in range(len(order)):
+            if accepted:
+                ref = np.array(accepted[-n_reference:])
+                inv_c, c, b = _arrhenius(temperature_K[ref], ln_sigma[ref], min_span_K, default_activation_K)
+                expected_ln = c - b * (1.0 / temperature_K[i] - inv_c)
+                allowed_ln = gap_ln + gap_per_K * (temperature_K[ref].min() - temperature_K[i])
+                if expected_ln - ln_sigma[i] > allowed_ln:
+                    mask.loc[il.index[order[i]]] = True
+                    continue
+            accepted.append(i)
+        below_colder = _below_colder_liquid(temperature_K, ln_sigma, np.array(accepted), gap_ln)
+        mask.loc[il.index[order[below_colder]]] = True
+    return mask
+
+
+def _below_colder_liquid(temperature_K: np.ndarray, ln_sigma: np.ndarray, accepted: np.ndarray, gap_ln: float) -> np.ndarray:
+    """Indices of points more than ``gap_ln`` below an accepted point at a lower or equal temperature.
+
+    A liquid's sigma rises with T, so such a point cannot be liquid (e.g. a crystal point 1 K above
+    the coldest point of a supercooled-liquid series, which the warm-to-cold pass cannot see).
+    """
+    colder = temperature_K[accepted][None, :] <= temperature_K[:, None]
+    highest_colder_ln = np.where(colder, ln_sigma[accepted][None, :], -np.inf).max(axis=1)
+    return np.flatnonzero(highest_colder_ln - ln_sigma > gap_ln)
+
+
+def glassy_ils(points: pd.DataFrame, sigma_max_S_per_m: float) -> pd.Series:
+    """Mask of the points of ILs whose highest sigma stays below ``sigma_max_S_per_m``.
+
+    Such salts (e.g. the EMIM amino-acid salts at 298 K, 1.7e-7 to 1e-4 S/m) are near their glass
+    transition, where ln sigma follows no 1/T, 1/T^2 liquid law; they are listed separately.
+    """
+    highest = points.groupby(keys.IL_ID)[keys.SIGMA_S_PER_M].transform("max")
+    return highest < sigma_max_S_per_m
 
 
 def _count_drop(report: CurationReport, rule: str, points: pd.DataFrame, drop: pd.Series) -> None:

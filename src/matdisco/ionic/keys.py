@@ -19,6 +19,9 @@ PRESSURE_KPA = "pressure_kPa"        # float: pressure in kPa
 SIGMA_S_PER_M = "sigma_S_per_m"      # float: electrical conductivity in S/m
 LN_SIGMA = "ln_sigma"                # float: ln(sigma / (1 S/m))
 NAME_SOURCE = "name_source"          # str: which table mapped the name to SMILES
+DATASET = "dataset"                  # int: raw data set (run of consecutive raw rows of one salt name)
+SALT_KEY = "salt_key"                # str: cation InChIKey + "." + anion InChIKey (resonance forms share it)
+SOURCE = "source"                    # int: source block (run of consecutive data sets with one T/P signature)
 
 # Ion table (data/processed/ionic/ions.parquet)
 ION_SMILES = "ion_smiles"

@@ -12,11 +12,12 @@ TINY = ["data.split.n_test=4", "data.split.n_folds=2", "++model.training.max_epo
 
 
 def _tiny_raw(raw_dir, n_salts: int = 24) -> None:
-    """The real snapshot cut to its first ``n_salts`` salt names (names tables kept whole)."""
+    """The real snapshot cut to ``n_salts`` salt names from its 41st on (its opening 22 are one
+    source at 1/1000 of independent series that curation v2 drops whole); names tables whole."""
     fetch_raw(raw_dir)
     path = raw_dir / "ionic" / "electrical_conductivity.csv"
     table = pd.read_csv(path)
-    keep = table[keys.RAW_SALT_NAME].drop_duplicates().head(n_salts)
+    keep = table[keys.RAW_SALT_NAME].drop_duplicates().iloc[40 : 40 + n_salts]
     table[table[keys.RAW_SALT_NAME].isin(keep)].to_csv(path, index=False)
 
 

@@ -45,19 +45,19 @@ def test_rules_drop_and_count():
     assert sorted(ions[keys.ION_ROLE]) == ["anion", "anion", "cation"]
 
 
-def test_non_liquid_branch_drops_the_crystal_series_only():
+def test_solid_branch_drops_the_crystal_series_only():
     """Below its melting point EMIM BF4 has a supercooled-liquid series and a crystal series ~6 ln
-    units lower; the crystal points with a liquid point within the window go, the liquid stays."""
+    units lower; the crystal points go, at any distance below the liquid, and the liquid stays."""
     name = "1-ethyl-3-methylimidazolium tetrafluoroborate"
     liquid = [(0.45, 101.325, 268.0, name), (0.60, 101.325, 278.0, name), (1.4, 101.325, 298.15, name)]
     crystal = [(0.0027, 101.325, 268.0, name), (0.011, 101.325, 279.0, name)]
-    lone_crystal = [(0.0001, 101.325, 230.0, name)]  # no liquid point within 10 K: kept
-    rules = RULES | {"non_liquid_gap_ln": 3.0, "non_liquid_window_K": 10.0}
-    points, _, report = curate(tiny_tables(liquid + crystal + lone_crystal), rules)
-    assert sorted(points[keys.TEMPERATURE_K]) == [230.0, 268.0, 278.0, 298.15]
-    assert points[keys.SIGMA_S_PER_M].min() == 0.0001 and 0.0027 not in set(points[keys.SIGMA_S_PER_M])
-    assert report.non_liquid_points == {name: 2}
-    kept_all, _, _ = curate(tiny_tables(liquid + crystal), RULES | {"non_liquid_gap_ln": None})
+    far_crystal = [(0.000001, 101.325, 230.0, name)]  # 38 K below the coldest liquid point: still dropped
+    solid = {"gap_ln": 3.0, "gap_per_K": 0.1, "n_reference": 5, "min_span_K": 5.0, "default_activation_K": 7000.0}
+    points, _, report = curate(tiny_tables(liquid + crystal + far_crystal), RULES | {"solid": solid})
+    assert sorted(points[keys.TEMPERATURE_K]) == [268.0, 278.0, 298.15]
+    rule = "solid branch (below the liquid extrapolation of warmer points)"
+    assert report.rule_lists[rule] == {name: 3}
+    kept_all, _, _ = curate(tiny_tables(liquid + crystal), RULES | {"solid": None})
     assert len(kept_all) == 5
 
 
