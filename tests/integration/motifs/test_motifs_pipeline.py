@@ -26,7 +26,7 @@ def run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("motifs")
     paths = [f"paths.{kind}={root / kind}" for kind in ("processed", "models", "metrics", "plots", "results", "logs")]
-    cfg = compose(TINY + paths + ["trainer.enable_progress_bar=false"])
+    cfg = compose(TINY + paths + ["paths.allow_outside_project=true", "trainer.enable_progress_bar=false"])
     threads = torch.get_num_threads()
     torch.set_num_threads(int(cfg.torch_num_threads))  # as core.steps.run_step does
     results = {}
