@@ -66,7 +66,13 @@ def _run_step(step: str, cfg: DictConfig) -> float | None:
     Returns the result's ``objective`` (for Hydra sweepers) or None.
     """
     command_line = hydra_command_line()
-    cfg = hand_run_paths(apply_params_file(cfg, command_line), step, command_line)
+    cfg = apply_params_file(cfg, command_line)
+    run_cfg = hand_run_paths(cfg, step, command_line)
+    moved = {kind: run_cfg.paths[kind] for kind in run_cfg.paths if run_cfg.paths[kind] != cfg.paths[kind]}
+    if moved:
+        print(f"hand run (no params_file): {step} writes {', '.join(moved.values())} (write_pipeline_outputs=true "
+              "writes the pipeline's folders)", file=sys.stderr)
+    cfg = run_cfg
     validate_config(cfg)
     torch.set_num_threads(int(cfg.torch_num_threads))
     seed_everything(int(cfg.seed))
