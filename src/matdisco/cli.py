@@ -13,8 +13,11 @@ from pathlib import Path
 
 from matdisco.core.config import compose
 from matdisco.core.io import atomic_write_json, atomic_write_text
+from matdisco.core.steps import user_errors
 
 FAMILIES = ("ionic", "motifs", "hubbard")
+
+
 def _families_with(function: str) -> list[tuple[str, object]]:
     """(name, function) for every family package that defines ``function``."""
     found = []
@@ -37,10 +40,10 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    """Write the composition of ``conf/`` (with overrides) to params.yaml, as DVC's Hydra mode does."""
+    """Write ``conf/params.yaml`` composed (with overrides) to params.yaml, as `dvc exp run` does."""
     from omegaconf import OmegaConf
 
-    atomic_write_text(args.out, OmegaConf.to_yaml(compose(args.overrides)))
+    atomic_write_text(args.out, OmegaConf.to_yaml(compose(args.overrides, config_name="params"), resolve=True))
     print(f"wrote {args.out}")
     return 0
 
@@ -72,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--family", choices=FAMILIES)
     fetch.set_defaults(func=cmd_data_fetch)
 
-    params = sub.add_parser("params", help="compose conf/ into params.yaml")
-    params.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model.lr=0.003")
+    params = sub.add_parser("params", help="compose conf/params.yaml into params.yaml")
+    params.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. ionic_gnn.hidden=128")
     params.add_argument("--out", default="params.yaml")
     params.set_defaults(func=cmd_params)
 
@@ -88,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``matdisco`` console script."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    with user_errors():
+        return args.func(args)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,21 @@
-"""Config helpers: the DVC params overlay, artifact paths, and checks on required keys.
+"""Config helpers: the one config rule, the DVC params overlay, hand-run folders, artifact paths.
 
-Two ways run a step. By hand, a Hydra entry in ``pipelines/`` composes ``conf/`` with the
-command-line overrides. Under DVC, a stage passes ``params_file=params.yaml``: that file is the
-composition DVC writes from ``conf/`` (``dvc exp run -S ...``), so its values win over ``conf/``
-defaults; the step's own command-line values (``key=value``, not group selections) win over both,
-so a stage that trains a variant (``model.training.target=converged``) or a run that redirects
-``paths.*`` keeps them. Either way artifacts go to the folders under ``cfg.paths`` (relative to the working
-directory, the repository root), which are the ones ``dvc.yaml`` declares.
+The rule: **what the command line says wins**, values and group choices alike. Layers, lowest first:
+``conf/`` defaults, then ``params.yaml`` (only when ``params_file=params.yaml`` is given, as every
+DVC stage does), then the command line. ``params.yaml`` never changes a group choice: it holds one
+section per option the pipeline runs (``conf/params.yaml``: ``ionic_gnn``, ``hubbard_u``, ``ionic``,
+``md_full``, ...) and a run reads only the sections of the options it selected; its ``paths``,
+``trainer`` and ``logger`` sections apply only when their ``name`` is the selected option.
 
-``params.yaml`` holds one option of each selectable group (``model``, ``data``, ``simulate``):
-the one being experimented on. A stage that needs another option of the same group (the
-pipeline trains several models) keeps its own composition for that group.
+A run without ``params_file`` is a hand run: what its step writes goes under its own run folder
+``runs/<run_name>/`` (see :func:`hand_run_paths`), so it never overwrites the pipeline's outputs,
+unless ``write_pipeline_outputs=true``. Artifacts stay inside the project (the working directory)
+unless ``paths.allow_outside_project=true`` (see :func:`artifact`).
 """
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -24,14 +25,31 @@ from matdisco.core.errors import ConfigError
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 """The repository's Hydra config folder (the package is installed editable from the repository)."""
 
-SELECTABLE_GROUPS = ("model", "data", "simulate")
-"""Config groups whose options carry a ``name``; params.yaml overrides only the option it names."""
+OPTION_GROUPS = ("model", "data", "simulate")
+"""Groups whose options each have their own params.yaml section, named after the option."""
+
+NAMED_GROUPS = ("paths", "trainer", "logger")
+"""Groups with one params.yaml section (named after the group) for the option it names."""
+
+MODEL_TRAINER_KEY = "trainer"
+"""Key of a model's params.yaml section holding its trainer settings (conf/schedule/<model>.yaml)."""
+
+STEP_OUTPUT_KINDS = {
+    "simulate": ("processed", "metrics", "plots", "results"),
+    "extract": ("processed", "metrics", "plots"),
+    "train": ("models", "metrics", "plots"),
+    "evaluate": ("metrics", "plots", "results"),
+    "generate": ("metrics", "plots", "results"),
+}
+"""``paths.*`` folders each step writes to; a hand run moves them under its run folder."""
+
+RUNS_DIR = "runs"
+"""Folder of the hand runs (git-ignored), one subfolder per run."""
 
 
 def apply_params_file(cfg: DictConfig, command_line: list[str] | None = None) -> DictConfig:
-    """Return ``cfg`` with the values of ``cfg.params_file`` laid over it, then the ``command_line``
-    value overrides (Hydra syntax, e.g. ``["model=hubbard_u", "model.lr=0.01"]``) laid over that
-    (see module docstring)."""
+    """Return ``cfg`` with the sections of ``cfg.params_file`` that its choices select laid over it,
+    then the ``command_line`` value overrides (Hydra syntax, e.g. ``["model.lr=0.01"]``) over that."""
     if not cfg.get("params_file"):
         return cfg
     path = Path(cfg.params_file)
@@ -40,16 +58,32 @@ def apply_params_file(cfg: DictConfig, command_line: list[str] | None = None) ->
     params = OmegaConf.load(path)
     merged = cfg.copy()
     OmegaConf.set_struct(merged, False)
+    chosen = {cfg[group].name: group for group in OPTION_GROUPS if cfg.get(group) is not None}
     for key, value in params.items():
-        if key == "params_file":
-            continue
-        if key in SELECTABLE_GROUPS and _names_differ(cfg.get(key), value):
-            continue
-        merged[key] = value
+        if key in NAMED_GROUPS:
+            if cfg.get(key) is not None and cfg[key].get("name") == value.get("name"):
+                merged[key] = OmegaConf.merge(merged[key], value)
+        elif not _is_option_section(value) and key != "params_file":
+            merged[key] = value
+    for key, group in chosen.items():
+        if key in params:
+            _lay_option_section(merged, group, params[key].copy())
     merged.params_file = cfg.params_file
     for key, value in value_overrides(command_line or []):
         OmegaConf.update(merged, key, value, force_add=True)
     return merged
+
+
+def _is_option_section(value: object) -> bool:
+    """True for a params.yaml section holding one option of a group (it carries ``family``)."""
+    return isinstance(value, DictConfig) and "family" in value
+
+
+def _lay_option_section(cfg: DictConfig, group: str, section: DictConfig) -> None:
+    """Put ``section`` in ``cfg[group]``; a model section's ``trainer`` block goes into ``cfg.trainer``."""
+    if group == "model" and MODEL_TRAINER_KEY in section:
+        cfg.trainer = OmegaConf.merge(cfg.trainer, section.pop(MODEL_TRAINER_KEY))
+    cfg[group] = section
 
 
 def value_overrides(command_line: list[str]) -> list[tuple[str, object]]:
@@ -73,19 +107,46 @@ def hydra_command_line() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
-def _names_differ(own: DictConfig | None, other: DictConfig | None) -> bool:
-    """True when both group options exist and name different options."""
-    if own is None or other is None:
-        return False
-    return own.get("name") != other.get("name")
+def hand_run_paths(cfg: DictConfig, step: str, command_line: list[str]) -> DictConfig:
+    """For a hand run (no ``params_file``), ``cfg`` with the ``paths.*`` folders ``step`` writes moved
+    under ``runs/<run_name>/`` (default name: the start time); unchanged for a DVC stage, with
+    ``write_pipeline_outputs=true``, and for folders set on the command line."""
+    if cfg.get("params_file") or cfg.get("write_pipeline_outputs"):
+        return cfg
+    given = {key for key, _ in value_overrides(command_line)}
+    name = cfg.get("run_name") or datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    run_dir = Path(RUNS_DIR) / str(name)
+    moved = cfg.copy()
+    for kind in STEP_OUTPUT_KINDS.get(step, ()):
+        if f"paths.{kind}" not in given and moved.paths.get(kind) is not None:
+            moved.paths[kind] = str(run_dir / moved.paths[kind])
+    return moved
 
 
 def artifact(cfg: DictConfig, kind: str, *parts: str) -> Path:
-    """Path of an artifact: the folder ``cfg.paths[kind]`` (e.g. ``models``, ``metrics``) joined with ``parts``."""
+    """Path of an artifact: the folder ``cfg.paths[kind]`` (e.g. ``models``, ``metrics``) joined with ``parts``.
+
+    ``parts`` are names inside that folder (no ``..``, not absolute: model names from config cannot
+    reach outside ``paths.models``); the folder lies inside the project (the working directory)
+    unless ``paths.allow_outside_project=true``. Both raise :class:`ConfigError` naming the key.
+    """
     folder = cfg.paths.get(kind)
     if folder is None:
         raise ConfigError(f"config has no paths.{kind}")
+    root = Path.cwd().resolve()
+    if not cfg.paths.get("allow_outside_project", False) and not _is_within((root / folder).resolve(), root):
+        raise ConfigError(f"paths.{kind}={folder} lies outside the project {root}; "
+                          "set paths.allow_outside_project=true to write there")
+    for part in parts:
+        if Path(part).is_absolute() or ".." in Path(part).parts:
+            raise ConfigError(f"name {part!r} under paths.{kind} ({folder}) must stay inside it "
+                              "(a plain name: no '..', not an absolute path)")
     return Path(folder).joinpath(*parts)
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    """True when ``path`` is ``root`` or lies below it (both resolved)."""
+    return path == root or root in path.parents
 
 
 def require(cfg: DictConfig, *dotted_keys: str) -> None:
@@ -100,9 +161,10 @@ def to_plain(cfg: DictConfig) -> dict:
     return OmegaConf.to_container(cfg, resolve=True)
 
 
-def compose(overrides: list[str] | None = None) -> DictConfig:
-    """Compose ``conf/config.yaml`` with Hydra's compose API (no run folder, no logging setup).
+def compose(overrides: list[str] | None = None, config_name: str = "config") -> DictConfig:
+    """Compose ``conf/<config_name>.yaml`` with Hydra's compose API (no run folder, no logging setup).
 
+    ``config``: the steps' composition; ``params``: the composition written to params.yaml.
     Inside a running Hydra app (a ``pipelines/*.py`` step) the app's config search path is used;
     elsewhere (tests, notebooks) one is set up for the call.
     """
@@ -111,6 +173,6 @@ def compose(overrides: list[str] | None = None) -> DictConfig:
     from hydra.core.global_hydra import GlobalHydra
 
     if GlobalHydra.instance().is_initialized():
-        return hydra_compose(config_name="config", overrides=list(overrides or []))
+        return hydra_compose(config_name=config_name, overrides=list(overrides or []))
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        return hydra_compose(config_name="config", overrides=list(overrides or []))
+        return hydra_compose(config_name=config_name, overrides=list(overrides or []))

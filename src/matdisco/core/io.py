@@ -1,12 +1,15 @@
 """Atomic file writes and content hashes.
 
 Every artifact is written to a temporary file in the destination folder and renamed into
-place, so a failed run never leaves a half-written file or overwrites a good one.
+place, so a failed run never leaves a half-written file or overwrites a good one. Temporary names
+are ``.<name>.<pid>.<random>``: a run killed with SIGKILL cannot remove its own, so the next write
+of the same artifact removes those of processes that no longer exist.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -25,7 +28,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    remove_stale_staging(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=_staging_prefix(path), suffix=suffix or path.suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -44,11 +48,12 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    remove_stale_staging(path)
+    tmp = Path(tempfile.mkdtemp(prefix=_staging_prefix(path), dir=path.parent))
     try:
         yield tmp
         if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+            old = Path(tempfile.mkdtemp(prefix=_staging_prefix(path) + "old.", dir=path.parent))
             os.replace(path, old / path.name)
             os.replace(tmp, path)
             shutil.rmtree(old)
@@ -57,6 +62,34 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def _staging_prefix(path: Path) -> str:
+    """``.<name>.<pid>.``: prefix of this process's temporary siblings of ``path``."""
+    return f".{path.name}.{os.getpid()}."
+
+
+def remove_stale_staging(path: str | os.PathLike) -> list[Path]:
+    """Remove temporary siblings of ``path`` left by processes that no longer run; return them."""
+    path = Path(path)
+    removed = []
+    for candidate in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        pid = candidate.name[len(path.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_exists(int(pid)):
+            shutil.rmtree(candidate) if candidate.is_dir() else candidate.unlink()
+            removed.append(candidate)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    """True when a process with ``pid`` exists (possibly another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -9,15 +9,23 @@ float) is what sweeps minimise.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import os
+import sys
+from typing import Iterator
 
 import torch
 from omegaconf import DictConfig
 
-from matdisco.core.config import apply_params_file, hydra_command_line
-from matdisco.core.errors import ConfigError
+from matdisco.core.config import apply_params_file, hand_run_paths, hydra_command_line
+from matdisco.core.errors import ConfigError, MatdiscoError
+from matdisco.core.schema import validate_config
 from matdisco.core.seeding import seed_everything
+
+DEBUG_ENV = "MATDISCO_DEBUG"
+"""Set to 1 to see the traceback of expected errors (:class:`MatdiscoError`) too."""
 
 STEPS = ("simulate", "extract", "train", "evaluate", "generate")
 _FAMILY_GROUP = {"simulate": "simulate", "extract": "data", "train": "model", "evaluate": "data", "generate": "data"}
@@ -34,12 +42,40 @@ def step_family(step: str, cfg: DictConfig) -> str:
     return family
 
 
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a :class:`MatdiscoError` into one message on stderr and exit status 1 (the traceback
+    only with ``MATDISCO_DEBUG=1``)."""
+    try:
+        yield
+    except MatdiscoError as err:
+        if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            raise
+        print(f"error: {err}\n(set {DEBUG_ENV}=1 for the traceback)", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 def run_step(step: str, cfg: DictConfig) -> float | None:
-    """Apply the DVC params overlay, set torch's CPU threads, seed, run ``matdisco.<family>.<step>(cfg)``, print its result.
+    """Run one step with user errors reported in one message (see :func:`user_errors`)."""
+    with user_errors():
+        return _run_step(step, cfg)
+
+
+def _run_step(step: str, cfg: DictConfig) -> float | None:
+    """Apply the DVC params overlay (or move a hand run's outputs to its run folder), validate the
+    config, set torch's CPU threads, seed, run ``matdisco.<family>.<step>(cfg)``, print its result.
 
     Returns the result's ``objective`` (for Hydra sweepers) or None.
     """
-    cfg = apply_params_file(cfg, hydra_command_line())
+    command_line = hydra_command_line()
+    cfg = apply_params_file(cfg, command_line)
+    run_cfg = hand_run_paths(cfg, step, command_line)
+    moved = {kind: run_cfg.paths[kind] for kind in run_cfg.paths if run_cfg.paths[kind] != cfg.paths[kind]}
+    if moved:
+        print(f"hand run (no params_file): {step} writes {', '.join(moved.values())} (write_pipeline_outputs=true "
+              "writes the pipeline's folders)", file=sys.stderr)
+    cfg = run_cfg
+    validate_config(cfg)
     torch.set_num_threads(int(cfg.torch_num_threads))
     seed_everything(int(cfg.seed))
     family = step_family(step, cfg)

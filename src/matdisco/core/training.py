@@ -6,13 +6,17 @@ import copy
 import importlib
 import io
 import inspect
+import pickle
 from pathlib import Path
 
 import hydra
+import numpy as np
 import pytorch_lightning as pl
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from matdisco.core.config import CONF_DIR
+from matdisco.core.errors import InputError
 from matdisco.core.io import atomic_write_bytes
 from matdisco.core.loggers import finish_loggers, make_loggers
 
@@ -38,24 +42,59 @@ def instantiate_model(model_cfg: DictConfig, **runtime) -> pl.LightningModule:
 def save_module(path: Path, module: pl.LightningModule, **extra) -> None:
     """Save class path, hyperparameters and weights (plus ``extra`` entries) to ``path`` atomically.
 
-    Serialised in memory first: torch names the archive after the file it writes, and the temporary
-    file's random name would make equal models differ byte for byte (and DVC hashes with them).
+    Everything is stored as plain containers, numbers, strings and tensors, so the file loads with
+    ``torch.load(..., weights_only=True)`` (no code runs on loading). Serialised in memory first:
+    torch names the archive after the file it writes, and the temporary file's random name would
+    make equal models differ byte for byte (and DVC hashes with them).
     """
     payload = {
         "class": f"{type(module).__module__}.{type(module).__qualname__}",
-        "hyper_parameters": dict(module.hparams),
+        "hyper_parameters": _plain(dict(module.hparams)),
         "state_dict": module.state_dict(),
-        **extra,
+        **_plain(extra),
     }
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def _plain(value):
+    """``value`` with OmegaConf containers, tuples and numpy scalars/arrays made plain Python (tensors kept)."""
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    return value
+
+
+def model_classes() -> dict[str, str]:
+    """The registry of loadable classes: ``_target_`` of every ``conf/model/*.yaml`` -> its config name."""
+    registry = {}
+    for path in sorted((CONF_DIR / "model").glob("*.yaml")):
+        target = OmegaConf.load(path).get("_target_")
+        if target:
+            registry[target] = path.stem
+    return registry
+
+
 def load_module(path: Path) -> tuple[pl.LightningModule, dict]:
-    """Module saved by :func:`save_module`, in eval mode, and the whole saved payload."""
-    payload = torch.load(path, map_location="cpu", weights_only=False)
-    module_name, class_name = payload["class"].rsplit(".", 1)
+    """Module saved by :func:`save_module`, in eval mode, and the whole saved payload.
+
+    Loads with ``weights_only=True``; the class must be one of :func:`model_classes`.
+    """
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise InputError(f"model file {path} holds more than weights and settings ({err})".splitlines()[0],
+                         expected="a file written by matdisco.core.training.save_module; retrain it") from None
+    class_path = payload.get("class")
+    if class_path not in model_classes():
+        raise InputError(f"model file {path} names class {class_path!r}", expected=f"one of {sorted(model_classes())}")
+    module_name, class_name = class_path.rsplit(".", 1)
     module = getattr(importlib.import_module(module_name), class_name)(**payload["hyper_parameters"])
     module.load_state_dict(payload["state_dict"])
     return module.eval(), payload
@@ -80,27 +119,16 @@ class RestoreBestWeights(pl.Callback):
             module.load_state_dict(self.best_state)
 
 
-# Trainer keys that a model config may set under `model.training` (its own epochs and patience).
-MODEL_TRAINER_KEYS = ("max_epochs", "early_stopping_patience")
-
-
-def trainer_settings(cfg: DictConfig) -> dict:
-    """``cfg.trainer`` as a dict, with ``model.training.max_epochs/early_stopping_patience`` laid over it."""
-    settings = OmegaConf.to_container(cfg.trainer, resolve=True)
-    training = cfg.get("model", {}).get("training") or {}
-    for key in MODEL_TRAINER_KEYS:
-        if training.get(key) is not None:
-            settings[key] = training[key]
-    return settings
-
-
 def build_trainer(cfg: DictConfig, loggers: list, callbacks: list | None = None, root_dir: Path | None = None) -> pl.Trainer:
-    """``pl.Trainer`` from :func:`trainer_settings` (minus our own keys) with the given loggers.
+    """``pl.Trainer`` from ``cfg.trainer`` (minus our own keys) with the given loggers.
+
+    Epochs and patience are ``trainer.max_epochs`` / ``trainer.early_stopping_patience`` for every
+    model (each model's defaults: conf/schedule/<model>.yaml).
 
     Adds :class:`RestoreBestWeights` on ``trainer.monitor`` and, if ``early_stopping_patience`` is
     set, early stopping on the same metric.
     """
-    kwargs = trainer_settings(cfg)
+    kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
     monitor = kwargs.get("monitor", "val/loss")
     patience = kwargs.get("early_stopping_patience")
     for key in _OWN_TRAINER_KEYS:

@@ -31,7 +31,7 @@ class Ensemble:
         folder = Path(folder)
         files = sorted(folder.glob("member_*.pt"))
         if not files:
-            raise InputError(f"no trained members in {folder}", where=str(folder), expected="the hubbard_train output")
+            raise InputError("no trained members (member_*.pt)", where=str(folder), expected="the hubbard_train output")
         loaded = [load_module(path) for path in files]
         payload = loaded[0][1]
         return cls([module for module, _ in loaded], list(payload["vocabulary"]), payload["kind"], payload["target"], folder)

@@ -38,10 +38,11 @@ def _bench_config(cfg, workdir: str, model_cfg, max_epochs: int):
     OmegaConf.update(bench_cfg, "logger", {"name": "csv", "kind": "csv"}, force_add=True, merge=False)
     for kind in ("processed", "models", "metrics", "plots", "results", "logs"):
         OmegaConf.update(bench_cfg, f"paths.{kind}", f"{workdir}/{kind}")
+    OmegaConf.update(bench_cfg, "paths.allow_outside_project", True, force_add=True)
     OmegaConf.update(bench_cfg, "model.training.n_members", 1)
     OmegaConf.update(bench_cfg, "data.split.kfold", False)
-    OmegaConf.update(bench_cfg, "model.training.max_epochs", max_epochs, force_add=True)
-    OmegaConf.update(bench_cfg, "model.training.early_stopping_patience", None, force_add=True)
+    OmegaConf.update(bench_cfg, "trainer.max_epochs", max_epochs, force_add=True)
+    OmegaConf.update(bench_cfg, "trainer.early_stopping_patience", None, force_add=True)
     OmegaConf.update(bench_cfg, "trainer.enable_progress_bar", False)
     return bench_cfg
 

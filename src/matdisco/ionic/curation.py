@@ -24,6 +24,8 @@ consecutive data sets sharing one temperature/pressure signature (e.g. the 22 si
 from __future__ import annotations
 
 import hashlib
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from math import gcd
 
@@ -77,6 +79,13 @@ class CurationReport:
     def as_dict(self) -> dict:
         """Plain dict (JSON)."""
         return dict(self.__dict__)
+
+    def rejection_summary(self) -> str:
+        """One line: how many salt names were rejected, unmapped and kept, with the count per reason."""
+        reasons = Counter(re.sub(r"\s*'[^']*'", "", why.split(" in salt ")[0]) for why in self.rejected_names.values())
+        why = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common()) or "none"
+        return (f"{len(self.rejected_names)} of {self.n_salt_names_raw} salt names rejected ({why}), "
+                f"{len(self.unmapped_names)} unmapped; {self.n_ils_kept} ILs kept")
 
     def as_markdown(self) -> str:
         """Human-readable report."""

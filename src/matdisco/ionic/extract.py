@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 from matdisco.core.config import artifact
+from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json, atomic_write_text
 from matdisco.ionic import keys
 from matdisco.ionic.curation import curate
@@ -20,7 +23,11 @@ def extract(cfg) -> dict:
         raise ValueError(f"data.source must be 'snapshot' or 'live', got {cfg.data.source!r}")
     points, ions, report = curate(tables, dict(cfg.data.curation))
     split_cfg = cfg.data.split
-    splits = grouped_splits(points[keys.IL_ID], split_cfg.n_test, split_cfg.val_fraction, split_cfg.n_folds, seed=int(cfg.seed))
+    print(f"ionic curation: {report.rejection_summary()}", file=sys.stderr)
+    try:
+        splits = grouped_splits(points[keys.IL_ID], split_cfg.n_test, split_cfg.val_fraction, split_cfg.n_folds, seed=int(cfg.seed))
+    except ConfigError as err:
+        raise ConfigError(f"{err}; curation: {report.rejection_summary()}") from None
     paths = write_processed(cfg, points, ions, splits)
     atomic_write_text(paths["points"].parent / "curation_report.md", report.as_markdown())
     summary = {

@@ -29,6 +29,19 @@ SNAPSHOT_FILES = {
 RAW_SUBDIR = "ionic"
 
 
+def _table_columns() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """File -> (columns it must have, of those the numeric ones) (names from :mod:`matdisco.ionic.keys`)."""
+    from matdisco.ionic import keys
+
+    return {
+        "electrical_conductivity.csv": ((keys.RAW_SIGMA, keys.RAW_PRESSURE, keys.RAW_TEMPERATURE, keys.RAW_SALT_NAME),
+                                        (keys.RAW_SIGMA, keys.RAW_PRESSURE, keys.RAW_TEMPERATURE)),
+        "cationInfo.csv": (("name", "smiles"), ()),
+        "anionInfo.csv": (("name", "smiles"), ()),
+        "compounds.csv": (("name", "smiles"), ()),
+    }
+
+
 def package_file(distribution: str, relative: str) -> Path:
     """Absolute path of a data file shipped inside an installed distribution (without importing it)."""
     try:
@@ -60,8 +73,42 @@ def load_snapshot(raw_dir: str | Path) -> dict[str, pd.DataFrame]:
         path = Path(raw_dir) / RAW_SUBDIR / name
         if not path.is_file():
             raise InputError(f"raw file {path} is missing", expected="`matdisco data fetch` to refill data/raw")
-        tables[name] = pd.read_csv(path)
+        required, numeric = _table_columns()[name]
+        tables[name] = read_raw_table(path, required, numeric)
     return tables
+
+
+def read_raw_table(path: Path, required: tuple[str, ...], numeric: tuple[str, ...] = ()) -> pd.DataFrame:
+    """CSV ``path`` checked: not empty, a header with ``required`` columns, not cut mid-line, and every
+    non-blank value of ``numeric`` a number. :class:`InputError` names the file, the line and the column
+    (line 1 is the header)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise InputError(f"raw file {path} is empty", expected=f"a CSV with the header {', '.join(required)}")
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise InputError(f"raw file {path} is not valid CSV: {err}".strip(), expected="one row per line, comma-separated") from None
+    missing = [column for column in required if column not in table.columns]
+    if missing:
+        raise InputError(f"raw file {path} line 1 lacks the column(s) {', '.join(missing)}",
+                         expected=f"a header line naming {', '.join(required)}")
+    if not text.endswith("\n") and len(table) and table.iloc[-1][list(required)].isna().any():
+        raise InputError(f"raw file {path} line {len(table) + 1} is cut short (the file ends mid-line)",
+                         expected="complete rows; refill data/raw with `matdisco data fetch`")
+    for column in numeric:
+        _check_numeric(path, table, column)
+    return table
+
+
+def _check_numeric(path: Path, table: pd.DataFrame, column: str) -> None:
+    """:class:`InputError` at the first non-blank value of ``column`` that is not a number."""
+    values = pd.to_numeric(table[column], errors="coerce")
+    bad = values.isna() & table[column].notna()
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(f"raw file {path} line {row + 2} column {column!r} holds {table[column].iloc[row]!r}",
+                         expected="a number")
 
 
 def load_live(max_entries: int | None = None) -> pd.DataFrame:  # pragma: no cover - needs internet

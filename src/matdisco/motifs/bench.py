@@ -58,7 +58,6 @@ def _time_epochs(cfg: DictConfig, module: MotifVAE, rows: np.ndarray, n_epochs: 
     run_cfg = cfg.copy()
     OmegaConf.set_struct(run_cfg, False)
     run_cfg.trainer.update({"max_epochs": n_epochs, "early_stopping_patience": None, "enable_progress_bar": False})
-    run_cfg.model.training.max_epochs = n_epochs
     trainer = build_trainer(run_cfg, loggers=[])
     start = time.perf_counter()
     trainer.fit(module, datamodule=GramDataModule(rows, rows[:256], cfg.model.training.batch_size, int(cfg.seed)))

@@ -12,7 +12,7 @@ from matdisco.core.seeding import seed_everything
 
 TINY = [
     "experiment=motifs_quick", "simulate.n_cells=3", "simulate.repeats=2", "simulate.melt_time_ps=0.5",
-    "simulate.quench_rate_K_per_ps=1500", "simulate.anneal_time_ps=0.2", "model.training.max_epochs=8",
+    "simulate.quench_rate_K_per_ps=1500", "simulate.anneal_time_ps=0.2", "trainer.max_epochs=8",
     "data.evaluate.n_samples=300", "data.generate.n_samples=5", "data.generate.interpolation_frames=4",
     "data.generate.inpaint.k_known=[7,5]", "data.generate.inpaint.n_environments=10", "data.generate.inpaint.steps=30",
     "data.generate.vacancy.n_sites=1",
@@ -26,7 +26,7 @@ def run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("motifs")
     paths = [f"paths.{kind}={root / kind}" for kind in ("processed", "models", "metrics", "plots", "results", "logs")]
-    cfg = compose(TINY + paths + ["trainer.enable_progress_bar=false"])
+    cfg = compose(TINY + paths + ["paths.allow_outside_project=true", "trainer.enable_progress_bar=false"])
     threads = torch.get_num_threads()
     torch.set_num_threads(int(cfg.torch_num_threads))  # as core.steps.run_step does
     results = {}

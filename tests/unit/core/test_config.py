@@ -1,4 +1,8 @@
-"""Every config composes; params.yaml is the composition of conf/; the params overlay rules."""
+"""The one config rule: conf/ < params.yaml sections of the chosen options < the command line.
+
+Every config composes; params.yaml has the sections of conf/params.yaml; epochs and patience are
+`trainer.*` for every model; command-line values and group choices win; hand runs write under runs/.
+"""
 
 from pathlib import Path
 
@@ -6,14 +10,31 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from matdisco.core.config import CONF_DIR, apply_params_file, compose
+from matdisco.core.config import CONF_DIR, apply_params_file, artifact, compose, hand_run_paths
 from matdisco.core.errors import ConfigError
+from matdisco.core.training import build_trainer
 
 REPO = CONF_DIR.parent
+MODELS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
+MODEL_DATA = {"ionic_additive": "ionic", "ionic_gnn": "ionic", "hubbard_u": "hubbard", "hubbard_v": "hubbard", "motifs_vae": "motifs"}
+# The pipeline's epochs and patience before the move into conf/schedule/ (model.training.* won then).
+PIPELINE_SCHEDULE = {"ionic_additive": (400, 60), "ionic_gnn": (1000, 150), "hubbard_u": (200, 40), "hubbard_v": (200, 40), "motifs_vae": (300, 60)}
 
 
 def _options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def _params(tmp_path, *overrides: str) -> Path:
+    """params.yaml composed like `dvc exp run -S <overrides>` does, written under tmp_path."""
+    path = Path(tmp_path) / "params.yaml"
+    path.write_text(OmegaConf.to_yaml(compose(list(overrides), config_name="params"), resolve=True))
+    return path
+
+
+def _stage(command_line: list[str]):
+    """The config a DVC stage (or a hand run) with ``command_line`` runs with."""
+    return apply_params_file(compose(command_line), command_line)
 
 
 @pytest.mark.parametrize("group", ["model", "data", "trainer", "logger", "simulate"])
@@ -25,29 +46,78 @@ def test_every_option_composes_with_name(group):
             assert cfg[group].family in ("ionic", "motifs", "hubbard")
 
 
-def test_committed_params_yaml_is_the_composition_of_conf():
+def test_every_model_sets_its_epochs_in_trainer_only():
+    assert _options("schedule") == MODELS
+    for model in MODELS:
+        cfg = compose([f"model={model}"])
+        assert "max_epochs" not in cfg.model.get("training", {}) and "early_stopping_patience" not in cfg.model.get("training", {})
+        assert (cfg.trainer.max_epochs, cfg.trainer.early_stopping_patience) == PIPELINE_SCHEDULE[model]
+
+
+def test_committed_params_yaml_has_the_sections_of_conf():
+    # values may differ (a committed `dvc exp run -S` result); the keys must be those of conf/params.yaml
+    def keys(tree, prefix=""):
+        found = set()
+        for key, value in tree.items():
+            found |= {prefix + str(key)} | (keys(value, f"{prefix}{key}.") if isinstance(value, dict) else set())
+        return found
+
     committed = yaml.safe_load((REPO / "params.yaml").read_text())
-    assert committed == OmegaConf.to_container(compose()), "run `matdisco params` after changing conf/"
+    assert keys(committed) == keys(OmegaConf.to_container(compose(config_name="params"), resolve=True)), \
+        "params.yaml lacks or has extra keys: run `matdisco params` after changing conf/"
 
 
-def test_params_file_overrides_only_the_named_option(tmp_path):
-    params = compose(["model.lr=0.123", "seed=7"])
-    path = Path(tmp_path) / "params.yaml"
-    path.write_text(OmegaConf.to_yaml(params))
-    same = apply_params_file(compose(["model=ionic_additive", f"params_file={path}"]))
-    other = apply_params_file(compose(["model=ionic_gnn", f"params_file={path}"]))
-    assert same.model.lr == 0.123 and same.seed == 7
-    assert other.model.name == "ionic_gnn" and other.model.lr == compose(["model=ionic_gnn"]).model.lr
-    assert other.seed == 7
+def test_params_sections_are_named_after_unique_options():
+    params = compose(config_name="params")
+    options = [o for group in ("model", "data", "simulate") for o in _options(group)]
+    assert len(options) == len(set(options)), "option names must be unique across model/data/simulate"
+    for key, section in params.items():
+        if isinstance(section, dict) or OmegaConf.is_dict(section):
+            assert key in ("paths", "trainer", "logger") or section.name == key
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("with_params_file", [False, True])
+def test_trainer_max_epochs_on_the_command_line_reaches_every_model(tmp_path, model, with_params_file):
+    command_line = [f"data={MODEL_DATA[model]}", f"model={model}", "trainer.max_epochs=3", "trainer.early_stopping_patience=2"]
+    if with_params_file:
+        command_line.append(f"params_file={_params(tmp_path)}")
+    trainer = build_trainer(_stage(command_line), loggers=[])
+    stopping = [c for c in trainer.callbacks if type(c).__name__ == "EarlyStopping"]
+    assert trainer.max_epochs == 3 and stopping[0].patience == 2
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_stage_keeps_the_pipeline_epochs(tmp_path, model):
+    cfg = _stage([f"data={MODEL_DATA[model]}", f"model={model}", f"params_file={_params(tmp_path)}"])
+    assert (cfg.trainer.max_epochs, cfg.trainer.early_stopping_patience) == PIPELINE_SCHEDULE[model]
+
+
+def test_group_choices_on_the_command_line_are_not_reverted_by_params_file(tmp_path):
+    # issue 13 point 1: the stage command form with other trainer/logger choices
+    command_line = ["data=hubbard", "model=hubbard_u", "trainer=gpu", "logger=csv", f"params_file={_params(tmp_path)}"]
+    cfg = _stage(command_line)
+    assert cfg.trainer.name == "gpu" and cfg.trainer.accelerator == "gpu" and cfg.logger.kind == "csv"
+    assert cfg.trainer.max_epochs == 200 and cfg.model.name == "hubbard_u" and cfg.data.name == "hubbard"
+
+
+def test_a_params_section_reaches_only_its_model(tmp_path):
+    path = _params(tmp_path, "ionic_gnn.hidden=128", "ionic_gnn.trainer.max_epochs=7", "motifs_vae.beta=0.01", "seed=7")
+    gnn = _stage(["model=ionic_gnn", f"params_file={path}"])
+    additive = _stage(["model=ionic_additive", f"params_file={path}"])
+    vae = _stage(["data=motifs", "model=motifs_vae", f"params_file={path}"])
+    assert gnn.model.hidden == 128 and gnn.trainer.max_epochs == 7 and "trainer" not in gnn.model
+    assert additive.trainer.max_epochs == 400 and additive.model.lr == compose().model.lr
+    assert vae.model.beta == 0.01 and vae.trainer.max_epochs == 300
+    assert gnn.seed == additive.seed == vae.seed == 7
 
 
 def test_command_line_values_win_over_params_file(tmp_path):
-    # a stage that trains a variant (or redirects paths) must keep its own values when params.yaml selects the same model
-    path = Path(tmp_path) / "params.yaml"
-    path.write_text(OmegaConf.to_yaml(compose(["model=hubbard_u", "model.lr=0.123"])))
-    command_line = ["model=hubbard_u", "model.training.target=converged", "paths.results=elsewhere",
+    # a stage that trains a variant (or redirects paths) keeps its own values
+    path = _params(tmp_path, "hubbard_u.lr=0.123")
+    command_line = ["data=hubbard", "model=hubbard_u", "model.training.target=converged", "paths.results=elsewhere",
                     "+model.note=[a,b]", f"params_file={path}"]
-    cfg = apply_params_file(compose(command_line), command_line)
+    cfg = _stage(command_line)
     assert cfg.model.lr == 0.123
     assert cfg.model.training.target == "converged" and cfg.paths.results == "elsewhere"
     assert list(cfg.model.note) == ["a", "b"] and cfg.params_file == str(path)
@@ -65,3 +135,37 @@ def test_compose_works_inside_a_running_hydra_app():
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
         cfg = compose(["simulate=dfpt_campaign"])
     assert cfg.simulate.name == "dfpt_campaign"
+
+
+def test_hand_run_writes_its_step_outputs_under_its_run_folder():
+    # issue 13 point 7: a hand train run must not replace the pipeline's models
+    cfg = hand_run_paths(compose(["run_name=try1"]), "train", ["run_name=try1"])
+    assert cfg.paths.models == "runs/try1/models" and cfg.paths.metrics == "runs/try1/metrics"
+    assert cfg.paths.processed == "data/processed"  # its inputs still come from the pipeline
+    evaluate = hand_run_paths(compose(["run_name=try1"]), "evaluate", [])
+    assert evaluate.paths.models == "models" and evaluate.paths.results == "runs/try1/results"
+
+
+def test_stages_and_explicit_runs_write_the_pipeline_folders(tmp_path):
+    stage = hand_run_paths(compose([f"params_file={_params(tmp_path)}"]), "train", [])
+    forced = hand_run_paths(compose(["write_pipeline_outputs=true"]), "train", [])
+    own = hand_run_paths(compose(["paths.models=mine"]), "train", ["paths.models=mine"])
+    assert stage.paths.models == forced.paths.models == "models" and own.paths.models == "mine"
+
+
+def test_hand_run_default_folder_is_the_start_time():
+    cfg = hand_run_paths(compose(), "extract", [])
+    assert Path(cfg.paths.processed).parts[0] == "runs" and Path(cfg.paths.processed).parts[-2:] == ("data", "processed")
+
+
+def test_artifact_refuses_folders_outside_the_project():
+    with pytest.raises(ConfigError, match=r"paths\.results=/etc .*paths\.allow_outside_project=true"):
+        artifact(compose(["paths.results=/etc"]), "results", "x.csv")
+    assert artifact(compose(["paths.results=/etc", "paths.allow_outside_project=true"]), "results", "x.csv") == Path("/etc/x.csv")
+
+
+@pytest.mark.parametrize("name", ["../..", "../models_other", "/etc/passwd"])
+def test_artifact_names_stay_inside_their_folder(name):
+    # model names from config (model.generate.u_model=../..) resolve inside paths.models
+    with pytest.raises(ConfigError, match=r"paths\.models"):
+        artifact(compose(), "models", "hubbard", name)

@@ -90,7 +90,8 @@ def test_extract_no_group_in_two_sets(records, tmp_path):
     merge_records(tmp_path / "datasets" / "records.jsonl", records)
     cfg = OmegaConf.create({
         "seed": 1,
-        "paths": {"processed": str(tmp_path / "processed"), "plots": str(tmp_path / "plots"), "metrics": str(tmp_path / "metrics")},
+        "paths": {"processed": str(tmp_path / "processed"), "plots": str(tmp_path / "plots"), "metrics": str(tmp_path / "metrics"),
+                  "allow_outside_project": True},
         "data": {"records": str(tmp_path / "datasets" / "records.jsonl"), "failures": str(tmp_path / "datasets" / "failures.jsonl"),
                  "split": {"fractions": {"train": 0.7, "val": 0.15, "test": 0.15}, "seed": 1}},
     })

@@ -12,6 +12,7 @@ torch.set_num_threads(1)  # the shared machine is loaded: several threads thrash
 def test_bench_without_models_or_records(tmp_path):
     cfg = compose([])
     OmegaConf.set_struct(cfg, False)
+    cfg.paths.allow_outside_project = True
     cfg.paths.models = str(tmp_path / "models")
     cfg.paths.datasets = str(tmp_path / "datasets")
     out = bench(cfg)

@@ -143,3 +143,12 @@ def test_estimated_saving_needs_a_better_start_than_the_usual_one():
     assert estimated_saving(reference, 0.3)["iterations_saved_estimate"] == 2  # inputs 8.4 and 0.7 eV off were worse
     out = estimated_saving(reference, 0.0)
     assert out["iterations_saved_estimate"] == 3 and out["cpu_time_saved_s_estimate"] == 2200
+
+
+def test_missing_members_name_the_folder_once(tmp_path):
+    from matdisco.core.errors import InputError
+    from matdisco.hubbard.ensemble import Ensemble
+
+    with pytest.raises(InputError) as err:
+        Ensemble.load(tmp_path / "hubbard_u")
+    assert str(err.value).count(str(tmp_path / "hubbard_u")) == 1

@@ -68,7 +68,9 @@ def tiny_cfg(root, model="hubbard_u", **training):
         cfg.paths[kind] = str(root / kind)
     cfg.model.hidden_irreps = "4x0e+2x2e"
     cfg.model.n_layers = 1
-    cfg.model.training.update({"n_members": 1, "max_epochs": 4, "early_stopping_patience": None, **training})
+    cfg.paths.allow_outside_project = True
+    cfg.trainer.update({"max_epochs": training.pop("max_epochs", 4), "early_stopping_patience": None})
+    cfg.model.training.update({"n_members": 1, **training})
     return cfg
 
 

@@ -1,0 +1,129 @@
+"""Typed schema of the composed config, checked once before any step runs.
+
+Pydantic models of the sections every run reads (top level, ``trainer``, ``model``, ``data``):
+types, ranges and required values. Keys not modelled here pass through (``extra="allow"``); Hydra
+already rejects unknown keys at composition. :func:`validate_config` reports every problem at once,
+each by its dotted key with the value given and what was expected.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from omegaconf import DictConfig, OmegaConf
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, ValidationError
+
+from matdisco.core.errors import ConfigError
+
+Family = Literal["ionic", "motifs", "hubbard"]
+Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
+
+
+class _Section(BaseModel):
+    """A config section: modelled keys are checked, the others pass through."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class TrainerSchema(_Section):
+    name: str
+    max_epochs: PositiveInt | None = None
+    early_stopping_patience: NonNegativeInt | None = None
+    monitor: str
+
+
+class TrainingSchema(_Section):
+    n_members: PositiveInt | None = None
+    batch_size: PositiveInt | None = None
+    batch_size_ils: PositiveInt | None = None
+
+
+class ModelSchema(_Section):
+    name: str
+    family: Family
+    lr: PositiveFloat
+    l2: NonNegativeFloat | None = None
+    weight_decay: NonNegativeFloat | None = None
+    training: TrainingSchema | None = None
+
+
+class IonicSplitSchema(_Section):
+    n_test: PositiveInt
+    val_fraction: Fraction
+    n_folds: Annotated[int, Field(ge=2)]
+    kfold: bool
+
+
+class MotifsSplitSchema(_Section):
+    val_cells: PositiveInt
+    test_cells: PositiveInt
+
+
+class HubbardSplitSchema(_Section):
+    fractions: dict[Literal["train", "val", "test"], Annotated[float, Field(ge=0.0, le=1.0)]]
+    seed: int
+
+
+class IonicDataSchema(_Section):
+    name: str
+    family: Literal["ionic"]
+    split: IonicSplitSchema
+
+
+class MotifsDataSchema(_Section):
+    name: str
+    family: Literal["motifs"]
+    r_cut_angstrom: PositiveFloat
+    n_neighbours: PositiveInt
+    n_permutations: NonNegativeInt
+    split: MotifsSplitSchema
+
+
+class HubbardDataSchema(_Section):
+    name: str
+    family: Literal["hubbard"]
+    split: HubbardSplitSchema
+
+
+class RunSchema(_Section):
+    seed: int
+    torch_num_threads: PositiveInt
+    trainer: TrainerSchema
+    model: ModelSchema | None = None
+
+
+DATA_SCHEMAS = {"ionic": IonicDataSchema, "motifs": MotifsDataSchema, "hubbard": HubbardDataSchema}
+"""Schema of the ``data`` section by its ``family``."""
+
+
+def config_problems(cfg: DictConfig) -> list[str]:
+    """One line per invalid value of ``cfg``: ``key=value: what was expected``."""
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    problems = _problems(RunSchema, plain, "")
+    data = plain.get("data")
+    if isinstance(data, dict) and data.get("family") in DATA_SCHEMAS:
+        problems += _problems(DATA_SCHEMAS[data["family"]], data, "data.")
+    return problems
+
+
+def _problems(schema: type[BaseModel], values: dict, prefix: str) -> list[str]:
+    """Problems of ``values`` against ``schema``, keys prefixed with ``prefix``."""
+    try:
+        schema.model_validate(values)
+    except ValidationError as err:
+        return [_describe(prefix, error) for error in err.errors(include_url=False)]
+    return []
+
+
+def _describe(prefix: str, error: dict) -> str:
+    """``data.split.n_test=None: Input should be a valid integer`` from one pydantic error."""
+    key = prefix + ".".join(str(part) for part in error["loc"])
+    given = " missing" if error["type"] == "missing" else "=" + ("null" if error["input"] is None else repr(error["input"]))
+    return f"{key}{given}: {error['msg'].replace('Input should', 'expected to')}"
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Raise one :class:`ConfigError` listing every problem of ``cfg`` (see :func:`config_problems`)."""
+    problems = config_problems(cfg)
+    if problems:
+        raise ConfigError(f"{len(problems)} invalid config value(s):\n  " + "\n  ".join(problems))
