@@ -58,7 +58,8 @@ def lammps_version() -> str:
 def provenance(protocol: MeltQuench, seed: int, info: dict[str, Any], version: str) -> dict[str, Any]:
     """``atoms.info`` entries of one cell: potential, protocol, seed, LAMMPS version, machine, timings."""
     return {
-        "potential": protocol.potential, "seed": int(seed), "protocol": repr(dataclasses.asdict(protocol)),
+        "potential": protocol.potential if protocol.anneal_potential is None else f"{protocol.potential}+{protocol.anneal_potential}",
+        "seed": int(seed), "protocol": repr(dataclasses.asdict(protocol)),
         "lammps_version": version, "host": platform.node(), "source": "lammps",
         **{k: float(v) for k, v in info.items()},
     }

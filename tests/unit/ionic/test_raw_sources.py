@@ -38,7 +38,7 @@ def test_broken_conductivity_csv_is_named(tmp_path, text, message):
 
 def test_many_invalid_smiles_are_counted_before_the_split(make_cfg, tmp_path, capsys):
     from matdisco.core.errors import ConfigError
-    from matdisco.ionic.extraction import extract
+    from matdisco.ionic.extract import extract
 
     cfg = make_cfg("data.split.n_test=2")
     names = ["salt a", "salt b", "salt c", "salt d"]

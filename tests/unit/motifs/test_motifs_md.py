@@ -36,15 +36,3 @@ def test_snap_relaxation_lowers_the_energy():
     crystal.positions += np.random.default_rng(0).normal(scale=0.1, size=crystal.positions.shape)
     relaxed, energy = relax(crystal, "snap")
     assert energy < potential_energy(crystal, "snap") and len(relaxed) == 64
-
-
-def test_a_plateau_splits_the_quench_at_the_same_rate():
-    from matdisco.core.errors import ConfigError
-    from matdisco.motifs.md import MeltQuench
-
-    plain = MeltQuench(quench_start_temperature_K=2000.0, quench_rate_K_per_ps=1.0)
-    assert plain.quench_segments() == [(2000.0, 300.0, 1700.0)]
-    hot = MeltQuench(quench_start_temperature_K=2000.0, quench_rate_K_per_ps=1.0, plateau_temperature_K=1050.0, plateau_time_ps=500.0)
-    assert hot.quench_segments() == [(2000.0, 1050.0, 950.0), (1050.0, 1050.0, 500.0), (1050.0, 300.0, 750.0)]
-    with pytest.raises(ConfigError, match="plateau_temperature_K 2500"):
-        MeltQuench(quench_start_temperature_K=2000.0, plateau_temperature_K=2500.0).quench_segments()
