@@ -4,11 +4,12 @@ distributions against MD (Wasserstein-1), validity, and reconstruction errors.""
 from __future__ import annotations
 
 import numpy as np
+from ase import Atoms
 from omegaconf import DictConfig
 from scipy.stats import wasserstein_distance
 
-from matdisco.motifs.environments import GramNormaliser, gram_full
-from matdisco.motifs.geometry import aligned_rmsd, matched_aligned_rmsd, negative_spectrum_fraction
+from matdisco.motifs.environments import GramNormaliser, environments, gram_full, gram_upper
+from matdisco.motifs.geometry import aligned_rmsd, label_free_rmsd, matched_aligned_rmsd, negative_spectrum_fraction
 from matdisco.motifs.models import MotifVAE
 from matdisco.motifs.sampling import decode, decode_normalised, encode_mean
 
@@ -90,3 +91,34 @@ def flat_metrics(metrics: dict, prefix: str = "") -> dict:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
+
+
+def noisy_copy(atoms: Atoms, noise_angstrom: float, rng: np.random.Generator) -> Atoms:
+    """Copy of ``atoms`` with every atom displaced by Gaussian noise of rms length ``noise_angstrom``."""
+    noisy = atoms.copy()
+    noisy.positions = atoms.positions + rng.standard_normal(atoms.positions.shape) * noise_angstrom / np.sqrt(3.0)
+    return noisy
+
+
+def noise_robustness(model: MotifVAE, normaliser: GramNormaliser, atoms: Atoms, r_cut_angstrom: float, noise_angstrom: float,
+                     rng: np.random.Generator, shell_sizes: tuple[int, ...], restore_norms: bool) -> dict[str, float]:
+    """Change of the model's input and output when the cell's atoms move by ``noise_angstrom`` rms.
+
+    Environments are re-extracted from the noisy cell by the same rule (so re-orderings count).
+    Input: normalised Gram MSE between clean and noisy environments of each atom, and the fraction
+    in which some neighbour slot moved by more than 10x the noise (a relabelling or a new neighbour). Output: label-free O(3) RMSD (Angstrom,
+    within ``shell_sizes``) between the mean reconstructions of the clean and the noisy environment.
+    """
+    n = normaliser.n_neighbours
+    clean, _ = environments(atoms, r_cut_angstrom, n)
+    noisy, _ = environments(noisy_copy(atoms, noise_angstrom, rng), r_cut_angstrom, n)
+    keep = ~(np.isnan(clean).any(axis=(1, 2)) | np.isnan(noisy).any(axis=(1, 2)))
+    clean_upper, noisy_upper = gram_upper(clean[keep]), gram_upper(noisy[keep])
+    input_mse = np.mean((normaliser.normalise(clean_upper) - normaliser.normalise(noisy_upper)) ** 2, axis=1)
+    moved = np.linalg.norm(clean[keep] - noisy[keep], axis=-1).max(axis=1) > 10 * noise_angstrom
+    decoded = [decode(model, normaliser, encode_mean(model, normaliser, u), restore_norms)[0] for u in (clean_upper, noisy_upper)]
+    output_rmsd, _ = label_free_rmsd(decoded[1], decoded[0], shell_sizes)
+    return {"noise_angstrom": float(noise_angstrom), "input_gram_mse_normalised_median": float(np.median(input_mse)),
+            "input_gram_mse_normalised_mean": float(input_mse.mean()), "fraction_relabelled": float(moved.mean()),
+            "output_rmsd_label_free_angstrom_median": float(np.median(output_rmsd)),
+            "output_rmsd_label_free_angstrom_p90": float(np.percentile(output_rmsd, 90))}
