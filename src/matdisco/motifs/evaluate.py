@@ -19,7 +19,8 @@ from matdisco.motifs.geometry import coordinates_from_gram
 from matdisco.motifs.models import MotifVAE, load_trained
 from matdisco.motifs.sampling import encode_mean
 from matdisco.motifs.scoring import (
-    centre_angles, distribution_metrics, flat_metrics, neighbour_distances, reconstruction_errors, sampled_grams, validity,
+    centre_angles, distribution_metrics, flat_metrics, neighbour_distances, noise_robustness, reconstruction_comparison,
+    reconstruction_errors, sampled_grams, validity,
 )
 
 
@@ -40,7 +41,9 @@ def evaluate(cfg: DictConfig) -> dict:
     decoded = {name: coordinates_from_gram(grams, restore_norms=flag) for name, flag in (("samples", restore), ("samples_spectral_only", False))}
     for name, (samples, discarded) in decoded.items():
         metrics[name] = {"n_samples": int(ev.n_samples), **distribution_metrics(samples, coords, cutoff), **validity(samples, grams, discarded, ev)}
-    train_coords = arrays[keys.COORDS][split_rows(arrays, "train")]
+    train = split_rows(arrays, "train")
+    train_coords = arrays[keys.COORDS][train]
+    metrics["reconstruction_vs_baselines"] = reconstruction_comparison(model, normaliser, arrays[keys.GRAM][train], coords, gram, ev, restore)
     metrics["md_train_vs_test"] = distribution_metrics(train_coords, coords, cutoff)
     metrics["md_test_validity"] = validity(coords, gram_full(gram), np.zeros(len(coords)), ev)
     _evaluation_plots(cfg, model, normaliser, decoded["samples"][0], coords)

@@ -114,6 +114,9 @@ def matched_aligned_rmsd(moving: np.ndarray, reference: np.ndarray, n_iterations
     return best
 
 
+CHUNK_ENVIRONMENTS = 256  # environments per vectorised batch of label_free_rmsd (576 x 8 x 3 floats each)
+
+
 def shell_permutations(shell_sizes: tuple[int, ...]) -> np.ndarray:
     """Every relabelling that permutes atoms only within their shell, (prod k!, n) index arrays.
 
@@ -135,14 +138,19 @@ def label_free_rmsd(moving: np.ndarray, reference: np.ndarray, shell_sizes: tupl
     RMSD (B,) and the per-shell RMSD (B, n_shells) of that best relabelling and alignment.
     """
     perms = shell_permutations(shell_sizes)
-    candidates = moving[:, perms]  # (B, n_perm, n, 3)
-    aligned = align(candidates, reference[:, None])
-    per_atom = np.sum((aligned - reference[:, None]) ** 2, axis=-1)  # (B, n_perm, n)
-    best = np.argmin(per_atom.mean(-1), axis=1)
-    chosen = per_atom[np.arange(len(moving)), best]  # (B, n)
+    starts = range(0, len(moving), CHUNK_ENVIRONMENTS)
+    chosen = np.concatenate([_best_relabelling_errors(moving[s : s + CHUNK_ENVIRONMENTS], reference[s : s + CHUNK_ENVIRONMENTS], perms)
+                             for s in starts] or [np.zeros((0, moving.shape[1]))])
     bounds = np.cumsum((0, *shell_sizes))
     per_shell = np.stack([np.sqrt(chosen[:, a:b].mean(-1)) for a, b in zip(bounds[:-1], bounds[1:])], axis=1)
     return np.sqrt(chosen.mean(-1)), per_shell
+
+
+def _best_relabelling_errors(moving: np.ndarray, reference: np.ndarray, perms: np.ndarray) -> np.ndarray:
+    """Squared per-atom errors (B, n) of the relabelling in ``perms`` (n_perm, n) with the least O(3)-aligned RMSD."""
+    aligned = align(moving[:, perms], reference[:, None])  # (B, n_perm, n, 3)
+    per_atom = np.sum((aligned - reference[:, None]) ** 2, axis=-1)
+    return per_atom[np.arange(len(moving)), np.argmin(per_atom.mean(-1), axis=1)]
 
 
 def fixed_label_shell_rmsd(moving: np.ndarray, reference: np.ndarray, shell_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,8 @@ from omegaconf import DictConfig
 from scipy.stats import wasserstein_distance
 
 from matdisco.motifs.environments import GramNormaliser, environments, gram_full, gram_upper
-from matdisco.motifs.geometry import aligned_rmsd, label_free_rmsd, matched_aligned_rmsd, negative_spectrum_fraction
+from matdisco.motifs.baselines import mean_environment, nearest_training_environment, pca_reconstruction
+from matdisco.motifs.geometry import aligned_rmsd, coordinates_from_gram, fixed_label_shell_rmsd, label_free_rmsd, matched_aligned_rmsd, negative_spectrum_fraction
 from matdisco.motifs.models import MotifVAE
 from matdisco.motifs.sampling import decode, decode_normalised, encode_mean
 
@@ -122,3 +123,42 @@ def noise_robustness(model: MotifVAE, normaliser: GramNormaliser, atoms: Atoms, 
             "input_gram_mse_normalised_mean": float(input_mse.mean()), "fraction_relabelled": float(moved.mean()),
             "output_rmsd_label_free_angstrom_median": float(np.median(output_rmsd)),
             "output_rmsd_label_free_angstrom_p90": float(np.percentile(output_rmsd, 90))}
+
+
+def shell_rmsd_summary(decoded: np.ndarray, coords: np.ndarray, shell_sizes: tuple[int, ...]) -> dict[str, float]:
+    """Median and p90 (Angstrom) of label-free and fixed-label O(3) RMSD, total and per shell, of decoded (B, n, 3) vs coords."""
+    summary = {}
+    for name, function in (("label_free", label_free_rmsd), ("fixed_label", fixed_label_shell_rmsd)):
+        total, per_shell = function(decoded, coords, shell_sizes)
+        columns = {"all": total, **{f"shell{k + 1}": per_shell[:, k] for k in range(per_shell.shape[1])}}
+        for column, values in columns.items():
+            summary[f"rmsd_{name}_{column}_angstrom_median"] = float(np.median(values))
+            summary[f"rmsd_{name}_{column}_angstrom_p90"] = float(np.percentile(values, 90))
+    return summary
+
+
+def reconstruction_comparison(model: MotifVAE, normaliser: GramNormaliser, train_gram: np.ndarray, coords: np.ndarray, gram: np.ndarray,
+                              ev: DictConfig, restore_norms: bool) -> dict[str, dict[str, float]]:
+    """The model's mean reconstructions next to the baselines at its latent size, on held-out environments.
+
+    train_gram (N, P) and gram (M, P) in Angstrom^2, coords (M, n, 3). Baselines work on normalised
+    entries: the mean training environment, the nearest training environment, PCA with latent_dim
+    components. Each row: label-free and fixed-label RMSD per shell (``ev.shell_sizes``) and the
+    invalid fraction of the decoded environments (see :func:`validity`).
+    """
+    train, test = normaliser.normalise(train_gram), normaliser.normalise(gram)
+    latent_dim = int(model.hparams.latent_dim)
+    predictions = {
+        "model": decode_normalised(model, encode_mean(model, normaliser, gram)),
+        "mean_environment": mean_environment(train, len(test)),
+        "nearest_training_environment": nearest_training_environment(train, test),
+        f"pca_{latent_dim}": pca_reconstruction(train, test, latent_dim),
+    }
+    shells = tuple(int(k) for k in ev.shell_sizes)
+    rows = {}
+    for name, normalised in predictions.items():
+        full = gram_full(normaliser.denormalise(normalised))
+        decoded, discarded = coordinates_from_gram(full, restore_norms=restore_norms)
+        rows[name] = {**shell_rmsd_summary(decoded, coords, shells),
+                      "fraction_invalid": validity(decoded, full, discarded, ev)["fraction_invalid"]}
+    return rows
