@@ -107,7 +107,9 @@ def noise_robustness(model: MotifVAE, normaliser: GramNormaliser, atoms: Atoms, 
 
     Environments are re-extracted from the noisy cell by the same rule (so re-orderings count).
     Input: normalised Gram MSE between clean and noisy environments of each atom, and the fraction
-    in which some neighbour slot moved by more than 10x the noise (a relabelling or a new neighbour). Output: label-free O(3) RMSD (Angstrom,
+    in which some neighbour slot moved by more than 10x the noise (a relabelling or a new neighbour),
+    and the label-free RMSD between the clean and noisy environments (large only where a shell's
+    membership changed). Output: label-free O(3) RMSD (Angstrom,
     within ``shell_sizes``) between the mean reconstructions of the clean and the noisy environment.
     """
     n = normaliser.n_neighbours
@@ -117,10 +119,13 @@ def noise_robustness(model: MotifVAE, normaliser: GramNormaliser, atoms: Atoms, 
     clean_upper, noisy_upper = gram_upper(clean[keep]), gram_upper(noisy[keep])
     input_mse = np.mean((normaliser.normalise(clean_upper) - normaliser.normalise(noisy_upper)) ** 2, axis=1)
     moved = np.linalg.norm(clean[keep] - noisy[keep], axis=-1).max(axis=1) > 10 * noise_angstrom
+    input_rmsd, _ = label_free_rmsd(noisy[keep], clean[keep], shell_sizes)
     decoded = [decode(model, normaliser, encode_mean(model, normaliser, u), restore_norms)[0] for u in (clean_upper, noisy_upper)]
     output_rmsd, _ = label_free_rmsd(decoded[1], decoded[0], shell_sizes)
     return {"noise_angstrom": float(noise_angstrom), "input_gram_mse_normalised_median": float(np.median(input_mse)),
             "input_gram_mse_normalised_mean": float(input_mse.mean()), "fraction_relabelled": float(moved.mean()),
+            "input_rmsd_label_free_angstrom_median": float(np.median(input_rmsd)),
+            "input_rmsd_label_free_angstrom_p90": float(np.percentile(input_rmsd, 90)),
             "output_rmsd_label_free_angstrom_median": float(np.median(output_rmsd)),
             "output_rmsd_label_free_angstrom_p90": float(np.percentile(output_rmsd, 90))}
 
