@@ -165,3 +165,16 @@ def split_cells(n_cells: int, val_cells: int, test_cells: int, rng: np.random.Ge
     codes[order[:val_cells]] = keys.SPLITS["val"]
     codes[order[val_cells : val_cells + test_cells]] = keys.SPLITS["test"]
     return codes
+
+
+def entry_permutations(perms: np.ndarray) -> np.ndarray:
+    """Upper-triangle entry indices (n_perm, P) of relabelled Gram matrices, from label permutations (n_perm, n).
+
+    ``upper[..., entry_permutations(perms)[q]]`` equals the upper entries of G[p][:, p] for p = perms[q].
+    """
+    n = perms.shape[1]
+    rows, cols = upper_indices(n)
+    entry = np.zeros((n, n), dtype=np.int64)
+    entry[rows, cols] = np.arange(len(rows))
+    entry[cols, rows] = np.arange(len(rows))
+    return entry[perms[:, rows], perms[:, cols]]

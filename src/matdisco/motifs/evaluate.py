@@ -6,20 +6,22 @@ Artifacts: ``metrics/motifs/evaluate.json``, ``plots/motifs/{distances,angles,la
 from __future__ import annotations
 
 import numpy as np
+from ase.io import read
 from omegaconf import DictConfig
 
 from matdisco.core.config import artifact
 from matdisco.core.io import atomic_write_json
 from matdisco.core.plots import histogram_comparison
 from matdisco.motifs import keys
-from matdisco.motifs.data import FAMILY, load_environments, split_rows
+from matdisco.motifs.data import FAMILY, cells_dir, load_environments, split_rows
 from matdisco.motifs.environments import GramNormaliser, gram_full, gram_upper
 from matdisco.motifs.figures import latent_figure
 from matdisco.motifs.geometry import coordinates_from_gram
 from matdisco.motifs.models import MotifVAE, load_trained
 from matdisco.motifs.sampling import encode_mean
 from matdisco.motifs.scoring import (
-    centre_angles, distribution_metrics, flat_metrics, neighbour_distances, reconstruction_errors, sampled_grams, validity,
+    centre_angles, distribution_metrics, flat_metrics, neighbour_distances, noise_robustness, reconstruction_comparison,
+    reconstruction_errors, sampled_grams, validity,
 )
 
 
@@ -40,12 +42,24 @@ def evaluate(cfg: DictConfig) -> dict:
     decoded = {name: coordinates_from_gram(grams, restore_norms=flag) for name, flag in (("samples", restore), ("samples_spectral_only", False))}
     for name, (samples, discarded) in decoded.items():
         metrics[name] = {"n_samples": int(ev.n_samples), **distribution_metrics(samples, coords, cutoff), **validity(samples, grams, discarded, ev)}
-    train_coords = arrays[keys.COORDS][split_rows(arrays, "train")]
+    metrics["noise_robustness"] = _test_cell_robustness(cfg, model, normaliser, arrays)
+    train = split_rows(arrays, "train")
+    train_coords = arrays[keys.COORDS][train]
+    metrics["reconstruction_vs_baselines"] = reconstruction_comparison(model, normaliser, arrays[keys.GRAM][train], coords, gram, ev, restore)
     metrics["md_train_vs_test"] = distribution_metrics(train_coords, coords, cutoff)
     metrics["md_test_validity"] = validity(coords, gram_full(gram), np.zeros(len(coords)), ev)
     _evaluation_plots(cfg, model, normaliser, decoded["samples"][0], coords)
     atomic_write_json(artifact(cfg, "metrics", FAMILY, "evaluate.json"), metrics)
     return {"objective": metrics["reconstruction"]["rmsd_o3_angstrom_median"], **flat_metrics(metrics)}
+
+def _test_cell_robustness(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, arrays: dict) -> dict:
+    """:func:`~matdisco.motifs.scoring.noise_robustness` on the first held-out cell (``data.evaluate.noise_angstrom``)."""
+    ev = cfg.data.evaluate
+    first_test = int(arrays[keys.CELL][split_rows(arrays, "test")][0])
+    atoms = read(cells_dir(cfg) / str(arrays[keys.CELL_NAMES][first_test]))
+    rng = np.random.default_rng(int(cfg.seed))
+    return noise_robustness(model, normaliser, atoms, float(cfg.data.r_cut_angstrom), float(ev.noise_angstrom), rng,
+                            tuple(int(k) for k in ev.shell_sizes), bool(cfg.data.restore_norms))
 
 def _evaluation_plots(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, samples: np.ndarray, coords: np.ndarray) -> None:
     """Distance and angle histograms (samples vs held-out MD) and the latent-space scatter."""

@@ -13,6 +13,8 @@ so coordinates decoded from G are defined only up to a rotation *or a reflection
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
@@ -110,3 +112,51 @@ def matched_aligned_rmsd(moving: np.ndarray, reference: np.ndarray, n_iterations
         best = value
         order = order[hungarian_match(aligned, reference)]
     return best
+
+
+CHUNK_ENVIRONMENTS = 256  # environments per vectorised batch of label_free_rmsd (576 x 8 x 3 floats each)
+
+
+def shell_permutations(shell_sizes: tuple[int, ...]) -> np.ndarray:
+    """Every relabelling that permutes atoms only within their shell, (prod k!, n) index arrays.
+
+    Shells are consecutive label blocks of the given sizes (first shell = labels 0..k1-1, ...);
+    (4, 4) gives 4! x 4! = 576 permutations of 8 labels, the identity first.
+    """
+    blocks, start = [], 0
+    for size in shell_sizes:
+        blocks.append([start + np.array(p) for p in itertools.permutations(range(size))])
+        start += size
+    return np.array([np.concatenate(choice) for choice in itertools.product(*blocks)], dtype=np.int64)
+
+
+def label_free_rmsd(moving: np.ndarray, reference: np.ndarray, shell_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """RMSD when labels within a shell are arbitrary: min over within-shell relabellings of the O(3) RMSD.
+
+    moving, reference (B, n, 3) in Angstrom, centred on the centre atom (no translation is fitted).
+    Exhaustive over :func:`shell_permutations` (exact, not a local optimum). Returns the total
+    RMSD (B,) and the per-shell RMSD (B, n_shells) of that best relabelling and alignment.
+    """
+    perms = shell_permutations(shell_sizes)
+    starts = range(0, len(moving), CHUNK_ENVIRONMENTS)
+    chosen = np.concatenate([_best_relabelling_errors(moving[s : s + CHUNK_ENVIRONMENTS], reference[s : s + CHUNK_ENVIRONMENTS], perms)
+                             for s in starts] or [np.zeros((0, moving.shape[1]))])
+    bounds = np.cumsum((0, *shell_sizes))
+    per_shell = np.stack([np.sqrt(chosen[:, a:b].mean(-1)) for a, b in zip(bounds[:-1], bounds[1:])], axis=1)
+    return np.sqrt(chosen.mean(-1)), per_shell
+
+
+def _best_relabelling_errors(moving: np.ndarray, reference: np.ndarray, perms: np.ndarray) -> np.ndarray:
+    """Squared per-atom errors (B, n) of the relabelling in ``perms`` (n_perm, n) with the least O(3)-aligned RMSD."""
+    aligned = align(moving[:, perms], reference[:, None])  # (B, n_perm, n, 3)
+    per_atom = np.sum((aligned - reference[:, None]) ** 2, axis=-1)
+    return per_atom[np.arange(len(moving)), np.argmin(per_atom.mean(-1), axis=1)]
+
+
+def fixed_label_shell_rmsd(moving: np.ndarray, reference: np.ndarray, shell_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """O(3)-aligned RMSD with the labels as given: total (B,) and per shell (B, n_shells), Angstrom."""
+    aligned = align(moving, reference)
+    per_atom = np.sum((aligned - reference) ** 2, axis=-1)
+    bounds = np.cumsum((0, *shell_sizes))
+    per_shell = np.stack([np.sqrt(per_atom[:, a:b].mean(-1)) for a, b in zip(bounds[:-1], bounds[1:])], axis=1)
+    return np.sqrt(per_atom.mean(-1)), per_shell

@@ -5,6 +5,10 @@ Input x (B, P): normalised upper-triangle Gram entries (P = 36 for 8 neighbours)
 decoder mirrors it. Loss per batch = mean squared error over entries + beta_t * KL, with the KL
 summed over latent dimensions and averaged over the batch, and beta_t = beta * min(1, (epoch + 1)
 / beta_warmup_epochs) (linear warm-up; no warm-up when ``beta_warmup_epochs`` is 0).
+
+With ``shell_sizes`` (e.g. [4, 4]: bonded first shell, then second shell) the reconstruction term is
+permutation-invariant within shells: the MSE against the true entries relabelled by the best of the
+within-shell permutations (4! x 4! = 576), per environment. Without it the labels are fixed.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from torch import nn
 from matdisco.core.errors import InputError
 from matdisco.core.training import instantiate_model, load_module
 from matdisco.motifs.data import model_path
-from matdisco.motifs.environments import GramNormaliser
+from matdisco.motifs.environments import GramNormaliser, entry_permutations
+from matdisco.motifs.geometry import shell_permutations
 
 
 def mlp(sizes: Sequence[int], final_activation: bool) -> nn.Sequential:
@@ -30,6 +35,15 @@ def mlp(sizes: Sequence[int], final_activation: bool) -> nn.Sequential:
         if final_activation or k < len(sizes) - 2:
             layers.append(nn.Tanh())
     return nn.Sequential(*layers)
+
+
+def reconstruction_mse(reconstruction: torch.Tensor, target: torch.Tensor, entry_perms: torch.Tensor | None) -> torch.Tensor:
+    """Per-environment MSE (B,) over entries (B, P); with ``entry_perms`` (n_perm, P), the minimum over
+    the target relabelled by each row (a permutation-invariant loss), otherwise labels fixed."""
+    if entry_perms is None:
+        return torch.mean((reconstruction - target) ** 2, dim=1)
+    relabelled = target[:, entry_perms]  # (B, n_perm, P)
+    return torch.mean((reconstruction[:, None, :] - relabelled) ** 2, dim=2).min(dim=1).values
 
 
 class MotifVAE(pl.LightningModule):
@@ -48,6 +62,7 @@ class MotifVAE(pl.LightningModule):
         beta_warmup_epochs: int = 10,
         lr: float = 1e-3,
         normaliser: dict | None = None,
+        shell_sizes: Sequence[int] | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -56,6 +71,8 @@ class MotifVAE(pl.LightningModule):
         self.to_mu = nn.Linear(hidden[-1], latent_dim)
         self.to_logvar = nn.Linear(hidden[-1], latent_dim)
         self.decoder = mlp([latent_dim, *reversed(hidden), input_dim], final_activation=False)
+        entries = entry_permutations(shell_permutations(tuple(int(k) for k in shell_sizes))) if shell_sizes else None
+        self.register_buffer("entry_perms", None if entries is None else torch.as_tensor(entries), persistent=False)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance (B, latent_dim) of q(z | x) for x (B, P)."""
@@ -81,7 +98,7 @@ class MotifVAE(pl.LightningModule):
     def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Reconstruction MSE, KL (summed over latent dimensions, batch mean) and total loss."""
         reconstruction, mu, logvar = self(x)
-        recon = torch.mean((reconstruction - x) ** 2)
+        recon = reconstruction_mse(reconstruction, x, self.entry_perms).mean()
         kl = torch.mean(-0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1))
         return {"recon": recon, "kl": kl, "loss": recon + self.beta_now() * kl}
 

@@ -4,11 +4,13 @@ distributions against MD (Wasserstein-1), validity, and reconstruction errors.""
 from __future__ import annotations
 
 import numpy as np
+from ase import Atoms
 from omegaconf import DictConfig
 from scipy.stats import wasserstein_distance
 
-from matdisco.motifs.environments import GramNormaliser, gram_full
-from matdisco.motifs.geometry import aligned_rmsd, matched_aligned_rmsd, negative_spectrum_fraction
+from matdisco.motifs.environments import GramNormaliser, environments, gram_full, gram_upper
+from matdisco.motifs.baselines import mean_environment, nearest_training_environment, pca_reconstruction
+from matdisco.motifs.geometry import aligned_rmsd, coordinates_from_gram, fixed_label_shell_rmsd, label_free_rmsd, matched_aligned_rmsd, negative_spectrum_fraction
 from matdisco.motifs.models import MotifVAE
 from matdisco.motifs.sampling import decode, decode_normalised, encode_mean
 
@@ -90,3 +92,78 @@ def flat_metrics(metrics: dict, prefix: str = "") -> dict:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
+
+
+def noisy_copy(atoms: Atoms, noise_angstrom: float, rng: np.random.Generator) -> Atoms:
+    """Copy of ``atoms`` with every atom displaced by Gaussian noise of rms length ``noise_angstrom``."""
+    noisy = atoms.copy()
+    noisy.positions = atoms.positions + rng.standard_normal(atoms.positions.shape) * noise_angstrom / np.sqrt(3.0)
+    return noisy
+
+
+def noise_robustness(model: MotifVAE, normaliser: GramNormaliser, atoms: Atoms, r_cut_angstrom: float, noise_angstrom: float,
+                     rng: np.random.Generator, shell_sizes: tuple[int, ...], restore_norms: bool) -> dict[str, float]:
+    """Change of the model's input and output when the cell's atoms move by ``noise_angstrom`` rms.
+
+    Environments are re-extracted from the noisy cell by the same rule (so re-orderings count).
+    Input: normalised Gram MSE between clean and noisy environments of each atom, and the fraction
+    in which some neighbour slot moved by more than 10x the noise (a relabelling or a new neighbour),
+    and the label-free RMSD between the clean and noisy environments (large only where a shell's
+    membership changed). Output: label-free O(3) RMSD (Angstrom,
+    within ``shell_sizes``) between the mean reconstructions of the clean and the noisy environment.
+    """
+    n = normaliser.n_neighbours
+    clean, _ = environments(atoms, r_cut_angstrom, n)
+    noisy, _ = environments(noisy_copy(atoms, noise_angstrom, rng), r_cut_angstrom, n)
+    keep = ~(np.isnan(clean).any(axis=(1, 2)) | np.isnan(noisy).any(axis=(1, 2)))
+    clean_upper, noisy_upper = gram_upper(clean[keep]), gram_upper(noisy[keep])
+    input_mse = np.mean((normaliser.normalise(clean_upper) - normaliser.normalise(noisy_upper)) ** 2, axis=1)
+    moved = np.linalg.norm(clean[keep] - noisy[keep], axis=-1).max(axis=1) > 10 * noise_angstrom
+    input_rmsd, _ = label_free_rmsd(noisy[keep], clean[keep], shell_sizes)
+    decoded = [decode(model, normaliser, encode_mean(model, normaliser, u), restore_norms)[0] for u in (clean_upper, noisy_upper)]
+    output_rmsd, _ = label_free_rmsd(decoded[1], decoded[0], shell_sizes)
+    return {"noise_angstrom": float(noise_angstrom), "input_gram_mse_normalised_median": float(np.median(input_mse)),
+            "input_gram_mse_normalised_mean": float(input_mse.mean()), "fraction_relabelled": float(moved.mean()),
+            "input_rmsd_label_free_angstrom_median": float(np.median(input_rmsd)),
+            "input_rmsd_label_free_angstrom_p90": float(np.percentile(input_rmsd, 90)),
+            "output_rmsd_label_free_angstrom_median": float(np.median(output_rmsd)),
+            "output_rmsd_label_free_angstrom_p90": float(np.percentile(output_rmsd, 90))}
+
+
+def shell_rmsd_summary(decoded: np.ndarray, coords: np.ndarray, shell_sizes: tuple[int, ...]) -> dict[str, float]:
+    """Median and p90 (Angstrom) of label-free and fixed-label O(3) RMSD, total and per shell, of decoded (B, n, 3) vs coords."""
+    summary = {}
+    for name, function in (("label_free", label_free_rmsd), ("fixed_label", fixed_label_shell_rmsd)):
+        total, per_shell = function(decoded, coords, shell_sizes)
+        columns = {"all": total, **{f"shell{k + 1}": per_shell[:, k] for k in range(per_shell.shape[1])}}
+        for column, values in columns.items():
+            summary[f"rmsd_{name}_{column}_angstrom_median"] = float(np.median(values))
+            summary[f"rmsd_{name}_{column}_angstrom_p90"] = float(np.percentile(values, 90))
+    return summary
+
+
+def reconstruction_comparison(model: MotifVAE, normaliser: GramNormaliser, train_gram: np.ndarray, coords: np.ndarray, gram: np.ndarray,
+                              ev: DictConfig, restore_norms: bool) -> dict[str, dict[str, float]]:
+    """The model's mean reconstructions next to the baselines at its latent size, on held-out environments.
+
+    train_gram (N, P) and gram (M, P) in Angstrom^2, coords (M, n, 3). Baselines work on normalised
+    entries: the mean training environment, the nearest training environment, PCA with latent_dim
+    components. Each row: label-free and fixed-label RMSD per shell (``ev.shell_sizes``) and the
+    invalid fraction of the decoded environments (see :func:`validity`).
+    """
+    train, test = normaliser.normalise(train_gram), normaliser.normalise(gram)
+    latent_dim = int(model.hparams.latent_dim)
+    predictions = {
+        "model": decode_normalised(model, encode_mean(model, normaliser, gram)),
+        "mean_environment": mean_environment(train, len(test)),
+        "nearest_training_environment": nearest_training_environment(train, test),
+        f"pca_{latent_dim}": pca_reconstruction(train, test, latent_dim),
+    }
+    shells = tuple(int(k) for k in ev.shell_sizes)
+    rows = {}
+    for name, normalised in predictions.items():
+        full = gram_full(normaliser.denormalise(normalised))
+        decoded, discarded = coordinates_from_gram(full, restore_norms=restore_norms)
+        rows[name] = {**shell_rmsd_summary(decoded, coords, shells),
+                      "fraction_invalid": validity(decoded, full, discarded, ev)["fraction_invalid"]}
+    return rows

@@ -71,6 +71,11 @@ def test_metrics_hold_the_issue_numbers(run):
     generation = json.loads((root / "metrics/motifs/generate.json").read_text())
     assert np.isfinite(evaluation["reconstruction"]["rmsd_o3_angstrom_median"])
     assert {"w1_distance_angstrom", "w1_angle_deg", "fraction_invalid"} <= set(evaluation["samples"])
+    baselines = evaluation["reconstruction_vs_baselines"]
+    assert set(baselines) == {"model", "mean_environment", "nearest_training_environment", "pca_8"}
+    assert all(np.isfinite(row["rmsd_label_free_shell2_angstrom_median"]) for row in baselines.values())
+    assert evaluation["noise_robustness"]["noise_angstrom"] == 0.02
+    assert np.isfinite(evaluation["noise_robustness"]["output_rmsd_label_free_angstrom_median"])
     assert set(generation["inpainting"]) == {"k7", "k5"}
     assert "random_baseline_rmsd_angstrom_median" in generation["inpainting"]["k7"]
     assert np.isfinite(generation["vacancy"]["model_displacement_angstrom_median"])
