@@ -29,12 +29,12 @@ from matdisco.core.config import artifact
 from matdisco.core.errors import InputError
 from matdisco.core.io import atomic_path, atomic_write_json, atomic_write_text
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.baselines import species_mean_baseline
+from matdisco.hubbard.baselines import BASELINES, baseline_predictions, species_mean_baseline
 from matdisco.hubbard.data import TABLES, load_points, model_dir, processed_table, run_name, table_spec
 from matdisco.hubbard.ensemble import Ensemble
 from matdisco.hubbard.features import TARGET, select_points
 from matdisco.hubbard.figures import parity_by_species
-from matdisco.hubbard.scoring import BASELINE, baseline_markdown, baseline_scheme_metrics, FOLD, GROUP, IN_SAMPLE, PRED, PRED_STD, SCHEME, markdown, scheme_metrics, species_group
+from matdisco.hubbard.scoring import BASELINE, baseline_column, baseline_markdown, baseline_scheme_metrics, FOLD, GROUP, IN_SAMPLE, PRED, PRED_STD, SCHEME, markdown, scheme_metrics, species_group
 from matdisco.hubbard.splits import BY_PATH, LOMO, blocked_runs, split_runs
 
 
@@ -59,6 +59,9 @@ def predictions(cfg, points: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]
             offsets = ensemble.species_offsets()
             rows[PRED], rows[PRED_STD] = mean, std
             rows[BASELINE] = species_mean_baseline(rows, spec, offsets)
+            train = points.iloc[run.train]
+            for baseline, values in baseline_predictions(train, rows, spec).items():
+                rows[baseline_column(baseline)] = values
             rows[SCHEME], rows[FOLD], rows[GROUP] = name, run.name, species_group(rows, spec.kind)
             n_unseen = int(np.isnan(mean).sum())
             if n_unseen:
@@ -93,7 +96,8 @@ def evaluate(cfg) -> dict:
            "paper_mare": paper, "schemes": metrics, "skipped": skipped}
     atomic_write_json(artifact(cfg, "metrics", "hubbard", f"{name}_evaluate.json"), out)
     plots = artifact(cfg, "plots", "hubbard_ml", name)
-    columns = [SCHEME, FOLD, K.RECORD_ID, K.PATH_ID, K.MATERIAL, K.ITERATION, GROUP, TARGET, PRED, PRED_STD, BASELINE]
+    columns = [SCHEME, FOLD, K.RECORD_ID, K.PATH_ID, K.MATERIAL, K.ITERATION, GROUP, TARGET, PRED, PRED_STD, BASELINE,
+               *(baseline_column(b) for b in BASELINES)]
     with atomic_path(plots / "predictions.csv") as tmp:
         (frame[columns] if len(frame) else pd.DataFrame(columns=columns)).to_csv(tmp, index=False)
     for scheme, rows in frame.groupby(SCHEME) if len(frame) else []:
