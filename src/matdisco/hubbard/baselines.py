@@ -131,11 +131,13 @@ def nearest_baseline(train: pd.DataFrame, rows: pd.DataFrame, spec: TableSpec, f
 
 def baseline_predictions(train: pd.DataFrame, rows: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     """Every baseline's prediction (eV) of ``rows`` from ``train`` only; columns ``BASELINES``, index of ``rows``.
-    ``persistence`` is NaN for iteration-0 rows (it is only scored on iterations >= 1)."""
+    ``persistence`` is NaN for iteration-0 rows and for rows whose input is 0 (a parameter computed by hp.x
+    but not applied in the run, e.g. U of O in v1): it is only scored on iterations >= 1 with an applied input."""
     if train.empty:
         raise ValueError("baselines need at least one training row")
     species, material_species = _means(train, rows, spec)
-    persistence = np.where(rows[K.ITERATION].to_numpy() >= 1, rows[spec.value_in].to_numpy(dtype=float), np.nan)
+    value_in = rows[spec.value_in].to_numpy(dtype=float)
+    persistence = np.where((rows[K.ITERATION].to_numpy() >= 1) & (value_in != 0.0), value_in, np.nan)
     return pd.DataFrame({
         PERSISTENCE: persistence, SPECIES_MEAN: species, MATERIAL_SPECIES_MEAN: material_species,
         LINEAR: linear_baseline(train, rows, spec, material_species),

@@ -44,6 +44,12 @@ def test_u_baselines_match_hand_computed_values(u_train):
     assert pred[PERSISTENCE].iloc[0] == 12.0 and np.isnan(pred[PERSISTENCE].iloc[1]) and pred[PERSISTENCE].iloc[2] == 9.0
 
 
+def test_persistence_skips_parameters_not_applied(u_train):
+    test = _u_rows([("A", "O", 0.0, 1, 0.0, 8.6, 0.9), ("A", "Co", 0.0, 2, 8.0, 8.1, 0.5)])
+    pred = baseline_predictions(u_train, test, TABLES["u"])
+    assert np.isnan(pred[PERSISTENCE].iloc[0]) and pred[PERSISTENCE].iloc[1] == 8.0
+
+
 def test_baselines_fall_back_for_unseen_material_and_species(u_train):
     test = _u_rows([("C", "Co", 0.0, 1, 5.0, 5.0, 0.5), ("C", "Ni", 0.0, 1, 5.0, 5.0, 0.5)])
     pred = baseline_predictions(u_train, test, TABLES["u"])
