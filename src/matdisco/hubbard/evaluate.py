@@ -23,16 +23,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from omegaconf import OmegaConf
+
 from matdisco.core.config import artifact
+from matdisco.core.errors import InputError
 from matdisco.core.io import atomic_path, atomic_write_json, atomic_write_text
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.baselines import species_mean_baseline
-from matdisco.hubbard.data import load_points, model_dir, run_name, table_spec
+from matdisco.hubbard.baselines import BASELINES, baseline_predictions, species_mean_baseline
+from matdisco.hubbard.data import TABLES, load_points, model_dir, processed_table, run_name, table_spec
 from matdisco.hubbard.ensemble import Ensemble
-from matdisco.hubbard.features import TARGET
+from matdisco.hubbard.features import TARGET, select_points
 from matdisco.hubbard.figures import parity_by_species
-from matdisco.hubbard.scoring import BASELINE, FOLD, GROUP, IN_SAMPLE, PRED, PRED_STD, SCHEME, markdown, scheme_metrics, species_group
-from matdisco.hubbard.splits import BY_PATH, LOMO, split_runs
+from matdisco.hubbard.scoring import BASELINE, baseline_column, baseline_markdown, baseline_scheme_metrics, FOLD, GROUP, IN_SAMPLE, PRED, PRED_STD, SCHEME, markdown, scheme_metrics, species_group
+from matdisco.hubbard.splits import BY_PATH, LOMO, blocked_runs, split_runs
 
 
 def predictions(cfg, points: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -56,6 +59,9 @@ def predictions(cfg, points: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]
             offsets = ensemble.species_offsets()
             rows[PRED], rows[PRED_STD] = mean, std
             rows[BASELINE] = species_mean_baseline(rows, spec, offsets)
+            train = points.iloc[run.train]
+            for baseline, values in baseline_predictions(train, rows, spec).items():
+                rows[baseline_column(baseline)] = values
             rows[SCHEME], rows[FOLD], rows[GROUP] = name, run.name, species_group(rows, spec.kind)
             n_unseen = int(np.isnan(mean).sum())
             if n_unseen:
@@ -90,7 +96,8 @@ def evaluate(cfg) -> dict:
            "paper_mare": paper, "schemes": metrics, "skipped": skipped}
     atomic_write_json(artifact(cfg, "metrics", "hubbard", f"{name}_evaluate.json"), out)
     plots = artifact(cfg, "plots", "hubbard_ml", name)
-    columns = [SCHEME, FOLD, K.RECORD_ID, K.PATH_ID, K.MATERIAL, K.ITERATION, GROUP, TARGET, PRED, PRED_STD, BASELINE]
+    columns = [SCHEME, FOLD, K.RECORD_ID, K.PATH_ID, K.MATERIAL, K.ITERATION, GROUP, TARGET, PRED, PRED_STD, BASELINE,
+               *(baseline_column(b) for b in BASELINES)]
     with atomic_path(plots / "predictions.csv") as tmp:
         (frame[columns] if len(frame) else pd.DataFrame(columns=columns)).to_csv(tmp, index=False)
     for scheme, rows in frame.groupby(SCHEME) if len(frame) else []:
@@ -100,3 +107,22 @@ def evaluate(cfg) -> dict:
     summary = {f"{scheme}_mare": entry["all"]["mare"] for scheme, entry in metrics.items()}
     summary.update({f"{scheme}_mae_eV": entry["all"]["mae_eV"] for scheme, entry in metrics.items()})
     return {"n_points": len(points), **summary, "skipped": sorted(skipped)}
+
+
+def evaluate_baselines(cfg, kind: str, target: str) -> dict:
+    """Score only the baselines (no model) of table ``kind`` (u | v) and ``target`` (next | converged) on
+    every blocked holdout of ``cfg.data.evaluate.blocked``; writes
+    ``results/hubbard/baselines_<kind>_<target>_evaluation.md`` and ``metrics/hubbard/baselines_<kind>_<target>.json``."""
+    spec = TABLES[kind]
+    path = processed_table(cfg, kind)
+    if not path.is_file():
+        raise InputError(f"{path} does not exist", where=str(path), expected="the hubbard_extract output (python pipelines/extract.py data=hubbard)")
+    points = select_points(pd.read_parquet(path), spec.value_in, spec.value_out, target, spec.key)
+    settings = cfg.data.evaluate
+    runs = blocked_runs(points, OmegaConf.to_container(settings.blocked, resolve=True))
+    metrics = baseline_scheme_metrics(points, spec, runs, int(settings.bootstrap.n_resamples), int(settings.bootstrap.seed),
+                                      int(settings.distinct_decimals))
+    name = f"baselines_{kind}_{target}"
+    atomic_write_json(artifact(cfg, "metrics", "hubbard", f"{name}.json"), {"kind": kind, "target": target, "schemes": metrics})
+    atomic_write_text(artifact(cfg, "results", "hubbard", f"{name}_evaluation.md"), baseline_markdown(settings[kind].label, target, metrics))
+    return metrics

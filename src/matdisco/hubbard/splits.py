@@ -3,13 +3,20 @@
 - extract labels every row with ``split_by_path`` (paths split within each material, so every
   held-out path has training paths of its own material) and ``split_by_material``;
 - train and evaluate rebuild the same runs from those labels: ``by_path`` and ``lomo``
-  (leave-one-material-out, one fold per material).
+  (leave-one-material-out, one fold per material);
+- ``blocked_runs`` holds out whole blocks instead of interpolating (``data.evaluate.blocked``):
+  a ``range`` scheme tests every row whose column lies in [min, max] (e.g. every strain >= +2 %),
+  an ``each`` scheme one fold per distinct value of the column (distortion type, Li content,
+  material). Deterministic: folds sorted by value; validation rows are the ``split_by_path`` val
+  paths outside the test block.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -99,3 +106,59 @@ def check_grouped(points: pd.DataFrame, run: SplitRun) -> None:
         shared = sets[a] & sets[b]
         if shared:
             raise InputError(f"split {run.name}: path(s) {sorted(shared)} in both {a} and {b}", expected="every path in one set")
+
+
+RANGE, EACH = "range", "each"
+LI_CONTENT = "li_content"  # derived column: Li per formula unit from the material name
+
+
+def li_content(material: str) -> float:
+    """Li per formula unit of a material name: ``Li0.5CoO2`` -> 0.5, ``LiCoO2`` -> 1, ``CoO2`` -> 0."""
+    match = re.match(r"^Li(?![a-z])([0-9]*\.?[0-9]*)", material)
+    if not match:
+        return 0.0
+    return float(match.group(1)) if match.group(1) else 1.0
+
+
+def block_column(points: pd.DataFrame, column: str) -> pd.Series:
+    """The values a blocked scheme splits on: a table column, or ``li_content`` from the material."""
+    if column == LI_CONTENT:
+        return points[K.MATERIAL].map(li_content)
+    if column not in points:
+        raise ConfigError(f"data.evaluate.blocked: column {column!r} is not in the table; columns are {sorted(points.columns)}")
+    return points[column]
+
+
+def blocked_runs(points: pd.DataFrame, schemes: dict[str, dict]) -> list[SplitRun]:
+    """The runs of every blocked scheme ``{name: {type: range|each, column, min?, max?}}``; see module docstring.
+    A block without test rows, or one that leaves no training rows, yields no run. Every run is checked:
+    no path in two sets."""
+    runs = []
+    for name, scheme in sorted(schemes.items()):
+        kind, values = scheme.get("type"), block_column(points, scheme.get("column", ""))
+        if kind == RANGE:
+            low, high = scheme.get("min"), scheme.get("max")
+            held = values.notna() & (values >= (-np.inf if low is None else low)) & (values <= (np.inf if high is None else high))
+            blocks = [(name, held)]
+        elif kind == EACH:
+            blocks = [(f"{name}_{value}", values == value) for value in sorted(values.dropna().unique(), key=str)]
+        else:
+            raise ConfigError(f"data.evaluate.blocked.{name}.type must be {RANGE!r} or {EACH!r}, got {kind!r}")
+        for run_name, held in blocks:
+            held = held.to_numpy(dtype=bool)
+            if held.any() and (~held).any():
+                runs.append(_block_run(points, run_name, held))
+    for run in runs:
+        check_grouped(points, run)
+    return runs
+
+
+def _block_run(points: pd.DataFrame, name: str, held: np.ndarray) -> SplitRun:
+    """Test = ``held`` rows plus every other row of their paths (a path is never split); val = by_path val paths outside."""
+    held = held | points[K.PATH_ID].isin(set(points.loc[held, K.PATH_ID])).to_numpy()
+    rest = ~held
+    val = rest & (points[K.SPLIT_BY_PATH] == "val").to_numpy() if K.SPLIT_BY_PATH in points else np.zeros(len(points), bool)
+    train = rest & ~val
+    if not train.any():
+        train, val = rest, np.zeros(len(points), bool)
+    return SplitRun(name, list(np.flatnonzero(train)), list(np.flatnonzero(val)), list(np.flatnonzero(held)))

@@ -1,0 +1,58 @@
+"""Blocked holdouts of the Hubbard evaluation: no path (or, leaving a material out, material) in train and test."""
+
+import pandas as pd
+import pytest
+
+from matdisco.core.errors import ConfigError
+from matdisco.hubbard import keys as K
+from matdisco.hubbard.splits import blocked_runs, li_content
+
+SCHEMES = {
+    "strain_high": {"type": "range", "column": "strain", "min": 0.02},
+    "distortion": {"type": "each", "column": "distortion"},
+    "li_content": {"type": "each", "column": "li_content"},
+    "lomo": {"type": "each", "column": "material"},
+}
+
+
+@pytest.fixture
+def points():
+    rows = []
+    for material in ("LiCoO2", "Li0.5CoO2", "CoO2", "NiO"):
+        for strain in (-0.02, 0.0, 0.02, 0.03):
+            for distortion in (None, "jt"):
+                path = f"{material}/{strain}/{distortion}"
+                for iteration in range(2):
+                    rows.append({K.PATH_ID: path, K.MATERIAL: material, K.STRAIN: strain, K.DISTORTION: distortion,
+                                 K.ITERATION: iteration, K.SPLIT_BY_PATH: "val" if strain == 0.0 and distortion is None else "train"})
+    return pd.DataFrame(rows)
+
+
+def test_li_content_from_material_name():
+    assert [li_content(m) for m in ("LiCoO2", "Li0.5CoO2", "CoO2", "NiO", "Li2MnO3")] == [1.0, 0.5, 0.0, 0.0, 2.0]
+
+
+def test_no_path_or_material_in_train_and_test(points):
+    runs = blocked_runs(points, SCHEMES)
+    names = [run.name for run in runs]
+    assert names == ["distortion_jt", "li_content_0.0", "li_content_0.5", "li_content_1.0",
+                     "lomo_CoO2", "lomo_Li0.5CoO2", "lomo_LiCoO2", "lomo_NiO", "strain_high"]
+    for run in runs:
+        train, test = points.iloc[run.train], points.iloc[run.test]
+        assert run.train and run.test
+        assert not set(train[K.PATH_ID]) & set(test[K.PATH_ID]), run.name
+        assert not set(points.iloc[run.val][K.PATH_ID]) & set(test[K.PATH_ID]), run.name
+        if run.name.startswith(("lomo", "li_content")):
+            assert not set(train[K.MATERIAL]) & set(test[K.MATERIAL]), run.name
+    strain = next(run for run in runs if run.name == "strain_high")
+    assert set(points.iloc[strain.test][K.STRAIN]) == {0.02, 0.03} and points.iloc[strain.train][K.STRAIN].max() < 0.02
+
+
+def test_blocked_runs_are_deterministic(points):
+    first, second = blocked_runs(points, SCHEMES), blocked_runs(points.copy(), dict(reversed(SCHEMES.items())))
+    assert [(r.name, r.train, r.val, r.test) for r in first] == [(r.name, r.train, r.val, r.test) for r in second]
+
+
+def test_unknown_scheme_type_names_the_key(points):
+    with pytest.raises(ConfigError, match="blocked.bad.type"):
+        blocked_runs(points, {"bad": {"type": "random", "column": "strain"}})
