@@ -8,6 +8,8 @@ engine (tests/integration/hubbard).
   U(O) = 8.0439 eV and V(Co-O) = 0.7573 eV.
 """
 
+from pathlib import Path
+
 import numpy as np
 from ase.units import Bohr
 
@@ -82,3 +84,13 @@ EXAMPLE10_SETTINGS = {
     "conv_thr_chi": 1.0e-8,
 }
 
+
+
+def run_reference(material: Material, settings: dict, hubbard_in: list, folder: Path, ranks: int = 2) -> dict:
+    """Iteration 0 of a reference case through the engine (pw.x + hp.x in ``folder``); its record."""
+    from matdisco.hubbard.campaign import Campaign, PathSpec, run_iteration
+    from matdisco.hubbard.qe.run import Launcher
+
+    campaign = Campaign(materials=[material], strains=[0.0], settings=settings, launcher=Launcher(ranks=ranks), root=folder,
+                        records_path=folder / "records.jsonl", failures_path=folder / "failures.jsonl")
+    return run_iteration(campaign, PathSpec(material, 0.0), 0, hubbard_in, folder / material.name)

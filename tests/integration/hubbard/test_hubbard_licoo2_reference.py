@@ -12,10 +12,9 @@ import pytest
 from ase.units import Bohr
 
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.campaign import Campaign, PathSpec, path_structure, run_iteration
-from matdisco.hubbard.qe.run import Launcher
+from matdisco.hubbard.campaign import PathSpec, path_structure
 from matdisco.hubbard.reference import (
-    EXAMPLE10_HUBBARD_IN, EXAMPLE10_MATERIAL, EXAMPLE10_SETTINGS, EXAMPLE10_U_CO_EV, EXAMPLE10_U_O_EV, EXAMPLE10_V_CO_O_EV,
+    EXAMPLE10_HUBBARD_IN, EXAMPLE10_MATERIAL, EXAMPLE10_SETTINGS, EXAMPLE10_U_CO_EV, EXAMPLE10_U_O_EV, EXAMPLE10_V_CO_O_EV, run_reference,
 )
 
 
@@ -29,11 +28,7 @@ def test_example10_cell_is_the_examples_rhombohedral_cell():
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pw.x") is None or not Path("/usr/bin/mpirun").exists(), reason="needs QE and OpenMPI")
 def test_example10_licoo2_reproduces_reference_u_and_v(tmp_path):
-    campaign = Campaign(
-        materials=[EXAMPLE10_MATERIAL], strains=[0.0], settings=EXAMPLE10_SETTINGS, launcher=Launcher(ranks=2),
-        root=tmp_path, records_path=tmp_path / "records.jsonl", failures_path=tmp_path / "failures.jsonl",
-    )
-    record = run_iteration(campaign, PathSpec(EXAMPLE10_MATERIAL, 0.0), 0, EXAMPLE10_HUBBARD_IN, tmp_path / "LiCoO2")
+    record = run_reference(EXAMPLE10_MATERIAL, EXAMPLE10_SETTINGS, EXAMPLE10_HUBBARD_IN, tmp_path)
     assert record[K.STATUS] == "ok", record.get(K.REASON)
     u_out = {site[K.SPECIES]: site[K.U_OUT] for site in record[K.SITES]}
     assert u_out == {"Co": pytest.approx(EXAMPLE10_U_CO_EV, abs=2e-3), "O": pytest.approx(EXAMPLE10_U_O_EV, abs=2e-3)}

@@ -10,19 +10,13 @@ from pathlib import Path
 import pytest
 
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.campaign import Campaign, PathSpec, run_iteration
-from matdisco.hubbard.qe.run import Launcher
-from matdisco.hubbard.reference import EXAMPLE02_HUBBARD_IN, EXAMPLE02_MATERIAL, EXAMPLE02_SETTINGS, EXAMPLE02_U_NI_EV
+from matdisco.hubbard.reference import EXAMPLE02_HUBBARD_IN, EXAMPLE02_MATERIAL, EXAMPLE02_SETTINGS, EXAMPLE02_U_NI_EV, run_reference
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pw.x") is None or not Path("/usr/bin/mpirun").exists(), reason="needs QE and OpenMPI")
 def test_example02_nio_reproduces_reference_u(tmp_path):
-    campaign = Campaign(
-        materials=[EXAMPLE02_MATERIAL], strains=[0.0], settings=EXAMPLE02_SETTINGS, launcher=Launcher(ranks=2),
-        root=tmp_path, records_path=tmp_path / "records.jsonl", failures_path=tmp_path / "failures.jsonl",
-    )
-    record = run_iteration(campaign, PathSpec(EXAMPLE02_MATERIAL, 0.0), 0, EXAMPLE02_HUBBARD_IN, tmp_path / "NiO")
+    record = run_reference(EXAMPLE02_MATERIAL, EXAMPLE02_SETTINGS, EXAMPLE02_HUBBARD_IN, tmp_path)
     assert record[K.STATUS] == "ok", record.get(K.REASON)
     u_out = {site[K.LABEL]: site[K.U_OUT] for site in record[K.SITES]}
     assert u_out == {"Ni1": pytest.approx(EXAMPLE02_U_NI_EV, abs=2e-3), "Ni2": pytest.approx(EXAMPLE02_U_NI_EV, abs=2e-3)}
