@@ -13,7 +13,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export WANDB_MODE ?= offline
 export MPLBACKEND := Agg
 
-.PHONY: setup qe pipeline test test-slow bench clean-venv
+.PHONY: setup qe lock lint format pipeline test test-slow bench clean-venv
 
 setup: $(STAMP)
 
@@ -25,6 +25,15 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
+# Re-resolve the full pin list (transitive packages too) from the direct pins, in a throw-away venv.
+LOCK_VENV := .lock-venv
+lock:
+	rm -rf $(LOCK_VENV) && python3 -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install -q --disable-pip-version-check torch==$$(grep -Po '^torch==\K.*' requirements/direct.txt)
+	$(LOCK_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/direct.txt
+	{ sed -n '1,2p' requirements/lock.txt; $(LOCK_VENV)/bin/pip freeze | sed 's/^\(torch==[^+]*\)+cpu$$/\1/' | LC_ALL=C sort -f; } > requirements/lock.txt.tmp
+	mv requirements/lock.txt.tmp requirements/lock.txt && rm -rf $(LOCK_VENV)
+
 # Quantum ESPRESSO (pw.x, hp.x, pseudopotentials, reference outputs) from Debian.
 qe:
 	@if command -v pw.x >/dev/null && command -v hp.x >/dev/null; then echo "Quantum ESPRESSO present: $$(command -v pw.x)"; \
@@ -35,6 +44,15 @@ pipeline: setup qe
 	matdisco data fetch
 	dvc commit -q -f data.dvc
 	dvc repro
+
+# ruff: lint and formatting check (CI runs this before the tests); `make format` rewrites the tree.
+lint: setup
+	ruff check .
+	ruff format --check .
+
+format: setup
+	ruff format .
+	ruff check --fix .
 
 test: setup qe
 	pytest -m "not slow" -q

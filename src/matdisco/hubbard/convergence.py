@@ -26,11 +26,12 @@ from __future__ import annotations
 import dataclasses
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json, atomic_write_text
 from matdisco.hubbard import keys as K
+from matdisco.hubbard.figures import convergence_plot
 from matdisco.hubbard.campaign import Campaign, PathSpec, initial_hubbard, load_record, merge_records, read_records, run_iteration
 
 SCANS = ("cutoff", "kpts", "qpts", "check")
@@ -120,13 +121,40 @@ def run_point(campaign: Campaign, point: Point, records_path: Path) -> dict[str,
     return record
 
 
-def run_points(campaign: Campaign, points: list[Point], records_path: Path) -> list[dict[str, Any]]:
-    """Every point, ``campaign.parallel_paths`` at a time, stopping early at ``<root>/STOP``."""
-    todo = [p for p in points if not (campaign.root / "STOP").exists()]
+def run_series(campaign: Campaign, series: list[Point], records_path: Path, u_tol: float, v_tol: float) -> int | None:
+    """Run one material's points in increasing order, stopping after the first converged step.
+
+    Returns the index (into ``series``) of the first converged setting, or None when the series ends
+    (or ``<root>/STOP`` appears) before one step up stays within the tolerances."""
+    done: list[dict[str, Any]] = []
+    for point in series:
+        if (campaign.root / "STOP").exists():
+            return None
+        done.append(run_point(campaign, point, records_path))
+        index = first_converged(done, u_tol, v_tol)
+        if index is not None:
+            return index
+    return None
+
+
+def run_scan(campaign: Campaign, points: list[Point], records_path: Path, u_tol: float, v_tol: float) -> dict[str, int | None]:
+    """Every material's series of ``points`` (material by material, ``campaign.parallel_paths``
+    materials at a time); the first converged index per material."""
+    series = by_material(points)
+    names = list(series)
+    args = ([campaign] * len(names), [series[n] for n in names], [records_path] * len(names), [u_tol] * len(names), [v_tol] * len(names))
     if campaign.parallel_paths > 1:
         with ProcessPoolExecutor(campaign.parallel_paths) as pool:
-            return list(pool.map(run_point, [campaign] * len(todo), todo, [records_path] * len(todo)))
-    return [run_point(campaign, p, records_path) for p in todo]
+            return dict(zip(names, pool.map(run_series, *args)))
+    return dict(zip(names, map(run_series, *args)))
+
+
+def by_material(points: list[Point]) -> dict[str, list[Point]]:
+    """``points`` grouped by material, each group in the given (increasing) order."""
+    groups: dict[str, list[Point]] = {}
+    for p in points:
+        groups.setdefault(p.material, []).append(p)
+    return groups
 
 
 # ------------------------------------------------------------------------------------ analysis
@@ -161,19 +189,18 @@ def first_converged(records: list[dict[str, Any]], u_tol: float, v_tol: float) -
 
 
 def scan_table(points: list[Point], records: dict[str, dict[str, Any]], u_tol: float, v_tol: float) -> list[dict[str, Any]]:
-    """One row per point: U (metal, O) and V ranges, the change to the next step, converged flag."""
+    """One row per computed point (points not run, e.g. above a converged step, are left out):
+    U (metal, O) and V ranges, the change to the next step, converged flag."""
     rows = []
-    by_material: dict[str, list[Point]] = {}
-    for p in points:
-        by_material.setdefault(p.material, []).append(p)
-    for material, series in by_material.items():
+    for material, series in by_material(points).items():
         recs = [records.get(p.record_id) for p in series]
         for n, (p, rec) in enumerate(zip(series, recs)):
+            if rec is None:
+                continue
             row: dict[str, Any] = {"material": material, "scan": p.scan, "setting": p.label, "ecutwfc_Ry": p.ecut_Ry[0],
                                    "ecutrho_Ry": p.ecut_Ry[1], "kpts": list(p.kpts), "qpts": list(p.qpts)}
-            if rec is None or rec[K.STATUS] != "ok":
-                row["status"] = "missing" if rec is None else "failed"
-                row["reason"] = None if rec is None else rec.get(K.REASON)
+            if rec[K.STATUS] != "ok":
+                row.update(status="failed", reason=rec.get(K.REASON))
                 rows.append(row)
                 continue
             metal = [s[K.U_OUT] for s in rec[K.SITES] if s[K.SPECIES] != "O"]
@@ -198,62 +225,43 @@ def records_by_id(path: Path) -> dict[str, dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------------------- driver
-def chosen_index(points: list[Point], records: dict[str, dict[str, Any]], u_tol: float, v_tol: float) -> int | None:
-    """Index (into one material's series) of its first converged setting, or None."""
-    recs = [records.get(p.record_id) for p in points]
-    if any(r is None for r in recs):
-        return None
-    return first_converged(recs, u_tol, v_tol)  # type: ignore[arg-type]
+def run_study(campaign: Campaign, conv: dict[str, Any], report: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Run the four scans in order and return the table rows and the chosen settings; ``report`` is
+    called with the partial result after each scan (so a stopped study still leaves its table).
 
-
-def run_study(campaign: Campaign, conv: dict[str, Any]) -> dict[str, Any]:
-    """Run the four scans in order and return the table rows and the chosen settings.
-
-    The cutoff is the largest first-converged cutoff over the materials whose cutoff scan converged
-    (the others are listed in ``cutoff_not_converged`` and rest on the production check); a k or q
-    scan that does not converge for a material takes its densest mesh and lists the material under
-    ``<scan>_not_converged``.
+    Each material's series stops at its first converged step. The cutoff is the largest first-
+    converged cutoff over the materials whose cutoff scan converged (the others are listed in
+    ``cutoff_not_converged`` and rest on the production check); a k or q scan that does not converge
+    for a material takes its densest mesh and lists the material under ``<scan>_not_converged``.
     """
     records_path = Path(conv["records"])
     u_tol, v_tol = float(conv["u_tolerance_eV"]), float(conv["v_tolerance_eV"])
-    names = study_materials(conv, campaign)
     cut = cutoff_points(conv, campaign)
-    run_points(campaign, cut, records_path)
-    records = records_by_id(records_path)
-    rows = scan_table(cut, records, u_tol, v_tol)
-    per_material = {name: chosen_index([p for p in cut if p.material == name], records, u_tol, v_tol) for name in names}
-    chosen: dict[str, Any] = {"cutoff_by_material": {n: None if i is None else list(cut[i * len(names)].ecut_Ry)
-                                                     for n, i in per_material.items()},
-                              "cutoff_not_converged": sorted(n for n, i in per_material.items() if i is None)}
-    converged = [i for i in per_material.values() if i is not None]
+    picks = run_scan(campaign, cut, records_path, u_tol, v_tol)
+    cut_series = by_material(cut)
+    rows = scan_table(cut, records_by_id(records_path), u_tol, v_tol)
+    chosen: dict[str, Any] = {"cutoff_by_material": {n: None if i is None else list(cut_series[n][i].ecut_Ry) for n, i in picks.items()},
+                              "cutoff_not_converged": sorted(n for n, i in picks.items() if i is None)}
+    converged = [cut_series[n][i].ecut_Ry for n, i in picks.items() if i is not None]
+    chosen["ecut_Ry"] = list(max(converged)) if converged else None
+    report({"rows": rows, "chosen": chosen})
     if not converged:
-        chosen["ecut_Ry"] = None
         return {"rows": rows, "chosen": chosen}
-    ecut = cut[max(converged) * len(names)].ecut_Ry
-    chosen["ecut_Ry"] = list(ecut)
+    ecut = max(converged)
     for scan in ("kpts", "qpts"):
-        points = mesh_points(conv, campaign, scan, ecut, {n: tuple(chosen["kpts"][n]) for n in names} if scan == "qpts" else {})
-        run_points(campaign, points, records_path)
-        records = records_by_id(records_path)
-        rows += scan_table(points, records, u_tol, v_tol)
-        series = {n: [p for p in points if p.material == n] for n in names}
-        picks = {n: chosen_index(series[n], records, u_tol, v_tol) for n in names}
+        points = mesh_points(conv, campaign, scan, ecut, {n: tuple(k) for n, k in chosen.get("kpts", {}).items()})
+        picks = run_scan(campaign, points, records_path, u_tol, v_tol)
+        rows += scan_table(points, records_by_id(records_path), u_tol, v_tol)
+        series = by_material(points)
         chosen[scan] = {n: list(getattr(series[n][-1 if i is None else i], scan)) for n, i in picks.items()}
         chosen[f"{scan}_not_converged"] = sorted(n for n, i in picks.items() if i is None)
-    check = production_check_points(conv, campaign, cut, ecut, chosen)
-    run_points(campaign, [p for pair in check for p in pair], records_path)
-    records = records_by_id(records_path)
-    rows += scan_table([p for pair in check for p in pair], records, u_tol, v_tol)
-    chosen["production_check"] = {low.material: _pair_converged(records.get(low.record_id), records.get(high.record_id), u_tol, v_tol)
-                                  for low, high in check}
+        report({"rows": rows, "chosen": chosen})
+    check = [p for pair in production_check_points(conv, campaign, cut, ecut, chosen) for p in pair]
+    picks = run_scan(campaign, check, records_path, u_tol, v_tol)
+    rows += scan_table(check, records_by_id(records_path), u_tol, v_tol)
+    chosen["production_check"] = {name: i == 0 for name, i in picks.items()}
+    report({"rows": rows, "chosen": chosen})
     return {"rows": rows, "chosen": chosen}
-
-
-def _pair_converged(low: dict[str, Any] | None, high: dict[str, Any] | None, u_tol: float, v_tol: float) -> bool | None:
-    """Whether one step up from ``low`` stays within the tolerances (None when a record is missing)."""
-    if low is None or high is None:
-        return None
-    return first_converged([low, high], u_tol, v_tol) == 0
 
 
 def production_check_points(conv: dict[str, Any], campaign: Campaign, cut: list[Point], ecut: tuple[float, float],
@@ -275,13 +283,18 @@ def production_check_points(conv: dict[str, Any], campaign: Campaign, cut: list[
 
 
 def write_report(result: dict[str, Any], folder: Path, conv: dict[str, Any]) -> None:
-    """``convergence.json`` (rows + chosen settings) and ``convergence.md`` (the table) in ``folder``."""
+    """``convergence.json`` (rows + chosen settings), ``convergence.md`` (the table) and
+    ``convergence.png`` (the cutoff scan) in ``folder``."""
+    cpu_h = sum(r.get(K.CPU_TIME) or 0.0 for r in read_records(Path(conv["records"]))) / 3600
     atomic_write_json(folder / "convergence.json", {"tolerances_eV": {"u": conv["u_tolerance_eV"], "v": conv["v_tolerance_eV"]},
-                                                    **result})
+                                                    "cpu_hours": round(cpu_h, 2), **result})
+    convergence_plot(folder / "convergence.png", result["rows"])
     lines = [
         "# DFPT convergence study (iteration 0 of each material's ideal cell)", "",
         f"Converged: one step up changes every U by < {conv['u_tolerance_eV']} eV and every V by < {conv['v_tolerance_eV']} eV.",
-        f"Chosen: `{result['chosen']}`", "",
+        "Each material's series stops at its first converged step.",
+        f"CPU time of every point so far (failed ones included): {cpu_h:.2f} h.",
+        f"Chosen: `{result['chosen']}`", "", "![cutoff scan](convergence.png)", "",
         "| material | scan | setting | k | q | U metal (eV) | U O (eV) | V (eV) | dU next | dV next | converged | gap (eV) | QE CPU s |",
         "|---|---|---|---|---|---|---|---|---:|---:|---|---:|---:|",
     ]

@@ -128,6 +128,5 @@ def simulate(cfg: DictConfig) -> dict[str, Any]:
 def convergence_study(cfg: DictConfig) -> dict[str, Any]:
     """Run (or resume) the convergence scans and write their table and chosen settings."""
     conv = OmegaConf.to_container(cfg.simulate.convergence, resolve=True)
-    result = run_study(campaign_of(cfg), conv)
-    write_report(result, Path(conv["report_dir"]), conv)
+    result = run_study(campaign_of(cfg), conv, lambda partial: write_report(partial, Path(conv["report_dir"]), conv))
     return result["chosen"]

@@ -73,3 +73,22 @@ def test_fixed_occupation_runs_get_empty_bands_above_the_valence():
     assert pseudo_valence(PSEUDO_DIR / pseudos["Li"]) == 3.0  # UPF v2, attribute on its own line
     # LiCoO2: 3 + 17 + 2 * 6 = 32 electrons, 16 occupied bands, + 4 empty
     assert fixed_occupation_bands(layered_r3m("Co", 2.816, 14.05, 0.2605), {"pseudo_dir": str(PSEUDO_DIR), "pseudopotentials": pseudos}, 4) == 20
+
+
+def test_a_series_stops_at_its_first_converged_step_and_reports_it(tmp_path, monkeypatch):
+    values = {"35": [9.2], "45": [7.2], "55": [6.6], "65": [6.58], "80": [6.57]}
+    ran = []
+
+    def fake_run_point(campaign, point, records_path):
+        ran.append(point.label)
+        return _record(point.record_id, values[f"{point.ecut_Ry[0]:g}"], [1.0])
+
+    monkeypatch.setattr(V, "run_point", fake_run_point)
+    conv = {"cutoffs_Ry": [[w, 8 * w] for w in (35, 45, 55, 65, 80)], "cutoff_qpts": [1, 1, 1], "materials": ["LiCoO2"]}
+    picks = V.run_scan(_campaign(tmp_path), V.cutoff_points(conv, _campaign(tmp_path)), tmp_path / "r.jsonl", 0.05, 0.02)
+    assert picks == {"LiCoO2": 2}  # 55 -> 65 changes U by 0.02 eV
+    assert ran == ["ecut35-280", "ecut45-360", "ecut55-440", "ecut65-520"]  # 80 Ry is never run
+    (tmp_path / "STOP").touch()
+    ran.clear()
+    assert V.run_scan(_campaign(tmp_path), V.cutoff_points(conv, _campaign(tmp_path)), tmp_path / "r.jsonl", 0.05, 0.02) == {"LiCoO2": None}
+    assert ran == []
