@@ -115,8 +115,8 @@ def load_page(page: Path, profile: Path) -> dict:
             browser.send(f"{domain}.enable", session=session)
         browser.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
         browser.wait_for("Page.loadEventFired")
-        evaluate = lambda js: json.loads(browser.send("Runtime.evaluate", {"expression": js, "returnByValue": True}, session=session)["result"]["value"])  # noqa: E731
-        headings, images = evaluate(HEADINGS_JS), evaluate(IMAGES_JS)
+        headings, images = (json.loads(browser.send("Runtime.evaluate", {"expression": js, "returnByValue": True}, session=session)["result"]["value"])
+                            for js in (HEADINGS_JS, IMAGES_JS))
         time.sleep(0.2)  # late log entries
         browser.send("Runtime.evaluate", {"expression": "1"}, session=session)
     finally:

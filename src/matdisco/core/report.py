@@ -118,7 +118,7 @@ def dig(data: object, path: tuple) -> object:
 def fmt(value: object, kind: str = "f3") -> str:
     """A cell: ``f<digits>`` fixed point, ``pct`` percent (value is a fraction), ``int``, ``text``;
     :data:`NOT_COMPUTED` for None, non-finite numbers and values of the wrong type."""
-    if value is None or isinstance(value, bool) and kind != "text":
+    if value is None or (isinstance(value, bool) and kind != "text"):
         return NOT_COMPUTED
     if kind == "text":
         return str(value)
@@ -140,13 +140,16 @@ def fmt_pm(mean: object, std: object, digits: int = 3) -> str:
 
 def fmt_interval(entry: object, kind: str = "f3") -> str:
     """``diff [low, high]`` of a paired-difference entry (keys diff, ci_low, ci_high)."""
-    diff = dig(entry, ("diff",))
+    diff, low, high = (dig(entry, (key,)) for key in ("diff", "ci_low", "ci_high"))
     if fmt(diff) == NOT_COMPUTED:
         return NOT_COMPUTED
-    sign = lambda v: ("+" if v >= 0 else "") + fmt(v, kind)  # noqa: E731
-    low, high = dig(entry, ("ci_low",)), dig(entry, ("ci_high",))
-    bounds = f" [{sign(low)}, {sign(high)}]" if fmt(low) != NOT_COMPUTED and fmt(high) != NOT_COMPUTED else ""
-    return sign(diff) + bounds
+    bounds = f" [{_signed(low, kind)}, {_signed(high, kind)}]" if fmt(low) != NOT_COMPUTED and fmt(high) != NOT_COMPUTED else ""
+    return _signed(diff, kind) + bounds
+
+
+def _signed(value: float, kind: str) -> str:
+    """``fmt`` with an explicit ``+`` on non-negative values."""
+    return ("+" if value >= 0 else "") + fmt(value, kind)
 
 
 def flatten(data: object, prefix: str = "") -> list[tuple[str, str]]:
@@ -302,12 +305,13 @@ def ours_cell(entry: object, key: str, kind: str) -> str:
 
 
 def study_files(root: Path, study: str) -> dict[str, list[Path]]:
-    """PNG plots (``plots/<study>`` and ``plots/<study>_*``, recursive), result tables (``results/<study>/*.md``)
-    and metrics files (``metrics/<study>/*.json``) of ``study``, sorted."""
-    plot_dirs = [root / "plots" / study, *sorted((root / "plots").glob(f"{study}_*"))]
+    """PNG plots (``plots/<study>`` and ``plots/<study>_*``, recursive), result tables and reports
+    (``results/<study>/*.md`` and the .md files of those plot folders) and metrics files
+    (``metrics/<study>/*.json``) of ``study``, sorted."""
+    plot_dirs = [folder for folder in (root / "plots" / study, *sorted((root / "plots").glob(f"{study}_*"))) if folder.is_dir()]
     return {
-        "plots": sorted(path for folder in plot_dirs if folder.is_dir() for path in folder.rglob("*.png")),
-        "tables": sorted((root / "results" / study).glob("*.md")),
+        "plots": sorted(path for folder in plot_dirs for path in folder.rglob("*.png")),
+        "tables": sorted([*(root / "results" / study).glob("*.md"), *(path for folder in plot_dirs for path in folder.rglob("*.md"))]),
         "metrics": sorted((root / "metrics" / study).glob("*.json")),
     }
 

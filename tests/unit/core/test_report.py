@@ -65,6 +65,8 @@ def repo(tmp_path: Path) -> Path:
         "md_train_vs_test": {"w1_distance_angstrom": 0.0123}})
     tiny_png(tmp_path / "plots/ionic/parity.png")
     tiny_png(tmp_path / "plots/hubbard_ml/hubbard_u/parity_by_path.png")
+    (tmp_path / "plots/hubbard").mkdir(parents=True)
+    (tmp_path / "plots/hubbard/data_report.md").write_text("# Hubbard data\n")
     (tmp_path / "results/ionic").mkdir(parents=True)
     (tmp_path / "results/ionic/model_comparison.md").write_text("# comparison\n| model | RMSE |\n|---|---|\n| <b>x</b> | 0.812 |\n")
     return tmp_path
@@ -129,11 +131,12 @@ def test_a_broken_metrics_file_is_reported_not_fatal(repo):
     assert "unreadable" in motifs and NOT_COMPUTED in motifs
 
 
-def test_plots_are_relative_links_and_tables_are_escaped(repo):
+def test_plots_and_tables_are_relative_links_and_tables_are_escaped(repo):
     page = build(repo)
     assert '<img src="../../plots/ionic/parity.png"' in section(page, "ionic")
     assert '<img src="../../plots/hubbard_ml/hubbard_u/parity_by_path.png"' in section(page, "hubbard")
     assert "&lt;b&gt;x&lt;/b&gt;" in section(page, "ionic")
+    assert '<a href="../../plots/hubbard/data_report.md">' in section(page, "hubbard")
 
 
 def test_the_page_loads_nothing_from_the_network_and_runs_no_script(repo):
