@@ -18,6 +18,7 @@ import json
 import math
 import os
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -317,9 +318,10 @@ def study_files(root: Path, study: str) -> dict[str, list[Path]]:
 
 
 def dvc_experiments(root: Path, timeout_s: float = 120.0) -> tuple[list | None, str]:
-    """``dvc exp show --json`` run in ``root``: (parsed list, "") or (None, why it is not available)."""
+    """``dvc exp show --json`` run in ``root`` with this interpreter's dvc: (parsed list, "") or (None, why it is not available)."""
     try:
-        done = subprocess.run(["dvc", "exp", "show", "--json"], cwd=root, capture_output=True, text=True, timeout=timeout_s)
+        done = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"], cwd=root, capture_output=True, text=True,
+                              timeout=timeout_s)
     except (OSError, subprocess.TimeoutExpired) as error:
         return None, f"dvc exp show could not run: {error}"
     if done.returncode != 0:

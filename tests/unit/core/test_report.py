@@ -4,6 +4,7 @@ equal to the repository's sources."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import struct
@@ -187,3 +188,9 @@ def test_published_figures_match_the_repository_sources():
         f"< {100 * REFERENCES['gap_md_deringer_2018']['coordination_defect_fraction_below']:.1f} %"
     assert published[("motifs", "fraction of 5-fold atoms")] == f"{100 * REFERENCES['sw_fast_quench']['fraction_5fold']:.1f} %"
     assert len([p for p in PUBLISHED if p.study == "ionic"]) == len(ionic)
+
+
+def test_dvc_experiments_outside_a_dvc_repository_gives_a_reason_not_an_error(tmp_path):
+    entries, why = report.dvc_experiments(tmp_path)
+    assert entries is None and why.startswith("dvc exp show failed")
+    assert html.escape(why) in report.render_experiments(entries, why)
