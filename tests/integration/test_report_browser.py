@@ -52,7 +52,7 @@ class DevTools:
         os.close(from_child)
         self._buffer, self._next_id, self.events = b"", 0, []
 
-    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout_s: float = 30.0) -> dict:
+    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout_s: float = 60.0) -> dict:
         """Send one command and return its ``result``; events that arrive meanwhile go to ``self.events``."""
         self._next_id += 1
         message = {"id": self._next_id, "method": method, "params": params or {}, **({"sessionId": session} if session else {})}
@@ -64,7 +64,7 @@ class DevTools:
                 return reply.get("result", {})
             self.events.append(reply)
 
-    def wait_for(self, method: str, timeout_s: float = 30.0) -> dict:
+    def wait_for(self, method: str, timeout_s: float = 60.0) -> dict:
         """The first event ``method`` (already received or arriving within ``timeout_s``)."""
         deadline = time.monotonic() + timeout_s
         while True:
@@ -150,6 +150,14 @@ def test_page_loads_without_console_errors_and_shows_every_study(tmp_path):
     hidden = [h["text"] for h in seen["headings"] if not h["visible"]]
     assert not hidden, f"study headings not visible: {hidden}"
     assert seen["images"] and all(image["loaded"] for image in seen["images"]), f"plots that did not load: {seen['images']}"
+
+
+def test_the_page_of_the_committed_results_loads_cleanly(tmp_path):
+    """The repository's own metrics and plots (whatever is committed): no console errors, no broken plot, every study."""
+    seen = load_page(write_report(REPO, tmp_path / "report" / "index.html", experiments=False), tmp_path / "profile")
+    assert not seen["problems"], f"the page logged problems in chromium: {seen['problems']}"
+    assert {h["section"] for h in seen["headings"] if h["visible"]} == set(STUDIES) | {"experiments"}
+    assert all(image["loaded"] for image in seen["images"]), f"plots that did not load: {seen['images']}"
 
 
 def test_the_browser_check_catches_console_errors_and_broken_plots(tmp_path):
