@@ -1,4 +1,4 @@
-"""The ``matdisco`` command: data fetching, params.yaml composition, benchmarks.
+"""The ``matdisco`` command: data fetching, params.yaml composition, benchmarks, the results page.
 
 Pipeline steps themselves run through the Hydra entries in ``pipelines/`` (``dvc repro``).
 """
@@ -64,6 +64,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the results page (``core.report``) from the committed metrics, plots and result tables."""
+    from matdisco.core.report import write_report
+
+    print(f"wrote {write_report(Path(args.root), Path(args.out), experiments=not args.no_experiments)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser of the ``matdisco`` command."""
     parser = argparse.ArgumentParser(prog="matdisco", description=__doc__)
@@ -85,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", default="bench/results.json")
     bench.add_argument("--family", choices=FAMILIES)
     bench.set_defaults(func=cmd_bench)
+
+    report = sub.add_parser("report", help="write the static results page (HTML) from metrics/, plots/, results/")
+    report.add_argument("--root", default=".", help="repository root to read")
+    report.add_argument("--out", default="results/report/index.html")
+    report.add_argument("--no-experiments", action="store_true", help="skip `dvc exp show` (the page says so)")
+    report.set_defaults(func=cmd_report)
     return parser
 
 

@@ -9,7 +9,8 @@ of the other steps are not followed) and ``<family>/models.py`` wherever a modul
 builds or loads a model (``instantiate_model`` from a config ``_target_``, ``load_module`` from a
 checkpoint's class path: models live in models.py in every family). Package ``__init__.py`` files
 without imports (docstrings, constants) are left out: they cannot change what a stage computes.
-A dep covers a file when it is the file or a folder above it.
+A dep covers a file when it is the file or a folder above it. A stage that runs a ``matdisco``
+subcommand (the report) has no family: its closure starts at src/matdisco/cli.py.
 """
 
 from __future__ import annotations
@@ -62,13 +63,17 @@ def has_imports(path: Path) -> bool:
     return any(isinstance(node, (ast.Import, ast.ImportFrom)) for node in ast.parse(path.read_text()).body)
 
 
-def import_closure(entry: Path, family: str, step: str) -> set[Path]:
-    """Files under src/matdisco that a stage running ``entry`` for ``family``/``step`` imports (see module docstring)."""
+def import_closure(entry: Path, family: str | None, step: str) -> set[Path]:
+    """Files under src/matdisco that a stage running ``entry`` for ``family``/``step`` imports (see module docstring);
+    ``family`` None: ``entry`` alone (a CLI subcommand)."""
     family_package = f"matdisco.{family}"
-    step_module = module_file(f"{family_package}.{step}")
-    assert step_module is not None, f"no module {family_package}.{step}: every family has one module per step"
-    files: set[Path] = {module_file(family_package)}
-    todo = [entry, step_module]
+    files: set[Path] = set()
+    todo = [entry]
+    if family is not None:
+        step_module = module_file(f"{family_package}.{step}")
+        assert step_module is not None, f"no module {family_package}.{step}: every family has one module per step"
+        files.add(module_file(family_package))
+        todo.append(step_module)
     seen: set[Path] = set()
     while todo:
         path = todo.pop()
@@ -90,7 +95,7 @@ def import_closure(entry: Path, family: str, step: str) -> set[Path]:
             if target.name != "__init__.py" or has_imports(target):
                 todo.append(target)
         text = path.read_text()
-        if path.is_relative_to(SRC / "matdisco" / family) and any(call in text for call in DYNAMIC_MODEL_CALLS):
+        if family is not None and path.is_relative_to(SRC / "matdisco" / family) and any(call in text for call in DYNAMIC_MODEL_CALLS):
             todo.append(module_file(f"{family_package}.models"))
     return files
 
@@ -120,9 +125,12 @@ def expanded_stages(dvc: dict) -> dict[str, dict]:
     return stages
 
 
-def stage_route(cmd: str) -> tuple[Path, str, str]:
-    """(entry script, family, step) of a stage command ``python pipelines/<step>.py overrides...``."""
+def stage_route(cmd: str) -> tuple[Path, str | None, str]:
+    """(entry script, family, step) of a stage command ``python pipelines/<step>.py overrides...``;
+    (src/matdisco/cli.py, None, subcommand) of ``matdisco <subcommand> ...``."""
     words = shlex.split(cmd)
+    if words[0] == "matdisco":
+        return SRC / "matdisco" / "cli.py", None, words[1]
     script = next(word for word in words if word.startswith("pipelines/") and word.endswith(".py"))
     step = Path(script).stem
     overrides = [word for word in words if "=" in word and not word.startswith("params_file=")]
