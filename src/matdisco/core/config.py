@@ -133,15 +133,28 @@ def artifact(cfg: DictConfig, kind: str, *parts: str) -> Path:
     folder = cfg.paths.get(kind)
     if folder is None:
         raise ConfigError(f"config has no paths.{kind}")
-    root = Path.cwd().resolve()
-    if not cfg.paths.get("allow_outside_project", False) and not _is_within((root / folder).resolve(), root):
-        raise ConfigError(f"paths.{kind}={folder} lies outside the project {root}; "
-                          "set paths.allow_outside_project=true to write there")
+    problem = outside_project_problem(cfg, kind)
+    if problem:
+        raise ConfigError(problem)
     for part in parts:
         if Path(part).is_absolute() or ".." in Path(part).parts:
             raise ConfigError(f"name {part!r} under paths.{kind} ({folder}) must stay inside it "
                               "(a plain name: no '..', not an absolute path)")
     return Path(folder).joinpath(*parts)
+
+
+OUTPUT_KINDS = tuple(dict.fromkeys(kind for kinds in STEP_OUTPUT_KINDS.values() for kind in kinds)) + ("logs",)
+"""``paths.*`` folders that steps write to (checked to lie inside the project)."""
+
+
+def outside_project_problem(cfg: DictConfig, kind: str) -> str | None:
+    """``paths.<kind>=<folder>: ...`` when that folder lies outside the project (the working directory)
+    and ``paths.allow_outside_project`` is false; None otherwise."""
+    folder = cfg.paths.get(kind)
+    root = Path.cwd().resolve()
+    if folder is None or cfg.paths.get("allow_outside_project", False) or _is_within((root / folder).resolve(), root):
+        return None
+    return f"paths.{kind}={folder} lies outside the project {root}; set paths.allow_outside_project=true to write there"
 
 
 def _is_within(path: Path, root: Path) -> bool:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from omegaconf import DictConfig, OmegaConf
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, ValidationError
 
+from matdisco.core.config import OUTPUT_KINDS, outside_project_problem
 from matdisco.core.errors import ConfigError
 
 Family = Literal["ionic", "motifs", "hubbard"]
@@ -103,6 +104,8 @@ def config_problems(cfg: DictConfig) -> list[str]:
     data = plain.get("data")
     if isinstance(data, dict) and data.get("family") in DATA_SCHEMAS:
         problems += _problems(DATA_SCHEMAS[data["family"]], data, "data.")
+    if isinstance(plain.get("paths"), dict):
+        problems += [p for p in (outside_project_problem(cfg, kind) for kind in OUTPUT_KINDS) if p]
     return problems
 
 

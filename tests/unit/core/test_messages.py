@@ -21,6 +21,7 @@ REPO = CONF_DIR.parent
     ("model.lr=-1", "model.lr=-1: expected to be greater than 0"),
     ("data.split.n_test=null", "data.split.n_test=null: expected to be a valid integer"),
     ("trainer.max_epochs=0", "trainer.max_epochs=0: expected to be greater than 0"),
+    ("paths.results=/etc", "paths.results=/etc lies outside the project"),
 ])
 def test_each_bad_value_is_named_by_its_key(override, expected):
     assert any(problem.startswith(expected) for problem in config_problems(compose([override]))), config_problems(compose([override]))

@@ -55,3 +55,13 @@ def test_a_pickled_object_is_refused_without_running_it(tmp_path):
     with pytest.raises(InputError, match="more than weights"):
         load_module(path)
     assert not marker.exists()
+
+
+def test_an_empty_ensemble_folder_is_named_once(tmp_path):
+    from matdisco.hubbard.ensemble import Ensemble
+
+    folder = tmp_path / "hubbard_u"
+    folder.mkdir()
+    with pytest.raises(InputError) as error:
+        Ensemble.load(folder)
+    assert str(error.value).count(str(folder)) == 1 and "member_*.pt" in str(error.value)
