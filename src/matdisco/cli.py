@@ -1,4 +1,4 @@
-"""The ``matdisco`` command: data fetching, params.yaml composition, benchmarks.
+"""The ``matdisco`` command: data fetching, params.yaml composition, benchmarks, predictions.
 
 Pipeline steps themselves run through the Hydra entries in ``pipelines/`` (``dvc repro``).
 """
@@ -64,6 +64,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Print sigma, ln sigma, the ensemble spread and every verdict of the named ionic-liquid pairs."""
+    from matdisco.core.errors import InputError
+    from matdisco.ionic.generate import predict_pairs
+    from matdisco.ionic.screening import predictions_text
+    from matdisco.ionic.sources import load_pairs_csv
+
+    if args.pairs:
+        if args.cation or args.anion:
+            raise InputError("--pairs is given with --cation/--anion", expected="either a pairs CSV or one --cation and --anion")
+        requested = load_pairs_csv(args.pairs, args.temperature or [298.15])
+    elif args.cation and args.anion:
+        temperatures_K = args.temperature or [298.15]
+        requested = [(args.cation, args.anion, t) for t in temperatures_K]
+    else:
+        raise InputError("no pair to predict", expected="--cation SMILES --anion SMILES, or --pairs FILE.csv")
+    table, n_members = predict_pairs(compose(["data=ionic", *args.overrides]), requested)
+    print(predictions_text(table, n_members))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser of the ``matdisco`` command."""
     parser = argparse.ArgumentParser(prog="matdisco", description=__doc__)
@@ -85,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", default="bench/results.json")
     bench.add_argument("--family", choices=FAMILIES)
     bench.set_defaults(func=cmd_bench)
+
+    predict = sub.add_parser("predict", help="predictions of a trained model for pairs you name").add_subparsers(dest="family", required=True)
+    ionic = predict.add_parser("ionic", help="sigma and verdicts of cation + anion pairs (models from paths.models)")
+    ionic.add_argument("--cation", help="cation SMILES (with --anion)")
+    ionic.add_argument("--anion", help="anion SMILES (with --cation)")
+    ionic.add_argument("--pairs", help="CSV with cation_smiles, anion_smiles and optionally temperature_K columns")
+    ionic.add_argument("--temperature", type=float, action="append", help="K; repeat for several (default 298.15)")
+    ionic.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data.screening.model=ionic_additive")
+    ionic.set_defaults(func=cmd_predict)
     return parser
 
 
