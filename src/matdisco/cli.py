@@ -80,8 +80,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         requested = [(args.cation, args.anion, t) for t in temperatures_K]
     else:
         raise InputError("no pair to predict", expected="--cation SMILES --anion SMILES, or --pairs FILE.csv")
-    table, n_members = predict_pairs(compose(["data=ionic", *args.overrides]), requested)
-    print(predictions_text(table, n_members))
+    table, inputs = predict_pairs(compose(["data=ionic", *args.overrides]), requested)
+    print(predictions_text(table, len(inputs.ensemble.members), inputs.rules))
     return 0
 
 

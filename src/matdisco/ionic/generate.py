@@ -104,11 +104,11 @@ def generate(cfg) -> dict:
     return {k: summary[k] for k in ("n_pairs", "n_passing_all", "top_pair", "top_sigma_S_per_m")}
 
 
-def predict_pairs(cfg, requested: list[tuple[str, str, float]]) -> tuple[pd.DataFrame, int]:
+def predict_pairs(cfg, requested: list[tuple[str, str, float]]) -> tuple[pd.DataFrame, ScreeningInputs]:
     """Predictions and every verdict of (cation SMILES, anion SMILES, temperature K) triples.
 
     SMILES are canonicalised; a pair that is not one cation and one anion of a neutral salt raises
-    :class:`InputError`. Returns one row per triple, in order, and the ensemble's member count.
+    :class:`InputError`. Returns one row per triple, in order, and the inputs used (ensemble, rules).
     """
     from matdisco.ionic.curation import split_salt
 
@@ -124,4 +124,4 @@ def predict_pairs(cfg, requested: list[tuple[str, str, float]]) -> tuple[pd.Data
         keys.ANION_SMILES: [s.anion_smiles for s in salts],
         keys.TEMPERATURE_K: [float(t) for _, _, t in requested],
     })
-    return wanted.merge(table, on=[keys.CATION_SMILES, keys.ANION_SMILES, keys.TEMPERATURE_K], how="left"), len(inputs.ensemble.members)
+    return wanted.merge(table, on=[keys.CATION_SMILES, keys.ANION_SMILES, keys.TEMPERATURE_K], how="left"), inputs

@@ -342,10 +342,14 @@ def _members_line(n_members: int) -> str:
             f"uncertainty{' (with one member it is zero and the confidence verdict is void)' if n_members == 1 else ''}.")
 
 
-def predictions_text(table: pd.DataFrame, n_members: int) -> str:
+def predictions_text(table: pd.DataFrame, n_members: int, rules: VerdictRules) -> str:
     """Plain-text block per row of :func:`assess`: sigma (S/m), ln sigma +- ensemble std, the
     melting point, the ions' support and every verdict (PASS / FAIL); protic rows get the caveat."""
-    blocks = [_members_line(n_members)]
+    blocks = [
+        f"{_members_line(n_members)}\nRules: liquid if measured Tm < T, else Tm_pred + {rules.liquid_margin_K:g} K < T; "
+        f"each ion in >= {rules.min_ils_per_ion} ILs and >= {rules.min_points_per_ion} points; ensemble std <= "
+        f"{rules.max_spread_ln:g} ln; sigma at most the highest measured within {rules.sigma_range_window_K:g} K of T."
+    ]
     for _, r in table.iterrows():
         tm = f"measured {r[TM_MEASURED_K]:.0f} K" if pd.notna(r[TM_MEASURED_K]) else f"predicted {r[TM_PRED_K]:.0f} +- {r[TM_PRED_STD_K]:.0f} K"
         lines = [
@@ -358,7 +362,7 @@ def predictions_text(table: pd.DataFrame, n_members: int) -> str:
         ]
         lines += [f"  {'PASS' if r[v] else 'FAIL'} {v}: {meaning}" for v, meaning in VERDICTS.items()]
         if not r["within_sigma_range"]:
-            lines.append(f"  (capped: {r[PRED_SIGMA_CAPPED_S_PER_M]:.3g} S/m is the highest measured sigma near this temperature)")
+            lines.append(f"  capped: {r[PRED_SIGMA_CAPPED_S_PER_M]:.3g} S/m is the highest measured sigma near this temperature")
         if r[keys.UNSEEN_TYPES]:
             lines.append(f"  unseen atom types: {r[keys.UNSEEN_TYPES]}")
         if r[PROTIC]:
