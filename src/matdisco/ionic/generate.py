@@ -77,7 +77,7 @@ def generate(cfg) -> dict:
     temperatures_K = [float(t) for t in settings.temperatures_K]
     table = assess(pairs, inputs.ensemble, inputs.points, inputs.melting, inputs.rules, inputs.scheme, temperatures_K)
     ranked = rank(table, temperatures_K[0])
-    references = locate_references(table, ranked, inputs.points, list(settings.reference_pairs))
+    references = locate_references(table, ranked, inputs.points, list(settings.reference_pairs), temperatures_K[0])
     counts = verdict_counts(table, temperatures_K[0])
     context = {
         "model": settings.model,

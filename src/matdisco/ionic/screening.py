@@ -20,6 +20,7 @@ import pandas as pd
 from rdkit import Chem
 
 from matdisco.ionic import keys
+from matdisco.ionic.curation import canonical_smiles
 from matdisco.ionic.data import ion_graphs
 from matdisco.ionic.ions import PROTIC_CAVEAT, ion_key, is_protic
 from matdisco.ionic.melting import MeltingModel
@@ -253,16 +254,17 @@ def failed_verdicts(row: pd.Series) -> str:
     return " ".join(v for v in VERDICTS if not bool(row[v]))
 
 
-def locate_references(table: pd.DataFrame, ranked: pd.DataFrame, points: pd.DataFrame, references: list[dict]) -> list[dict]:
-    """Where the talk's top pairs land (by salt InChIKey): our rank among passing pairs, or the
-    verdicts they fail, or their measured sigma, or that an ion is not in the grid."""
+def locate_references(table: pd.DataFrame, ranked: pd.DataFrame, points: pd.DataFrame, references: list[dict], temperature_K: float) -> list[dict]:
+    """Where the talk's top pairs land (by salt InChIKey) at the ranking ``temperature_K``: our rank
+    among passing pairs, or their measured sigma, or the verdicts they fail, or that an ion is not in the grid."""
     measured_key = salt_keys(points)
     found = []
     for ref in references:
-        key = pair_table([Chem.CanonSmiles(ref["cation"])], [Chem.CanonSmiles(ref["anion"])])[keys.SALT_KEY].iloc[0]
+        cation, anion = canonical_smiles(ref["cation"], ref["label"]), canonical_smiles(ref["anion"], ref["label"])
+        key = pair_table([cation], [anion])[keys.SALT_KEY].iloc[0]
         entry = {"label": ref["label"], "talk_sigma_S_per_m": ref["sigma_S_per_m"]}
         hit = ranked[ranked[keys.SALT_KEY] == key]
-        row = table[(table[keys.SALT_KEY] == key) & (table[keys.TEMPERATURE_K] == ranked_temperature(table))]
+        row = table[(table[keys.SALT_KEY] == key) & (table[keys.TEMPERATURE_K] == temperature_K)]
         measured = points[measured_key == key]
         if len(hit):
             entry.update(rank=int(hit.iloc[0]["rank"]), of=len(ranked), pred_sigma_S_per_m=float(hit.iloc[0][keys.PRED_SIGMA_S_PER_M]))
@@ -276,11 +278,6 @@ def locate_references(table: pd.DataFrame, ranked: pd.DataFrame, points: pd.Data
             entry.update(status="an ion of this pair is not in the curated data")
         found.append(entry)
     return found
-
-
-def ranked_temperature(table: pd.DataFrame) -> float:
-    """The temperature the ranking uses: the first of the grid."""
-    return float(table[keys.TEMPERATURE_K].iloc[0])
 
 
 def top_markdown(ranked: pd.DataFrame, counts: dict, references: list[dict], context: dict) -> str:

@@ -67,3 +67,13 @@ def test_bad_row_is_named_by_file_line_and_column(tmp_path, lines, message):
 def test_missing_csv_is_named(tmp_path):
     with pytest.raises(InputError, match=r"nowhere.csv does not exist"):
         load_user_csv(tmp_path / "nowhere.csv")
+
+
+def test_source_labels_of_a_user_csv_define_the_sources_of_the_source_rule():
+    from matdisco.ionic.curation import dataset_and_source
+
+    raw = pd.DataFrame({keys.RAW_SALT_NAME: ["a", "a", "a", "b", "b"], keys.RAW_TEMPERATURE: [298.0, 308.0, 298.0, 298.0, 308.0],
+                        keys.RAW_PRESSURE: [101.325] * 5, keys.SOURCE: ["x", "x", "y", "x", "x"]})
+    dataset, source = dataset_and_source(raw)
+    assert list(dataset) == [1, 1, 2, 3, 3], "a new label starts a new data set of the same salt"
+    assert list(source) == [1, 1, 2, 1, 1], "one source per label, wherever its rows lie"
