@@ -32,8 +32,8 @@ VERDICTS = {
     "likely_liquid": "liquid at the temperature: measured Tm < T, or predicted Tm + margin < T",
     "in_domain": "each ion backed by enough ILs and points of the data (no single-point ion)",
     "known_types": "no atom type unseen in training",
-    "confident": "ensemble spread of ln sigma at most the allowed one",
-    "within_sigma_range": "predicted sigma not above the highest measured sigma near the temperature",
+    "confident": "ensemble spread of ln sigma at most the allowed one (no prediction fails)",
+    "within_sigma_range": "predicted sigma not above the highest measured sigma near the temperature (no prediction fails)",
 }
 PASSES_ALL = "passes_all"
 PROTIC = "protic"
@@ -245,7 +245,8 @@ def verdict_counts(table: pd.DataFrame, temperature_K: float) -> dict:
         "n_protic": int(at_t[PROTIC].sum()),
         "n_protic_passing_all": int(passing[PROTIC].sum()),
         "n_single_point_ion": int(at_t[SINGLE_POINT_ION].sum()),
-        "n_capped_at_sigma_range": int((~at_t["within_sigma_range"]).sum()),
+        "n_capped_at_sigma_range": int((at_t[keys.PRED_SIGMA_S_PER_M] > at_t[SIGMA_CAP_S_PER_M]).sum()),
+        "n_without_prediction": int(at_t[keys.PRED_SIGMA_S_PER_M].isna().sum()),
     }
 
 
@@ -318,7 +319,8 @@ def top_markdown(ranked: pd.DataFrame, counts: dict, references: list[dict], con
     lines += [f"| {v} | {meaning} | {counts['passing'][v]} | {counts['failing'][v]} |" for v, meaning in VERDICTS.items()]
     lines += ["", f"Protic pairs: {counts['n_protic']} ({counts['n_protic_passing_all']} passing all). "
               f"Pairs with a single-point ion: {counts['n_single_point_ion']}. Predictions above the sigma range (capped, flagged): "
-              f"{counts['n_capped_at_sigma_range']}."]
+              f"{counts['n_capped_at_sigma_range']}. Pairs without a prediction (atom types the model has no parameters for): "
+              f"{counts['n_without_prediction']}."]
     lines += ["", "## The talk's top predictions in our ranking", "", "| pair | talk sigma (S/m) | ours |", "|---|---:|---|"]
     for ref in references:
         ours = f"rank {ref['rank']} of {ref['of']}, {ref['pred_sigma_S_per_m']:.2f} S/m" if "rank" in ref else ref["status"]
