@@ -20,6 +20,7 @@ from matdisco.ionic.screening import (
     candidate_pairs,
     identity_verdicts,
     locate_references,
+    nearest_measured,
     pair_table,
     rank,
     top_markdown,
@@ -108,7 +109,8 @@ def predict_pairs(cfg, requested: list[tuple[str, str, float]]) -> tuple[pd.Data
     """Predictions and every verdict of (cation SMILES, anion SMILES, temperature K) triples.
 
     SMILES are canonicalised; a pair that is not one cation and one anion of a neutral salt raises
-    :class:`InputError`. Returns one row per triple, in order, and the inputs used (ensemble, rules).
+    :class:`InputError`. Returns one row per triple, in order (with the nearest measured point of a
+    salt already in the data), and the inputs used (ensemble, rules).
     """
     from matdisco.ionic.curation import split_salt
 
@@ -124,4 +126,5 @@ def predict_pairs(cfg, requested: list[tuple[str, str, float]]) -> tuple[pd.Data
         keys.ANION_SMILES: [s.anion_smiles for s in salts],
         keys.TEMPERATURE_K: [float(t) for _, _, t in requested],
     })
+    table = nearest_measured(table, inputs.points)
     return wanted.merge(table, on=[keys.CATION_SMILES, keys.ANION_SMILES, keys.TEMPERATURE_K], how="left"), inputs

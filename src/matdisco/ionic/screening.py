@@ -341,6 +341,19 @@ def _members_line(n_members: int) -> str:
             f"uncertainty{' (with one member it is zero and the confidence verdict is void)' if n_members == 1 else ''}.")
 
 
+def nearest_measured(table: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the measured point of the same salt (any resonance form) nearest to each row's
+    temperature: ``measured_temperature_K`` and ``measured_sigma_S_per_m`` (NaN for new salts)."""
+    measured = points.assign(**{keys.SALT_KEY: salt_keys(points)})
+    nearest_T, nearest_sigma = [], []
+    for key, T in zip(table[keys.SALT_KEY], table[keys.TEMPERATURE_K]):
+        same = measured[measured[keys.SALT_KEY] == key]
+        row = same.iloc[(same[keys.TEMPERATURE_K] - T).abs().argmin()] if len(same) else None
+        nearest_T.append(row[keys.TEMPERATURE_K] if row is not None else np.nan)
+        nearest_sigma.append(row[keys.SIGMA_S_PER_M] if row is not None else np.nan)
+    return table.assign(measured_temperature_K=nearest_T, measured_sigma_S_per_m=nearest_sigma)
+
+
 def predictions_text(table: pd.DataFrame, n_members: int, rules: VerdictRules) -> str:
     """Plain-text block per row of :func:`assess`: sigma (S/m), ln sigma +- ensemble std, the
     melting point, the ions' support and every verdict (PASS / FAIL); protic rows get the caveat."""
@@ -359,6 +372,8 @@ def predictions_text(table: pd.DataFrame, n_members: int, rules: VerdictRules) -
             f"anion in {r['anion_n_ils']} ILs / {r['anion_n_points']} points",
             f"  class: {'protic' if r[PROTIC] else 'aprotic'}",
         ]
+        if pd.notna(r.get("measured_sigma_S_per_m")):
+            lines.append(f"  measured in the data: {r['measured_sigma_S_per_m']:.4g} S/m at {r['measured_temperature_K']:.2f} K (nearest point)")
         lines += [f"  {'PASS' if r[v] else 'FAIL'} {v}: {meaning}" for v, meaning in VERDICTS.items()]
         if not r["within_sigma_range"]:
             lines.append(f"  capped: {r[PRED_SIGMA_CAPPED_S_PER_M]:.3g} S/m is the highest measured sigma near this temperature")

@@ -42,7 +42,9 @@ def test_predict_pairs_file_and_a_pair_measured_under_another_resonance_form(tra
     pairs.write_text(f"cation_smiles,anion_smiles,temperature_K\n{EMIM_OTHER_FORM},{BF4},298.15\nCC[NH3+],{DCA},310\n")
     assert main(["predict", "ionic", "--pairs", str(pairs), *trained]) == 0
     out = capsys.readouterr().out
-    assert "FAIL new_salt" in out.split("\n\n")[1], "EMIM BF4 is measured with the charge on the other N"
+    measured = out.split("\n\n")[1]
+    assert "FAIL new_salt" in measured, "EMIM BF4 is measured with the charge on the other N"
+    assert "measured in the data: " in measured and "at 293.15 K (nearest point)" in measured
     protic = out.split("\n\n")[2]
     assert "at 310.00 K" in protic and "class: protic" in protic and "caveat: protic" in protic
     assert "FAIL in_domain" in protic and "cation in 0 ILs / 0 points" in protic
