@@ -135,7 +135,7 @@ def load_user_csv(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A user's conductivity CSV (columns :data:`USER_COLUMNS`) in the raw-snapshot layout.
 
     Returns (points with the ``RAW_*`` columns of :mod:`matdisco.ionic.keys` and, when given, the
-    ``source`` label; name -> salt SMILES rows to put in front of the name tables). Every row is
+    ``source`` label; name -> salt SMILES rows to add to the compound table, where they win). Every row is
     checked: required values present, numbers numeric, SMILES parsable, one cation and one anion
     species with a neutral formula unit, one SMILES per name. :class:`InputError` names the file,
     the line (line 1 is the header) and the column.
@@ -193,8 +193,11 @@ def load_pairs_csv(path: str | Path, temperatures_K: list[float]) -> list[tuple[
 
 
 def _header(path: Path) -> list[str]:
-    """Column names of CSV ``path``."""
-    return list(pd.read_csv(path, nrows=0).columns)
+    """Column names of CSV ``path`` (none for an empty file, which :func:`read_raw_table` then names)."""
+    try:
+        return list(pd.read_csv(path, nrows=0).columns)
+    except pd.errors.EmptyDataError:
+        return []
 
 
 def _smiles_columns(path: Path, table: pd.DataFrame) -> tuple[str, ...]:

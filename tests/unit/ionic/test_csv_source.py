@@ -43,6 +43,7 @@ GOOD_ROW = f"EMIM BF4,{EMIM},{BF4},,298.15,1.4"
 
 
 @pytest.mark.parametrize("lines, message", [
+    ([], r"bad_points.csv is empty"),
     (["name,cation_smiles,temperature_K,sigma_S_per_m", f"a,{EMIM},298.15,1.0"], r"line 1 lacks the SMILES columns"),
     (["name,cation_smiles,anion_smiles,sigma_S_per_m", f"a,{EMIM},{BF4},1.0"], r"line 1 lacks the column\(s\) temperature_K"),
     ([HEADER, GOOD_ROW, f"EMIM BF4,{EMIM},{BF4},,300,abc"], r"line 3 column 'sigma_S_per_m' holds 'abc'"),
@@ -58,7 +59,7 @@ GOOD_ROW = f"EMIM BF4,{EMIM},{BF4},,298.15,1.4"
 ])
 def test_bad_row_is_named_by_file_line_and_column(tmp_path, lines, message):
     path = tmp_path / "bad_points.csv"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n" if lines else "")
     with pytest.raises(InputError, match=message) as caught:
         load_user_csv(path)
     assert "bad_points.csv" in str(caught.value)
