@@ -74,7 +74,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.pairs:
         if args.cation or args.anion:
             raise InputError("--pairs is given with --cation/--anion", expected="either a pairs CSV or one --cation and --anion")
-        requested = load_pairs_csv(args.pairs, args.temperature or [298.15])
+        requested = load_pairs_csv(args.pairs, args.temperature)
     elif args.cation and args.anion:
         temperatures_K = args.temperature or [298.15]
         requested = [(args.cation, args.anion, t) for t in temperatures_K]
@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     ionic = predict.add_parser("ionic", help="sigma and verdicts of cation + anion pairs (models from paths.models)")
     ionic.add_argument("--cation", help="cation SMILES (with --anion)")
     ionic.add_argument("--anion", help="anion SMILES (with --cation)")
-    ionic.add_argument("--pairs", help="CSV with cation_smiles, anion_smiles and optionally temperature_K columns")
+    ionic.add_argument("--pairs", help="CSV with cation_smiles, anion_smiles and optionally temperature_K (then no --temperature)")
     ionic.add_argument("--temperature", type=float, action="append", help="K; repeat for several (default 298.15)")
     ionic.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data.screening.model=ionic_additive")
     ionic.set_defaults(func=cmd_predict)

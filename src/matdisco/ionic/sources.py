@@ -172,14 +172,19 @@ def load_user_csv(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return points, names
 
 
-def load_pairs_csv(path: str | Path, temperatures_K: list[float]) -> list[tuple[str, str, float]]:
+def load_pairs_csv(path: str | Path, temperatures_K: list[float] | None) -> list[tuple[str, str, float]]:
     """(cation SMILES, anion SMILES, temperature K) to predict, from a CSV with ``cation_smiles``,
-    ``anion_smiles`` and optionally ``temperature_K`` (else every row at each of ``temperatures_K``).
-    :class:`InputError` names the file, line and column of a blank or non-numeric value."""
+    ``anion_smiles`` and optionally ``temperature_K`` (else every row at each of ``temperatures_K``,
+    default 298.15 K; both at once is an error). :class:`InputError` names the file, line and column
+    of a blank or non-numeric value or an ion of the wrong charge."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"raw file {path} does not exist", expected="--pairs to name a CSV file")
     has_T = "temperature_K" in _header(path)
+    if has_T and temperatures_K:
+        raise InputError(f"raw file {path} has a temperature_K column and --temperature is given too",
+                         expected="temperatures from one of the two")
+    temperatures_K = temperatures_K or [298.15]
     table = read_raw_table(path, ("cation_smiles", "anion_smiles"), ("temperature_K",) if has_T else ())
     for column in ("cation_smiles", "anion_smiles", *(("temperature_K",) if has_T else ())):
         _check_present(path, table, column)

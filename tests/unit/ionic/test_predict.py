@@ -68,3 +68,13 @@ def main_raising(argv):
 
     args = build_parser().parse_args(argv)
     return args.func(args)
+
+
+def test_pairs_file_with_temperatures_and_temperature_option_is_refused(tmp_path):
+    from matdisco.ionic.sources import load_pairs_csv
+
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"cation_smiles,anion_smiles,temperature_K\n{EMIM_OTHER_FORM},{BF4},298.15\n")
+    with pytest.raises(InputError, match="has a temperature_K column and --temperature is given too"):
+        load_pairs_csv(pairs, [300.0])
+    assert load_pairs_csv(pairs, None) == [(EMIM_OTHER_FORM, BF4, 298.15)]
