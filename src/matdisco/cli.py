@@ -1,4 +1,4 @@
-"""The ``matdisco`` command: data fetching, params.yaml composition, benchmarks, the results page.
+"""The ``matdisco`` command: data fetching, params.yaml composition, benchmarks, predictions, the results page.
 
 Pipeline steps themselves run through the Hydra entries in ``pipelines/`` (``dvc repro``).
 """
@@ -72,6 +72,27 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Print sigma, ln sigma, the ensemble spread and every verdict of the named ionic-liquid pairs."""
+    from matdisco.core.errors import InputError
+    from matdisco.ionic.generate import predict_pairs
+    from matdisco.ionic.screening import predictions_text
+    from matdisco.ionic.sources import load_pairs_csv
+
+    if args.pairs:
+        if args.cation or args.anion:
+            raise InputError("--pairs is given with --cation/--anion", expected="either a pairs CSV or one --cation and --anion")
+        requested = load_pairs_csv(args.pairs, args.temperature)
+    elif args.cation and args.anion:
+        temperatures_K = args.temperature or [298.15]
+        requested = [(args.cation, args.anion, t) for t in temperatures_K]
+    else:
+        raise InputError("no pair to predict", expected="--cation SMILES --anion SMILES, or --pairs FILE.csv")
+    table, inputs = predict_pairs(compose(["data=ionic", *args.overrides]), requested)
+    print(predictions_text(table, len(inputs.ensemble.members), inputs.rules))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser of the ``matdisco`` command."""
     parser = argparse.ArgumentParser(prog="matdisco", description=__doc__)
@@ -99,6 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="results/report/index.html")
     report.add_argument("--no-experiments", action="store_true", help="skip `dvc exp show` (the page says so)")
     report.set_defaults(func=cmd_report)
+
+    predict = sub.add_parser("predict", help="predictions of a trained model for pairs you name").add_subparsers(dest="family", required=True)
+    ionic = predict.add_parser("ionic", help="sigma and verdicts of cation + anion pairs (models from paths.models)")
+    ionic.add_argument("--cation", help="cation SMILES (with --anion)")
+    ionic.add_argument("--anion", help="anion SMILES (with --cation)")
+    ionic.add_argument("--pairs", help="CSV with cation_smiles, anion_smiles and optionally temperature_K (then no --temperature)")
+    ionic.add_argument("--temperature", type=float, action="append", help="K; repeat for several (default 298.15)")
+    ionic.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data.screening.model=ionic_additive")
+    ionic.set_defaults(func=cmd_predict)
     return parser
 
 

@@ -75,10 +75,11 @@ class CurationReport:
     n_points_kept: int = 0
     n_ils_kept: int = 0
     n_synonym_names_merged: int = 0
+    glassy_points: pd.DataFrame | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
-        """Plain dict (JSON)."""
-        return dict(self.__dict__)
+        """Plain dict (JSON); the glassy points are a table of their own (:attr:`glassy_points`)."""
+        return {k: v for k, v in self.__dict__.items() if k != "glassy_points"}
 
     def rejection_summary(self) -> str:
         """One line: how many salt names were rejected, unmapped and kept, with the count per reason."""
@@ -230,8 +231,14 @@ def dataset_and_source(raw: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
     Data set: a run of consecutive rows with one salt name. Source: a run of consecutive data sets
     with the same signature (sorted temperatures rounded to 0.1 K, sorted pressures); the raw file
-    has no reference field, so this stands in for one paper's block of ILThermo entries.
+    has no reference field, so this stands in for one paper's block of ILThermo entries. A raw
+    table with a ``source`` column (a user CSV's reference labels) uses those labels instead: one
+    source per label, a data set a run of rows of one name and one label.
     """
+    if keys.SOURCE in raw:
+        label = raw[keys.SOURCE].astype(str)
+        dataset = ((raw[keys.RAW_SALT_NAME] != raw[keys.RAW_SALT_NAME].shift()) | (label != label.shift())).cumsum()
+        return dataset.astype(int), pd.Series(pd.factorize(label)[0] + 1, index=raw.index)
     dataset = (raw[keys.RAW_SALT_NAME] != raw[keys.RAW_SALT_NAME].shift()).cumsum()
     signature = {}
     for run, rows in raw.groupby(dataset, sort=False):
@@ -284,7 +291,13 @@ def _v2_checks(rules: dict, report: CurationReport) -> list:
     if rules.get("solid"):
         checks.append(("solid branch (below the liquid extrapolation of warmer points)", lambda p: solid_branch(p, **rules["solid"])))
     if rules.get("glassy"):
-        checks.append(("glassy class (kept out of the liquid-law table)", lambda p: glassy_ils(p, **rules["glassy"])))
+
+        def glassy_rule(p: pd.DataFrame) -> pd.Series:
+            drop = glassy_ils(p, **rules["glassy"])
+            report.glassy_points = p[drop].reset_index(drop=True)
+            return drop
+
+        checks.append(("glassy class (kept out of the liquid-law table)", glassy_rule))
 
     def listed(rule: str, mask_fn):
         def run(p: pd.DataFrame) -> pd.Series:

@@ -11,6 +11,7 @@ baselines: the training mean and the training mean per cation family.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -21,8 +22,8 @@ from matdisco.core.errors import InputError
 from matdisco.ionic import keys
 from matdisco.ionic.curation import map_salt_names, split_salt
 from matdisco.ionic.ions import ion_key, ion_mol, is_protic
+from matdisco.ionic.sources import RAW_MELTING_K as RAW_TM
 
-RAW_TM = "Normal melting temperature, K"
 TM_K = "tm_K"
 CATION_FAMILIES = {  # first match wins; SMARTS on the cation
     "imidazolium": "c1cn[c,n]n1",
@@ -90,9 +91,15 @@ def ion_features(smiles: str, n_bits: int) -> np.ndarray:
 
 
 def pair_features(cation_smiles: str, anion_smiles: str, cation_bits: int, anion_bits: int) -> np.ndarray:
-    """Features of a salt: cation features, anion features, protic flag; shape (19 + bits,)."""
-    protic = float(is_protic(cation_smiles))
-    return np.concatenate([ion_features(cation_smiles, cation_bits), ion_features(anion_smiles, anion_bits), [protic]])
+    """Features of a salt: cation features, anion features, protic flag; shape (19 + bits,).
+
+    Per-ion parts are cached, so a screening grid costs one RDKit pass per ion, not per pair."""
+    protic = float(_cached_is_protic(cation_smiles))
+    return np.concatenate([_cached_ion_features(cation_smiles, cation_bits), _cached_ion_features(anion_smiles, anion_bits), [protic]])
+
+
+_cached_ion_features = lru_cache(maxsize=None)(ion_features)
+_cached_is_protic = lru_cache(maxsize=None)(is_protic)
 
 
 @dataclass(frozen=True)
@@ -132,10 +139,14 @@ def family_mean_baseline(train_family: pd.Series, train_tm_K: np.ndarray, test_f
     return test_family.map(means).fillna(train_tm_K.mean()).to_numpy()
 
 
-def cross_validate(table: pd.DataFrame, x: np.ndarray, alpha: float, n_folds: int, seed: int) -> tuple[dict, list[Ridge]]:
-    """k-fold over salts: RMSE and MAE (K) of ridge and the two baselines, and the fold models.
+def cross_validate(
+    table: pd.DataFrame, x: np.ndarray, alpha: float, n_folds: int, seed: int, margin_K: float = 20.0
+) -> tuple[dict, list[Ridge]]:
+    """k-fold over salts: RMSE and MAE (K) of ridge and the two baselines, the out-of-fold quality
+    of the verdict "liquid at 298.15 K" (:func:`likely_liquid_298` with ``margin_K``), and the fold models.
 
-    ``table``: :func:`melting_table` rows; ``x``: their features, shape (n_salts, d).
+    ``table``: :func:`melting_table` rows, one per salt (synonyms and resonance forms merged by
+    InChIKey), so no salt lies in two folds; ``x``: their features, shape (n_salts, d).
     """
     y = table[TM_K].to_numpy()
     family = table[keys.CATION_SMILES].map(cation_family)
@@ -151,7 +162,21 @@ def cross_validate(table: pd.DataFrame, x: np.ndarray, alpha: float, n_folds: in
     metrics = {
         name: {"rmse_K": float(np.sqrt(np.mean((p - y) ** 2))), "mae_K": float(np.mean(np.abs(p - y)))} for name, p in predictions.items()
     }
-    return {"n_salts": len(y), "n_folds": n_folds, **metrics}, models
+    return {"n_salts": len(y), "n_folds": n_folds, **metrics, "liquid_verdict": verdict_quality(predictions["ridge"], y, margin_K)}, models
+
+
+def verdict_quality(tm_pred_K: np.ndarray, tm_K: np.ndarray, margin_K: float) -> dict:
+    """Precision and recall of "liquid at 298.15 K" called from predicted Tm (K), against measured Tm."""
+    called = tm_pred_K + margin_K < 298.15
+    liquid = tm_K < 298.15
+    n_called, n_true = int(called.sum()), int((called & liquid).sum())
+    return {
+        "margin_K": margin_K,
+        "n_called_liquid": n_called,
+        "n_liquid": int(liquid.sum()),
+        "precision": n_true / n_called if n_called else float("nan"),
+        "recall": n_true / int(liquid.sum()) if liquid.any() else float("nan"),
+    }
 
 
 def predict_tm(models: list[Ridge], features: np.ndarray) -> tuple[float, float]:
@@ -163,3 +188,31 @@ def predict_tm(models: list[Ridge], features: np.ndarray) -> tuple[float, float]
 def likely_liquid_298(tm_K: float, margin_K: float) -> bool:
     """True when the predicted melting point plus ``margin_K`` lies below 298.15 K."""
     return tm_K + margin_K < 298.15
+
+
+@dataclass(frozen=True)
+class MeltingModel:
+    """The fold models of :func:`cross_validate`, their CV metrics, and the measured Tm of the
+    salts of melting_point.csv (by ``salt_key``), which win over a prediction."""
+
+    fold_models: list[Ridge]
+    cv: dict
+    measured_tm_K: dict[str, float]
+    cation_bits: int
+    anion_bits: int
+
+    @classmethod
+    def train(cls, raw: pd.DataFrame, tables: dict[str, pd.DataFrame], settings: dict, seed: int) -> MeltingModel:
+        """Fit on melting_point.csv ``raw`` with ``settings`` (``data.melting``: cation_bits,
+        anion_bits, ridge_alpha, n_folds, margin_K), validated by k-fold over salts."""
+        table = melting_table(raw, tables)
+        bits = int(settings["cation_bits"]), int(settings["anion_bits"])
+        x = np.stack([pair_features(c, a, *bits) for c, a in zip(table[keys.CATION_SMILES], table[keys.ANION_SMILES])])
+        cv, models = cross_validate(table, x, float(settings["ridge_alpha"]), int(settings["n_folds"]), seed, float(settings["margin_K"]))
+        return cls(models, cv, dict(zip(table[keys.SALT_KEY], table[TM_K])), *bits)
+
+    def tm_K(self, cation_smiles: str, anion_smiles: str) -> tuple[float, float, float]:
+        """(predicted Tm mean over the fold models, their std, measured Tm or NaN), all in K."""
+        mean, std = predict_tm(self.fold_models, pair_features(cation_smiles, anion_smiles, self.cation_bits, self.anion_bits))
+        measured = self.measured_tm_K.get(f"{ion_key(cation_smiles)}.{ion_key(anion_smiles)}", float("nan"))
+        return mean, std, measured
