@@ -11,7 +11,7 @@ from matdisco.motifs.environments import GramNormaliser, augment, environments
 from matdisco.motifs.baselines import baseline_mean, baseline_random
 from matdisco.motifs.data import GramDataModule
 from matdisco.motifs.models import build_module
-from matdisco.motifs.sampling import InpaintSettings, inpaint, matched_rmsds, sample, split_known
+from matdisco.motifs.sampling import InpaintSettings, LatentDensity, inpaint, matched_rmsds, sample, split_known
 
 
 def rattled_environments(seed: int, n_cells: int) -> np.ndarray:
@@ -57,7 +57,7 @@ def mean_reconstruction_mse(model, rows: np.ndarray) -> float:
 def test_tiny_vae_trains(trained):
     model, normaliser, held_out, (before, after) = trained
     assert after < 0.8 * before
-    coords, discarded = sample(model, normaliser, 100, np.random.default_rng(0))
+    coords, discarded = sample(model, normaliser, LatentDensity.standard_normal(8), 100, np.random.default_rng(0))
     assert coords.shape == (100, 8, 3) and np.all(np.isfinite(coords))
     assert model.hparams.normaliser == normaliser.to_dict()
 
@@ -65,7 +65,7 @@ def test_tiny_vae_trains(trained):
 def test_inpainting_beats_baselines(trained):
     model, normaliser, held_out, _ = trained
     rng = np.random.default_rng(0)
-    known, missing = split_known(held_out[:60], 7, rng)
+    known, missing, _ = split_known(held_out[:60], 7, rng)
     filled = inpaint(model, normaliser, known, InpaintSettings(steps=100, lr=0.05, n_restarts=1), rng)
     radius = float(np.linalg.norm(held_out, axis=-1).mean())
     model_rmsd = np.median(matched_rmsds(filled["infilled"], missing))
