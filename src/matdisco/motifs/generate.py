@@ -68,11 +68,13 @@ def _samples(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, train
     return {"path": str(path), "n_samples": len(frames), "latent_density": density.kind}
 
 def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, held_out: np.ndarray) -> dict:
-    """Latent path from a 4-fold to a 5-fold held-out environment (or the first two), extxyz + PNG strip."""
+    """Latent path from a 4-fold to a defect held-out environment (5-fold, or 3-fold when n = 4; else the first
+    two), extxyz + PNG strip; every frame's validity and the largest step of one atom between frames."""
     cutoff = float(cfg.data.evaluate.bond_cutoff_angstrom)
     cn = np.sum(np.linalg.norm(held_out, axis=-1) < cutoff, axis=1)
-    four, five = np.flatnonzero(cn == 4), np.flatnonzero(cn == 5)
-    start, end = (four[0], five[0]) if len(four) and len(five) else (0, 1)
+    four = np.flatnonzero(cn == 4)
+    defect = np.flatnonzero(cn == 5) if np.any(cn == 5) else np.flatnonzero(cn != 4)
+    start, end = (four[0], defect[0]) if len(four) and len(defect) else (0, 1)
     frames, discarded = interpolate(model, normaliser, held_out[start], held_out[end], int(cfg.data.generate.interpolation_frames),
                                     bool(cfg.data.restore_norms))
     steps = np.sqrt(np.mean(np.sum(np.diff(frames, axis=0) ** 2, axis=-1), axis=-1))
