@@ -26,7 +26,7 @@ from torch import nn
 from matdisco.core.errors import ConfigError, InputError
 from matdisco.core.training import instantiate_model, load_module
 from matdisco.motifs.data import model_path
-from matdisco.motifs.environments import GramNormaliser, entry_permutations
+from matdisco.motifs.environments import GramNormaliser, entry_permutations, n_neighbours_from_entries
 from matdisco.motifs.geometry import shell_permutations
 
 
@@ -75,9 +75,13 @@ class MotifVAE(pl.LightningModule):
         self.to_mu = nn.Linear(hidden[-1], latent_dim)
         self.to_logvar = nn.Linear(hidden[-1], latent_dim)
         self.decoder = mlp([latent_dim, *reversed(hidden), input_dim], final_activation=False)
-        entries = entry_permutations(shell_permutations(tuple(int(k) for k in shell_sizes))) if shell_sizes else None
-        self.register_buffer("entry_perms", None if entries is None else torch.as_tensor(entries), persistent=False)
-        if invariant_encoder and entries is None:
+        if shell_sizes and sum(int(k) for k in shell_sizes) != n_neighbours_from_entries(input_dim):
+            raise ConfigError(f"model.shell_sizes {list(shell_sizes)} must add up to the {n_neighbours_from_entries(input_dim)} neighbours "
+                              f"of the {input_dim} Gram entries (data.n_neighbours)")
+        labels = shell_permutations(tuple(int(k) for k in shell_sizes)) if shell_sizes else None
+        self.register_buffer("label_perms", None if labels is None else torch.as_tensor(labels), persistent=False)
+        self.register_buffer("entry_perms", None if labels is None else torch.as_tensor(entry_permutations(labels)), persistent=False)
+        if invariant_encoder and labels is None:
             raise ConfigError("model.invariant_encoder needs model.shell_sizes (the label blocks it averages over)")
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -139,7 +139,9 @@ def inpaint(
     masked mismatch between decoded and known normalised entries + ``prior_weight`` * mean(z^2)
     (keeps z on the learned manifold). Of all slot choices and ``n_restarts`` noise draws the
     smallest masked mismatch wins. The decoded environment is aligned (O(3)) on its known atoms to
-    ``known``, so the infilled atoms lie in the frame of the input.
+    ``known``, so the infilled atoms lie in the frame of the input. For a model trained with a
+    within-shell loss the mismatch is the least over the within-shell relabellings of G^I and its
+    mask (its decoder chooses its own labels), and the decoded atoms are mapped back accordingly.
 
     Returns ``infilled`` (B, n-k, 3), ``decoded`` (B, n, 3) aligned with the known atoms first,
     ``known_rmsd`` (B,) of the decoded known atoms in Angstrom, ``loss`` (B,) final masked mismatch.
@@ -157,11 +159,16 @@ def inpaint(
     start = normaliser.normalise(gram_upper(placed)).reshape(n_env * n_tries, -1)
     start[~mask] = rng.standard_normal(int((~mask).sum()))
     z = _optimise_latent(model, start, mask, settings)
-    loss = _masked_loss(model, z, torch.as_tensor(start, dtype=torch.float32), torch.as_tensor(mask)).detach().numpy()
+    with torch.no_grad():
+        loss, relabelling = _masked_loss(model, z, torch.as_tensor(start, dtype=torch.float32), torch.as_tensor(mask))
+    loss = loss.numpy()
     best = np.argmin(loss.reshape(n_env, n_tries), axis=1)
     chosen = np.arange(n_env) * n_tries + best
     coords, _ = decode(model, normaliser, z[chosen].numpy().astype(np.float64), settings.restore_norms)
     order = np.concatenate([slots[best], _missing_labels(slots[best], n)], axis=1)
+    if model.label_perms is not None:  # decoded atom a stands for placed atom perm[a]: placed label s is decoded atom perm^-1[s]
+        inverse = np.argsort(model.label_perms.numpy()[relabelling.numpy()[chosen]], axis=1)
+        order = np.take_along_axis(inverse, order, axis=1)
     coords = np.take_along_axis(coords, order[..., None], axis=1)
     decoded = coords @ procrustes(coords[:, :n_known], known, proper=False)
     return {"infilled": decoded[:, n_known:], "decoded": decoded, "known_rmsd": rmsd(decoded[:, :n_known], known), "loss": loss[chosen]}
@@ -174,10 +181,18 @@ def _missing_labels(known_labels: np.ndarray, n: int) -> np.ndarray:
     return np.nonzero(free)[1].reshape(len(known_labels), -1)
 
 
-def _masked_loss(model: MotifVAE, z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Per-row mean squared mismatch over the entries where ``mask`` (B, P) is True, (B,)."""
-    weights = mask.float()
-    return torch.sum(weights * (model.decode(z) - target) ** 2, dim=1) / weights.sum(dim=1)
+def _masked_loss(model: MotifVAE, z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-row mean squared mismatch (B,) over the entries where ``mask`` (B, P) is True, and the index (B,)
+    of the relabelling it was taken at: for a model with a within-shell loss (``label_perms``) the least
+    mismatch over the target and mask relabelled like in training, as its decoder picks its own labels;
+    otherwise labels are fixed (index 0)."""
+    decoded = model.decode(z)
+    if model.entry_perms is None:
+        weights = mask.float()
+        return torch.sum(weights * (decoded - target) ** 2, dim=1) / weights.sum(dim=1), torch.zeros(len(z), dtype=torch.long)
+    weights = mask[:, model.entry_perms].float()  # (B, n_perm, P)
+    mismatch = torch.sum(weights * (decoded[:, None] - target[:, model.entry_perms]) ** 2, dim=2) / weights.sum(dim=2)
+    return mismatch.min(dim=1)
 
 
 def _optimise_latent(model: MotifVAE, start: np.ndarray, mask: np.ndarray, settings: InpaintSettings) -> torch.Tensor:
@@ -190,7 +205,7 @@ def _optimise_latent(model: MotifVAE, start: np.ndarray, mask: np.ndarray, setti
     optimiser = torch.optim.Adam([z], lr=settings.lr)
     for _ in range(settings.steps):
         optimiser.zero_grad()
-        loss = _masked_loss(model, z, target, mask_t) + settings.prior_weight * torch.mean(z**2, dim=1)
+        loss = _masked_loss(model, z, target, mask_t)[0] + settings.prior_weight * torch.mean(z**2, dim=1)
         loss.sum().backward()
         optimiser.step()
     return z.detach()

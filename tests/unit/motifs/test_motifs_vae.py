@@ -33,7 +33,7 @@ def trained(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a tiny MLP: one thread is fastest on busy cores
     seed_everything(0)
-    cfg = compose(["data=motifs", "model=motifs_vae", "trainer.max_epochs=25", "trainer.enable_progress_bar=false",
+    cfg = compose(["experiment=motifs_talk", "trainer.max_epochs=25", "trainer.enable_progress_bar=false",
                    "model.beta_warmup_epochs=5", "model.lr=0.003", "paths.allow_outside_project=true", f"paths.logs={tmp_path_factory.mktemp('logs')}"])
     grams, _, _ = augment(rattled_environments(0, 12), 4, np.random.default_rng(0))
     normaliser = GramNormaliser.fit(grams)
