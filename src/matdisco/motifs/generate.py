@@ -69,7 +69,8 @@ def _samples(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, train
 
 def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, held_out: np.ndarray) -> dict:
     """Latent path from a 4-fold to a defect held-out environment (5-fold, or 3-fold when n = 4; else the first
-    two), extxyz + PNG strip; every frame's validity and the largest step of one atom between frames."""
+    two), extxyz + PNG strip; every frame's validity (atoms too close; the decoded spectrum's defect is in
+    ``max_discarded_fraction``) and the largest step of one atom between frames."""
     cutoff = float(cfg.data.evaluate.bond_cutoff_angstrom)
     cn = np.sum(np.linalg.norm(held_out, axis=-1) < cutoff, axis=1)
     four = np.flatnonzero(cn == 4)
@@ -88,7 +89,8 @@ def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser,
     return {"start_coordination": int(cn[start]), "end_coordination": int(cn[end]), "max_frame_step_rmsd_angstrom": float(steps.max()),
             "mean_frame_step_rmsd_angstrom": float(steps.mean()),
             "max_frame_step_atom_displacement_angstrom": float(atom_steps.max()), "n_frames": int(len(frames)),
-            "fraction_frames_invalid": frame_validity["fraction_invalid"], "min_pair_distance_angstrom": float(min_pair_distance(frames).min()), "end_rmsd_o3_angstrom": float(aligned_rmsd(frames[-1], held_out[end], False)),
+            "fraction_frames_invalid": frame_validity["fraction_invalid"], "min_pair_distance_angstrom": float(min_pair_distance(frames).min()),
+            "end_rmsd_o3_angstrom": float(aligned_rmsd(frames[-1], held_out[end], False)),
             "max_discarded_fraction": float(discarded.max())}
 
 def _inpainting(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, held_out: np.ndarray, radius: float,
