@@ -128,3 +128,27 @@ def test_novelty_tells_copies_from_new_environments():
     assert memorised["sample_to_train_angstrom_median"] < 1e-6 and memorised["fraction_near_copies"] == 1.0
     fresh = novelty(rng.standard_normal((100, 4, 3)) * 2.0, train, held_out, (4,))
     assert 0.7 < fresh["ratio_of_medians"] < 1.4 and fresh["fraction_near_copies"] < 0.3
+
+
+class _ConstantDecoder(torch.nn.Module):
+    """Decodes every latent point to the same normalised Gram entries (a decoder that chose its own labels)."""
+
+    def __init__(self, entries: np.ndarray):
+        super().__init__()
+        self.entries = torch.as_tensor(entries, dtype=torch.float32)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.entries.expand(len(z), -1) + 0.0 * z.sum(dim=1, keepdim=True)
+
+
+def test_inpainting_follows_the_labels_a_shell_loss_decoder_chose():
+    from matdisco.motifs.sampling import InpaintSettings, inpaint
+
+    truth = _tetrahedron(10) + 0.4 * np.random.default_rng(10).standard_normal((4, 3))  # no symmetry: every labelling differs
+    normaliser = GramNormaliser(30.0, 5.0, -1.0, 2.0, 4)
+    model = MotifVAE(10, (8,), 2, shell_sizes=(4,), invariant_encoder=True)
+    model.decoder = _ConstantDecoder(normaliser.normalise(gram_upper(truth[[2, 3, 0, 1]])))  # the truth, relabelled
+    filled = inpaint(model, normaliser, truth[None, [0, 1, 3]], InpaintSettings(steps=2, n_restarts=1, prior_weight=0.0),
+                     np.random.default_rng(11))
+    assert filled["known_rmsd"][0] < 1e-4
+    np.testing.assert_allclose(filled["infilled"][0, 0], truth[2], atol=1e-4)
