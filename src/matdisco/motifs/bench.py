@@ -15,7 +15,7 @@ from matdisco.motifs.data import FAMILY, GramDataModule
 from matdisco.motifs.environments import GramNormaliser, augment, environments
 from matdisco.motifs.md import melt_quench
 from matdisco.motifs.models import MotifVAE, build_module
-from matdisco.motifs.sampling import sample
+from matdisco.motifs.sampling import LatentDensity, sample
 from matdisco.motifs.simulate import protocol
 
 
@@ -68,7 +68,7 @@ def _decode_rate(model: MotifVAE, normaliser: GramNormaliser, rng: np.random.Gen
     best = np.inf
     for _ in range(3):
         start = time.perf_counter()
-        sample(model, normaliser, n_samples, rng)
+        sample(model, normaliser, LatentDensity.standard_normal(int(model.hparams.latent_dim)), n_samples, rng)
         best = min(best, time.perf_counter() - start)
     return n_samples / best
 

@@ -1,5 +1,6 @@
 """``motifs_evaluate``: reconstruction on held-out cells (Gram MSE, RMSD under O(3) and under
-rotations only), sample distributions against held-out MD (Wasserstein-1), validity, latent plot.
+rotations only; label-free and per shell next to the baselines), samples from the configured latent
+density and from N(0, 1) against held-out MD (Wasserstein-1, validity, novelty), noise robustness, latent plot.
 Artifacts: ``metrics/motifs/evaluate.json``, ``plots/motifs/{distances,angles,latent,reconstruction}.png``.
 """
 
@@ -18,9 +19,9 @@ from matdisco.motifs.environments import GramNormaliser, gram_full, gram_upper
 from matdisco.motifs.figures import latent_figure
 from matdisco.motifs.geometry import coordinates_from_gram
 from matdisco.motifs.models import MotifVAE, load_trained
-from matdisco.motifs.sampling import encode_mean
+from matdisco.motifs.sampling import LatentDensity, encode_mean, latent_density
 from matdisco.motifs.scoring import (
-    centre_angles, distribution_metrics, flat_metrics, neighbour_distances, noise_robustness, reconstruction_comparison,
+    centre_angles, distribution_metrics, flat_metrics, neighbour_distances, noise_robustness, novelty, reconstruction_comparison,
     reconstruction_errors, sampled_grams, validity,
 )
 
@@ -38,17 +39,22 @@ def evaluate(cfg: DictConfig) -> dict:
     histogram_comparison(artifact(cfg, "plots", FAMILY, "reconstruction.png"), rmsds, "reconstruction RMSD (Angstrom)",
                          title="held-out environments")
     metrics = {"decoding": "restore_norms" if restore else "spectral", "reconstruction": reconstruction}
-    grams = sampled_grams(model, normaliser, int(ev.n_samples), int(cfg.seed))
-    decoded = {name: coordinates_from_gram(grams, restore_norms=flag) for name, flag in (("samples", restore), ("samples_spectral_only", False))}
-    for name, (samples, discarded) in decoded.items():
-        metrics[name] = {"n_samples": int(ev.n_samples), **distribution_metrics(samples, coords, cutoff), **validity(samples, grams, discarded, ev)}
-    metrics["noise_robustness"] = _test_cell_robustness(cfg, model, normaliser, arrays)
     train = split_rows(arrays, "train")
     train_coords = arrays[keys.COORDS][train]
+    shells = tuple(int(k) for k in ev.shell_sizes)
+    densities = {"samples": latent_density(model, normaliser, arrays[keys.GRAM][train], str(ev.latent_density)),
+                 "samples_standard_normal": LatentDensity.standard_normal(int(model.hparams.latent_dim))}
+    decoded = {}
+    for name, density in densities.items():
+        grams = sampled_grams(model, normaliser, density, int(ev.n_samples), int(cfg.seed))
+        decoded[name], discarded = coordinates_from_gram(grams, restore_norms=restore)
+        metrics[name] = {"latent_density": density.kind, "n_samples": int(ev.n_samples), **distribution_metrics(decoded[name], coords, cutoff),
+                         **validity(decoded[name], grams, discarded, ev), "novelty": novelty(decoded[name], train_coords, coords, shells)}
+    metrics["noise_robustness"] = _test_cell_robustness(cfg, model, normaliser, arrays)
     metrics["reconstruction_vs_baselines"] = reconstruction_comparison(model, normaliser, arrays[keys.GRAM][train], coords, gram, ev, restore)
     metrics["md_train_vs_test"] = distribution_metrics(train_coords, coords, cutoff)
     metrics["md_test_validity"] = validity(coords, gram_full(gram), np.zeros(len(coords)), ev)
-    _evaluation_plots(cfg, model, normaliser, decoded["samples"][0], coords)
+    _evaluation_plots(cfg, model, normaliser, decoded["samples"], coords)
     atomic_write_json(artifact(cfg, "metrics", FAMILY, "evaluate.json"), metrics)
     return {"objective": metrics["reconstruction"]["rmsd_o3_angstrom_median"], **flat_metrics(metrics)}
 

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from matdisco.core.config import artifact
 from matdisco.core.io import atomic_path, atomic_write_json
 from matdisco.motifs import keys
-from matdisco.motifs.baselines import baseline_mean, baseline_random
+from matdisco.motifs.baselines import baseline_mean, baseline_random, tetrahedral_baseline
 from matdisco.motifs.data import FAMILY, cells_dir, load_environments, split_rows
 from matdisco.motifs.environments import GramNormaliser
 from matdisco.motifs.figures import strip_figure
@@ -24,10 +24,10 @@ from matdisco.motifs.geometry import aligned_rmsd
 from matdisco.motifs.md import potential_energy, relax
 from matdisco.motifs.models import MotifVAE, load_trained
 from matdisco.motifs.sampling import (
-    InpaintSettings, consensus_position, environment_atoms, inpaint, interpolate, matched_rmsds, mic_distance, sample, split_known,
-    vacancy_candidates,
+    InpaintSettings, consensus_position, environment_atoms, inpaint, interpolate, latent_density, matched_rmsds, mic_distance,
+    sample, split_known, vacancy_candidates,
 )
-from matdisco.motifs.scoring import flat_metrics
+from matdisco.motifs.scoring import flat_metrics, inpainting_scores, min_pair_distance, validity
 from matdisco.motifs.structure import read_cell
 
 
@@ -39,7 +39,7 @@ def generate(cfg: DictConfig) -> dict:
     held_out = arrays[keys.COORDS][split_rows(arrays, "test")]
     radius = float(np.mean(np.linalg.norm(arrays[keys.COORDS][split_rows(arrays, "train")], axis=-1)))
     metrics = {
-        "samples": _samples(cfg, model, normaliser, rng),
+        "samples": _samples(cfg, model, normaliser, arrays[keys.GRAM][split_rows(arrays, "train")], rng),
         "interpolation": _interpolation(cfg, model, normaliser, held_out),
         "inpainting": _inpainting(cfg, model, normaliser, held_out, radius, rng),
         "vacancy": _vacancy(cfg, model, normaliser, arrays, radius, rng),
@@ -59,28 +59,38 @@ def inpaint_settings(cfg: DictConfig) -> InpaintSettings:
     return InpaintSettings(steps=int(section.steps), lr=float(section.lr), n_restarts=int(section.n_restarts),
                            prior_weight=float(section.prior_weight), restore_norms=bool(cfg.data.restore_norms))
 
-def _samples(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, rng: np.random.Generator) -> dict:
-    """Decode z ~ N(0, 1) and write the environments as extxyz (centre first)."""
-    coords, discarded = sample(model, normaliser, int(cfg.data.generate.n_samples), rng, bool(cfg.data.restore_norms))
+def _samples(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, train_gram: np.ndarray, rng: np.random.Generator) -> dict:
+    """Decode draws of the configured latent density (``data.evaluate.latent_density``) and write them as extxyz (centre first)."""
+    density = latent_density(model, normaliser, train_gram, str(cfg.data.evaluate.latent_density))
+    coords, discarded = sample(model, normaliser, density, int(cfg.data.generate.n_samples), rng, bool(cfg.data.restore_norms))
     frames = [environment_atoms(c, {"discarded_fraction": float(d)}) for c, d in zip(coords, discarded)]
     path = write_frames(artifact(cfg, "results", FAMILY, "samples.extxyz"), frames)
-    return {"path": str(path), "n_samples": len(frames)}
+    return {"path": str(path), "n_samples": len(frames), "latent_density": density.kind}
 
 def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, held_out: np.ndarray) -> dict:
-    """Latent path from a 4-fold to a 5-fold held-out environment (or the first two), extxyz + PNG strip."""
+    """Latent path from a 4-fold to a defect held-out environment (5-fold, or 3-fold when n = 4; else the first
+    two), extxyz + PNG strip; every frame's validity (atoms too close; the decoded spectrum's defect is in
+    ``max_discarded_fraction``) and the largest step of one atom between frames."""
     cutoff = float(cfg.data.evaluate.bond_cutoff_angstrom)
     cn = np.sum(np.linalg.norm(held_out, axis=-1) < cutoff, axis=1)
-    four, five = np.flatnonzero(cn == 4), np.flatnonzero(cn == 5)
-    start, end = (four[0], five[0]) if len(four) and len(five) else (0, 1)
+    four = np.flatnonzero(cn == 4)
+    defect = np.flatnonzero(cn == 5) if np.any(cn == 5) else np.flatnonzero(cn != 4)
+    start, end = (four[0], defect[0]) if len(four) and len(defect) else (0, 1)
     frames, discarded = interpolate(model, normaliser, held_out[start], held_out[end], int(cfg.data.generate.interpolation_frames),
                                     bool(cfg.data.restore_norms))
     steps = np.sqrt(np.mean(np.sum(np.diff(frames, axis=0) ** 2, axis=-1), axis=-1))
+    atom_steps = np.linalg.norm(np.diff(frames, axis=0), axis=-1).max(axis=1)
+    grams = np.einsum("fad,fbd->fab", frames, frames)
+    frame_validity = validity(frames, grams, discarded, cfg.data.evaluate)
     write_frames(artifact(cfg, "results", FAMILY, "interpolation.extxyz"),
                  [environment_atoms(f, {"frame": k, "discarded_fraction": float(d)}) for k, (f, d) in enumerate(zip(frames, discarded))])
     strip_figure(artifact(cfg, "plots", FAMILY, "interpolation.png"), frames, cutoff,
                  f"latent interpolation: {cn[start]}-fold -> {cn[end]}-fold centre (x-y projection)")
     return {"start_coordination": int(cn[start]), "end_coordination": int(cn[end]), "max_frame_step_rmsd_angstrom": float(steps.max()),
-            "mean_frame_step_rmsd_angstrom": float(steps.mean()), "end_rmsd_o3_angstrom": float(aligned_rmsd(frames[-1], held_out[end], False)),
+            "mean_frame_step_rmsd_angstrom": float(steps.mean()),
+            "max_frame_step_atom_displacement_angstrom": float(atom_steps.max()), "n_frames": int(len(frames)),
+            "fraction_frames_invalid": frame_validity["fraction_invalid"], "min_pair_distance_angstrom": float(min_pair_distance(frames).min()),
+            "end_rmsd_o3_angstrom": float(aligned_rmsd(frames[-1], held_out[end], False)),
             "max_discarded_fraction": float(discarded.max())}
 
 def _inpainting(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, held_out: np.ndarray, radius: float,
@@ -89,20 +99,20 @@ def _inpainting(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, he
     section = cfg.data.generate.inpaint
     settings = inpaint_settings(cfg)
     picks = rng.choice(len(held_out), size=min(int(section.n_environments), len(held_out)), replace=False)
+    first_shell = int(cfg.data.evaluate.shell_sizes[0])
+    bond_length = float(np.median(np.linalg.norm(held_out[:, :first_shell], axis=-1)))
     results, examples = {}, []
     for k in section.k_known:
-        known, missing = split_known(held_out[picks], int(k), rng)
+        known, missing, missing_labels = split_known(held_out[picks], int(k), rng)
         filled = inpaint(model, normaliser, known, settings, rng)
         model_rmsd = matched_rmsds(filled["infilled"], missing)
-        random_rmsd = matched_rmsds(baseline_random(known, missing.shape[1], radius, rng), missing)
-        mean_rmsd = matched_rmsds(baseline_mean(known, missing.shape[1], radius), missing)
-        results[f"k{k}"] = {
-            "n_environments": len(picks), "model_rmsd_angstrom_median": float(np.median(model_rmsd)),
-            "model_rmsd_angstrom_mean": float(model_rmsd.mean()), "random_baseline_rmsd_angstrom_median": float(np.median(random_rmsd)),
-            "mean_baseline_rmsd_angstrom_median": float(np.median(mean_rmsd)),
-            "fraction_model_beats_random": float(np.mean(model_rmsd < random_rmsd)),
-            "known_atoms_rmsd_angstrom_median": float(np.median(filled["known_rmsd"])),
-        }
+        predictions = {"model": filled["infilled"], "random_baseline": baseline_random(known, missing.shape[1], radius, rng),
+                       "mean_baseline": baseline_mean(known, missing.shape[1], radius),
+                       "tetrahedral_baseline": tetrahedral_baseline(known, missing.shape[1], float(cfg.data.evaluate.bond_cutoff_angstrom),
+                                                                    bond_length, radius)}
+        results[f"k{k}"] = {"n_environments": len(picks), "known_atoms_rmsd_angstrom_median": float(np.median(filled["known_rmsd"])),
+                            **{name: inpainting_scores(predicted, missing, missing_labels < first_shell) for name, predicted in predictions.items()},
+                            "fraction_model_beats_random": float(np.mean(model_rmsd < matched_rmsds(predictions["random_baseline"], missing)))}
         examples += [environment_atoms(np.vstack([kn, fi]), {"k_known": int(k), "infilled_rmsd_angstrom": float(r)})
                      for kn, fi, r in zip(known[:10], filled["infilled"][:10], model_rmsd[:10])]
     write_frames(artifact(cfg, "results", FAMILY, "inpainting.extxyz"), examples)

@@ -9,6 +9,9 @@ summed over latent dimensions and averaged over the batch, and beta_t = beta * m
 With ``shell_sizes`` (e.g. [4, 4]: bonded first shell, then second shell) the reconstruction term is
 permutation-invariant within shells: the MSE against the true entries relabelled by the best of the
 within-shell permutations (4! x 4! = 576), per environment. Without it the labels are fixed.
+``invariant_encoder`` (needs ``shell_sizes``) makes the encoder see no labels either: its last hidden
+layer is averaged over the input relabelled by every within-shell permutation (group averaging), so
+environments that differ only by labels get the same latent point.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
-from matdisco.core.errors import InputError
+from matdisco.core.errors import ConfigError, InputError
 from matdisco.core.training import instantiate_model, load_module
 from matdisco.motifs.data import model_path
-from matdisco.motifs.environments import GramNormaliser, entry_permutations
+from matdisco.motifs.environments import GramNormaliser, entry_permutations, n_neighbours_from_entries
 from matdisco.motifs.geometry import shell_permutations
 
 
@@ -63,6 +66,7 @@ class MotifVAE(pl.LightningModule):
         lr: float = 1e-3,
         normaliser: dict | None = None,
         shell_sizes: Sequence[int] | None = None,
+        invariant_encoder: bool = False,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -71,12 +75,21 @@ class MotifVAE(pl.LightningModule):
         self.to_mu = nn.Linear(hidden[-1], latent_dim)
         self.to_logvar = nn.Linear(hidden[-1], latent_dim)
         self.decoder = mlp([latent_dim, *reversed(hidden), input_dim], final_activation=False)
-        entries = entry_permutations(shell_permutations(tuple(int(k) for k in shell_sizes))) if shell_sizes else None
-        self.register_buffer("entry_perms", None if entries is None else torch.as_tensor(entries), persistent=False)
+        if shell_sizes and sum(int(k) for k in shell_sizes) != n_neighbours_from_entries(input_dim):
+            raise ConfigError(f"model.shell_sizes {list(shell_sizes)} must add up to the {n_neighbours_from_entries(input_dim)} neighbours "
+                              f"of the {input_dim} Gram entries (data.n_neighbours)")
+        labels = shell_permutations(tuple(int(k) for k in shell_sizes)) if shell_sizes else None
+        self.register_buffer("label_perms", None if labels is None else torch.as_tensor(labels), persistent=False)
+        self.register_buffer("entry_perms", None if labels is None else torch.as_tensor(entry_permutations(labels)), persistent=False)
+        if invariant_encoder and labels is None:
+            raise ConfigError("model.invariant_encoder needs model.shell_sizes (the label blocks it averages over)")
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and log-variance (B, latent_dim) of q(z | x) for x (B, P)."""
-        h = self.encoder(x)
+        """Mean and log-variance (B, latent_dim) of q(z | x) for x (B, P); label-blind with ``invariant_encoder``."""
+        if self.hparams.get("invariant_encoder", False):
+            h = self.encoder(x[:, self.entry_perms]).mean(dim=1)
+        else:
+            h = self.encoder(x)
         return self.to_mu(h), self.to_logvar(h)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:

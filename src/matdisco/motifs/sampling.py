@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from ase import Atoms
+
+from matdisco.core.errors import ConfigError
 from ase.geometry import find_mic
 
 from matdisco.motifs.environments import GramNormaliser, environments, gram_full, gram_upper, upper_indices
-from matdisco.motifs.geometry import align, coordinates_from_gram, matched_rmsd, procrustes, rmsd
+from matdisco.motifs.geometry import align, coordinates_from_gram, hungarian_match, matched_rmsd, procrustes, rmsd
 from matdisco.motifs.models import MotifVAE
 
 
@@ -33,18 +35,61 @@ def decode(model: MotifVAE, normaliser: GramNormaliser, z: np.ndarray, restore_n
     return coordinates_from_gram(gram_full(normaliser.denormalise(decode_normalised(model, z))), restore_norms=restore_norms)
 
 
+def encode_posterior(model: MotifVAE, normaliser: GramNormaliser, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior means and variances (B, latent_dim) of Gram entries ``upper`` (B, P) in Angstrom^2."""
+    with torch.no_grad():
+        mu, logvar = model.encode(torch.as_tensor(normaliser.normalise(upper), dtype=torch.float32))
+    return mu.double().numpy(), logvar.exp().double().numpy()
+
+
 def encode_mean(model: MotifVAE, normaliser: GramNormaliser, upper: np.ndarray) -> np.ndarray:
     """Posterior means (B, latent_dim) of Gram entries ``upper`` (B, P) in Angstrom^2."""
-    with torch.no_grad():
-        mu, _ = model.encode(torch.as_tensor(normaliser.normalise(upper), dtype=torch.float32))
-    return mu.double().numpy()
+    return encode_posterior(model, normaliser, upper)[0]
 
 
-def sample(model: MotifVAE, normaliser: GramNormaliser, n_samples: int, rng: np.random.Generator,
+LATENT_DENSITIES = ("standard_normal", "aggregate_gaussian")
+
+
+@dataclass(frozen=True)
+class LatentDensity:
+    """Gaussian density that samples are drawn from: ``kind``, mean (d,), covariance (d, d)."""
+
+    kind: str
+    mean: np.ndarray
+    covariance: np.ndarray
+
+    @classmethod
+    def standard_normal(cls, dim: int) -> "LatentDensity":
+        """The VAE prior N(0, 1) in ``dim`` dimensions."""
+        return cls("standard_normal", np.zeros(dim), np.eye(dim))
+
+    def draw(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
+        """Latent points (n_samples, d)."""
+        return rng.multivariate_normal(self.mean, self.covariance, size=n_samples, method="cholesky")
+
+
+def latent_density(model: MotifVAE, normaliser: GramNormaliser, train_upper: np.ndarray, kind: str) -> LatentDensity:
+    """The density samples come from: ``standard_normal`` (the VAE prior N(0, 1)) or ``aggregate_gaussian``.
+
+    ``aggregate_gaussian`` is the full-covariance Gaussian with the mean and covariance of the
+    aggregate posterior of the training environments ``train_upper`` (N, P) (Angstrom^2): the
+    covariance of the posterior means plus the mean posterior variance. It puts samples where the
+    decoder was trained, not in the holes that N(0, 1) leaves between them.
+    """
+    dim = int(model.hparams.latent_dim)
+    if kind == "standard_normal":
+        return LatentDensity.standard_normal(dim)
+    if kind == "aggregate_gaussian":
+        mu, variance = encode_posterior(model, normaliser, train_upper)
+        covariance = np.cov(mu, rowvar=False).reshape(dim, dim) + np.diag(variance.mean(axis=0))
+        return LatentDensity(kind, mu.mean(axis=0), covariance)
+    raise ConfigError(f"data.evaluate.latent_density must be one of {LATENT_DENSITIES}, got {kind!r}")
+
+
+def sample(model: MotifVAE, normaliser: GramNormaliser, density: LatentDensity, n_samples: int, rng: np.random.Generator,
            restore_norms: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Decode ``n_samples`` draws z ~ N(0, 1): coordinates (n_samples, n, 3), discarded fraction (n_samples,)."""
-    z = rng.standard_normal((n_samples, int(model.hparams.latent_dim)))
-    return decode(model, normaliser, z, restore_norms)
+    """Decode ``n_samples`` draws from ``density``: coordinates (n_samples, n, 3), discarded fraction (n_samples,)."""
+    return decode(model, normaliser, density.draw(n_samples, rng), restore_norms)
 
 
 def interpolate(model: MotifVAE, normaliser: GramNormaliser, start: np.ndarray, end: np.ndarray, n_frames: int,
@@ -94,7 +139,9 @@ def inpaint(
     masked mismatch between decoded and known normalised entries + ``prior_weight`` * mean(z^2)
     (keeps z on the learned manifold). Of all slot choices and ``n_restarts`` noise draws the
     smallest masked mismatch wins. The decoded environment is aligned (O(3)) on its known atoms to
-    ``known``, so the infilled atoms lie in the frame of the input.
+    ``known``, so the infilled atoms lie in the frame of the input. For a model trained with a
+    within-shell loss the mismatch is the least over the within-shell relabellings of G^I and its
+    mask (its decoder chooses its own labels), and the decoded atoms are mapped back accordingly.
 
     Returns ``infilled`` (B, n-k, 3), ``decoded`` (B, n, 3) aligned with the known atoms first,
     ``known_rmsd`` (B,) of the decoded known atoms in Angstrom, ``loss`` (B,) final masked mismatch.
@@ -112,11 +159,16 @@ def inpaint(
     start = normaliser.normalise(gram_upper(placed)).reshape(n_env * n_tries, -1)
     start[~mask] = rng.standard_normal(int((~mask).sum()))
     z = _optimise_latent(model, start, mask, settings)
-    loss = _masked_loss(model, z, torch.as_tensor(start, dtype=torch.float32), torch.as_tensor(mask)).detach().numpy()
+    with torch.no_grad():
+        loss, relabelling = _masked_loss(model, z, torch.as_tensor(start, dtype=torch.float32), torch.as_tensor(mask))
+    loss = loss.numpy()
     best = np.argmin(loss.reshape(n_env, n_tries), axis=1)
     chosen = np.arange(n_env) * n_tries + best
     coords, _ = decode(model, normaliser, z[chosen].numpy().astype(np.float64), settings.restore_norms)
     order = np.concatenate([slots[best], _missing_labels(slots[best], n)], axis=1)
+    if model.label_perms is not None:  # decoded atom a stands for placed atom perm[a]: placed label s is decoded atom perm^-1[s]
+        inverse = np.argsort(model.label_perms.numpy()[relabelling.numpy()[chosen]], axis=1)
+        order = np.take_along_axis(inverse, order, axis=1)
     coords = np.take_along_axis(coords, order[..., None], axis=1)
     decoded = coords @ procrustes(coords[:, :n_known], known, proper=False)
     return {"infilled": decoded[:, n_known:], "decoded": decoded, "known_rmsd": rmsd(decoded[:, :n_known], known), "loss": loss[chosen]}
@@ -129,10 +181,18 @@ def _missing_labels(known_labels: np.ndarray, n: int) -> np.ndarray:
     return np.nonzero(free)[1].reshape(len(known_labels), -1)
 
 
-def _masked_loss(model: MotifVAE, z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Per-row mean squared mismatch over the entries where ``mask`` (B, P) is True, (B,)."""
-    weights = mask.float()
-    return torch.sum(weights * (model.decode(z) - target) ** 2, dim=1) / weights.sum(dim=1)
+def _masked_loss(model: MotifVAE, z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-row mean squared mismatch (B,) over the entries where ``mask`` (B, P) is True, and the index (B,)
+    of the relabelling it was taken at: for a model with a within-shell loss (``label_perms``) the least
+    mismatch over the target and mask relabelled like in training, as its decoder picks its own labels;
+    otherwise labels are fixed (index 0)."""
+    decoded = model.decode(z)
+    if model.entry_perms is None:
+        weights = mask.float()
+        return torch.sum(weights * (decoded - target) ** 2, dim=1) / weights.sum(dim=1), torch.zeros(len(z), dtype=torch.long)
+    weights = mask[:, model.entry_perms].float()  # (B, n_perm, P)
+    mismatch = torch.sum(weights * (decoded[:, None] - target[:, model.entry_perms]) ** 2, dim=2) / weights.sum(dim=2)
+    return mismatch.min(dim=1)
 
 
 def _optimise_latent(model: MotifVAE, start: np.ndarray, mask: np.ndarray, settings: InpaintSettings) -> torch.Tensor:
@@ -145,7 +205,7 @@ def _optimise_latent(model: MotifVAE, start: np.ndarray, mask: np.ndarray, setti
     optimiser = torch.optim.Adam([z], lr=settings.lr)
     for _ in range(settings.steps):
         optimiser.zero_grad()
-        loss = _masked_loss(model, z, target, mask_t) + settings.prior_weight * torch.mean(z**2, dim=1)
+        loss = _masked_loss(model, z, target, mask_t)[0] + settings.prior_weight * torch.mean(z**2, dim=1)
         loss.sum().backward()
         optimiser.step()
     return z.detach()
@@ -154,17 +214,24 @@ def _optimise_latent(model: MotifVAE, start: np.ndarray, mask: np.ndarray, setti
 def split_known(coords: np.ndarray, n_known: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Random known/missing split of each environment (B, n, 3), each part keeping the label order.
 
-    Returns known (B, k, 3) and missing (B, n-k, 3).
+    Returns known (B, k, 3), missing (B, n-k, 3) and the missing atoms' labels (B, n-k).
     """
     order = np.argsort(rng.random(coords.shape[:2]), axis=1)
     known_labels = np.sort(order[:, :n_known], axis=1)
     missing_labels = np.sort(order[:, n_known:], axis=1)
-    return np.take_along_axis(coords, known_labels[..., None], axis=1), np.take_along_axis(coords, missing_labels[..., None], axis=1)
+    return (np.take_along_axis(coords, known_labels[..., None], axis=1), np.take_along_axis(coords, missing_labels[..., None], axis=1),
+            missing_labels)
 
 
 def matched_rmsds(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Per-environment RMSD (B,) of unlabelled atoms (B, m, 3) after Hungarian matching, Angstrom."""
     return np.array([matched_rmsd(p, t) for p, t in zip(predicted, truth)])
+
+
+def matched_errors(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Distance (B, m) in Angstrom from each true atom (B, m, 3) to the predicted atom (B, m, 3) it is
+    Hungarian-matched with (unlabelled atoms, one frame)."""
+    return np.stack([np.linalg.norm(p[hungarian_match(p, t)] - t, axis=-1) for p, t in zip(predicted, truth)])
 
 
 def environment_atoms(coords: np.ndarray, info: dict | None = None) -> Atoms:

@@ -12,7 +12,7 @@ from matdisco.motifs.environments import GramNormaliser, environments, gram_full
 from matdisco.motifs.baselines import mean_environment, nearest_training_environment, pca_reconstruction
 from matdisco.motifs.geometry import aligned_rmsd, coordinates_from_gram, fixed_label_shell_rmsd, label_free_rmsd, matched_aligned_rmsd, negative_spectrum_fraction
 from matdisco.motifs.models import MotifVAE
-from matdisco.motifs.sampling import decode, decode_normalised, encode_mean
+from matdisco.motifs.sampling import LatentDensity, decode, decode_normalised, encode_mean, matched_errors
 
 
 def neighbour_distances(coords: np.ndarray) -> np.ndarray:
@@ -57,10 +57,48 @@ def validity(coords: np.ndarray, gram: np.ndarray, discarded: np.ndarray, ev: Di
     return {"fraction_atoms_too_close": float(close.mean()), "fraction_non_psd": float(non_psd.mean()),
             "fraction_invalid": float((close | non_psd).mean()), "discarded_fraction_median": float(np.median(discarded))}
 
-def sampled_grams(model: MotifVAE, normaliser: GramNormaliser, n_samples: int, seed: int) -> np.ndarray:
-    """Gram matrices (n_samples, n, n) in Angstrom^2 decoded from z ~ N(0, 1)."""
-    z = np.random.default_rng(seed).standard_normal((n_samples, int(model.hparams.latent_dim)))
+def sampled_grams(model: MotifVAE, normaliser: GramNormaliser, density: LatentDensity, n_samples: int, seed: int) -> np.ndarray:
+    """Gram matrices (n_samples, n, n) in Angstrom^2 decoded from draws of ``density``."""
+    z = density.draw(n_samples, np.random.default_rng(seed))
     return gram_full(normaliser.denormalise(decode_normalised(model, z)))
+
+
+def invariant_descriptor(coords: np.ndarray, shell_sizes: tuple[int, ...]) -> np.ndarray:
+    """Label- and O(3)-free fingerprint (B, D) of environments (B, n, 3), Angstrom: the sorted
+    centre distances of each shell, then the sorted distances between all pairs of neighbours."""
+    bounds = np.cumsum((0, *shell_sizes))
+    radial = [np.sort(np.linalg.norm(coords[:, a:b], axis=-1), axis=1) for a, b in zip(bounds[:-1], bounds[1:])]
+    a, b = np.triu_indices(coords.shape[1], k=1)
+    pair = np.sort(np.linalg.norm(coords[:, a] - coords[:, b], axis=-1), axis=1)
+    return np.concatenate([*radial, pair], axis=1)
+
+
+NOVELTY_CHUNK = 512  # query environments per block of the nearest-training search
+
+
+def nearest_distances(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """RMS difference (M,) of each descriptor in ``query`` (M, D) to its nearest row of ``reference`` (N, D)."""
+    out = []
+    for start in range(0, len(query), NOVELTY_CHUNK):
+        block = query[start : start + NOVELTY_CHUNK]
+        squared = np.sum(block**2, 1)[:, None] - 2 * block @ reference.T + np.sum(reference**2, 1)[None]
+        out.append(np.sqrt(np.clip(squared.min(axis=1), 0.0, None) / query.shape[1]))
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def novelty(samples: np.ndarray, train: np.ndarray, held_out: np.ndarray, shell_sizes: tuple[int, ...]) -> dict[str, float]:
+    """How far samples lie from the training environments, next to how far held-out MD does (all (B, n, 3)).
+
+    Distances are RMS differences of :func:`invariant_descriptor` (Angstrom) to the nearest training
+    environment. A generator that memorises has samples much nearer than held-out environments
+    (ratio << 1, many near-copies: samples nearer than the held-out 10th percentile).
+    """
+    reference = invariant_descriptor(train, shell_sizes)
+    to_train = nearest_distances(invariant_descriptor(samples, shell_sizes), reference)
+    held = nearest_distances(invariant_descriptor(held_out, shell_sizes), reference)
+    return {"sample_to_train_angstrom_median": float(np.median(to_train)), "held_out_to_train_angstrom_median": float(np.median(held)),
+            "ratio_of_medians": float(np.median(to_train) / np.median(held)),
+            "fraction_near_copies": float(np.mean(to_train < np.percentile(held, 10)))}
 
 def reconstruction_errors(model: MotifVAE, normaliser: GramNormaliser, coords: np.ndarray, gram: np.ndarray,
                           restore_norms: bool) -> tuple[dict, dict[str, np.ndarray]]:
@@ -167,3 +205,16 @@ def reconstruction_comparison(model: MotifVAE, normaliser: GramNormaliser, train
         rows[name] = {**shell_rmsd_summary(decoded, coords, shells),
                       "fraction_invalid": validity(decoded, full, discarded, ev)["fraction_invalid"]}
     return rows
+
+
+def inpainting_scores(predicted: np.ndarray, missing: np.ndarray, bonded: np.ndarray) -> dict[str, float]:
+    """Median RMSD (Angstrom) of predicted vs true missing atoms (B, m, 3) after Hungarian matching, over all
+    missing atoms and separately over the true bonded (first-shell, ``bonded`` (B, m)) and the other missing atoms."""
+    errors = matched_errors(predicted, missing)
+    scores = {"rmsd_angstrom_median": float(np.median(np.sqrt(np.mean(errors**2, axis=1))))}
+    for name, select in (("bonded", bonded), ("second_shell", ~bonded)):
+        rows = select.any(axis=1)
+        per_env = np.sqrt(np.sum(np.where(select, errors**2, 0.0), axis=1)[rows] / select[rows].sum(axis=1))
+        scores[f"{name}_rmsd_angstrom_median"] = float(np.median(per_env)) if rows.any() else float("nan")
+        scores[f"{name}_n_atoms"] = int(select.sum())
+    return scores

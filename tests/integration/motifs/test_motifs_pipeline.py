@@ -14,7 +14,7 @@ TINY = [
     "experiment=motifs_quick", "simulate.n_cells=3", "simulate.repeats=2", "simulate.melt_time_ps=0.5",
     "simulate.quench_rate_K_per_ps=1500", "simulate.anneal_time_ps=0.2", "trainer.max_epochs=8",
     "data.evaluate.n_samples=300", "data.generate.n_samples=5", "data.generate.interpolation_frames=4",
-    "data.generate.inpaint.k_known=[7,5]", "data.generate.inpaint.n_environments=10", "data.generate.inpaint.steps=30",
+    "data.generate.inpaint.k_known=[3,1]", "data.generate.inpaint.n_environments=10", "data.generate.inpaint.steps=30",
     "data.generate.vacancy.n_sites=1",
 ]
 
@@ -60,7 +60,7 @@ def test_generated_structures_are_ase_readable(run):
     _, root, results = run
     samples = read(root / "results/motifs/samples.extxyz", index=":")
     frames = read(root / "results/motifs/interpolation.extxyz", index=":")
-    assert len(samples) == 5 and all(len(atoms) == 9 for atoms in samples)
+    assert len(samples) == 5 and all(len(atoms) == 5 for atoms in samples)
     assert len(frames) == 4
     assert len(read(root / "results/motifs/vacancy.extxyz", index=":")) == 1
 
@@ -72,10 +72,14 @@ def test_metrics_hold_the_issue_numbers(run):
     assert np.isfinite(evaluation["reconstruction"]["rmsd_o3_angstrom_median"])
     assert {"w1_distance_angstrom", "w1_angle_deg", "fraction_invalid"} <= set(evaluation["samples"])
     baselines = evaluation["reconstruction_vs_baselines"]
-    assert set(baselines) == {"model", "mean_environment", "nearest_training_environment", "pca_8"}
-    assert all(np.isfinite(row["rmsd_label_free_shell2_angstrom_median"]) for row in baselines.values())
+    assert set(baselines) == {"model", "mean_environment", "nearest_training_environment", "pca_3"}
+    assert all(np.isfinite(row["rmsd_label_free_shell1_angstrom_median"]) for row in baselines.values())
     assert evaluation["noise_robustness"]["noise_angstrom"] == 0.02
     assert np.isfinite(evaluation["noise_robustness"]["output_rmsd_label_free_angstrom_median"])
-    assert set(generation["inpainting"]) == {"k7", "k5"}
-    assert "random_baseline_rmsd_angstrom_median" in generation["inpainting"]["k7"]
+    assert set(generation["inpainting"]) == {"k3", "k1"}
+    assert {"model", "random_baseline", "mean_baseline", "tetrahedral_baseline"} <= set(generation["inpainting"]["k3"])
+    assert "bonded_rmsd_angstrom_median" in generation["inpainting"]["k3"]["tetrahedral_baseline"]
+    assert evaluation["samples"]["latent_density"] == "aggregate_gaussian"
+    assert "ratio_of_medians" in evaluation["samples"]["novelty"]
+    assert 0.0 <= generation["interpolation"]["fraction_frames_invalid"] <= 1.0
     assert np.isfinite(generation["vacancy"]["model_displacement_angstrom_median"])

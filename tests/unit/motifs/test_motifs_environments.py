@@ -69,7 +69,7 @@ def test_extract_rejects_cells_with_too_few_neighbours(make_cfg):
     from matdisco.motifs import extract
     from matdisco.motifs.data import cells_dir
 
-    cfg = make_cfg("data=motifs", "model=motifs_vae", "simulate=md_quick", "data.split.val_cells=0", "data.split.test_cells=0")
+    cfg = make_cfg("data=motifs", "model=motifs_vae", "simulate=md_quick", "data.n_neighbours=8", "data.split.val_cells=0", "data.split.test_cells=0")
     cells_dir(cfg).mkdir(parents=True)
     write(cells_dir(cfg) / "cell_000.extxyz", bulk("Si", "diamond", a=9.0, cubic=True), format="extxyz")  # bonds 3.9 A
     with pytest.raises(InputError, match="fewer than 8 neighbours") as error:

@@ -11,7 +11,7 @@ from matdisco.motifs.environments import GramNormaliser, augment, environments
 from matdisco.motifs.baselines import baseline_mean, baseline_random
 from matdisco.motifs.data import GramDataModule
 from matdisco.motifs.models import build_module
-from matdisco.motifs.sampling import InpaintSettings, inpaint, matched_rmsds, sample, split_known
+from matdisco.motifs.sampling import InpaintSettings, LatentDensity, inpaint, matched_rmsds, sample, split_known
 
 
 def rattled_environments(seed: int, n_cells: int) -> np.ndarray:
@@ -33,7 +33,7 @@ def trained(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a tiny MLP: one thread is fastest on busy cores
     seed_everything(0)
-    cfg = compose(["data=motifs", "model=motifs_vae", "trainer.max_epochs=25", "trainer.enable_progress_bar=false",
+    cfg = compose(["experiment=motifs_talk", "trainer.max_epochs=25", "trainer.enable_progress_bar=false",
                    "model.beta_warmup_epochs=5", "model.lr=0.003", "paths.allow_outside_project=true", f"paths.logs={tmp_path_factory.mktemp('logs')}"])
     grams, _, _ = augment(rattled_environments(0, 12), 4, np.random.default_rng(0))
     normaliser = GramNormaliser.fit(grams)
@@ -57,7 +57,7 @@ def mean_reconstruction_mse(model, rows: np.ndarray) -> float:
 def test_tiny_vae_trains(trained):
     model, normaliser, held_out, (before, after) = trained
     assert after < 0.8 * before
-    coords, discarded = sample(model, normaliser, 100, np.random.default_rng(0))
+    coords, discarded = sample(model, normaliser, LatentDensity.standard_normal(8), 100, np.random.default_rng(0))
     assert coords.shape == (100, 8, 3) and np.all(np.isfinite(coords))
     assert model.hparams.normaliser == normaliser.to_dict()
 
@@ -65,7 +65,7 @@ def test_tiny_vae_trains(trained):
 def test_inpainting_beats_baselines(trained):
     model, normaliser, held_out, _ = trained
     rng = np.random.default_rng(0)
-    known, missing = split_known(held_out[:60], 7, rng)
+    known, missing, _ = split_known(held_out[:60], 7, rng)
     filled = inpaint(model, normaliser, known, InpaintSettings(steps=100, lr=0.05, n_restarts=1), rng)
     radius = float(np.linalg.norm(held_out, axis=-1).mean())
     model_rmsd = np.median(matched_rmsds(filled["infilled"], missing))
