@@ -10,7 +10,8 @@ builds or loads a model (``instantiate_model`` from a config ``_target_``, ``loa
 checkpoint's class path: models live in models.py in every family). Package ``__init__.py`` files
 without imports (docstrings, constants) are left out: they cannot change what a stage computes.
 A dep covers a file when it is the file or a folder above it. A stage that runs a ``matdisco``
-subcommand (the report) has no family: its closure starts at src/matdisco/cli.py.
+subcommand (the report) has no family: its closure starts at src/matdisco/cli.py, from its module-level
+imports and those of the subcommand's ``cmd_<name>`` function.
 """
 
 from __future__ import annotations
@@ -40,10 +41,15 @@ def module_file(name: str) -> Path | None:
     return None
 
 
-def imported_modules(path: Path) -> set[str]:
-    """matdisco modules that ``path`` imports anywhere (``from a import b`` gives ``a.b`` when b is a module, else ``a``)."""
+def imported_modules(path: Path, subcommand: str | None = None) -> set[str]:
+    """matdisco modules that ``path`` imports anywhere (``from a import b`` gives ``a.b`` when b is a module, else ``a``);
+    with ``subcommand`` (``path`` is cli.py): the module-level imports and those of ``cmd_<subcommand>`` only."""
+    tree = ast.parse(path.read_text(), str(path))
+    if subcommand is not None:
+        function = f"cmd_{subcommand}"
+        tree = ast.Module(body=[node for node in tree.body if not isinstance(node, ast.FunctionDef) or node.name == function], type_ignores=[])
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names if alias.name.split(".")[0] == "matdisco"}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module.split(".")[0] == "matdisco":
@@ -82,7 +88,7 @@ def import_closure(entry: Path, family: str | None, step: str) -> set[Path]:
         seen.add(path)
         if path.is_relative_to(SRC):
             files.add(path)
-        for name in imported_modules(path):
+        for name in imported_modules(path, step if family is None and path == entry else None):
             for package in packages_of(name):
                 init = module_file(package)
                 if package != family_package and has_imports(init):

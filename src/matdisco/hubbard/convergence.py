@@ -30,8 +30,8 @@ from typing import Any, Callable, Sequence
 
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json, atomic_write_text
+from matdisco.core.plots import save_figure
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.figures import convergence_plot
 from matdisco.hubbard.campaign import Campaign, PathSpec, initial_hubbard, load_record, merge_records, read_records, run_iteration
 
 SCANS = ("cutoff", "kpts", "qpts", "check")
@@ -307,6 +307,25 @@ def write_report(result: dict[str, Any], folder: Path, conv: dict[str, Any]) -> 
             f"{_fmt(r['u_oxygen_eV'])} | {_fmt(r['v_eV'])} | {r.get('du_next_eV', '')} | {r.get('dv_next_eV', '')} | "
             f"{'yes' if r.get('converged') else ('no' if 'converged' in r else '')} | {r.get('gap_eV') if r.get('gap_eV') is not None else ''} | {r['qe_cpu_s']} |")
     atomic_write_text(folder / "convergence.md", "\n".join(lines) + "\n")
+
+
+def convergence_plot(path: Path, rows: list[dict]) -> Path:
+    """U of the metal, U of O and V (eV, mean over the cell's sites/pairs) against ecutwfc (Ry) for
+    every material of the cutoff scan (rows of :func:`matdisco.hubbard.convergence.scan_table`)."""
+    import matplotlib.pyplot as plt
+
+    quantities = (("u_metal_eV", "U metal (eV)"), ("u_oxygen_eV", "U O (eV)"), ("v_eV", "V (eV)"))
+    fig, axes = plt.subplots(1, len(quantities), figsize=(4.5 * len(quantities), 4), squeeze=False)
+    cutoff_rows = [r for r in rows if r["scan"] == "cutoff" and r["status"] == "ok"]
+    for ax, (key, label) in zip(axes[0], quantities):
+        for material in dict.fromkeys(r["material"] for r in cutoff_rows):
+            series = [r for r in cutoff_rows if r["material"] == material and r.get(key)]
+            ax.plot([r["ecutwfc_Ry"] for r in series], [sum(r[key]) / 2 for r in series], "o-", ms=4, label=material)
+        ax.set_xlabel("ecutwfc (Ry), ecutrho = 8 ecutwfc")
+        ax.set_ylabel(label)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle("DFPT cutoff scan, iteration 0 of each ideal cell")
+    return save_figure(fig, path)
 
 
 def _mesh(mesh: list[int]) -> str:
