@@ -15,7 +15,7 @@ from matdisco.core.config import artifact
 from matdisco.core.errors import InputError
 from matdisco.core.io import atomic_write_json
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.campaign import read_records
+from matdisco.hubbard.records import read_records
 from matdisco.hubbard.report import write_report
 from matdisco.hubbard.splits import add_splits
 from matdisco.hubbard.tables import distinct_counts, u_table, v_table, write_parquet

@@ -6,7 +6,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.campaign import merge_records
+from matdisco.hubbard.records import merge_records
 from matdisco.hubbard.extract import extract
 from matdisco.hubbard.splits import group_split
 from matdisco.hubbard.tables import distinct_counts, spin_channels, u_table, v_table
