@@ -95,8 +95,8 @@ def evaluate_variant(cfg) -> tuple[dict, pd.DataFrame]:
         ensemble = trained_ensemble(cfg, fold, points, run, result["skipped"])
         if ensemble is None:
             continue
-        rows = scored_rows(points, run, ensemble, spec, int(settings.distinct_decimals))
-        n_unseen = len(distinct_rows(points.iloc[run.test], spec, int(settings.distinct_decimals))) - len(rows)
+        rows = scored_rows(points, run, ensemble, spec, int(cfg.data.distinct_decimals))
+        n_unseen = len(distinct_rows(points.iloc[run.test], spec, int(cfg.data.distinct_decimals))) - len(rows)
         if n_unseen:
             result["skipped"][f"{fold}:unseen_species"] = f"{n_unseen} row(s) with species unseen in training left out"
         if rows.empty:

@@ -6,6 +6,9 @@ Splits (``cfg.model.training.splits``):
 - ``lomo``: leave-one-material-out, one fold per material: train on every other material (its
   ``val``-labelled paths for early stopping), test on the held-out material (transferability).
 
+Every model trains on the symmetry-distinct rows of its sets (``baselines.distinct_rows``, with
+``data.distinct_decimals``): equivalent sites or pairs of one record once.
+
 With very little data some splits cannot be trained (no training rows) or have no validation
 rows: the first are skipped and listed in ``train_summary.json`` with the reason; the second
 monitor the training loss instead (also recorded). Nothing crashes on a tiny data set.
@@ -25,7 +28,7 @@ from matdisco.core.provenance import run_metadata
 from matdisco.core.seeding import member_seed, seed_everything
 from matdisco.core.training import fit, instantiate_model, save_module
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.baselines import output_scaling
+from matdisco.hubbard.baselines import distinct_rows, output_scaling
 from matdisco.hubbard.data import HubbardDataModule, load_points, make_points, model_dir, processed_table, run_name, table_spec, vocabulary_of
 from matdisco.hubbard.ensemble import Ensemble
 from matdisco.hubbard.splits import BY_PATH, SplitRun, split_runs
@@ -64,12 +67,14 @@ def train(cfg) -> dict:
 
 
 def fit_ensemble(cfg, points: pd.DataFrame, run: SplitRun, n_members: int, metadata: dict) -> tuple[Ensemble, dict]:
-    """Fit ``n_members`` seeds of ``cfg.model`` on the rows ``run.train`` of ``points`` (early stopping on
-    ``run.val``, or on the training loss when it is empty: noted in ``run.notes``), with the schedule
+    """Fit ``n_members`` seeds of ``cfg.model`` on the symmetry-distinct rows (``baselines.distinct_rows``:
+    equivalent sites or pairs once) of ``run.train`` (early stopping on those of ``run.val``, or on the
+    training loss when it is empty: noted in ``run.notes``), with the schedule
     ``cfg.trainer``; returns the ensemble (eval mode) and its summary (row counts, validation MAE per
     member, offsets, scale, notes, training record ids). ``run.train`` must not be empty."""
     spec, training, name = table_spec(cfg), cfg.model.training, run_name(cfg)
-    train_rows, val_rows = points.iloc[run.train], points.iloc[run.val]
+    decimals = int(cfg.data.distinct_decimals)
+    train_rows, val_rows = distinct_rows(points.iloc[run.train], spec, decimals), distinct_rows(points.iloc[run.val], spec, decimals)
     vocabulary = vocabulary_of(train_rows, spec.kind)
     offsets, scale = output_scaling(train_rows, spec, vocabulary, float(training.min_scale_eV))
     if not run.val:
@@ -87,7 +92,7 @@ def fit_ensemble(cfg, points: pd.DataFrame, run: SplitRun, n_members: int, metad
         logged = fit(cfg, module, datamodule, artifact(cfg, "logs"), f"{name}-{run.name}-m{member}", metadata, group=group)
         maes.append(logged.get("val/mae_eV", float("nan")))
         modules.append(module.eval())
-    info = {"n_train": len(run.train), "n_val": len(run.val), "n_test": len(run.test), "val_mae_eV_members": maes,
+    info = {"n_train_distinct": len(train_rows), "n_val_distinct": len(val_rows), "n_test": len(run.test), "val_mae_eV_members": maes,
             "offsets_eV": dict(zip(vocabulary, offsets)), "scale_eV": scale, "notes": run.notes,
             "train_records": sorted(set(train_rows[K.RECORD_ID]))}
     return Ensemble(modules, vocabulary, spec.kind, str(training.target), None), info
