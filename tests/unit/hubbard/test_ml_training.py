@@ -1,5 +1,7 @@
 """Hubbard U/V training on tiny synthetic tables (made here with the extract's own table builders)."""
 
+import json
+
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
@@ -125,3 +127,11 @@ def test_a_hubbard_model_step_without_a_hubbard_model_config_names_the_choice():
 
     with pytest.raises(ConfigError, match="model=hubbard_u or model=hubbard_v"):
         table_spec(compose(["data=hubbard"]))
+
+
+def test_training_uses_each_symmetry_equivalent_pair_once(tmp_path):
+    _, v = write_tables(tmp_path, synthetic_records())  # every record: two equivalent pairs (same V)
+    train(tiny_cfg(tmp_path, model="hubbard_v", splits=[BY_PATH]))
+    summary = json.loads((tmp_path / "models" / "hubbard" / "hubbard_v" / "train_summary.json").read_text())
+    train_records = v[v[K.SPLIT_BY_PATH] == "train"][K.RECORD_ID].nunique()
+    assert summary["splits"][BY_PATH]["n_train_distinct"] == train_records == (v[K.SPLIT_BY_PATH] == "train").sum() // 2
