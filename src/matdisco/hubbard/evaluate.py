@@ -11,8 +11,9 @@ Variants (``data.evaluate.variants``: the overrides composing each, e.g. U with 
 
 Per holdout: one row per symmetry-distinct site (pair) per record, the model's and every baseline's
 MAE (eV) and MARE with 95 % path-bootstrap intervals, and the model-minus-baseline MAE with its
-interval (:func:`matdisco.hubbard.scoring.fold_metrics`). A holdout that cannot be scored (no rows,
-no training rows, no trained model) is listed with its reason.
+interval (:func:`matdisco.hubbard.scoring.fold_metrics`); a scheme of several folds (one per material,
+distortion type, Li content) is also scored pooled over its folds. A holdout that cannot be scored
+(no rows, no training rows, no trained model) is listed with its reason.
 
 Outputs: ``metrics/hubbard/evaluate.json``; ``results/hubbard/evaluation.md``;
 ``plots/hubbard_ml/<variant>/predictions.csv`` (every scored row and predictor) and
@@ -104,8 +105,27 @@ def evaluate_variant(cfg) -> tuple[dict, pd.DataFrame]:
             continue
         result["schemes"][fold] = fold_metrics(rows, int(settings.bootstrap.n_resamples), int(settings.bootstrap.seed))
         frames.append(rows.assign(**{FOLD: fold}))
+    frame = pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS)
+    result["schemes"].update(pooled_metrics(frame, list(settings.blocked), settings.bootstrap))
     result["cpu_s"] = time.process_time() - start
-    return result, (pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS))
+    return result, frame
+
+
+def pooled_metrics(frame: pd.DataFrame, schemes: list[str], bootstrap) -> dict:
+    """``<scheme> (pooled)``: the scores over every scored fold of each blocked scheme with two or more
+    (each test row once: the folds of one scheme hold out disjoint blocks), keyed after its folds."""
+    out = {}
+    for scheme in schemes:
+        rows = frame[frame[FOLD].map(lambda fold: scheme_of(fold, schemes) == scheme)] if len(frame) else frame
+        if len(rows) and rows[FOLD].nunique() >= 2:
+            out[f"{scheme} (pooled)"] = fold_metrics(rows, int(bootstrap.n_resamples), int(bootstrap.seed))
+    return out
+
+
+def scheme_of(fold: str, schemes: list[str]) -> str | None:
+    """The blocked scheme a fold belongs to (its name, or ``<name>_<value>``; the longest match)."""
+    matches = [s for s in schemes if fold == s or fold.startswith(f"{s}_")]
+    return max(matches, key=len) if matches else None
 
 
 def holdouts(points: pd.DataFrame, settings) -> list[tuple[str, SplitRun | None, str]]:

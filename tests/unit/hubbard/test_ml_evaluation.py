@@ -76,7 +76,9 @@ def evaluated(tmp_path_factory):
 def test_every_variant_and_holdout_is_scored_or_reported(evaluated):
     for variant in ("hubbard_u", "hubbard_v"):
         result = evaluated["metrics"][variant]
-        assert set(result["schemes"]) == {"extract_split", "strain_high", "lomo_CoO", "lomo_Li0.5CoO", "lomo_LiCoO"}
+        assert set(result["schemes"]) == {"extract_split", "strain_high", "lomo_CoO", "lomo_Li0.5CoO", "lomo_LiCoO", "lomo (pooled)"}
+        pooled = result["schemes"]["lomo (pooled)"]
+        assert pooled["n_distinct"] == sum(result["schemes"][f"lomo_{m}"]["n_distinct"] for m in ("CoO", "Li0.5CoO", "LiCoO"))
         assert result["skipped"] == {"strain_huge": "no rows with strain in [0.5, None]", "distortion": "no rows with a value of distortion"}
     table = (evaluated["root"] / "results" / "hubbard" / "evaluation.md").read_text()
     assert "not** the values" in table and "| lomo_CoO | linear |" in table and "- strain_huge: no rows" in table
@@ -99,6 +101,7 @@ def test_symmetry_equivalent_pairs_count_once(evaluated):
 
 def test_each_baseline_is_scored_on_the_models_rows(evaluated):
     frame = pd.read_csv(evaluated["root"] / "plots" / "hubbard_ml" / "hubbard_u" / "predictions.csv")
+    assert set(frame[FOLD]) == set(evaluated["metrics"]["hubbard_u"]["schemes"]) - {"lomo (pooled)"}
     for fold, rows in frame.groupby(FOLD):
         entry = evaluated["metrics"]["hubbard_u"]["schemes"][fold]
         assert entry["predictors"][MODEL]["n"] == len(rows) == entry["n_distinct"]
