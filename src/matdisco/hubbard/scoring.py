@@ -142,7 +142,8 @@ def evaluation_markdown(results: dict) -> str:
                   "| holdout | predictor | n | paths | MAE (eV) [95 %] | MARE [95 %] | model - predictor MAE (eV) [95 %] |",
                   "|---|---|---:|---:|---:|---:|---:|"]
         for fold, entry in result["schemes"].items():
-            for name, score in entry["predictors"].items():
+            for name in [n for n in (MODEL, *BASELINES) if n in entry["predictors"]]:
+                score = entry["predictors"][name]
                 lines.append(f"| {fold} | {name} | {score['n']} | {score['n_paths']} | {_interval(score['mae_eV'], False)} | "
                              f"{_interval(score['mare'], True)} | {_difference(entry['model_minus_baseline'].get(name))} |")
         if not result["schemes"]:
