@@ -3,7 +3,7 @@ tables the models learn from, the U and V models and their use for the next pw.x
 
 Step functions (each ``(cfg) -> dict``): ``simulate`` (spot-check stored records, or run/resume the
 campaign), ``extract`` (records -> model-ready tables, splits and the data report), ``train``,
-``evaluate`` (``model=hubbard_u`` or ``hubbard_v``), ``generate`` (settings ``data.generate``) and
+``evaluate`` (every model variant of ``data.evaluate.variants``), ``generate`` (settings ``data.generate``) and
 ``bench`` (``make bench``). Imported eagerly: a step module is named like its function, and a
 submodule imported after the package would replace the function's name with the module.
 """

@@ -40,11 +40,6 @@ def output_scaling(points: pd.DataFrame, spec: TableSpec, vocabulary: list[str],
     return offsets, max(scale, float(min_scale_eV))
 
 
-def species_mean_baseline(rows: pd.DataFrame, spec: TableSpec, offsets_eV: dict[str, float]) -> pd.Series:
-    """Baseline prediction (eV) of ``rows``: the training mean ``offsets_eV[species]`` of each row's species."""
-    return rows[spec.species].map(offsets_eV).astype(float)
-
-
 def species_columns(spec: TableSpec) -> list[str]:
     """Columns naming a row's species: the site's (U) or both atoms' (V)."""
     return [K.SPECIES] if spec.kind == "u" else [K.SPECIES_I, K.SPECIES_J]

@@ -19,7 +19,7 @@ from torch_geometric.data import Batch
 from matdisco.core.config import artifact, compose
 from matdisco.core.training import instantiate_model
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.campaign import read_records
+from matdisco.hubbard.records import read_records
 from matdisco.hubbard.ensemble import Ensemble
 from matdisco.hubbard.data import model_dir
 from matdisco.hubbard.features import u_points, v_points

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import fcntl
 import fnmatch
-import json
 import logging
 import platform
 import re
@@ -27,7 +26,7 @@ import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 from ase import Atoms
@@ -41,6 +40,7 @@ from matdisco.hubbard.qe.outputs import QEOutputError, cpu_time, read_lines
 from matdisco.hubbard.qe.parse_hp import HubbardParameters, parse_hp_output, parse_hubbard_parameters, parse_parameters_out
 from matdisco.hubbard.qe.parse_pw import PwResult, parse_pw_output
 from matdisco.hubbard.qe.run import Launcher, QERunError, run_qe
+from matdisco.hubbard.records import load_record, merge_records
 from matdisco.hubbard.structures import TRANSITION_METALS, build, distorted, species_labels, strained, structure_record
 
 LOG = logging.getLogger(__name__)
@@ -181,22 +181,6 @@ def _run_locked_path(campaign: Campaign, path: PathSpec, n_iterations: int) -> l
             break
         hubbard_in = next_hubbard(record)
     return records
-
-
-def load_record(folder: Path, record_id: str, campaign: Campaign) -> dict[str, Any] | None:
-    """The finished record of a calculation: its folder's record.json, else the record of that id
-    in the data set or the failures file (so a campaign resumes from the committed data set on a
-    fresh machine); None when there is none (a partial folder is then wiped)."""
-    record_file = folder / "record.json"
-    if record_file.is_file():
-        return json.loads(record_file.read_text())
-    for stored in (campaign.records_path, campaign.failures_path):
-        known = next((r for r in read_records(stored) if r[K.RECORD_ID] == record_id), None)
-        if known is not None:
-            return known
-    if folder.exists():
-        shutil.rmtree(folder)
-    return None
 
 
 def initial_hubbard(path: PathSpec) -> HubbardEntries:
@@ -433,42 +417,6 @@ def cpu_model() -> str | None:
     except OSError:
         return None
     return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), None)
-
-
-def merge_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
-    """Insert or replace ``records`` (by record id) in the JSON-lines file ``path``, atomically and
-    under an exclusive lock; returns the number of records in the file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(path.suffix + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        merged = {r[K.RECORD_ID]: r for r in read_records(path)}
-        merged.update({r[K.RECORD_ID]: r for r in records})
-        lines = [json.dumps(merged[key], sort_keys=True, separators=(",", ":"), default=_json_value) for key in sorted(merged)]
-        atomic_write_text(path, "".join(line + "\n" for line in lines))
-    return len(merged)
-
-
-def _json_value(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
-
-
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Records of a JSON-lines file ([] when it does not exist); a bad line raises naming file and line."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    records = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as error:
-            raise QEOutputError(f"not a JSON record: {error.msg}", path, number) from error
-    return records
 
 
 def campaign_from_config(sim: Any, root: str | Path, records_path: str | Path, failures_path: str | Path) -> Campaign:

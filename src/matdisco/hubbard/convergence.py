@@ -32,7 +32,8 @@ from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json, atomic_write_text
 from matdisco.core.plots import save_figure
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.campaign import Campaign, PathSpec, initial_hubbard, load_record, merge_records, read_records, run_iteration
+from matdisco.hubbard.campaign import Campaign, PathSpec, initial_hubbard, run_iteration
+from matdisco.hubbard.records import load_record, merge_records, read_records
 
 SCANS = ("cutoff", "kpts", "qpts", "check")
 

@@ -24,7 +24,7 @@ class Ensemble:
     vocabulary: list[str]
     kind: str
     target: str
-    folder: Path
+    folder: Path | None  # where the members were loaded from; None for an ensemble fitted in memory
 
     @classmethod
     def load(cls, folder: str | Path) -> "Ensemble":

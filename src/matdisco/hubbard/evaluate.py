@@ -1,128 +1,186 @@
-"""``hubbard_evaluate``: held-out errors of the U or V model, per species, next to the paper.
+"""``hubbard_evaluate``: every Hubbard model variant against every baseline, per holdout, on identical rows.
 
-Schemes (the same splits as training, rebuilt from the same tables):
-- ``by_path``: test paths of the extract's grouped split (no path in two sets; checked);
-- ``lomo``: leave-one-material-out, pooled over folds (transferability to a new material);
-- ``in_sample``: the by_path model on its own training rows (a sanity check, not an error estimate).
+Variants (``data.evaluate.variants``: the overrides composing each, e.g. U with target ``next`` and
+``converged``): each is scored on
+- ``extract_split``: the test paths of the extract's grouped split, with the ``by_path`` model of
+  hubbard_train (``models/hubbard/<variant>/by_path``);
+- every blocked holdout of ``data.evaluate.blocked`` (``splits.blocked_runs``: strain ranges,
+  distortion types, Li contents, one material at a time), each with a small ensemble
+  (``data.evaluate.blocked_members`` seeds, the variant's schedule) trained here on the rows outside
+  the block, so no held-out path is ever seen in training.
 
-Per scheme and per species (for V: species pair): MAE, RMSE (eV), mean absolute relative error
-(rows with a zero target are left out and counted), n; and the same for the baseline "mean of
-the training targets of the species" (what the network corrects). A scheme without rows is
-reported as skipped with its reason, never an error.
+Per holdout: one row per symmetry-distinct site (pair) per record, the model's and every baseline's
+MAE (eV) and MARE with 95 % path-bootstrap intervals, and the model-minus-baseline MAE with its
+interval (:func:`matdisco.hubbard.scoring.fold_metrics`); a scheme of several folds (one per material,
+distortion type, Li content) is also scored pooled over its folds. A holdout that cannot be scored
+(no rows, no training rows, no trained model) is listed with its reason.
 
-Outputs: ``metrics/hubbard/<model>_evaluate.json``; ``plots/hubbard_ml/<model>/``: parity plots
-per scheme (one panel per species) and ``predictions.csv``; ``results/hubbard/<model>_evaluation.md``
-(the table next to Uhrin et al. 2025: MARE 3 % for U, 5 % for V; ``data.evaluate.<u|v>``).
+Outputs: ``metrics/hubbard/evaluate.json``; ``results/hubbard/evaluation.md``;
+``plots/hubbard_ml/<variant>/predictions.csv`` (every scored row and predictor) and
+``parity_extract_split.png``.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from omegaconf import OmegaConf
 
-from matdisco.core.config import artifact
-from matdisco.core.errors import InputError
+from matdisco.core.config import apply_params_file, artifact, compose
+from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_path, atomic_write_json, atomic_write_text
+from matdisco.core.provenance import run_metadata
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.baselines import BASELINES, baseline_predictions, species_mean_baseline
-from matdisco.hubbard.data import TABLES, load_points, model_dir, processed_table, run_name, table_spec
+from matdisco.hubbard.baselines import BASELINES, baseline_predictions, distinct_rows
+from matdisco.hubbard.data import load_points, model_dir, processed_table, run_name, table_spec
 from matdisco.hubbard.ensemble import Ensemble
-from matdisco.hubbard.features import TARGET, select_points
+from matdisco.hubbard.features import TARGET
 from matdisco.hubbard.figures import parity_by_species
-from matdisco.hubbard.scoring import BASELINE, baseline_column, baseline_markdown, baseline_scheme_metrics, FOLD, GROUP, IN_SAMPLE, PRED, PRED_STD, SCHEME, markdown, scheme_metrics, species_group
-from matdisco.hubbard.splits import BY_PATH, LOMO, blocked_runs, split_runs
+from matdisco.hubbard.scoring import FOLD, GROUP, PRED, PRED_STD, baseline_column, evaluation_markdown, fold_metrics, species_group
+from matdisco.hubbard.splits import BY_PATH, SplitRun, blocked_runs, split_runs
+from matdisco.hubbard.train import fit_ensemble
 
-
-def predictions(cfg, points: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Predictions of every trained split on its test rows (and in-sample for by_path); skipped runs with reasons."""
-    spec = table_spec(cfg)
-    frames, skipped = [], {}
-    folder = model_dir(cfg)
-    for run in split_runs(points, list(cfg.model.training.splits)) if len(points) else []:
-        scheme = BY_PATH if run.name == BY_PATH else LOMO
-        if not (folder / run.name).is_dir():
-            skipped[run.name] = _train_reason(folder, run.name)
-            continue
-        ensemble = Ensemble.load(folder / run.name)
-        parts = [(scheme, run.test)] + ([(IN_SAMPLE, run.train)] if run.name == BY_PATH else [])
-        for name, rows_index in parts:
-            if not rows_index:
-                skipped.setdefault(f"{run.name}:{name}", "no rows in this set")
-                continue
-            rows = points.iloc[rows_index].copy()
-            mean, std = ensemble.predict(rows)
-            offsets = ensemble.species_offsets()
-            rows[PRED], rows[PRED_STD] = mean, std
-            rows[BASELINE] = species_mean_baseline(rows, spec, offsets)
-            train = points.iloc[run.train]
-            for baseline, values in baseline_predictions(train, rows, spec).items():
-                rows[baseline_column(baseline)] = values
-            rows[SCHEME], rows[FOLD], rows[GROUP] = name, run.name, species_group(rows, spec.kind)
-            n_unseen = int(np.isnan(mean).sum())
-            if n_unseen:
-                skipped[f"{run.name}:{name}:unseen_species"] = f"{n_unseen} row(s) with species unseen in training"
-            frames.append(rows[np.isfinite(mean)])
-    if not frames:
-        return pd.DataFrame(), skipped
-    return pd.concat(frames, ignore_index=True), skipped
-
-
-def _train_reason(folder: Path, run_name: str) -> str:
-    summary = folder / "train_summary.json"
-    if summary.is_file():
-        reason = json.loads(summary.read_text()).get("skipped", {}).get(run_name)
-        if reason:
-            return f"not trained: {reason}"
-    return "no trained model for this split (run hubbard_train)"
+EXTRACT_SPLIT = "extract_split"
+COLUMNS = [FOLD, K.RECORD_ID, K.PATH_ID, K.MATERIAL, K.ITERATION, GROUP, TARGET, PRED, PRED_STD, *(baseline_column(b) for b in BASELINES)]
 
 
 def evaluate(cfg) -> dict:
-    """Score the trained model of ``cfg.model`` on held-out paths and materials; see module docstring."""
-    name = run_name(cfg)
+    """Score every variant of ``data.evaluate.variants`` on every holdout; see module docstring."""
+    results, frames = {}, {}
+    for variant, overrides in cfg.data.evaluate.variants.items():
+        variant_cfg = variant_config(cfg, list(overrides))
+        if run_name(variant_cfg) != variant:
+            raise ConfigError(f"data.evaluate.variants.{variant} composes the variant {run_name(variant_cfg)!r}; "
+                              f"expected overrides giving {variant!r} (hubbard.data.variant_name)")
+        results[variant], frames[variant] = evaluate_variant(variant_cfg)
+        for fold, reason in sorted(results[variant]["skipped"].items()):
+            print(f"[hubbard_evaluate] {variant}: {fold} not scored: {reason}")
+    atomic_write_json(artifact(cfg, "metrics", "hubbard", "evaluate.json"), {"variants": results})
+    atomic_write_text(artifact(cfg, "results", "hubbard", "evaluation.md"), evaluation_markdown(results))
+    for variant, frame in frames.items():
+        write_predictions(cfg, variant, frame, results[variant]["parameter"])
+    return {variant: {"cpu_s": round(r["cpu_s"], 1), "holdouts": sorted(r["schemes"]), "not_scored": sorted(r["skipped"])}
+            for variant, r in results.items()}
+
+
+def variant_config(cfg, overrides: list[str]):
+    """The config of one model variant: conf/ composed with ``overrides`` (its model, schedule and
+    target), then params.yaml's sections for them when ``cfg`` runs from it, with ``cfg``'s paths,
+    data, logger, seed and threads."""
+    variant = compose(overrides)
+    OmegaConf.set_struct(variant, False)
+    if cfg.get("params_file"):
+        variant.params_file = cfg.params_file
+        variant = apply_params_file(variant, overrides)
+    for key in ("paths", "data", "logger", "seed", "torch_num_threads"):
+        variant[key] = cfg[key]
+    return variant
+
+
+def evaluate_variant(cfg) -> tuple[dict, pd.DataFrame]:
+    """Scores of the variant ``cfg`` (a Hubbard model config) on every holdout, and its scored rows."""
+    start = time.process_time()
+    spec, settings = table_spec(cfg), cfg.data.evaluate
     points = load_points(cfg)
-    frame, skipped = predictions(cfg, points)
-    metrics = scheme_metrics(frame) if len(frame) else {}
-    for what, reason in sorted(skipped.items()):
-        print(f"[hubbard_evaluate] {name}: {what} skipped: {reason}")
-    reference = cfg.data.evaluate[table_spec(cfg).kind]
-    label, paper = reference.label, float(reference.paper_mare)
-    n_paths = int(points[K.PATH_ID].nunique()) if len(points) else 0
-    out = {"model": name, "parameter": label, "target": cfg.model.training.target, "n_points": len(points), "n_paths": n_paths,
-           "paper_mare": paper, "schemes": metrics, "skipped": skipped}
-    atomic_write_json(artifact(cfg, "metrics", "hubbard", f"{name}_evaluate.json"), out)
-    plots = artifact(cfg, "plots", "hubbard_ml", name)
-    columns = [SCHEME, FOLD, K.RECORD_ID, K.PATH_ID, K.MATERIAL, K.ITERATION, GROUP, TARGET, PRED, PRED_STD, BASELINE,
-               *(baseline_column(b) for b in BASELINES)]
+    result = {"model": run_name(cfg), "kind": spec.kind, "parameter": settings[spec.kind].label, "target": str(cfg.model.training.target),
+              "n_points": len(points), "n_paths": int(points[K.PATH_ID].nunique()) if len(points) else 0, "schemes": {}, "skipped": {}}
+    frames = []
+    for fold, run, reason in holdouts(points, settings):
+        if reason:
+            result["skipped"][fold] = reason
+            continue
+        ensemble = trained_ensemble(cfg, fold, points, run, result["skipped"])
+        if ensemble is None:
+            continue
+        rows = scored_rows(points, run, ensemble, spec, int(cfg.data.distinct_decimals))
+        n_unseen = len(distinct_rows(points.iloc[run.test], spec, int(cfg.data.distinct_decimals))) - len(rows)
+        if n_unseen:
+            result["skipped"][f"{fold}:unseen_species"] = f"{n_unseen} row(s) with species unseen in training left out"
+        if rows.empty:
+            result["skipped"].setdefault(fold, "no test row with a species seen in training")
+            continue
+        result["schemes"][fold] = fold_metrics(rows, int(settings.bootstrap.n_resamples), int(settings.bootstrap.seed))
+        frames.append(rows.assign(**{FOLD: fold}))
+    frame = pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS)
+    result["schemes"].update(pooled_metrics(frame, list(settings.blocked), settings.bootstrap))
+    result["cpu_s"] = time.process_time() - start
+    return result, frame
+
+
+def pooled_metrics(frame: pd.DataFrame, schemes: list[str], bootstrap) -> dict:
+    """``<scheme> (pooled)``: the scores over every scored fold of each blocked scheme with two or more
+    (each test row once: the folds of one scheme hold out disjoint blocks), keyed after its folds."""
+    out = {}
+    for scheme in schemes:
+        rows = frame[frame[FOLD].map(lambda fold: scheme_of(fold, schemes) == scheme)] if len(frame) else frame
+        if len(rows) and rows[FOLD].nunique() >= 2:
+            out[f"{scheme} (pooled)"] = fold_metrics(rows, int(bootstrap.n_resamples), int(bootstrap.seed))
+    return out
+
+
+def scheme_of(fold: str, schemes: list[str]) -> str | None:
+    """The blocked scheme a fold belongs to (its name, or ``<name>_<value>``; the longest match)."""
+    matches = [s for s in schemes if fold == s or fold.startswith(f"{s}_")]
+    return max(matches, key=len) if matches else None
+
+
+def holdouts(points: pd.DataFrame, settings) -> list[tuple[str, SplitRun | None, str]]:
+    """(holdout name, run, reason it cannot be scored or "") of the extract split and every blocked scheme."""
+    if points.empty:
+        return [(EXTRACT_SPLIT, None, "no rows for this target")]
+    by_path = split_runs(points, [BY_PATH])[0]
+    out = [(EXTRACT_SPLIT, by_path, "" if by_path.test else "no test paths in the extract split")]
+    runs, empty = blocked_runs(points, OmegaConf.to_container(settings.blocked, resolve=True))
+    out += [(run.name, run, "" if run.train else "no training rows outside the block") for run in runs]
+    return out + [(name, None, reason) for name, reason in sorted(empty.items())]
+
+
+def trained_ensemble(cfg, fold: str, points: pd.DataFrame, run: SplitRun, skipped: dict) -> Ensemble | None:
+    """The model of one holdout: hubbard_train's ``by_path`` ensemble for the extract split, else one
+    fitted here on ``run.train``; None (reason in ``skipped``) where the extract split was not trained."""
+    if fold != EXTRACT_SPLIT:
+        metadata = run_metadata(cfg, [processed_table(cfg, table_spec(cfg).kind)])
+        return fit_ensemble(cfg, points, run, int(cfg.data.evaluate.blocked_members), metadata)[0]
+    folder = model_dir(cfg) / BY_PATH
+    if not folder.is_dir():
+        skipped[fold] = _train_reason(model_dir(cfg), BY_PATH)
+        return None
+    return Ensemble.load(folder)
+
+
+def scored_rows(points: pd.DataFrame, run: SplitRun, ensemble: Ensemble, spec, decimals: int) -> pd.DataFrame:
+    """The distinct test rows of ``run`` whose species the model knows, with the model's prediction and
+    spread and every baseline's prediction, eV. Baselines are fitted on the rows the model saw
+    (``run.train`` and the early-stopping rows ``run.val``), never on test rows."""
+    rows = distinct_rows(points.iloc[run.test], spec, decimals).copy()
+    rows[PRED], rows[PRED_STD] = ensemble.predict(rows)
+    rows = rows[np.isfinite(rows[PRED].to_numpy())]
+    if rows.empty:
+        return rows
+    for name, values in baseline_predictions(points.iloc[run.train + run.val], rows, spec).items():
+        rows[baseline_column(name)] = values
+    rows[GROUP] = species_group(rows, spec.kind)
+    return rows
+
+
+def _train_reason(folder: Path, split: str) -> str:
+    summary = folder / "train_summary.json"
+    if summary.is_file():
+        reason = json.loads(summary.read_text()).get("skipped", {}).get(split)
+        if reason:
+            return f"not trained: {reason}"
+    return f"no trained model in {folder / split} (run hubbard_train)"
+
+
+def write_predictions(cfg, variant: str, frame: pd.DataFrame, label: str) -> None:
+    """``plots/hubbard_ml/<variant>/predictions.csv`` and the parity plot of the extract split."""
+    plots = artifact(cfg, "plots", "hubbard_ml", variant)
     with atomic_path(plots / "predictions.csv") as tmp:
-        (frame[columns] if len(frame) else pd.DataFrame(columns=columns)).to_csv(tmp, index=False)
-    for scheme, rows in frame.groupby(SCHEME) if len(frame) else []:
-        parity_by_species(plots / f"parity_{scheme}.png", rows, label, f"{name}: {scheme}")
-    atomic_write_text(artifact(cfg, "results", "hubbard", f"{name}_evaluation.md"),
-                      markdown(name, label, paper, metrics, skipped, len(points), n_paths, cfg.model.training.target))
-    summary = {f"{scheme}_mare": entry["all"]["mare"] for scheme, entry in metrics.items()}
-    summary.update({f"{scheme}_mae_eV": entry["all"]["mae_eV"] for scheme, entry in metrics.items()})
-    return {"n_points": len(points), **summary, "skipped": sorted(skipped)}
-
-
-def evaluate_baselines(cfg, kind: str, target: str) -> dict:
-    """Score only the baselines (no model) of table ``kind`` (u | v) and ``target`` (next | converged) on
-    every blocked holdout of ``cfg.data.evaluate.blocked``; writes
-    ``results/hubbard/baselines_<kind>_<target>_evaluation.md`` and ``metrics/hubbard/baselines_<kind>_<target>.json``."""
-    spec = TABLES[kind]
-    path = processed_table(cfg, kind)
-    if not path.is_file():
-        raise InputError(f"{path} does not exist", where=str(path), expected="the hubbard_extract output (python pipelines/extract.py data=hubbard)")
-    points = select_points(pd.read_parquet(path), spec.value_in, spec.value_out, target, spec.key)
-    settings = cfg.data.evaluate
-    runs = blocked_runs(points, OmegaConf.to_container(settings.blocked, resolve=True))
-    metrics = baseline_scheme_metrics(points, spec, runs, int(settings.bootstrap.n_resamples), int(settings.bootstrap.seed),
-                                      int(settings.distinct_decimals))
-    name = f"baselines_{kind}_{target}"
-    atomic_write_json(artifact(cfg, "metrics", "hubbard", f"{name}.json"), {"kind": kind, "target": target, "schemes": metrics})
-    atomic_write_text(artifact(cfg, "results", "hubbard", f"{name}_evaluation.md"), baseline_markdown(settings[kind].label, target, metrics))
-    return metrics
+        frame.to_csv(tmp, index=False)
+    extract_rows = frame[frame[FOLD] == EXTRACT_SPLIT]
+    if len(extract_rows):
+        parity_by_species(plots / f"parity_{EXTRACT_SPLIT}.png", extract_rows, label, f"{variant}: {EXTRACT_SPLIT}")

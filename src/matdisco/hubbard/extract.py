@@ -15,7 +15,7 @@ from matdisco.core.config import artifact
 from matdisco.core.errors import InputError
 from matdisco.core.io import atomic_write_json
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.campaign import read_records
+from matdisco.hubbard.records import read_records
 from matdisco.hubbard.report import write_report
 from matdisco.hubbard.splits import add_splits
 from matdisco.hubbard.tables import distinct_counts, u_table, v_table, write_parquet
@@ -42,7 +42,7 @@ def extract(cfg) -> dict[str, Any]:
         "n_u": len(u),
         "n_u_metal": int((u[K.SPECIES] != "O").sum()),
         "n_v": len(v),
-        **distinct_counts(u, v),
+        **distinct_counts(u, v, int(cfg.data.distinct_decimals)),
         "core_hours": round(sum(r[K.CPU_TIME] for r in records + failures) / 3600.0, 2),  # wall x ranks, ok + failed
         "qe_cpu_hours": round(sum(r.get(K.QE_CPU_TIME, 0.0) for r in records + failures) / 3600.0, 2),  # what QE reports
         "n_without_qe_cpu_time": sum(K.QE_CPU_TIME not in r for r in records + failures),

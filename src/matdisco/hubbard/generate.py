@@ -19,7 +19,7 @@ from matdisco.core.config import artifact
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.campaign import read_records
+from matdisco.hubbard.records import read_records
 from matdisco.hubbard.prediction import (
     closed_loop, estimated_saving, load_models, next_entries, path_reference, predict_record, record_from_pw, selected_paths, write_next_input,
 )

@@ -1,9 +1,10 @@
-"""Held-out errors of the Hubbard U and V models: metrics per scheme and species, next to the
-species-mean baseline, and the Markdown table next to Uhrin et al. 2025.
+"""Held-out errors of the Hubbard U and V models next to every baseline (:mod:`matdisco.hubbard.baselines`),
+on identical rows: MAE (eV) and mean absolute relative error with 95 % intervals from resampling
+whole paths, the model-minus-baseline MAE with its interval, and the Markdown report.
 
-Per scheme and per species (for V: species pair): MAE, RMSE (eV), mean absolute relative error
-(rows with a zero target are left out and counted), n; and the same for the baseline "mean of
-the training targets of the species" (what the network corrects).
+The unit of resampling is the self-consistent path (the rows of one path are correlated), so the
+number of test paths is the effective sample size; rows are one per symmetry-distinct site (pair)
+per record (``baselines.distinct_rows``).
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from matdisco.core.metrics import paired_group_bootstrap, regression_metrics
+from matdisco.core.metrics import paired_group_bootstrap
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.baselines import BASELINES, baseline_predictions, distinct_rows
+from matdisco.hubbard.baselines import BASELINES
 from matdisco.hubbard.features import TARGET
 
-PRED, PRED_STD, BASELINE, SCHEME, FOLD, GROUP = "pred_eV", "pred_std_eV", "baseline_eV", "scheme", "fold", "species_group"
-IN_SAMPLE = "in_sample"
+PRED, PRED_STD, FOLD, GROUP = "pred_eV", "pred_std_eV", "holdout", "species_group"
+MODEL = "model"  # the trained model's entry among the predictors
 
 
 def baseline_column(baseline: str) -> str:
@@ -30,17 +31,6 @@ def species_group(rows: pd.DataFrame, kind: str) -> pd.Series:
     if kind == "u":
         return rows[K.SPECIES].astype(str)
     return rows[K.SPECIES_I].astype(str) + "-" + rows[K.SPECIES_J].astype(str)
-
-
-def error_metrics(y: np.ndarray, pred: np.ndarray) -> dict:
-    """MAE, RMSE (eV), MARE (non-zero targets), n; relative error skipped with a note when impossible."""
-    y, pred = np.asarray(y, dtype=float), np.asarray(pred, dtype=float)
-    base = regression_metrics(y, pred)
-    out = {"n": base["n"], "mae_eV": base["mae"], "rmse_eV": base["rmse"], "max_ae_eV": base["max_ae"]}
-    nonzero = np.abs(y) > 1e-6
-    out["n_zero_target"] = int((~nonzero).sum())
-    out["mare"] = float(np.mean(np.abs(pred[nonzero] - y[nonzero]) / np.abs(y[nonzero]))) if nonzero.any() else None
-    return out
 
 
 def _mae(error: np.ndarray, y: np.ndarray) -> float:
@@ -87,91 +77,78 @@ def model_minus_baseline(y: np.ndarray, model: np.ndarray, baseline: np.ndarray,
     return paired_group_bootstrap(y, baseline, model, np.asarray(paths).astype(str), n_resamples, seed)["mae"]
 
 
-def scheme_metrics(frame: pd.DataFrame) -> dict:
-    """Per scheme: overall and per species group, for the model and the species-mean baseline."""
-    metrics = {}
-    for scheme, rows in frame.groupby(SCHEME, sort=True):
-        entry = {"all": error_metrics(rows[TARGET], rows[PRED]), "baseline_species_mean": error_metrics(rows[TARGET], rows[BASELINE]),
-                 "n_paths": int(rows[K.PATH_ID].nunique()), "n_materials": int(rows[K.MATERIAL].nunique()), "species": {},
-                 "baselines": {}}
-        for baseline in BASELINES:
-            column = baseline_column(baseline)
-            keep = rows[column].notna().to_numpy() if column in rows else np.zeros(len(rows), bool)
-            if keep.any():  # persistence: iterations >= 1 only
-                entry["baselines"][baseline] = error_metrics(rows[TARGET][keep], rows[column][keep])
-        for group, part in rows.groupby(GROUP, sort=True):
-            entry["species"][group] = error_metrics(part[TARGET], part[PRED])
-        metrics[scheme] = entry
-    return metrics
-
-
-def _pct(value) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and not np.isfinite(value)) else f"{100 * value:.1f} %"
-
-
-def markdown(model: str, label: str, paper_mare: float, metrics: dict, skipped: dict, n_points: int, n_paths: int, target: str) -> str:
-    """The evaluation table next to the paper's MARE, per scheme and species."""
-    lines = [
-        f"# {model}: Hubbard {label} from occupation matrices (target: {target})",
-        "",
-        f"Data at evaluation time: {n_points} {label} values from {n_paths} self-consistent path(s).",
-        "Targets are the values at this data set's DFPT settings, not the paper's values.",
-        "Baselines are fitted on each run's training rows and scored on the same test rows (persistence: iterations >= 1 only).",
-        f"Reference: Uhrin, Zadoks, Binci, Marzari, Timrov, npj Comput. Mater. 11, 19 (2025): MARE {_pct(paper_mare)} for {label}"
-        " (12 materials, held-out points).",
-        "",
-        "| scheme | species | n | MAE (eV) | RMSE (eV) | MARE | baseline MARE (species mean) | paper MARE |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for scheme, entry in metrics.items():
-        a, b = entry["all"], entry["baseline_species_mean"]
-        lines.append(f"| {scheme} | all | {a['n']} | {a['mae_eV']:.3f} | {a['rmse_eV']:.3f} | {_pct(a['mare'])} | {_pct(b['mare'])} | {_pct(paper_mare)} |")
-        for baseline, m in entry.get("baselines", {}).items():
-            lines.append(f"| {scheme} | all, baseline {baseline} | {m['n']} | {m['mae_eV']:.3f} | {m['rmse_eV']:.3f} | {_pct(m['mare'])} | | |")
-        for group, m in entry["species"].items():
-            lines.append(f"| {scheme} | {group} | {m['n']} | {m['mae_eV']:.3f} | {m['rmse_eV']:.3f} | {_pct(m['mare'])} | | |")
-    if not metrics:
-        lines.append("| (none) | | 0 | | | | | |")
-    lines += ["", "`in_sample` is the by_path model on its own training rows: a sanity check, not an error estimate.", ""]
-    if skipped:
-        lines += ["Skipped:", ""] + [f"- {name}: {reason}" for name, reason in sorted(skipped.items())]
-    return "\n".join(lines) + "\n"
-
-
-def baseline_scheme_metrics(points: pd.DataFrame, spec, runs: list, n_resamples: int, seed: int, decimals: int) -> dict:
-    """Per run (``splits.SplitRun``): every baseline's MAE/MARE with path-bootstrap intervals on the run's
-    distinct test rows (``baselines.distinct_rows``), fitted on its training rows only. ``persistence``
-    is scored on the iteration >= 1 subset (``n`` says how many rows that is)."""
-    out = {}
-    for run in runs:
-        test = distinct_rows(points.iloc[run.test], spec, decimals)
-        pred = baseline_predictions(points.iloc[run.train], test, spec)
-        entry = {"n_distinct": int(len(test)), "n_paths": int(test[K.PATH_ID].nunique()), "baselines": {}}
-        for name in BASELINES:
-            keep = np.isfinite(pred[name].to_numpy())
-            if keep.any():
-                entry["baselines"][name] = path_bootstrap(test[TARGET].to_numpy()[keep], pred[name].to_numpy()[keep],
-                                                          test[K.PATH_ID].to_numpy()[keep], n_resamples, seed)
-        out[run.name] = entry
-    return out
+def fold_metrics(rows: pd.DataFrame, n_resamples: int, seed: int) -> dict:
+    """Scores of one holdout fold: ``rows`` are its distinct test rows with ``TARGET``, ``PRED`` and every
+    ``baseline_column`` (NaN where a predictor has no value: persistence at iteration 0). Per predictor
+    (``model`` and each baseline): :func:`path_bootstrap` on the rows it predicts; per baseline the model's
+    MAE minus the baseline's on those same rows (:func:`model_minus_baseline`, with ``n``)."""
+    y, model, paths = rows[TARGET].to_numpy(float), rows[PRED].to_numpy(float), rows[K.PATH_ID].to_numpy()
+    entry = {"n_distinct": int(len(rows)), "n_paths": int(len(set(paths))), "n_materials": int(rows[K.MATERIAL].nunique()),
+             "predictors": {MODEL: path_bootstrap(y, model, paths, n_resamples, seed)}, "model_minus_baseline": {}}
+    for name in BASELINES:
+        values = rows[baseline_column(name)].to_numpy(float)
+        keep = np.isfinite(values)
+        if not keep.any():
+            continue
+        entry["predictors"][name] = path_bootstrap(y[keep], values[keep], paths[keep], n_resamples, seed)
+        entry["model_minus_baseline"][name] = {"n": int(keep.sum()), **model_minus_baseline(
+            y[keep], model[keep], values[keep], paths[keep], n_resamples, seed)}
+    return entry
 
 
 def _interval(score: dict, percent: bool) -> str:
     """``value [low, high]``: eV to 3 decimals, or percent to 1."""
     scale, digits, unit = (100.0, 1, " %") if percent else (1.0, 3, "")
     value, low, high = (scale * score[k] for k in ("value", "ci_low", "ci_high"))
+    if not np.isfinite(value):
+        return "n/a"
     return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]{unit}"
 
 
-def baseline_markdown(label: str, target: str, metrics: dict) -> str:
-    """Table of every baseline per blocked run: MAE (eV) and MARE with 95 % path-bootstrap intervals."""
-    lines = [f"# Baselines for Hubbard {label} (target: {target})", "",
-             "Targets are the values at this data set's DFPT settings, not the values of Uhrin et al. 2025.",
-             "Rows: one per symmetry-distinct site (pair) per record; n paths = effective sample size;",
-             "intervals: 95 % from resampling whole test paths. persistence (output = input) is scored on",
-             "iterations >= 1 only (its n is that subset).", "",
-             "| holdout | predictor | n | n paths | MAE (eV) | MARE |", "|---|---|---:|---:|---:|---:|"]
-    for run, entry in metrics.items():
-        for name, m in entry["baselines"].items():
-            lines.append(f"| {run} | {name} | {m['n']} | {m['n_paths']} | {_interval(m['mae_eV'], False)} | {_interval(m['mare'], True)} |")
+def _difference(entry: dict | None) -> str:
+    if entry is None:
+        return ""
+    return f"{entry['diff']:+.3f} [{entry['ci_low']:+.3f}, {entry['ci_high']:+.3f}]"
+
+
+TARGET_TEXT = {
+    "next": "one protocol step: hp.x's output of the same iteration, from its occupations and the applied input",
+    "converged": "self-consistent: the path's final value, from iteration 0's occupations (skips the protocol)",
+}
+
+HEADER = [
+    "Targets are the values at this data set's DFPT settings (its records' `settings`), **not** the values",
+    "of Uhrin et al., npj Comput. Mater. 11, 19 (2025); errors here are not comparable with the paper's.",
+    "",
+    "- Rows: one per symmetry-distinct site (U) or pair (V) per record (equivalent ones agree to 1 meV);",
+    "  `n` distinct rows, `paths`: test paths, the effective sample size.",
+    "- Every predictor is fitted on the holdout's training rows only and scored on the same test rows;",
+    "  persistence (output = input) exists for iterations >= 1 with an applied input only, so its `n` is",
+    "  that subset, and its model-minus-persistence difference is on that subset too.",
+    "- Intervals: 95 %, from resampling whole test paths; `model - predictor`: MAE difference (eV),",
+    "  negative = the model is better; an interval excluding 0 is a resolved difference.",
+    "- Holdouts: `extract_split` = the extract's test paths (the model of hubbard_train); the others are",
+    "  blocked (data.evaluate.blocked), each with a model trained here without the held-out block.",
+]
+
+
+def evaluation_markdown(results: dict) -> str:
+    """The report: per model variant (parameter and target) one table of every holdout fold and predictor."""
+    lines = ["# Hubbard U and V: models against every baseline, per target and holdout", "", *HEADER, ""]
+    for variant, result in results.items():
+        lines += [f"## {result['parameter']}, target {result['target']} (`{variant}`)", "",
+                  f"Target: {TARGET_TEXT.get(result['target'], result['target'])}. "
+                  f"{result['n_points']} rows from {result['n_paths']} paths; CPU {result['cpu_s']:.0f} s.", "",
+                  "| holdout | predictor | n | paths | MAE (eV) [95 %] | MARE [95 %] | model - predictor MAE (eV) [95 %] |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
+        for fold, entry in result["schemes"].items():
+            for name in [n for n in (MODEL, *BASELINES) if n in entry["predictors"]]:
+                score = entry["predictors"][name]
+                lines.append(f"| {fold} | {name} | {score['n']} | {score['n_paths']} | {_interval(score['mae_eV'], False)} | "
+                             f"{_interval(score['mare'], True)} | {_difference(entry['model_minus_baseline'].get(name))} |")
+        if not result["schemes"]:
+            lines.append("| (none) | | 0 | 0 | | | |")
+        if result["skipped"]:
+            lines += ["", "Holdouts without a score:", ""] + [f"- {name}: {reason}" for name, reason in sorted(result["skipped"].items())]
+        lines.append("")
     return "\n".join(lines) + "\n"

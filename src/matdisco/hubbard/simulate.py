@@ -12,7 +12,8 @@ from omegaconf import DictConfig, OmegaConf
 from matdisco.core.errors import ConfigError, MatdiscoError
 from matdisco.core.io import atomic_write_json
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.campaign import Campaign, PathSpec, campaign_from_config, read_records, run_campaign, run_iteration
+from matdisco.hubbard.campaign import Campaign, PathSpec, campaign_from_config, run_campaign, run_iteration
+from matdisco.hubbard.records import read_records
 from matdisco.hubbard.convergence import run_study, write_report
 from matdisco.hubbard.structures import atoms_from_record
 

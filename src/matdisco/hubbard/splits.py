@@ -8,7 +8,7 @@
   a ``range`` scheme tests every row whose column lies in [min, max] (e.g. every strain >= +2 %),
   an ``each`` scheme one fold per distinct value of the column (distortion type, Li content,
   material). Deterministic: folds sorted by value; validation rows are the ``split_by_path`` val
-  paths outside the test block.
+  paths outside the test block; a block without test (or training) rows is returned with its reason.
 """
 
 from __future__ import annotations
@@ -129,28 +129,35 @@ def block_column(points: pd.DataFrame, column: str) -> pd.Series:
     return points[column]
 
 
-def blocked_runs(points: pd.DataFrame, schemes: dict[str, dict]) -> list[SplitRun]:
+def blocked_runs(points: pd.DataFrame, schemes: dict[str, dict]) -> tuple[list[SplitRun], dict[str, str]]:
     """The runs of every blocked scheme ``{name: {type: range|each, column, min?, max?}}``; see module docstring.
-    A block without test rows, or one that leaves no training rows, yields no run. Every run is checked:
-    no path in two sets."""
-    runs = []
+    Returns the runs (every one checked: no path in two sets) and ``{block: reason}`` for each scheme or
+    block that yields no run: no test rows, or no rows left to train on."""
+    runs, empty = [], {}
     for name, scheme in sorted(schemes.items()):
         kind, values = scheme.get("type"), block_column(points, scheme.get("column", ""))
         if kind == RANGE:
             low, high = scheme.get("min"), scheme.get("max")
             held = values.notna() & (values >= (-np.inf if low is None else low)) & (values <= (np.inf if high is None else high))
-            blocks = [(name, held)]
+            blocks = [(name, held, f"no rows with {scheme['column']} in [{low}, {high}]")]
         elif kind == EACH:
-            blocks = [(f"{name}_{value}", values == value) for value in sorted(values.dropna().unique(), key=str)]
+            distinct = sorted(values.dropna().unique(), key=str)
+            blocks = [(f"{name}_{value}", values == value, "") for value in distinct]
+            if not distinct:
+                empty[name] = f"no rows with a value of {scheme['column']}"
         else:
             raise ConfigError(f"data.evaluate.blocked.{name}.type must be {RANGE!r} or {EACH!r}, got {kind!r}")
-        for run_name, held in blocks:
+        for run_name, held, no_rows in blocks:
             held = held.to_numpy(dtype=bool)
-            if held.any() and (~held).any():
+            if not held.any():
+                empty[run_name] = no_rows
+            elif held.all():
+                empty[run_name] = "every row is in the block: no training rows"
+            else:
                 runs.append(_block_run(points, run_name, held))
     for run in runs:
         check_grouped(points, run)
-    return runs
+    return runs, empty
 
 
 def _block_run(points: pd.DataFrame, name: str, held: np.ndarray) -> SplitRun:

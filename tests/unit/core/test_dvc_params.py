@@ -17,10 +17,8 @@ CHANGES = {
     "ionic.screening.top_n=10": {"ionic_generate"},
     "motifs_vae.beta=0.01": {"motifs_train"},
     "md_full.n_cells=8": {"motifs_simulate"},
-    "hubbard_u.lr=0.01": {"hubbard_train@hubbard_u", "hubbard_train@hubbard_u_converged",
-                          "hubbard_evaluate@hubbard_u", "hubbard_evaluate@hubbard_u_converged"},
-    "hubbard_v.trainer.max_epochs=3": {"hubbard_train@hubbard_v", "hubbard_train@hubbard_v_converged",
-                                       "hubbard_evaluate@hubbard_v", "hubbard_evaluate@hubbard_v_converged"},
+    "hubbard_u.lr=0.01": {"hubbard_train@hubbard_u", "hubbard_train@hubbard_u_converged", "hubbard_evaluate"},
+    "hubbard_v.trainer.max_epochs=3": {"hubbard_train@hubbard_v", "hubbard_train@hubbard_v_converged", "hubbard_evaluate"},
 }
 
 

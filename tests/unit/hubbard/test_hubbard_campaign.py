@@ -1,5 +1,5 @@
 """Campaign logic without running QE: record assembly from QE's reference outputs, resume,
-failure handling, Hubbard feedback, atomic merging."""
+failure handling, Hubbard feedback."""
 
 import json
 
@@ -12,6 +12,7 @@ from matdisco.hubbard import keys as K
 from matdisco.hubbard.qe.parse_hp import parse_hubbard_parameters, parse_parameters_out
 from matdisco.hubbard.qe.parse_pw import parse_pw_output
 from matdisco.hubbard.qe.run import Launcher
+from matdisco.hubbard.records import read_records
 from matdisco.hubbard.structures import layered_r3m
 
 
@@ -119,7 +120,7 @@ def test_resume_skips_finished_and_reruns_partial(tmp_path, fake_qe):
     assert [c[1] for c in calls] == [2]
     assert not (partial / "scf1.out").exists() and (partial / "record.json").exists()
     assert [r[K.ITERATION] for r in records] == [0, 1, 2]
-    assert len(C.read_records(campaign.records_path)) == 3
+    assert len(read_records(campaign.records_path)) == 3
     calls.clear()
     C.run_path(campaign, path)  # converged: nothing more to do
     assert calls == []
@@ -132,8 +133,8 @@ def test_failure_ends_path_and_stays_out_of_the_data_set(tmp_path, fake_qe):
     behaviour[(path.path_id, 1)] = ("failed", False)
     C.run_path(campaign, path)
     assert [c[1] for c in calls] == [0, 1]
-    assert [r[K.RECORD_ID] for r in C.read_records(campaign.records_path)] == [f"{path.path_id}/iter_0"]
-    assert [r[K.STATUS] for r in C.read_records(campaign.failures_path)] == ["failed"]
+    assert [r[K.RECORD_ID] for r in read_records(campaign.records_path)] == [f"{path.path_id}/iter_0"]
+    assert [r[K.STATUS] for r in read_records(campaign.failures_path)] == ["failed"]
     calls.clear()
     C.run_path(campaign, path)  # resuming does not retry a recorded failure
     assert calls == []
@@ -144,20 +145,6 @@ def test_run_campaign_counts(tmp_path, fake_qe):
     campaign = _campaign(tmp_path, max_iterations=2)
     summary = C.run_campaign(campaign)
     assert summary == {"paths": 2, "ok_iterations": 4, "failed_iterations": 0, "converged_paths": 0}
-
-
-def test_merge_records_replaces_by_id(tmp_path):
-    target = tmp_path / "d" / "records.jsonl"
-    assert C.merge_records(target, [{K.RECORD_ID: "b", "x": 1}, {K.RECORD_ID: "a", "x": 1}]) == 2
-    assert C.merge_records(target, [{K.RECORD_ID: "a", "x": 2}]) == 2
-    assert [(r[K.RECORD_ID], r["x"]) for r in C.read_records(target)] == [("a", 2), ("b", 1)]
-
-
-def test_bad_record_line_names_file_and_line(tmp_path):
-    target = tmp_path / "records.jsonl"
-    target.write_text('{"record_id": "a"}\n{oops\n')
-    with pytest.raises(Exception, match=r"records.jsonl:2: not a JSON record"):
-        C.read_records(target)
 
 
 def test_campaign_from_the_shipped_config_is_json_ready(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.campaign import merge_records
+from matdisco.hubbard.records import merge_records
 from matdisco.hubbard.extract import extract
 from matdisco.hubbard.splits import group_split
 from matdisco.hubbard.tables import distinct_counts, spin_channels, u_table, v_table
@@ -93,7 +93,7 @@ def test_extract_no_group_in_two_sets(records, tmp_path):
         "paths": {"processed": str(tmp_path / "processed"), "plots": str(tmp_path / "plots"), "metrics": str(tmp_path / "metrics"),
                   "allow_outside_project": True},
         "data": {"records": str(tmp_path / "datasets" / "records.jsonl"), "failures": str(tmp_path / "datasets" / "failures.jsonl"),
-                 "split": {"fractions": {"train": 0.7, "val": 0.15, "test": 0.15}, "seed": 1}},
+                 "split": {"fractions": {"train": 0.7, "val": 0.15, "test": 0.15}, "seed": 1}, "distinct_decimals": 3},
     })
     summary = extract(cfg)
     assert summary["n_records"] == 36 and summary["n_u"] == 72 and summary["n_u_metal"] == 36 and summary["n_v"] == 36

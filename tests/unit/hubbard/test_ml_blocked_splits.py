@@ -33,7 +33,8 @@ def test_li_content_from_material_name():
 
 
 def test_no_path_or_material_in_train_and_test(points):
-    runs = blocked_runs(points, SCHEMES)
+    runs, empty = blocked_runs(points, SCHEMES)
+    assert empty == {}
     names = [run.name for run in runs]
     assert names == ["distortion_jt", "li_content_0.0", "li_content_0.5", "li_content_1.0",
                      "lomo_CoO2", "lomo_Li0.5CoO2", "lomo_LiCoO2", "lomo_NiO", "strain_high"]
@@ -49,10 +50,18 @@ def test_no_path_or_material_in_train_and_test(points):
 
 
 def test_blocked_runs_are_deterministic(points):
-    first, second = blocked_runs(points, SCHEMES), blocked_runs(points.copy(), dict(reversed(SCHEMES.items())))
+    first, second = blocked_runs(points, SCHEMES)[0], blocked_runs(points.copy(), dict(reversed(SCHEMES.items())))[0]
     assert [(r.name, r.train, r.val, r.test) for r in first] == [(r.name, r.train, r.val, r.test) for r in second]
 
 
 def test_unknown_scheme_type_names_the_key(points):
     with pytest.raises(ConfigError, match="blocked.bad.type"):
         blocked_runs(points, {"bad": {"type": "random", "column": "strain"}})
+
+
+def test_a_block_without_rows_or_without_training_rows_is_reported(points):
+    runs, empty = blocked_runs(points, {"huge": {"type": "range", "column": "strain", "min": 0.5},
+                                        "all": {"type": "range", "column": "strain"},
+                                        "none": {"type": "each", "column": "distortion"}})
+    assert [r.name for r in runs] == ["none_jt"]
+    assert empty["huge"] == "no rows with strain in [0.5, None]" and "no training rows" in empty["all"]
