@@ -4,7 +4,7 @@ training ILs as the models of each split (closed form, no randomness).
 - ``temperature_only``: ln sigma = a + b tau + c tau^2 (tau = T_ref / T - 1, an exact
   reparametrisation of a + b/T + c/T^2), one law for every IL: what temperature alone explains.
 - ``ion_identity``: the same temperature terms plus one ridge-penalised shift per cation and per
-  anion (one-hot of the canonical ion keys); an unseen ion gets the mean shift of the training ions
+  anion (one-hot of the ions' InChIKeys); an unseen ion gets the mean shift of the training ions
   of its role: what the names of the ions explain, without chemistry shared between ions.
 - ``ridge_additive``: the talk's additive ansatz (per atom type A, B, C) fitted in closed form.
 
@@ -19,6 +19,7 @@ import pandas as pd
 
 from matdisco.ionic import keys
 from matdisco.ionic.atom_types import type_vocabulary
+from matdisco.ionic.ions import ion_key
 
 TEMPERATURE_ONLY = "temperature_only"
 ION_IDENTITY = "ion_identity"
@@ -51,9 +52,8 @@ def temperature_only_predict(train: pd.DataFrame, test: pd.DataFrame, graphs: di
 
 
 def ion_keys(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Canonical cation and anion keys of each row (InChIKeys from ``salt_key``: resonance forms share one)."""
-    parts = frame[keys.SALT_KEY].str.split(".", n=1, expand=True)
-    return parts[0], parts[1]
+    """Canonical cation and anion keys of each row (InChIKeys: resonance forms of an ion share one)."""
+    return tuple(frame[column].map({s: ion_key(s, f"{column} {s}") for s in frame[column].unique()}) for column in (keys.CATION_SMILES, keys.ANION_SMILES))
 
 
 def ion_identity_predict(train: pd.DataFrame, test: pd.DataFrame, graphs: dict, alpha: float, t_ref_K: float) -> pd.DataFrame:
