@@ -94,7 +94,7 @@ class ConductivityModule(pl.LightningModule):
         rmse = torch.sqrt(torch.mean((pred - target) ** 2))
         sums = self._epoch_sums.setdefault(stage, [0.0, 0.0, 0])
         n = len(target)
-        sums[0], sums[1], sums[2] = sums[0] + float(loss) * n, sums[1] + float(rmse) * n, sums[2] + n
+        sums[0], sums[1], sums[2] = sums[0] + float(loss.detach()) * n, sums[1] + float(rmse.detach()) * n, sums[2] + n
         return loss, atom_terms
 
     def _log_epoch(self, stage: str) -> None:
