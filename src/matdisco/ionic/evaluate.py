@@ -1,12 +1,15 @@
-"""``ionic_evaluate``: held-out-IL metrics of every model on identical splits, with a ridge baseline.
+"""``ionic_evaluate``: held-out-IL metrics of every model and baseline on identical splits.
 
-Reads the curated points, the splits and every model of ``data.evaluate.models``; scores them with
+Reads the curated points, the splits, every model of ``data.evaluate.models`` and the shipped
+densities (salty-ilthermo ``density.csv``, for molar conductivity); fits the baselines of
+:mod:`matdisco.ionic.baselines` on each split's training ILs; scores everything with
 :mod:`matdisco.ionic.scoring`. Writes metrics/ionic/evaluate.json, plots/ionic/parity.png and
 oof_predictions.csv, results/ionic/per_il_errors.csv and results/ionic/model_comparison.md.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -14,57 +17,107 @@ from matdisco.core.config import artifact
 from matdisco.core.io import atomic_path, atomic_write_json, atomic_write_text
 from matdisco.core.plots import parity_plot
 from matdisco.ionic import keys
-from matdisco.ionic.baselines import RIDGE, ridge_predict
+from matdisco.ionic.baselines import BASELINES
 from matdisco.ionic.data import load_points, load_splits, model_dir, salt_graphs
+from matdisco.ionic.density import density_lines
 from matdisco.ionic.prediction import Ensemble, predict_points
-from matdisco.ionic.scoring import common_points, comparison_markdown, differences_to_reference, model_metrics, per_il_errors
+from matdisco.ionic.scoring import (
+    LN_LAMBDA_OFFSET,
+    ILScorer,
+    at_reference_temperature,
+    bootstrap_draws,
+    common_points,
+    comparison_markdown,
+    fold_metrics,
+    interval_summary,
+    ln_lambda_offsets,
+    per_il_errors,
+    wide_out_of_fold,
+)
+from matdisco.ionic.sources import package_file
 from matdisco.ionic.splits import named_splits
+
+DENSITY_FILE = ("salty-ilthermo", "salty/data/density.csv")
+UMANA_2025 = {
+    "reference": "Umana, Cashen, Zavala, Gebbie, Digital Discovery 4, 1423-1436 (2025)",
+    "r2_nernst_einstein": 0.72,
+    "r2_best_ml": "0.76-0.77",
+}
 
 
 def held_out_predictions(cfg, points: pd.DataFrame, graphs: dict, splits: dict) -> pd.DataFrame:
-    """Test-set predictions of every model (and the ridge baseline) on every split, stacked."""
+    """Test-set predictions of every baseline and model on every split, stacked (long form)."""
+    settings = cfg.data.evaluate
     frames = []
     for split_name, split in tqdm(named_splits(splits), desc="evaluate splits", unit="split"):
         test = points[points[keys.IL_ID].isin(split["test"])]
-        train_ils = split["train"] + split["val"]
-        frames.append(
-            ridge_predict(points, graphs, train_ils, test, cfg.data.evaluate.ridge_alpha, cfg.data.evaluate.ridge_temperature_reference_K).assign(
-                **{keys.MODEL: RIDGE, keys.FOLD: split_name}
-            )
-        )
-        for model_name in cfg.data.evaluate.models:
+        train = points[points[keys.IL_ID].isin(split["train"] + split["val"])]
+        for name in settings.baselines:
+            prediction = BASELINES[name](train, test, graphs, float(settings.baseline_alpha[name]), float(settings.baseline_temperature_reference_K))
+            frames.append(prediction.assign(**{keys.MODEL: name, keys.FOLD: split_name}))
+        for model_name in settings.models:
             ensemble = Ensemble.load(model_dir(cfg, model_name) / split_name)
             frames.append(predict_points(ensemble, test, graphs).assign(**{keys.MODEL: model_name, keys.FOLD: split_name}))
     return pd.concat(frames, ignore_index=True)
 
 
-def evaluate(cfg) -> dict:
-    """Score every model of ``data.evaluate.models`` and the ridge baseline on held-out ILs.
+def density_lines_of_snapshot(cfg) -> dict:
+    """Salt name -> density line from the shipped density.csv (settings ``data.density``)."""
+    raw = pd.read_csv(package_file(*DENSITY_FILE))
+    return density_lines(raw, float(cfg.data.density.pressure_max_deviation_kPa), int(cfg.data.density.min_points))
 
-    Writes metrics/ionic/evaluate.json, plots/ionic/parity.png and oof_predictions.csv,
-    results/ionic/per_il_errors.csv and results/ionic/model_comparison.md.
-    """
+
+def evaluate(cfg) -> dict:
+    """Score every baseline and model of ``data.evaluate`` on held-out ILs (see the module docstring)."""
+    settings = cfg.data.evaluate
     points = load_points(cfg)
+    points = points.assign(**{LN_LAMBDA_OFFSET: ln_lambda_offsets(points, density_lines_of_snapshot(cfg), float(settings.lambda_extrapolation_K))})
     graphs = salt_graphs(points, cfg.data.typing.scheme)
-    predictions = held_out_predictions(cfg, points, graphs, load_splits(cfg))
+    splits = load_splits(cfg)
+    predictions = held_out_predictions(cfg, points, graphs, splits)
     scored = common_points(predictions)
     excluded = sorted(set(predictions[keys.SALT_NAME]) - set(scored[keys.SALT_NAME]))
-    metrics = model_metrics(scored)
-    bootstrap = cfg.data.evaluate.bootstrap
-    differences = differences_to_reference(scored, bootstrap.reference, int(bootstrap.n_resamples), int(cfg.seed))
-    errors = per_il_errors(scored)
-    metrics_out = {
-        "models": metrics,
-        f"out_of_fold_minus_{bootstrap.reference}": differences,
-        "n_ils_excluded_unseen_types": len(excluded),
-        "n_points_scored_per_model": int(len(scored) / scored[keys.MODEL].nunique()),
+    predictors = list(settings.baselines) + list(settings.models)
+    wide = wide_out_of_fold(scored)
+    reference = settings.across_ils
+    at_reference = at_reference_temperature(wide, predictors, float(reference.temperature_K), float(reference.window_K))
+    scorer = ILScorer(wide, at_reference, predictors)
+    draws = bootstrap_draws(len(scorer.ils), int(settings.bootstrap.n_resamples), int(cfg.seed))
+    values, differences = interval_summary(scorer, draws, list(settings.baselines))
+    folds = fold_metrics(scored)
+    has_density = np.isfinite(wide[LN_LAMBDA_OFFSET])
+    report = {
+        "predictors": {
+            name: {"kind": "baseline" if name in settings.baselines else "model", "out_of_fold": values[name], **folds[name]} for name in predictors
+        },
+        "differences": differences,
+        "counts": {
+            "n_folds": len(splits["folds"]),
+            "n_points": len(wide),
+            "n_ils": len(scorer.ils),
+            "n_ils_298": len(at_reference),
+            "temperature_K": float(reference.temperature_K),
+            "window_K": float(reference.window_K),
+            "n_points_lambda": int(has_density.sum()),
+            "n_ils_lambda": int(wide.loc[has_density, keys.IL_ID].nunique()),
+            "n_resamples": int(settings.bootstrap.n_resamples),
+            "n_ils_excluded_unseen_types": len(excluded),
+        },
+        "literature": UMANA_2025,
     }
-    atomic_write_json(artifact(cfg, "metrics", "ionic", "evaluate.json"), metrics_out)
+    atomic_write_json(artifact(cfg, "metrics", "ionic", "evaluate.json"), report)
+    _write_tables(cfg, scored, report, excluded)
+    return {name: {"rmse_ln": values[name]["rmse_ln"]["value"], "r2_298": values[name]["r2_298"]["value"]} for name in predictors}
+
+
+def _write_tables(cfg, scored: pd.DataFrame, report: dict, excluded: list[str]) -> None:
+    """Out-of-fold predictions and parity plot, per-IL errors and the comparison page."""
     oof = scored[scored[keys.FOLD] != "default"][[keys.MODEL, keys.FOLD, keys.IL_ID, keys.TEMPERATURE_K, keys.LN_SIGMA, keys.PRED_LN_SIGMA, keys.PRED_LN_SIGMA_STD]]
     with atomic_path(artifact(cfg, "plots", "ionic", "oof_predictions.csv")) as tmp:
         oof.to_csv(tmp, index=False)
     parity_plot(artifact(cfg, "plots", "ionic", "parity.png"), oof[keys.LN_SIGMA], oof[keys.PRED_LN_SIGMA], "ln(sigma / S m^-1)", groups=oof[keys.MODEL], title="held-out ILs, out-of-fold")
+    errors = per_il_errors(scored)
     with atomic_path(artifact(cfg, "results", "ionic", "per_il_errors.csv")) as tmp:
         errors.to_csv(tmp, index=False)
-    atomic_write_text(artifact(cfg, "results", "ionic", "model_comparison.md"), comparison_markdown(metrics, differences, bootstrap.reference, len(excluded), excluded, errors, cfg.data.evaluate.worst_ils))
-    return {name: {"kfold_rmse_mean": m["kfold"]["rmse_mean"], "kfold_r2_mean": m["kfold"]["r2_mean"]} for name, m in metrics.items()}
+    worst = errors[errors[keys.MODEL].isin(list(cfg.data.evaluate.models))]
+    atomic_write_text(artifact(cfg, "results", "ionic", "model_comparison.md"), comparison_markdown(report, excluded, worst, int(cfg.data.evaluate.worst_ils)))

@@ -31,13 +31,14 @@ def test_tiny_pipeline_runs_and_writes_every_artifact(make_cfg, tmp_path):
     cfg = make_cfg("model=ionic_gnn", *TINY)
     ionic.evaluate(cfg)
     metrics = json.loads((tmp_path / "metrics" / "ionic" / "evaluate.json").read_text())
-    assert set(metrics["models"]) == {"ionic_additive", "ionic_gnn", "ridge_additive"}
-    assert metrics["models"]["ionic_gnn"]["kfold"]["n_folds"] == 2
+    assert set(metrics["predictors"]) == {"ionic_additive", "ionic_gnn", "ridge_additive", "temperature_only", "ion_identity"}
+    assert metrics["predictors"]["ionic_gnn"]["kfold"]["n_folds"] == 2
+    assert "ionic_gnn_minus_ionic_additive" in metrics["differences"] and "ionic_gnn_minus_temperature_only" in metrics["differences"]
     assert (tmp_path / "plots" / "ionic" / "parity.png").stat().st_size > 1000
-    # the ridge baseline uses its own T_ref (data.evaluate), not that of the model that routed the step
+    # the baselines use their own T_ref (data.evaluate), not that of the model that routed the step
     ionic.evaluate(make_cfg("model=ionic_additive", "model.temperature_reference_K=350.0", *TINY))
     rerun = json.loads((tmp_path / "metrics" / "ionic" / "evaluate.json").read_text())
-    assert rerun["models"]["ridge_additive"] == metrics["models"]["ridge_additive"]
+    assert rerun["predictors"]["ridge_additive"] == metrics["predictors"]["ridge_additive"]
     screened = ionic.generate(make_cfg("model=ionic_gnn", "data.screening.temperatures_K=[298.15,350.0]", *TINY))
     table = pd.read_csv(tmp_path / "results" / "ionic" / "screening.csv")
     assert len(table) == 2 * screened["n_pairs"]
