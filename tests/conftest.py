@@ -19,6 +19,8 @@ def make_cfg(tmp_path):
 
     def _make(*overrides: str, keep_paths: tuple[str, ...] = ()):
         paths = [f"paths.{kind}={tmp_path / kind}" for kind in ARTIFACT_KINDS if kind not in keep_paths]
-        return compose(paths + ["paths.allow_outside_project=true", "logger=csv", "trainer.enable_progress_bar=false", *overrides])
+        return compose(
+            paths + ["paths.allow_outside_project=true", "logger=csv", "trainer.enable_progress_bar=false", *overrides]
+        )
 
     return _make

@@ -47,12 +47,20 @@ def imported_modules(path: Path, subcommand: str | None = None) -> set[str]:
     tree = ast.parse(path.read_text(), str(path))
     if subcommand is not None:
         function = f"cmd_{subcommand}"
-        tree = ast.Module(body=[node for node in tree.body if not isinstance(node, ast.FunctionDef) or node.name == function], type_ignores=[])
+        tree = ast.Module(
+            body=[node for node in tree.body if not isinstance(node, ast.FunctionDef) or node.name == function],
+            type_ignores=[],
+        )
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names if alias.name.split(".")[0] == "matdisco"}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module.split(".")[0] == "matdisco":
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and node.module
+            and node.module.split(".")[0] == "matdisco"
+        ):
             for alias in node.names:
                 sub = f"{node.module}.{alias.name}"
                 names.add(sub if module_file(sub) is not None else node.module)
@@ -101,7 +109,11 @@ def import_closure(entry: Path, family: str | None, step: str) -> set[Path]:
             if target.name != "__init__.py" or has_imports(target):
                 todo.append(target)
         text = path.read_text()
-        if family is not None and path.is_relative_to(SRC / "matdisco" / family) and any(call in text for call in DYNAMIC_MODEL_CALLS):
+        if (
+            family is not None
+            and path.is_relative_to(SRC / "matdisco" / family)
+            and any(call in text for call in DYNAMIC_MODEL_CALLS)
+        ):
             todo.append(module_file(f"{family_package}.models"))
     return files
 
@@ -121,10 +133,13 @@ def expanded_stages(dvc: dict) -> dict[str, dict]:
             items = variables[re.fullmatch(r"\$\{(\w+)\}", items).group(1)]
         pairs = items.items() if isinstance(items, dict) else ((item, item) for item in items)
         for key, item in pairs:
+
             def substitute(text: str, key=key, item=item) -> str:
                 text = text.replace("${key}", str(key))
-                for field, value in (item.items() if isinstance(item, dict) else ()):
-                    text = text.replace(f"${{item.{field}}}", str(value).lower() if isinstance(value, bool) else str(value))
+                for field, value in item.items() if isinstance(item, dict) else ():
+                    text = text.replace(
+                        f"${{item.{field}}}", str(value).lower() if isinstance(value, bool) else str(value)
+                    )
                 return text.replace("${item}", str(item))
 
             stages[f"{name}@{key}"] = yaml.safe_load(substitute(yaml.safe_dump(stage["do"])))
@@ -155,12 +170,16 @@ STAGES = expanded_stages(yaml.safe_load((REPO / "dvc.yaml").read_text()))
 def test_stage_deps_cover_its_import_closure(name):
     stage = STAGES[name]
     entry, family, step = stage_route(stage["cmd"])
-    missing = sorted(str(path.relative_to(REPO)) for path in import_closure(entry, family, step) if not covered(path, stage["deps"]))
+    missing = sorted(
+        str(path.relative_to(REPO)) for path in import_closure(entry, family, step) if not covered(path, stage["deps"])
+    )
     assert not missing, f"dvc.yaml stage {name}: deps miss files it imports: {missing}"
 
 
 def test_closure_follows_imports_inside_functions_and_model_loading():
-    closure = {str(path.relative_to(REPO)) for path in import_closure(REPO / "pipelines/generate.py", "hubbard", "generate")}
+    closure = {
+        str(path.relative_to(REPO)) for path in import_closure(REPO / "pipelines/generate.py", "hubbard", "generate")
+    }
     assert "src/matdisco/hubbard/qe/parse_pw.py" in closure  # imported inside record_from_pw
     assert "src/matdisco/hubbard/models.py" in closure  # loaded from the checkpoints' class path
     assert "src/matdisco/core/seeding.py" in closure and "src/matdisco/core/config.py" in closure  # through core.steps

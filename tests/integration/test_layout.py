@@ -10,8 +10,11 @@ from matdisco.core.config import compose
 from matdisco.core.steps import step_family
 
 PACKAGES = Path(__file__).resolve().parents[2] / "src" / "matdisco"
-FAMILIES = {"ionic": ("extract", "train", "evaluate", "generate"), "hubbard": ("simulate", "extract", "train", "evaluate", "generate"),
-            "motifs": ("simulate", "extract", "train", "evaluate", "generate")}
+FAMILIES = {
+    "ionic": ("extract", "train", "evaluate", "generate"),
+    "hubbard": ("simulate", "extract", "train", "evaluate", "generate"),
+    "motifs": ("simulate", "extract", "train", "evaluate", "generate"),
+}
 SHARED_MODULES = ("data", "models", "baselines", "keys", "bench")
 
 
@@ -30,7 +33,9 @@ def test_package_exports_step_functions_even_after_the_step_modules_are_imported
     package = importlib.import_module(f"matdisco.{family}")
     for step in steps:
         function = getattr(package, step)
-        assert callable(function) and function.__module__ == f"matdisco.{family}.{step}", f"matdisco.{family}.{step} is {function!r}"
+        assert callable(function) and function.__module__ == f"matdisco.{family}.{step}", (
+            f"matdisco.{family}.{step} is {function!r}"
+        )
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -43,15 +48,18 @@ def test_no_class_name_is_defined_twice_in_a_family(family):
     assert not {name: files for name, files in where.items() if len(files) > 1}
 
 
-@pytest.mark.parametrize(("step", "overrides", "family"), [
-    ("evaluate", ["data=hubbard", "model=hubbard_u"], "hubbard"),
-    ("evaluate", ["data=motifs"], "motifs"),
-    ("generate", ["data=hubbard"], "hubbard"),
-    ("generate", ["data=ionic", "model=ionic_gnn"], "ionic"),
-    ("extract", ["data=motifs"], "motifs"),
-    ("train", ["data=ionic", "model=motifs_vae"], "motifs"),
-    ("simulate", ["simulate=dfpt_spotcheck"], "hubbard"),
-])
+@pytest.mark.parametrize(
+    ("step", "overrides", "family"),
+    [
+        ("evaluate", ["data=hubbard", "model=hubbard_u"], "hubbard"),
+        ("evaluate", ["data=motifs"], "motifs"),
+        ("generate", ["data=hubbard"], "hubbard"),
+        ("generate", ["data=ionic", "model=ionic_gnn"], "ionic"),
+        ("extract", ["data=motifs"], "motifs"),
+        ("train", ["data=ionic", "model=motifs_vae"], "motifs"),
+        ("simulate", ["simulate=dfpt_spotcheck"], "hubbard"),
+    ],
+)
 def test_steps_route_by_the_family_of_the_config_they_name(step, overrides, family):
     # evaluate and generate read the data config (its settings name the models), so no dummy model= is needed
     assert step_family(step, compose(overrides)) == family

@@ -24,15 +24,25 @@ from matdisco.core.report import STUDIES, write_report
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed: `make browser` installs it (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian chromium is not installed: `make browser` installs it (apt-get install chromium)"
+)
 WINDOW = (1280, 2400)
 
 
 def chromium_command(profile: Path, *args: str) -> list[str]:
     """Headless chromium with a private profile; ``--no-sandbox`` as root (the sandbox refuses to start)."""
     root_only = ["--no-sandbox"] if os.geteuid() == 0 else []
-    return [CHROMIUM, "--headless", "--disable-gpu", *root_only, f"--user-data-dir={profile}", "--no-first-run",
-            f"--window-size={WINDOW[0]},{WINDOW[1]}", *args]
+    return [
+        CHROMIUM,
+        "--headless",
+        "--disable-gpu",
+        *root_only,
+        f"--user-data-dir={profile}",
+        "--no-first-run",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        *args,
+    ]
 
 
 class DevTools:
@@ -46,16 +56,28 @@ class DevTools:
             os.dup2(to_child, 3)
             os.dup2(from_child, 4)
 
-        self.process = subprocess.Popen(chromium_command(profile, "--remote-debugging-pipe", "about:blank"), preexec_fn=map_pipes,
-                                        close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            chromium_command(profile, "--remote-debugging-pipe", "about:blank"),
+            preexec_fn=map_pipes,
+            close_fds=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_child)
         os.close(from_child)
         self._buffer, self._next_id, self.events = b"", 0, []
 
-    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout_s: float = 60.0) -> dict:
+    def send(
+        self, method: str, params: dict | None = None, session: str | None = None, timeout_s: float = 60.0
+    ) -> dict:
         """Send one command and return its ``result``; events that arrive meanwhile go to ``self.events``."""
         self._next_id += 1
-        message = {"id": self._next_id, "method": method, "params": params or {}, **({"sessionId": session} if session else {})}
+        message = {
+            "id": self._next_id,
+            "method": method,
+            "params": params or {},
+            **({"sessionId": session} if session else {}),
+        }
         os.write(self._write, json.dumps(message).encode() + b"\0")
         while True:
             reply = self._receive(timeout_s)
@@ -102,7 +124,9 @@ HEADINGS_JS = """JSON.stringify(Array.from(document.querySelectorAll('section > 
   return {section: h.parentElement.id, text: h.textContent, visible: box.width > 0 && box.height > 0
           && style.visibility !== 'hidden' && style.display !== 'none' && parseFloat(style.opacity) > 0};
 }))"""
-IMAGES_JS = "JSON.stringify(Array.from(document.images).map(i => ({src: i.src, loaded: i.complete && i.naturalWidth > 0})))"
+IMAGES_JS = (
+    "JSON.stringify(Array.from(document.images).map(i => ({src: i.src, loaded: i.complete && i.naturalWidth > 0})))"
+)
 
 
 def load_page(page: Path, profile: Path) -> dict:
@@ -115,14 +139,25 @@ def load_page(page: Path, profile: Path) -> dict:
             browser.send(f"{domain}.enable", session=session)
         browser.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
         browser.wait_for("Page.loadEventFired")
-        headings, images = (json.loads(browser.send("Runtime.evaluate", {"expression": js, "returnByValue": True}, session=session)["result"]["value"])
-                            for js in (HEADINGS_JS, IMAGES_JS))
+        headings, images = (
+            json.loads(
+                browser.send("Runtime.evaluate", {"expression": js, "returnByValue": True}, session=session)["result"][
+                    "value"
+                ]
+            )
+            for js in (HEADINGS_JS, IMAGES_JS)
+        )
         time.sleep(0.2)  # late log entries
         browser.send("Runtime.evaluate", {"expression": "1"}, session=session)
     finally:
         browser.close()
-    problems = [event for event in browser.events if event.get("method") in ("Runtime.consoleAPICalled", "Runtime.exceptionThrown")
-                or event.get("method") == "Log.entryAdded" and event["params"]["entry"]["level"] in ("error", "warning")]
+    problems = [
+        event
+        for event in browser.events
+        if event.get("method") in ("Runtime.consoleAPICalled", "Runtime.exceptionThrown")
+        or event.get("method") == "Log.entryAdded"
+        and event["params"]["entry"]["level"] in ("error", "warning")
+    ]
     return {"problems": problems, "headings": headings, "images": images}
 
 
@@ -134,7 +169,9 @@ def fixture_tree(root: Path) -> Path:
     import matplotlib.pyplot as plt
 
     (root / "metrics/ionic").mkdir(parents=True)
-    (root / "metrics/ionic/evaluate.json").write_text(json.dumps({"models": {"ionic_additive": {"kfold": {"rmse_mean": 0.812, "rmse_std": 0.05}}}}))
+    (root / "metrics/ionic/evaluate.json").write_text(
+        json.dumps({"models": {"ionic_additive": {"kfold": {"rmse_mean": 0.812, "rmse_std": 0.05}}}})
+    )
     (root / "plots/ionic").mkdir(parents=True)
     fig, ax = plt.subplots(figsize=(3, 3))
     ax.plot([0, 1], [0, 1])
@@ -149,7 +186,9 @@ def test_page_loads_without_console_errors_and_shows_every_study(tmp_path):
     assert {h["section"] for h in seen["headings"]} == set(STUDIES) | {"experiments"}
     hidden = [h["text"] for h in seen["headings"] if not h["visible"]]
     assert not hidden, f"study headings not visible: {hidden}"
-    assert seen["images"] and all(image["loaded"] for image in seen["images"]), f"plots that did not load: {seen['images']}"
+    assert seen["images"] and all(image["loaded"] for image in seen["images"]), (
+        f"plots that did not load: {seen['images']}"
+    )
 
 
 def test_the_page_of_the_committed_results_loads_cleanly(tmp_path):
@@ -163,8 +202,10 @@ def test_the_page_of_the_committed_results_loads_cleanly(tmp_path):
 def test_the_browser_check_catches_console_errors_and_broken_plots(tmp_path):
     """Negative control: a page with a console error and a missing image is reported."""
     page = tmp_path / "bad.html"
-    page.write_text('<!DOCTYPE html><html><head><link rel="icon" href="data:,"></head><body><section id="x"><h2>x</h2></section>'
-                    '<img src="missing.png"><script>console.error("boom")</script></body></html>')
+    page.write_text(
+        '<!DOCTYPE html><html><head><link rel="icon" href="data:,"></head><body><section id="x"><h2>x</h2></section>'
+        '<img src="missing.png"><script>console.error("boom")</script></body></html>'
+    )
     seen = load_page(page, tmp_path / "profile")
     methods = {event["method"] for event in seen["problems"]}
     assert "Runtime.consoleAPICalled" in methods and "Log.entryAdded" in methods
@@ -177,11 +218,17 @@ def test_screenshot_of_the_page_from_the_committed_metrics(tmp_path):
 
     page = write_report(REPO, tmp_path / "report" / "index.html", experiments=True)
     shot = tmp_path / "page.png"
-    subprocess.run(chromium_command(tmp_path / "profile", "--hide-scrollbars", f"--screenshot={shot}", page.as_uri()),
-                   check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        chromium_command(tmp_path / "profile", "--hide-scrollbars", f"--screenshot={shot}", page.as_uri()),
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     image = Image.open(shot).convert("L")
     assert image.size == WINDOW
     histogram = image.histogram()
     non_white = sum(histogram[:240]) / (image.size[0] * image.size[1])
     assert non_white > 0.01, f"screenshot {shot} is blank ({100 * non_white:.2f} % non-white pixels)"
-    assert len([level for level, count in enumerate(histogram) if count]) > 16, "screenshot has almost no grey levels: not a rendered page"
+    assert len([level for level, count in enumerate(histogram) if count]) > 16, (
+        "screenshot has almost no grey levels: not a rendered page"
+    )

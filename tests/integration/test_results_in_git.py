@@ -23,7 +23,9 @@ def outs_of_dvc_yaml() -> list[tuple[str, object]]:
 def git_ignored(path: str, root: Path = REPO) -> str:
     """The .gitignore rule of the repository ``root`` that ignores ``path`` (``file:line:pattern``), or ""
     when git would track it (patterns only: ``--no-index`` ignores what is already tracked)."""
-    done = subprocess.run(["git", "check-ignore", "--no-index", "--verbose", path], cwd=root, capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "check-ignore", "--no-index", "--verbose", path], cwd=root, capture_output=True, text=True
+    )
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
@@ -41,23 +43,33 @@ def committed_kind(out) -> str:
 OUTS = outs_of_dvc_yaml()
 
 
-@pytest.mark.parametrize("stage,out", [(s, o) for s, o in OUTS if committed_kind(o)], ids=lambda v: getattr(v, "def_path", v))
+@pytest.mark.parametrize(
+    "stage,out", [(s, o) for s, o in OUTS if committed_kind(o)], ids=lambda v: getattr(v, "def_path", v)
+)
 def test_metrics_plots_and_headline_tables_are_committed(stage, out):
     kind = committed_kind(out)
-    assert not out.use_cache, f"dvc.yaml stage {stage}: {kind} out {out.def_path} must be `cache: false` (committed in git)"
+    assert not out.use_cache, (
+        f"dvc.yaml stage {stage}: {kind} out {out.def_path} must be `cache: false` (committed in git)"
+    )
     rule = git_ignored(out.def_path)
-    assert not rule, f"dvc.yaml stage {stage}: {kind} out {out.def_path} is git-ignored by {rule}; a fresh clone would not show it"
+    assert not rule, (
+        f"dvc.yaml stage {stage}: {kind} out {out.def_path} is git-ignored by {rule}; a fresh clone would not show it"
+    )
 
 
 @pytest.mark.parametrize("stage,out", [(s, o) for s, o in OUTS if o.use_cache], ids=lambda v: getattr(v, "def_path", v))
 def test_cached_outs_are_git_ignored(stage, out):
-    assert git_ignored(out.def_path), f"dvc.yaml stage {stage}: cached out {out.def_path} is not git-ignored; add it to .gitignore"
+    assert git_ignored(out.def_path), (
+        f"dvc.yaml stage {stage}: cached out {out.def_path} is not git-ignored; add it to .gitignore"
+    )
 
 
 def test_every_study_has_committed_metrics_and_the_report_page_is_an_out():
     committed = {out.def_path for _, out in OUTS if not out.use_cache}
     for study in ("ionic", "hubbard", "motifs"):
-        assert any(path.startswith(f"metrics/{study}/") for path in committed), f"no committed metrics of {study} in dvc.yaml"
+        assert any(path.startswith(f"metrics/{study}/") for path in committed), (
+            f"no committed metrics of {study} in dvc.yaml"
+        )
     assert "results/report/index.html" in committed
 
 

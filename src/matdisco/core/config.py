@@ -138,8 +138,10 @@ def artifact(cfg: DictConfig, kind: str, *parts: str) -> Path:
         raise ConfigError(problem)
     for part in parts:
         if Path(part).is_absolute() or ".." in Path(part).parts:
-            raise ConfigError(f"name {part!r} under paths.{kind} ({folder}) must stay inside it "
-                              "(a plain name: no '..', not an absolute path)")
+            raise ConfigError(
+                f"name {part!r} under paths.{kind} ({folder}) must stay inside it "
+                "(a plain name: no '..', not an absolute path)"
+            )
     return Path(folder).joinpath(*parts)
 
 

@@ -15,8 +15,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -74,7 +75,7 @@ def remove_stale_staging(path: str | os.PathLike) -> list[Path]:
     path = Path(path)
     removed = []
     for candidate in path.parent.glob(f".{glob.escape(path.name)}.*"):
-        pid = candidate.name[len(path.name) + 2:].split(".", 1)[0]
+        pid = candidate.name[len(path.name) + 2 :].split(".", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and not _process_exists(int(pid)):
             shutil.rmtree(candidate) if candidate.is_dir() else candidate.unlink()
             removed.append(candidate)

@@ -23,7 +23,9 @@ def wandb_mode(logger_cfg: DictConfig) -> str:
     return mode
 
 
-def make_loggers(cfg: DictConfig, log_root: Path, run_name: str, metadata: dict, group: str | None = None) -> list[Logger]:
+def make_loggers(
+    cfg: DictConfig, log_root: Path, run_name: str, metadata: dict, group: str | None = None
+) -> list[Logger]:
     """CSV logger, and the W&B logger when ``cfg.logger.kind == 'wandb'``, with ``metadata`` as run config.
 
     ``metadata`` is :func:`matdisco.core.provenance.run_metadata`: composed config, git commit, data hashes.

@@ -70,5 +70,10 @@ def paired_group_bootstrap(
     for name, score in scores.items():
         diffs = np.array(samples[name])
         low, high = np.percentile(diffs, [2.5, 97.5])
-        out[name] = {"diff": float(score(errors_b) - score(errors_a)), "ci_low": float(low), "ci_high": float(high), "p_b_better": float(np.mean(diffs < 0))}
+        out[name] = {
+            "diff": float(score(errors_b) - score(errors_a)),
+            "ci_low": float(low),
+            "ci_high": float(high),
+            "p_b_better": float(np.mean(diffs < 0)),
+        }
     return out

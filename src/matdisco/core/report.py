@@ -51,25 +51,71 @@ class Published:
 
 
 PUBLISHED = [
-    *(Published("ionic", f"sigma at 298 K of the talk's top prediction {label} (S/m)", f"{sigma:.2f}", TALK,
-                ("metrics/ionic/screening.json", ("talk_reference_pairs", label, "pred_sigma_S_per_m"), "f2"))
-      for label, sigma in (("dicyanamide + pyrrolidin-1-ium", 4.39), ("dicyanamide + dimethyl(prop-2-enyl)azanium", 3.30),
-                           ("nitrate + dimethyl(prop-2-enyl)azanium", 2.93), ("dicyanamide + dimethyl(propyl)azanium", 2.68),
-                           ("thiocyanate + pyrrolidin-1-ium", 2.60))),
-    Published("hubbard", "MARE of U, held-out points (ours: hubbard_u, held-out paths)", "3.0 %", HUBBARD_PAPER,
-              ("metrics/hubbard/hubbard_u_evaluate.json", ("schemes", "by_path", "all", "mare"), "pct")),
-    Published("hubbard", "MARE of V, held-out points (ours: hubbard_v, held-out paths)", "5.0 %", HUBBARD_PAPER,
-              ("metrics/hubbard/hubbard_v_evaluate.json", ("schemes", "by_path", "all", "mare"), "pct")),
-    Published("motifs", "mean coordination", "3.88", LAAZIRI,
-              ("metrics/motifs/structure.json", ("comparison", "mean_coordination", "ours"), "f2")),
-    Published("motifs", "bond-angle standard deviation (degrees)", "9.6 - 10.5", LAAZIRI,
-              ("metrics/motifs/structure.json", ("comparison", "bond_angle_std_deg", "ours"), "f1")),
-    Published("motifs", "RDF first peak (Angstrom)", "2.35", LAAZIRI,
-              ("metrics/motifs/structure.json", ("comparison", "rdf_first_peak_angstrom", "ours"), "f3")),
-    Published("motifs", "fraction of coordination defects", "< 2.0 %", DERINGER,
-              ("metrics/motifs/structure.json", ("comparison", "fraction_defects", "ours"), "pct")),
-    Published("motifs", "fraction of 5-fold atoms", "12.0 %", SW_QUENCH,
-              ("metrics/motifs/structure.json", ("comparison", "fraction_5fold", "ours"), "pct")),
+    *(
+        Published(
+            "ionic",
+            f"sigma at 298 K of the talk's top prediction {label} (S/m)",
+            f"{sigma:.2f}",
+            TALK,
+            ("metrics/ionic/screening.json", ("talk_reference_pairs", label, "pred_sigma_S_per_m"), "f2"),
+        )
+        for label, sigma in (
+            ("dicyanamide + pyrrolidin-1-ium", 4.39),
+            ("dicyanamide + dimethyl(prop-2-enyl)azanium", 3.30),
+            ("nitrate + dimethyl(prop-2-enyl)azanium", 2.93),
+            ("dicyanamide + dimethyl(propyl)azanium", 2.68),
+            ("thiocyanate + pyrrolidin-1-ium", 2.60),
+        )
+    ),
+    Published(
+        "hubbard",
+        "MARE of U, held-out points (ours: hubbard_u, held-out paths)",
+        "3.0 %",
+        HUBBARD_PAPER,
+        ("metrics/hubbard/hubbard_u_evaluate.json", ("schemes", "by_path", "all", "mare"), "pct"),
+    ),
+    Published(
+        "hubbard",
+        "MARE of V, held-out points (ours: hubbard_v, held-out paths)",
+        "5.0 %",
+        HUBBARD_PAPER,
+        ("metrics/hubbard/hubbard_v_evaluate.json", ("schemes", "by_path", "all", "mare"), "pct"),
+    ),
+    Published(
+        "motifs",
+        "mean coordination",
+        "3.88",
+        LAAZIRI,
+        ("metrics/motifs/structure.json", ("comparison", "mean_coordination", "ours"), "f2"),
+    ),
+    Published(
+        "motifs",
+        "bond-angle standard deviation (degrees)",
+        "9.6 - 10.5",
+        LAAZIRI,
+        ("metrics/motifs/structure.json", ("comparison", "bond_angle_std_deg", "ours"), "f1"),
+    ),
+    Published(
+        "motifs",
+        "RDF first peak (Angstrom)",
+        "2.35",
+        LAAZIRI,
+        ("metrics/motifs/structure.json", ("comparison", "rdf_first_peak_angstrom", "ours"), "f3"),
+    ),
+    Published(
+        "motifs",
+        "fraction of coordination defects",
+        "< 2.0 %",
+        DERINGER,
+        ("metrics/motifs/structure.json", ("comparison", "fraction_defects", "ours"), "pct"),
+    ),
+    Published(
+        "motifs",
+        "fraction of 5-fold atoms",
+        "12.0 %",
+        SW_QUENCH,
+        ("metrics/motifs/structure.json", ("comparison", "fraction_5fold", "ours"), "pct"),
+    ),
 ]
 """The talk's and the papers' figures quoted in the repository (conf/data/ionic.yaml reference_pairs,
 conf/data/hubbard.yaml paper_mare, matdisco.motifs.structure.REFERENCES; a test keeps them equal)."""
@@ -144,7 +190,11 @@ def fmt_interval(entry: object, kind: str = "f3") -> str:
     diff, low, high = (dig(entry, (key,)) for key in ("diff", "ci_low", "ci_high"))
     if fmt(diff) == NOT_COMPUTED:
         return NOT_COMPUTED
-    bounds = f" [{_signed(low, kind)}, {_signed(high, kind)}]" if fmt(low) != NOT_COMPUTED and fmt(high) != NOT_COMPUTED else ""
+    bounds = (
+        f" [{_signed(low, kind)}, {_signed(high, kind)}]"
+        if fmt(low) != NOT_COMPUTED and fmt(high) != NOT_COMPUTED
+        else ""
+    )
     return _signed(diff, kind) + bounds
 
 
@@ -156,7 +206,9 @@ def _signed(value: float, kind: str) -> str:
 def flatten(data: object, prefix: str = "") -> list[tuple[str, str]]:
     """(dotted key, formatted value) of every scalar in nested dicts/lists; numbers to 4 significant digits."""
     if isinstance(data, dict):
-        return [pair for key, value in data.items() for pair in flatten(value, f"{prefix}.{key}" if prefix else str(key))]
+        return [
+            pair for key, value in data.items() for pair in flatten(value, f"{prefix}.{key}" if prefix else str(key))
+        ]
     if isinstance(data, list):
         return [pair for k, value in enumerate(data) for pair in flatten(value, f"{prefix}[{k}]")]
     if isinstance(data, float):
@@ -171,33 +223,54 @@ def ionic_tables(metrics: dict) -> list[Table]:
     """Held-out-IL scores of every model and baseline (``metrics/ionic/evaluate.json``) and the screening summary."""
     evaluate = metrics.get("metrics/ionic/evaluate.json")
     models = dig(evaluate, ("models",)) or {}
-    differences_key = next((key for key in (evaluate if isinstance(evaluate, dict) else {}) if key.startswith("out_of_fold_minus_")), None)
-    reference = differences_key[len("out_of_fold_minus_"):] if differences_key else "the reference model"
+    differences_key = next(
+        (key for key in (evaluate if isinstance(evaluate, dict) else {}) if key.startswith("out_of_fold_minus_")), None
+    )
+    reference = differences_key[len("out_of_fold_minus_") :] if differences_key else "the reference model"
     names = sorted(set(models) | {"ionic_additive", "ionic_gnn", "ridge_additive"})
     scores = Table(
         "Held-out ILs: models and baselines (ln sigma, sigma in S/m; lower RMSE is better)",
-        ["model", "role", "k-fold RMSE", "k-fold MAE", "k-fold R\u00b2", "out-of-fold RMSE", "default-split RMSE",
-         f"RMSE minus {reference} [95 % CI, ILs resampled]"],
+        [
+            "model",
+            "role",
+            "k-fold RMSE",
+            "k-fold MAE",
+            "k-fold R\u00b2",
+            "out-of-fold RMSE",
+            "default-split RMSE",
+            f"RMSE minus {reference} [95 % CI, ILs resampled]",
+        ],
         note=f"{fmt(dig(evaluate, ('n_points_scored_per_model',)), 'int')} points scored per model (those every model can predict); "
-             f"{fmt(dig(evaluate, ('n_ils_excluded_unseen_types',)), 'int')} IL(s) left out for atom types unseen in training.",
+        f"{fmt(dig(evaluate, ('n_ils_excluded_unseen_types',)), 'int')} IL(s) left out for atom types unseen in training.",
     )
     for name in names:
         m = models.get(name, {})
-        scores.rows.append([
-            name, "baseline" if name.startswith("ridge") else "model",
-            fmt_pm(dig(m, ("kfold", "rmse_mean")), dig(m, ("kfold", "rmse_std"))), fmt(dig(m, ("kfold", "mae_mean"))),
-            fmt_pm(dig(m, ("kfold", "r2_mean")), dig(m, ("kfold", "r2_std"))), fmt(dig(m, ("out_of_fold", "rmse"))),
-            fmt(dig(m, ("default_test", "rmse"))),
-            "(reference)" if name == reference else fmt_interval(dig(evaluate, (differences_key or "", name, "rmse"))),
-        ])
+        scores.rows.append(
+            [
+                name,
+                "baseline" if name.startswith("ridge") else "model",
+                fmt_pm(dig(m, ("kfold", "rmse_mean")), dig(m, ("kfold", "rmse_std"))),
+                fmt(dig(m, ("kfold", "mae_mean"))),
+                fmt_pm(dig(m, ("kfold", "r2_mean")), dig(m, ("kfold", "r2_std"))),
+                fmt(dig(m, ("out_of_fold", "rmse"))),
+                fmt(dig(m, ("default_test", "rmse"))),
+                "(reference)"
+                if name == reference
+                else fmt_interval(dig(evaluate, (differences_key or "", name, "rmse"))),
+            ]
+        )
     screening = metrics.get("metrics/ionic/screening.json")
-    top = Table("Screening of unmeasured cation x anion pairs", ["quantity", "value"], [
-        ["ranking model", fmt(dig(screening, ("model",)), "text")],
-        ["candidate pairs", fmt(dig(screening, ("n_pairs",)), "int")],
-        ["pairs with atom types unseen in training", fmt(dig(screening, ("n_pairs_with_unseen_types",)), "int")],
-        ["top pair", fmt(dig(screening, ("top_pair",)), "text")],
-        ["its predicted sigma (S/m)", fmt(dig(screening, ("top_sigma_S_per_m",)), "f2")],
-    ])
+    top = Table(
+        "Screening of unmeasured cation x anion pairs",
+        ["quantity", "value"],
+        [
+            ["ranking model", fmt(dig(screening, ("model",)), "text")],
+            ["candidate pairs", fmt(dig(screening, ("n_pairs",)), "int")],
+            ["pairs with atom types unseen in training", fmt(dig(screening, ("n_pairs_with_unseen_types",)), "int")],
+            ["top pair", fmt(dig(screening, ("top_pair",)), "text")],
+            ["its predicted sigma (S/m)", fmt(dig(screening, ("top_sigma_S_per_m",)), "f2")],
+        ],
+    )
     return [scores, top]
 
 
@@ -207,28 +280,52 @@ HUBBARD_SCHEMES = {"by_path": "held-out paths", "lomo": "leave one material out"
 
 def hubbard_tables(metrics: dict) -> list[Table]:
     """Per model variant and held-out scheme: the model's MAE / MARE next to every baseline's MARE and the paper's."""
-    files = {key.rsplit("/", 1)[-1][: -len("_evaluate.json")]: value for key, value in metrics.items()
-             if key.startswith("metrics/hubbard/") and key.endswith("_evaluate.json")}
+    files = {
+        key.rsplit("/", 1)[-1][: -len("_evaluate.json")]: value
+        for key, value in metrics.items()
+        if key.startswith("metrics/hubbard/") and key.endswith("_evaluate.json")
+    }
     variants = sorted(set(files) | set(HUBBARD_VARIANTS))
-    baselines = sorted({name for data in files.values() for entry in (dig(data, ("schemes",)) or {}).values()
-                        if isinstance(entry, dict) for name in (entry.get("baselines") or {})})
+    baselines = sorted(
+        {
+            name
+            for data in files.values()
+            for entry in (dig(data, ("schemes",)) or {}).values()
+            if isinstance(entry, dict)
+            for name in (entry.get("baselines") or {})
+        }
+    )
     table = Table(
         "Held-out errors of U and V (eV); MARE = mean absolute relative error",
-        ["model", "held out", "n", "model MAE (eV)", "model MARE", "baseline MARE: species mean",
-         *(f"baseline MARE: {name}" for name in baselines), "paper MARE"],
+        [
+            "model",
+            "held out",
+            "n",
+            "model MAE (eV)",
+            "model MARE",
+            "baseline MARE: species mean",
+            *(f"baseline MARE: {name}" for name in baselines),
+            "paper MARE",
+        ],
         note="Targets are the values at this data set's DFPT settings, not the paper's; baselines are fitted on the same training "
-             "rows and scored on the same test rows.",
+        "rows and scored on the same test rows.",
     )
     for variant in variants:
         data = files.get(variant)
         for scheme, label in HUBBARD_SCHEMES.items():
             entry = dig(data, ("schemes", scheme))
-            table.rows.append([
-                variant, label, fmt(dig(entry, ("all", "n")), "int"), fmt(dig(entry, ("all", "mae_eV"))),
-                fmt(dig(entry, ("all", "mare")), "pct"), fmt(dig(entry, ("baseline_species_mean", "mare")), "pct"),
-                *(fmt(dig(entry, ("baselines", name, "mare")), "pct") for name in baselines),
-                fmt(dig(data, ("paper_mare",)), "pct"),
-            ])
+            table.rows.append(
+                [
+                    variant,
+                    label,
+                    fmt(dig(entry, ("all", "n")), "int"),
+                    fmt(dig(entry, ("all", "mae_eV"))),
+                    fmt(dig(entry, ("all", "mare")), "pct"),
+                    fmt(dig(entry, ("baseline_species_mean", "mare")), "pct"),
+                    *(fmt(dig(entry, ("baselines", name, "mare")), "pct") for name in baselines),
+                    fmt(dig(data, ("paper_mare",)), "pct"),
+                ]
+            )
     return [table]
 
 
@@ -245,21 +342,35 @@ def motifs_tables(metrics: dict) -> list[Table]:
     )
     for name in list(MOTIFS_RECONSTRUCTION) + sorted(set(comparison) - set(MOTIFS_RECONSTRUCTION)):
         row = comparison.get(name, {})
-        reconstruction.rows.append([
-            name, "model" if name == "model" else "baseline",
-            _median_p90(row, "rmsd_label_free_all_angstrom"), _median_p90(row, "rmsd_fixed_label_all_angstrom"),
-            fmt(dig(row, ("fraction_invalid",)), "pct"),
-        ])
+        reconstruction.rows.append(
+            [
+                name,
+                "model" if name == "model" else "baseline",
+                _median_p90(row, "rmsd_label_free_all_angstrom"),
+                _median_p90(row, "rmsd_fixed_label_all_angstrom"),
+                fmt(dig(row, ("fraction_invalid",)), "pct"),
+            ]
+        )
     samples = Table(
         "Samples z ~ N(0, 1) against held-out MD: Wasserstein-1 distances (lower is better)",
         ["environments", "distances (Angstrom)", "all angles (deg)", "bond angles (deg)", "invalid"],
         note="MD train vs MD test is the floor: two sets of real environments differ this much.",
     )
-    for name, label in (("samples", "VAE samples"), ("samples_spectral_only", "VAE samples, spectral decoding"),
-                        ("md_train_vs_test", "MD train vs MD test (baseline)")):
+    for name, label in (
+        ("samples", "VAE samples"),
+        ("samples_spectral_only", "VAE samples, spectral decoding"),
+        ("md_train_vs_test", "MD train vs MD test (baseline)"),
+    ):
         row = dig(evaluate, (name,))
-        samples.rows.append([label, fmt(dig(row, ("w1_distance_angstrom",))), fmt(dig(row, ("w1_angle_deg",)), "f2"),
-                             fmt(dig(row, ("w1_bond_angle_deg",)), "f2"), fmt(dig(row, ("fraction_invalid",)), "pct")])
+        samples.rows.append(
+            [
+                label,
+                fmt(dig(row, ("w1_distance_angstrom",))),
+                fmt(dig(row, ("w1_angle_deg",)), "f2"),
+                fmt(dig(row, ("w1_bond_angle_deg",)), "f2"),
+                fmt(dig(row, ("fraction_invalid",)), "pct"),
+            ]
+        )
     inpainting = dig(metrics.get("metrics/motifs/generate.json"), ("inpainting",)) or {}
     inpaint = Table(
         "Inpainting: missing atoms placed from k known ones, RMSD of the placed atoms (Angstrom, median)",
@@ -267,9 +378,16 @@ def motifs_tables(metrics: dict) -> list[Table]:
     )
     for name in sorted(inpainting, key=lambda k: (len(k), k)) or [NOT_COMPUTED]:
         row = inpainting.get(name, {})
-        inpaint.rows.append([name.lstrip("k"), fmt(dig(row, ("n_environments",)), "int"), fmt(dig(row, ("model_rmsd_angstrom_median",))),
-                             fmt(dig(row, ("random_baseline_rmsd_angstrom_median",))), fmt(dig(row, ("mean_baseline_rmsd_angstrom_median",))),
-                             fmt(dig(row, ("fraction_model_beats_random",)), "pct")])
+        inpaint.rows.append(
+            [
+                name.lstrip("k"),
+                fmt(dig(row, ("n_environments",)), "int"),
+                fmt(dig(row, ("model_rmsd_angstrom_median",))),
+                fmt(dig(row, ("random_baseline_rmsd_angstrom_median",))),
+                fmt(dig(row, ("mean_baseline_rmsd_angstrom_median",))),
+                fmt(dig(row, ("fraction_model_beats_random",)), "pct"),
+            ]
+        )
     return [reconstruction, samples, inpaint]
 
 
@@ -287,7 +405,9 @@ def published_table(study: str, metrics: dict) -> Table:
     table = Table("Published figures next to ours", ["quantity", "published", "ours", "source"])
     for item in (p for p in PUBLISHED if p.study == study):
         file, path, kind = item.ours
-        table.rows.append([item.quantity, item.published, ours_cell(dig(metrics.get(file), path[:-1]), path[-1], kind), item.citation])
+        table.rows.append(
+            [item.quantity, item.published, ours_cell(dig(metrics.get(file), path[:-1]), path[-1], kind), item.citation]
+        )
     return table
 
 
@@ -309,10 +429,14 @@ def study_files(root: Path, study: str) -> dict[str, list[Path]]:
     """PNG plots (``plots/<study>`` and ``plots/<study>_*``, recursive), result tables and reports
     (``results/<study>/*.md`` and the .md files of those plot folders) and metrics files
     (``metrics/<study>/*.json``) of ``study``, sorted."""
-    plot_dirs = [folder for folder in (root / "plots" / study, *sorted((root / "plots").glob(f"{study}_*"))) if folder.is_dir()]
+    plot_dirs = [
+        folder for folder in (root / "plots" / study, *sorted((root / "plots").glob(f"{study}_*"))) if folder.is_dir()
+    ]
     return {
         "plots": sorted(path for folder in plot_dirs for path in folder.rglob("*.png")),
-        "tables": sorted([*(root / "results" / study).glob("*.md"), *(path for folder in plot_dirs for path in folder.rglob("*.md"))]),
+        "tables": sorted(
+            [*(root / "results" / study).glob("*.md"), *(path for folder in plot_dirs for path in folder.rglob("*.md"))]
+        ),
         "metrics": sorted((root / "metrics" / study).glob("*.json")),
     }
 
@@ -320,8 +444,13 @@ def study_files(root: Path, study: str) -> dict[str, list[Path]]:
 def dvc_experiments(root: Path, timeout_s: float = 120.0) -> tuple[list | None, str]:
     """``dvc exp show --json`` run in ``root`` with this interpreter's dvc: (parsed list, "") or (None, why it is not available)."""
     try:
-        done = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"], cwd=root, capture_output=True, text=True,
-                              timeout=timeout_s)
+        done = subprocess.run(
+            [sys.executable, "-m", "dvc", "exp", "show", "--json"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         return None, f"dvc exp show could not run: {error}"
     if done.returncode != 0:
@@ -343,17 +472,29 @@ def _rev_values(rev: dict, kind: str) -> dict[str, str]:
 def experiments_table(entries: list, max_changes: int = 12) -> Table:
     """One row per experiment of ``dvc exp show --json``: its name, commit, time, the params it changed
     and the metrics that differ from its baseline commit (``before -> after``; at most ``max_changes`` each)."""
-    table = Table("DVC experiments (dvc exp show --json)", ["experiment", "commit", "created", "params changed", "metrics changed"])
+    table = Table(
+        "DVC experiments (dvc exp show --json)",
+        ["experiment", "commit", "created", "params changed", "metrics changed"],
+    )
     for baseline in entries:
         params, metrics = _rev_values(baseline, "params"), _rev_values(baseline, "metrics")
         for experiment in baseline.get("experiments") or []:
             for rev in experiment.get("revs") or []:
                 changed_params = [f"{k} = {v}" for k, v in _rev_values(rev, "params").items() if params.get(k) != v]
-                changed_metrics = [f"{k}: {metrics.get(k, NOT_COMPUTED)} \u2192 {v}" for k, v in _rev_values(rev, "metrics").items()
-                                   if metrics.get(k) != v]
-                table.rows.append([str(rev.get("name") or experiment.get("name") or ""), str(rev.get("rev", ""))[:7],
-                                   str((rev.get("data") or {}).get("timestamp", "")), _clip(changed_params, max_changes),
-                                   _clip(changed_metrics, max_changes)])
+                changed_metrics = [
+                    f"{k}: {metrics.get(k, NOT_COMPUTED)} \u2192 {v}"
+                    for k, v in _rev_values(rev, "metrics").items()
+                    if metrics.get(k) != v
+                ]
+                table.rows.append(
+                    [
+                        str(rev.get("name") or experiment.get("name") or ""),
+                        str(rev.get("rev", ""))[:7],
+                        str((rev.get("data") or {}).get("timestamp", "")),
+                        _clip(changed_params, max_changes),
+                        _clip(changed_metrics, max_changes),
+                    ]
+                )
     return table
 
 
@@ -382,8 +523,12 @@ def render_table(table: Table) -> str:
     """``<h3>`` title, the table (missing cells marked with class ``missing``) and its note."""
     head = "".join(f"<th>{html.escape(cell)}</th>" for cell in table.header)
     body = "".join(
-        "<tr>" + "".join(f'<td class="missing">{NOT_COMPUTED}</td>' if cell == NOT_COMPUTED else f"<td>{html.escape(cell)}</td>"
-                         for cell in row) + "</tr>"
+        "<tr>"
+        + "".join(
+            f'<td class="missing">{NOT_COMPUTED}</td>' if cell == NOT_COMPUTED else f"<td>{html.escape(cell)}</td>"
+            for cell in row
+        )
+        + "</tr>"
         for row in table.rows
     )
     note = f'<p class="note">{html.escape(table.note)}</p>' if table.note else ""
@@ -402,17 +547,26 @@ def render_study(root: Path, page_dir: Path, study: str, metrics: dict) -> str:
     parts += [render_table(table) for table in STUDY_TABLES[study](metrics)]
     parts.append(render_table(published_table(study, metrics)))
     parts.append("<h3>Plots</h3>\n")
-    parts += [f'<figure><img src="{_link(p, page_dir)}" alt="{html.escape(p.name)}"><figcaption>{html.escape(p.relative_to(root).as_posix())}'
-              f"</figcaption></figure>\n" for p in files["plots"]] or [f'<p class="note">No plots: {NOT_COMPUTED}.</p>\n']
+    parts += [
+        f'<figure><img src="{_link(p, page_dir)}" alt="{html.escape(p.name)}"><figcaption>{html.escape(p.relative_to(root).as_posix())}'
+        f"</figcaption></figure>\n"
+        for p in files["plots"]
+    ] or [f'<p class="note">No plots: {NOT_COMPUTED}.</p>\n']
     parts.append("<h3>Result tables</h3>\n")
-    parts += [f'<details><summary><a href="{_link(p, page_dir)}">{html.escape(p.relative_to(root).as_posix())}</a></summary>'
-              f"<pre>{html.escape(p.read_text())}</pre></details>\n" for p in files["tables"]] or [f'<p class="note">No result tables: {NOT_COMPUTED}.</p>\n']
+    parts += [
+        f'<details><summary><a href="{_link(p, page_dir)}">{html.escape(p.relative_to(root).as_posix())}</a></summary>'
+        f"<pre>{html.escape(p.read_text())}</pre></details>\n"
+        for p in files["tables"]
+    ] or [f'<p class="note">No result tables: {NOT_COMPUTED}.</p>\n']
     parts.append("<h3>All metrics</h3>\n")
     for path in files["metrics"]:
         key = path.relative_to(root).as_posix()
         rows = [list(pair) for pair in flatten(metrics.get(key))]
-        parts.append(f"<details><summary>{html.escape(key)} ({len(rows)} values)</summary>"
-                     + render_table(Table(key, ["key", "value"], rows)) + "</details>\n")
+        parts.append(
+            f"<details><summary>{html.escape(key)} ({len(rows)} values)</summary>"
+            + render_table(Table(key, ["key", "value"], rows))
+            + "</details>\n"
+        )
     if not files["metrics"]:
         parts.append(f'<p class="note">No metrics files: {NOT_COMPUTED}.</p>\n')
     return "".join(parts) + "</section>\n"
@@ -425,7 +579,9 @@ def render_experiments(entries: list | None, why_not: str) -> str:
     if table is None:
         parts.append(f'<p class="note">{html.escape(why_not)}</p>\n')
     elif not table.rows:
-        parts.append('<p class="note">No DVC experiments in this repository (run one with <code>dvc exp run -S key=value</code>).</p>\n')
+        parts.append(
+            '<p class="note">No DVC experiments in this repository (run one with <code>dvc exp run -S key=value</code>).</p>\n'
+        )
     else:
         parts.append(render_table(table))
     return "".join(parts) + "</section>\n"
@@ -439,9 +595,9 @@ def render_page(root: Path, page_path: Path, experiments: tuple[list | None, str
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
         f"<title>matdisco results</title><style>{STYLE}</style></head>\n<body>\n<h1>matdisco results</h1>\n"
-        '<p>Built by <code>matdisco report</code> from the committed <code>metrics/</code>, <code>plots/</code> and '
-        '<code>results/</code> of this repository. Cells marked <em>not computed</em> are values the metrics files do not hold '
-        '(run <code>make pipeline</code>).</p>\n'
+        "<p>Built by <code>matdisco report</code> from the committed <code>metrics/</code>, <code>plots/</code> and "
+        "<code>results/</code> of this repository. Cells marked <em>not computed</em> are values the metrics files do not hold "
+        "(run <code>make pipeline</code>).</p>\n"
         f"<nav>{nav}</nav>\n{body}{render_experiments(*experiments)}</body></html>\n"
     )
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from omegaconf import DictConfig, OmegaConf
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+)
 
 from matdisco.core.config import OUTPUT_KINDS, outside_project_problem
 from matdisco.core.errors import ConfigError
@@ -121,7 +130,9 @@ def _problems(schema: type[BaseModel], values: dict, prefix: str) -> list[str]:
 def _describe(prefix: str, error: dict) -> str:
     """``data.split.n_test=None: Input should be a valid integer`` from one pydantic error."""
     key = prefix + ".".join(str(part) for part in error["loc"])
-    given = " missing" if error["type"] == "missing" else "=" + ("null" if error["input"] is None else repr(error["input"]))
+    given = (
+        " missing" if error["type"] == "missing" else "=" + ("null" if error["input"] is None else repr(error["input"]))
+    )
     return f"{key}{given}: {error['msg'].replace('Input should', 'expected to')}"
 
 

@@ -14,7 +14,7 @@ import importlib
 import json
 import os
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 from omegaconf import DictConfig
@@ -72,8 +72,11 @@ def _run_step(step: str, cfg: DictConfig) -> float | None:
     run_cfg = hand_run_paths(cfg, step, command_line)
     moved = {kind: run_cfg.paths[kind] for kind in run_cfg.paths if run_cfg.paths[kind] != cfg.paths[kind]}
     if moved:
-        print(f"hand run (no params_file): {step} writes {', '.join(moved.values())} (write_pipeline_outputs=true "
-              "writes the pipeline's folders)", file=sys.stderr)
+        print(
+            f"hand run (no params_file): {step} writes {', '.join(moved.values())} (write_pipeline_outputs=true "
+            "writes the pipeline's folders)",
+            file=sys.stderr,
+        )
     cfg = run_cfg
     validate_config(cfg)
     torch.set_num_threads(int(cfg.torch_num_threads))

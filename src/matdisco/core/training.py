@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 import importlib
-import io
 import inspect
+import io
 import pickle
 from pathlib import Path
 
@@ -89,8 +89,10 @@ def load_module(path: Path) -> tuple[pl.LightningModule, dict]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise InputError(f"model file {path} holds more than weights and settings ({err})".splitlines()[0],
-                         expected="a file written by matdisco.core.training.save_module; retrain it") from None
+        raise InputError(
+            f"model file {path} holds more than weights and settings ({err})".splitlines()[0],
+            expected="a file written by matdisco.core.training.save_module; retrain it",
+        ) from None
     class_path = payload.get("class")
     if class_path not in model_classes():
         raise InputError(f"model file {path} names class {class_path!r}", expected=f"one of {sorted(model_classes())}")
@@ -119,7 +121,9 @@ class RestoreBestWeights(pl.Callback):
             module.load_state_dict(self.best_state)
 
 
-def build_trainer(cfg: DictConfig, loggers: list, callbacks: list | None = None, root_dir: Path | None = None) -> pl.Trainer:
+def build_trainer(
+    cfg: DictConfig, loggers: list, callbacks: list | None = None, root_dir: Path | None = None
+) -> pl.Trainer:
     """``pl.Trainer`` from ``cfg.trainer`` (minus our own keys) with the given loggers.
 
     Epochs and patience are ``trainer.max_epochs`` / ``trainer.early_stopping_patience`` for every
@@ -136,7 +140,13 @@ def build_trainer(cfg: DictConfig, loggers: list, callbacks: list | None = None,
     callbacks = list(callbacks or []) + [RestoreBestWeights(monitor)]
     if patience:
         callbacks.append(pl.callbacks.EarlyStopping(monitor=monitor, patience=patience, mode="min"))
-    return pl.Trainer(logger=loggers, callbacks=callbacks, default_root_dir=str(root_dir) if root_dir else None, enable_checkpointing=False, **kwargs)
+    return pl.Trainer(
+        logger=loggers,
+        callbacks=callbacks,
+        default_root_dir=str(root_dir) if root_dir else None,
+        enable_checkpointing=False,
+        **kwargs,
+    )
 
 
 def fit(

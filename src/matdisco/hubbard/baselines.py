@@ -25,11 +25,18 @@ from matdisco.hubbard.data import TableSpec
 from matdisco.hubbard.features import TARGET
 
 PERSISTENCE, SPECIES_MEAN, MATERIAL_SPECIES_MEAN, LINEAR, NEAREST = (
-    "persistence", "species_mean", "material_species_mean", "linear", "nearest_structure")
+    "persistence",
+    "species_mean",
+    "material_species_mean",
+    "linear",
+    "nearest_structure",
+)
 BASELINES = (PERSISTENCE, SPECIES_MEAN, MATERIAL_SPECIES_MEAN, LINEAR, NEAREST)
 
 
-def output_scaling(points: pd.DataFrame, spec: TableSpec, vocabulary: list[str], min_scale_eV: float) -> tuple[list[float], float]:
+def output_scaling(
+    points: pd.DataFrame, spec: TableSpec, vocabulary: list[str], min_scale_eV: float
+) -> tuple[list[float], float]:
     """Per-species mean target (eV; overall mean for species without rows) and the residual spread."""
     target = points[TARGET].astype(float)
     overall = float(target.mean())
@@ -96,8 +103,11 @@ def _eigenvalues(flat: list, m: int) -> np.ndarray:
 
 def structure_descriptor(rows: pd.DataFrame, spec: TableSpec) -> np.ndarray:
     """Per row [n, d]: strain and the sorted occupation eigenvalues of each spin (V: of both atoms, and the distance)."""
-    atoms = [(K.OCC_UP, K.OCC_DOWN, K.N_ORBITALS)] if spec.kind == "u" else [
-        (K.OCC_I_UP, K.OCC_I_DOWN, K.N_ORBITALS_I), (K.OCC_J_UP, K.OCC_J_DOWN, K.N_ORBITALS_J)]
+    atoms = (
+        [(K.OCC_UP, K.OCC_DOWN, K.N_ORBITALS)]
+        if spec.kind == "u"
+        else [(K.OCC_I_UP, K.OCC_I_DOWN, K.N_ORBITALS_I), (K.OCC_J_UP, K.OCC_J_DOWN, K.N_ORBITALS_J)]
+    )
     vectors = []
     for _, row in rows.iterrows():
         parts = [[float(row[K.STRAIN])]] + ([[float(row[K.DISTANCE])]] if spec.kind == "v" else [])
@@ -133,11 +143,16 @@ def baseline_predictions(train: pd.DataFrame, rows: pd.DataFrame, spec: TableSpe
     species, material_species = _means(train, rows, spec)
     value_in = rows[spec.value_in].to_numpy(dtype=float)
     persistence = np.where((rows[K.ITERATION].to_numpy() >= 1) & (value_in != 0.0), value_in, np.nan)
-    return pd.DataFrame({
-        PERSISTENCE: persistence, SPECIES_MEAN: species, MATERIAL_SPECIES_MEAN: material_species,
-        LINEAR: linear_baseline(train, rows, spec, material_species),
-        NEAREST: nearest_baseline(train, rows, spec, material_species),
-    }, index=rows.index)
+    return pd.DataFrame(
+        {
+            PERSISTENCE: persistence,
+            SPECIES_MEAN: species,
+            MATERIAL_SPECIES_MEAN: material_species,
+            LINEAR: linear_baseline(train, rows, spec, material_species),
+            NEAREST: nearest_baseline(train, rows, spec, material_species),
+        },
+        index=rows.index,
+    )
 
 
 def distinct_rows(rows: pd.DataFrame, spec: TableSpec, decimals: int = 3) -> pd.DataFrame:

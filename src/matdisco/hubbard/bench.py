@@ -19,10 +19,10 @@ from torch_geometric.data import Batch
 from matdisco.core.config import artifact, compose
 from matdisco.core.training import instantiate_model
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.records import read_records
-from matdisco.hubbard.ensemble import Ensemble
 from matdisco.hubbard.data import model_dir
+from matdisco.hubbard.ensemble import Ensemble
 from matdisco.hubbard.features import u_points, v_points
+from matdisco.hubbard.records import read_records
 from matdisco.hubbard.splits import BY_PATH
 from matdisco.hubbard.tables import u_table, v_table
 
@@ -43,21 +43,53 @@ def _ensemble(cfg, model_cfg) -> tuple[Ensemble, str]:
     if folder.is_dir():
         return Ensemble.load(folder), "trained by_path ensemble"
     module = instantiate_model(model_cfg, species=SPECIES).eval()
-    return Ensemble([module], SPECIES, model_cfg.training.kind, model_cfg.training.target, folder), "untrained (no model yet): speed only"
+    return Ensemble(
+        [module], SPECIES, model_cfg.training.kind, model_cfg.training.target, folder
+    ), "untrained (no model yet): speed only"
 
 
 def _synthetic_record(n: int, rng: np.random.Generator, metal: str = "Co") -> dict:
     """A record-shaped dict with n metal sites, n O sites and n metal-O pairs (random symmetric occupations)."""
+
     def occ(m):
         a = rng.normal(size=(m, m)) * 0.2
         return [(0.5 * np.eye(m) + a @ a.T).tolist()] * 2
 
-    sites = [{K.ATOM_INDEX: k + 1, K.SPECIES: metal if k < n else "O", K.LABEL: metal if k < n else "O", K.OCCUPATIONS: occ(5 if k < n else 3),
-              K.MAGNETIC_MOMENT: 0.0, K.U_IN: 5.0, K.U_OUT: 0.0} for k in range(2 * n)]
-    pairs = [{K.ATOM_I: k + 1, K.ATOM_J: n + k + 1, K.ATOM_J_CELL: n + k + 1, K.SPECIES_I: metal, K.SPECIES_J: "O", K.DISTANCE: 1.95,
-              K.V_IN: 1.0, K.V_OUT: 0.0} for k in range(n)]
-    return {K.RECORD_ID: "bench", K.PATH_ID: "bench", K.MATERIAL: "bench", K.STRAIN: 0.0, K.ITERATION: 0, K.CONVERGED: False,
-            K.SITES: sites, K.PAIRS: pairs}
+    sites = [
+        {
+            K.ATOM_INDEX: k + 1,
+            K.SPECIES: metal if k < n else "O",
+            K.LABEL: metal if k < n else "O",
+            K.OCCUPATIONS: occ(5 if k < n else 3),
+            K.MAGNETIC_MOMENT: 0.0,
+            K.U_IN: 5.0,
+            K.U_OUT: 0.0,
+        }
+        for k in range(2 * n)
+    ]
+    pairs = [
+        {
+            K.ATOM_I: k + 1,
+            K.ATOM_J: n + k + 1,
+            K.ATOM_J_CELL: n + k + 1,
+            K.SPECIES_I: metal,
+            K.SPECIES_J: "O",
+            K.DISTANCE: 1.95,
+            K.V_IN: 1.0,
+            K.V_OUT: 0.0,
+        }
+        for k in range(n)
+    ]
+    return {
+        K.RECORD_ID: "bench",
+        K.PATH_ID: "bench",
+        K.MATERIAL: "bench",
+        K.STRAIN: 0.0,
+        K.ITERATION: 0,
+        K.CONVERGED: False,
+        K.SITES: sites,
+        K.PAIRS: pairs,
+    }
 
 
 def bench(cfg) -> dict:
@@ -72,7 +104,10 @@ def bench(cfg) -> dict:
     record = _synthetic_record(n, np.random.default_rng(int(cfg.get("seed", 0))), metals[0])
     u_rows, v_rows = u_table([record]), v_table([record])
     out: dict = {"torch_threads": torch.get_num_threads(), "n_points": n, "u_model": u_note, "v_model": v_note}
-    for name, model, rows, build in (("u", u_model, u_rows[u_rows[K.SPECIES] == metals[0]], u_points), ("v", v_model, v_rows, v_points)):
+    for name, model, rows, build in (
+        ("u", u_model, u_rows[u_rows[K.SPECIES] == metals[0]], u_points),
+        ("v", v_model, v_rows, v_points),
+    ):
         member = model.members[0]
         featurise = _best(lambda: build(rows, model.vocabulary, member.shells, member.use_hubbard_in), repeats)
         batch = Batch.from_data_list(build(rows, model.vocabulary, member.shells, member.use_hubbard_in))
@@ -101,10 +136,15 @@ def bench(cfg) -> dict:
         v_model.predict(v_table([example]))
 
     predict_s = _best(predict_structure, repeats)
-    out.update({
-        "hp_cpu_s_median": float(np.median(hp)), "hp_cpu_s_min": float(np.min(hp)), "n_hp_runs": len(hp),
-        "structure_for_ratio": example[K.RECORD_ID], "ml_predict_structure_s": predict_s,
-        "hp_to_ml_speed_ratio": float(np.median(hp)) / predict_s,
-        "hp_note": "hp.x CPU seconds (x MPI ranks) that the data set's hp.x runs report; ML: featurise + U and V ensembles, wall on 1 thread",
-    })
+    out.update(
+        {
+            "hp_cpu_s_median": float(np.median(hp)),
+            "hp_cpu_s_min": float(np.min(hp)),
+            "n_hp_runs": len(hp),
+            "structure_for_ratio": example[K.RECORD_ID],
+            "ml_predict_structure_s": predict_s,
+            "hp_to_ml_speed_ratio": float(np.median(hp)) / predict_s,
+            "hp_note": "hp.x CPU seconds (x MPI ranks) that the data set's hp.x runs report; ML: featurise + U and V ensembles, wall on 1 thread",
+        }
+    )
     return out

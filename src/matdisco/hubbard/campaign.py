@@ -35,9 +35,21 @@ from omegaconf import DictConfig, OmegaConf
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json, atomic_write_text, file_md5
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.qe.inputs import TINY_EV, HubbardEntries, hp_input, hubbard_entries_to_system, pw_input, starting_magnetization
+from matdisco.hubbard.qe.inputs import (
+    TINY_EV,
+    HubbardEntries,
+    hp_input,
+    hubbard_entries_to_system,
+    pw_input,
+    starting_magnetization,
+)
 from matdisco.hubbard.qe.outputs import QEOutputError, cpu_time, read_lines
-from matdisco.hubbard.qe.parse_hp import HubbardParameters, parse_hp_output, parse_hubbard_parameters, parse_parameters_out
+from matdisco.hubbard.qe.parse_hp import (
+    HubbardParameters,
+    parse_hp_output,
+    parse_hubbard_parameters,
+    parse_parameters_out,
+)
 from matdisco.hubbard.qe.parse_pw import PwResult, parse_pw_output
 from matdisco.hubbard.qe.run import Launcher, QERunError, run_qe
 from matdisco.hubbard.records import load_record, merge_records
@@ -187,7 +199,11 @@ def initial_hubbard(path: PathSpec) -> HubbardEntries:
     """Iteration-0 Hubbard input: U = ``u_start_eV`` (or QE's tiny marker) on metal 3d, tiny on O 2p."""
     atoms = path_structure(path)
     u_metal = path.material.u_start_eV or TINY_EV
-    return [(n, n, u_metal if s in TRANSITION_METALS else TINY_EV) for n, s in enumerate(atoms.get_chemical_symbols(), 1) if s != "Li"]
+    return [
+        (n, n, u_metal if s in TRANSITION_METALS else TINY_EV)
+        for n, s in enumerate(atoms.get_chemical_symbols(), 1)
+        if s != "Li"
+    ]
 
 
 def next_hubbard(record: dict[str, Any]) -> HubbardEntries:
@@ -209,7 +225,12 @@ def path_structure(path: PathSpec) -> Atoms:
 
 
 def run_iteration(
-    campaign: Campaign, path: PathSpec, iteration: int, hubbard_in: HubbardEntries, folder: Path, atoms: Atoms | None = None
+    campaign: Campaign,
+    path: PathSpec,
+    iteration: int,
+    hubbard_in: HubbardEntries,
+    folder: Path,
+    atoms: Atoms | None = None,
 ) -> dict[str, Any]:
     """SCF (one or two pw.x runs) then hp.x in ``folder`` for ``atoms`` (default: the path's structure);
     returns the record (also saved as record.json)."""
@@ -224,14 +245,22 @@ def run_iteration(
         K.ITERATION: iteration,
         K.STRUCTURE: structure_record(atoms),
         K.HUBBARD_IN: [{K.ATOM_I: i, K.ATOM_J: j, K.VALUE: v} for i, j, v in hubbard_in],
-        K.SETTINGS: {**campaign.settings, "kpts": list(path.material.kpts), "qpts": list(path.material.qpts),
-                     "occupations": path.material.occupations, "magnetic": path.material.magnetic},
+        K.SETTINGS: {
+            **campaign.settings,
+            "kpts": list(path.material.kpts),
+            "qpts": list(path.material.qpts),
+            "occupations": path.material.occupations,
+            "magnetic": path.material.magnetic,
+        },
     }
     timings: dict[str, float] = {}
     try:
         pw = run_scf(campaign, path.material, atoms, hubbard_in, folder, timings)
         require_gap(pw)
-        atomic_write_text(folder / "hp.in", hp_input(prefix=PREFIX, qpts=path.material.qpts, conv_thr_chi=campaign.settings["conv_thr_chi"]))
+        atomic_write_text(
+            folder / "hp.in",
+            hp_input(prefix=PREFIX, qpts=path.material.qpts, conv_thr_chi=campaign.settings["conv_thr_chi"]),
+        )
         timings["hp"] = run_explained(campaign.launcher, "hp.x", folder, "hp", parse_hp_output)
         hp = parse_hp_output(folder / "hp.out")
         params = parse_hubbard_parameters(folder / f"{PREFIX}.Hubbard_parameters.dat")
@@ -265,7 +294,14 @@ def hubbard_feedback(folder: Path, params: HubbardParameters, kind: int) -> list
     return [(u.site, u.site, u.u_eV) for u in params.u]
 
 
-def run_scf(campaign: Campaign, material: Material, atoms: Atoms, hubbard_in: HubbardEntries, folder: Path, timings: dict[str, float]) -> PwResult:
+def run_scf(
+    campaign: Campaign,
+    material: Material,
+    atoms: Atoms,
+    hubbard_in: HubbardEntries,
+    folder: Path,
+    timings: dict[str, float],
+) -> PwResult:
     """The SCF protocol of ``material.occupations``; returns the parsed final pw.x output."""
     if material.occupations not in OCCUPATION_MODES:
         raise ConfigError(f"material {material.name}: occupations {material.occupations!r} not in {OCCUPATION_MODES}")
@@ -274,7 +310,9 @@ def run_scf(campaign: Campaign, material: Material, atoms: Atoms, hubbard_in: Hu
     if material.occupations != "two_step":
         return pw
     if pw.total_magnetization is None or pw.n_bands is None:
-        raise QEOutputError("no total magnetization or number of bands for the fixed-occupation step", folder / "scf1.out")
+        raise QEOutputError(
+            "no total magnetization or number of bands for the fixed-occupation step", folder / "scf1.out"
+        )
     extra = {"nbnd": pw.n_bands, "tot_magnetization": float(round(pw.total_magnetization))}
     return _pw_step(campaign, material, atoms, hubbard_in, folder, "scf2", "fixed", extra, timings)
 
@@ -303,19 +341,35 @@ def require_gap(pw: PwResult) -> None:
     lowest unoccupied one (a metallic state; hp.x's response would not be meaningful)."""
     if pw.homo_lumo_eV is not None and pw.homo_lumo_eV[0] >= pw.homo_lumo_eV[1]:
         homo, lumo = pw.homo_lumo_eV
-        raise QEOutputError(f"fixed occupations without a gap (HOMO {homo} eV >= LUMO {lumo} eV): metallic state", pw.path)
+        raise QEOutputError(
+            f"fixed occupations without a gap (HOMO {homo} eV >= LUMO {lumo} eV): metallic state", pw.path
+        )
 
 
 def _pw_step(
-    campaign: Campaign, material: Material, atoms: Atoms, hubbard_in: HubbardEntries, folder: Path,
-    name: str, mode: str, extra: dict[str, Any], timings: dict[str, float],
+    campaign: Campaign,
+    material: Material,
+    atoms: Atoms,
+    hubbard_in: HubbardEntries,
+    folder: Path,
+    name: str,
+    mode: str,
+    extra: dict[str, Any],
+    timings: dict[str, float],
 ) -> PwResult:
     """Write, run and parse one pw.x SCF of the protocol."""
     s = campaign.settings
     system: dict[str, Any] = {"ecutwfc": float(s["ecutwfc_Ry"]), "ecutrho": float(s["ecutrho_Ry"])}
-    conv_thr = s["conv_thr_Ry"] if name != "scf1" or material.occupations != "two_step" else s.get("conv_thr_first_Ry", s["conv_thr_Ry"])
-    electrons: dict[str, Any] = {"conv_thr": float(conv_thr), "mixing_beta": float(s["mixing_beta"]),
-                                 "electron_maxstep": int(s["electron_maxstep"])}
+    conv_thr = (
+        s["conv_thr_Ry"]
+        if name != "scf1" or material.occupations != "two_step"
+        else s.get("conv_thr_first_Ry", s["conv_thr_Ry"])
+    )
+    electrons: dict[str, Any] = {
+        "conv_thr": float(conv_thr),
+        "mixing_beta": float(s["mixing_beta"]),
+        "electron_maxstep": int(s["electron_maxstep"]),
+    }
     if mode == "smearing":
         system.update(occupations="smearing", smearing=s["smearing"], degauss=float(s["degauss_Ry"]))
     else:
@@ -331,8 +385,15 @@ def _pw_step(
             system.update(starting_magnetization(atoms, float(s["starting_magnetization"])))
     system.update(hubbard_entries_to_system(atoms, hubbard_in, int(s["lda_plus_u_kind"])))
     system["U_projection_type"] = s["u_projection_type"]
-    text = pw_input(atoms, prefix=PREFIX, pseudo_dir=s["pseudo_dir"], pseudopotentials=s["pseudopotentials"],
-                    system=system, electrons=electrons, kpts=material.kpts)
+    text = pw_input(
+        atoms,
+        prefix=PREFIX,
+        pseudo_dir=s["pseudo_dir"],
+        pseudopotentials=s["pseudopotentials"],
+        system=system,
+        electrons=electrons,
+        kpts=material.kpts,
+    )
     atomic_write_text(folder / f"{name}.in", text)
     timings[name] = run_explained(campaign.launcher, "pw.x", folder, name, parse_pw_output)
     return parse_pw_output(folder / f"{name}.out")
@@ -352,8 +413,12 @@ def run_explained(launcher: Launcher, program: str, folder: Path, name: str, par
 
 
 def assemble(
-    atoms: Atoms, pw: PwResult, params: HubbardParameters, feedback: list[tuple[int, int, float]],
-    hubbard_in: HubbardEntries, tolerance_eV: float,
+    atoms: Atoms,
+    pw: PwResult,
+    params: HubbardParameters,
+    feedback: list[tuple[int, int, float]],
+    hubbard_in: HubbardEntries,
+    tolerance_eV: float,
 ) -> dict[str, Any]:
     """Sites (occupations, moments, U_in/U_out), pairs (V_in/V_out, distance) and convergence of one iteration."""
     symbols, labels = atoms.get_chemical_symbols(), species_labels(atoms)
@@ -364,12 +429,20 @@ def assemble(
         if atom not in u_out:
             raise QEOutputError(f"atom {atom} has occupations but no U from hp.x", params.path)
         if u_out[atom].label != labels[atom - 1]:
-            raise QEOutputError(f"site {atom} is {u_out[atom].label} in hp.x but {labels[atom - 1]} in the input", params.path)
-        sites.append({
-            K.ATOM_INDEX: atom, K.SPECIES: symbols[atom - 1], K.LABEL: labels[atom - 1],
-            K.OCCUPATIONS: occupations.tolist(), K.MAGNETIC_MOMENT: pw.magnetic_moments.get(atom),
-            K.U_IN: _physical(inputs.get((atom, atom), 0.0)), K.U_OUT: u_out[atom].u_eV,
-        })
+            raise QEOutputError(
+                f"site {atom} is {u_out[atom].label} in hp.x but {labels[atom - 1]} in the input", params.path
+            )
+        sites.append(
+            {
+                K.ATOM_INDEX: atom,
+                K.SPECIES: symbols[atom - 1],
+                K.LABEL: labels[atom - 1],
+                K.OCCUPATIONS: occupations.tolist(),
+                K.MAGNETIC_MOMENT: pw.magnetic_moments.get(atom),
+                K.U_IN: _physical(inputs.get((atom, atom), 0.0)),
+                K.U_OUT: u_out[atom].u_eV,
+            }
+        )
     distances = {(v.atom_i, v.atom_j): v.distance_angstrom for v in params.v}
     pairs = []
     for i, j, value in feedback:
@@ -378,18 +451,30 @@ def assemble(
         if (i, j) not in distances:
             raise QEOutputError(f"pair ({i}, {j}) of parameters.out is not in the V table", params.path)
         cell_j = (j - 1) % len(atoms) + 1
-        pairs.append({
-            K.ATOM_I: i, K.ATOM_J: j, K.ATOM_J_CELL: cell_j, K.SPECIES_I: symbols[i - 1], K.SPECIES_J: symbols[cell_j - 1],
-            K.DISTANCE: round(distances[(i, j)], 6), K.V_IN: _physical(inputs.get((i, j), 0.0)), K.V_OUT: value,
-        })
+        pairs.append(
+            {
+                K.ATOM_I: i,
+                K.ATOM_J: j,
+                K.ATOM_J_CELL: cell_j,
+                K.SPECIES_I: symbols[i - 1],
+                K.SPECIES_J: symbols[cell_j - 1],
+                K.DISTANCE: round(distances[(i, j)], 6),
+                K.V_IN: _physical(inputs.get((i, j), 0.0)),
+                K.V_OUT: value,
+            }
+        )
     deltas = [abs(v - _physical(inputs.get((i, j), 0.0))) for i, j, v in feedback]
     max_delta = max(deltas) if deltas else float("inf")
     return {
-        K.SITES: sites, K.PAIRS: pairs,
+        K.SITES: sites,
+        K.PAIRS: pairs,
         K.HUBBARD_OUT: [{K.ATOM_I: i, K.ATOM_J: j, K.VALUE: v} for i, j, v in feedback],
-        K.MAX_DELTA_EV: max_delta, K.CONVERGED: bool(max_delta < tolerance_eV),
+        K.MAX_DELTA_EV: max_delta,
+        K.CONVERGED: bool(max_delta < tolerance_eV),
         K.GAP_EV: None if pw.homo_lumo_eV is None else round(pw.homo_lumo_eV[1] - pw.homo_lumo_eV[0], 4),
-        K.ENERGY_RY: pw.total_energy_Ry, K.TOTAL_MAGNETIZATION: pw.total_magnetization, K.SCF_ITERATIONS: pw.scf_iterations,
+        K.ENERGY_RY: pw.total_energy_Ry,
+        K.TOTAL_MAGNETIZATION: pw.total_magnetization,
+        K.SCF_ITERATIONS: pw.scf_iterations,
     }
 
 
@@ -402,11 +487,15 @@ def provenance(campaign: Campaign, folder: Path, pw_version: str | None, hp_vers
     """QE versions, pseudopotential MD5s, the input files, MPI ranks and machine of one iteration."""
     pseudo_dir = Path(campaign.settings["pseudo_dir"])
     return {
-        "qe_version_pw": pw_version, "qe_version_hp": hp_version,
-        "pseudopotential_md5": {name: file_md5(pseudo_dir / name) for name in sorted(campaign.settings["pseudopotentials"].values())},
+        "qe_version_pw": pw_version,
+        "qe_version_hp": hp_version,
+        "pseudopotential_md5": {
+            name: file_md5(pseudo_dir / name) for name in sorted(campaign.settings["pseudopotentials"].values())
+        },
         "inputs": {p.name: p.read_text() for p in sorted(folder.glob("*.in"))},
         "mpi_ranks": campaign.launcher.ranks,
-        "host": platform.node(), "cpu_model": cpu_model(),
+        "host": platform.node(),
+        "cpu_model": cpu_model(),
     }
 
 
@@ -423,20 +512,43 @@ def campaign_from_config(sim: Any, root: str | Path, records_path: str | Path, f
     """Build a :class:`Campaign` from the ``simulate`` config section (see conf/simulate/dfpt_campaign.yaml)."""
     sim = OmegaConf.to_container(sim, resolve=True) if isinstance(sim, DictConfig) else sim
     materials = [
-        Material(name=name, structure=dict(m["structure"]), occupations=m["occupations"], kpts=tuple(m["kpts"]),
-                 qpts=tuple(m["qpts"]), u_start_eV=float(m.get("u_start_eV", 0.0)), magnetic=bool(m.get("magnetic", False)))
+        Material(
+            name=name,
+            structure=dict(m["structure"]),
+            occupations=m["occupations"],
+            kpts=tuple(m["kpts"]),
+            qpts=tuple(m["qpts"]),
+            u_start_eV=float(m.get("u_start_eV", 0.0)),
+            magnetic=bool(m.get("magnetic", False)),
+        )
         for name, m in sim["materials"].items()
     ]
-    launcher = Launcher(mpi=tuple(sim["mpi_command"]), ranks=int(sim["mpi_ranks"]), bin_dir=sim["qe_bin_dir"],
-                        timeout_s=float(sim["timeout_s"]))
+    launcher = Launcher(
+        mpi=tuple(sim["mpi_command"]),
+        ranks=int(sim["mpi_ranks"]),
+        bin_dir=sim["qe_bin_dir"],
+        timeout_s=float(sim["timeout_s"]),
+    )
     return Campaign(
-        materials=materials, strains=[float(s) for s in sim["strains"]], settings=dict(sim["settings"]), launcher=launcher,
-        root=Path(root), records_path=Path(records_path), failures_path=Path(failures_path),
-        max_iterations=int(sim["max_iterations"]), passes=tuple(int(n) for n in sim.get("passes") or [sim["max_iterations"]]),
+        materials=materials,
+        strains=[float(s) for s in sim["strains"]],
+        settings=dict(sim["settings"]),
+        launcher=launcher,
+        root=Path(root),
+        records_path=Path(records_path),
+        failures_path=Path(failures_path),
+        max_iterations=int(sim["max_iterations"]),
+        passes=tuple(int(n) for n in sim.get("passes") or [sim["max_iterations"]]),
         tolerance_eV=float(sim["tolerance_eV"]),
-        parallel_paths=int(sim.get("parallel_paths", 1)), shard=int(sim.get("shard", 0)), n_shards=int(sim.get("n_shards", 1)),
-        only_materials=list(sim.get("only_materials") or []), only_paths=list(sim.get("only_paths") or []),
-        distortions=[distortion_from_config(name, d, {m.name for m in materials}) for name, d in (sim.get("distortions") or {}).items()],
+        parallel_paths=int(sim.get("parallel_paths", 1)),
+        shard=int(sim.get("shard", 0)),
+        n_shards=int(sim.get("n_shards", 1)),
+        only_materials=list(sim.get("only_materials") or []),
+        only_paths=list(sim.get("only_paths") or []),
+        distortions=[
+            distortion_from_config(name, d, {m.name for m in materials})
+            for name, d in (sim.get("distortions") or {}).items()
+        ],
     )
 
 
@@ -444,7 +556,16 @@ def distortion_from_config(name: str, entry: dict[str, Any], known_materials: se
     """A :class:`Distortion` from one ``simulate.distortions`` entry; unknown materials are a ConfigError."""
     unknown = sorted(set(entry.get("materials") or []) - known_materials)
     if unknown or not entry.get("materials"):
-        raise ConfigError(f"distortion {name}: materials {unknown or '[]'} are not campaign materials {sorted(known_materials)}")
-    shifts = tuple((int(atom), tuple(float(x) for x in shift)) for atom, shift in (entry.get("displacements_angstrom") or {}).items())
-    return Distortion(name=name, materials=tuple(entry["materials"]),
-                      strain_voigt=tuple(float(e) for e in entry.get("strain_voigt") or (0.0,) * 6), displacements_angstrom=shifts)
+        raise ConfigError(
+            f"distortion {name}: materials {unknown or '[]'} are not campaign materials {sorted(known_materials)}"
+        )
+    shifts = tuple(
+        (int(atom), tuple(float(x) for x in shift))
+        for atom, shift in (entry.get("displacements_angstrom") or {}).items()
+    )
+    return Distortion(
+        name=name,
+        materials=tuple(entry["materials"]),
+        strain_voigt=tuple(float(e) for e in entry.get("strain_voigt") or (0.0,) * 6),
+        displacements_angstrom=shifts,
+    )

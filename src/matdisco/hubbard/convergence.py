@@ -24,9 +24,10 @@ meshes are chosen per material. Points are records like the campaign's (same cod
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json, atomic_write_text
@@ -73,12 +74,20 @@ def cutoff_points(conv: dict[str, Any], campaign: Campaign) -> list[Point]:
     """Scan 1, ordered by cutoff first (every material at the lowest cutoff, then the next, ...)."""
     materials = {m.name: m for m in campaign.materials}
     q = mesh_tuple(conv["cutoff_qpts"])
-    return [Point(name, "cutoff", (float(w), float(r)), mesh_tuple(materials[name].kpts), q)
-            for w, r in conv["cutoffs_Ry"] for name in study_materials(conv, campaign)]
+    return [
+        Point(name, "cutoff", (float(w), float(r)), mesh_tuple(materials[name].kpts), q)
+        for w, r in conv["cutoffs_Ry"]
+        for name in study_materials(conv, campaign)
+    ]
 
 
-def mesh_points(conv: dict[str, Any], campaign: Campaign, scan: str, ecut: tuple[float, float],
-                chosen_k: dict[str, tuple[int, int, int]]) -> list[Point]:
+def mesh_points(
+    conv: dict[str, Any],
+    campaign: Campaign,
+    scan: str,
+    ecut: tuple[float, float],
+    chosen_k: dict[str, tuple[int, int, int]],
+) -> list[Point]:
     """Scan 2 (``kpts``) or 3 (``qpts``) at cutoff ``ecut``; the q scan uses each material's chosen k."""
     q_cutoff = mesh_tuple(conv["cutoff_qpts"])
     points = []
@@ -111,8 +120,9 @@ def point_campaign(campaign: Campaign, point: Point) -> tuple[Campaign, PathSpec
 def run_point(campaign: Campaign, point: Point, records_path: Path) -> dict[str, Any]:
     """Run (or load) one convergence point; its record is merged into ``records_path``."""
     folder = campaign.root / point.record_id
-    known = load_record(folder, point.record_id, dataclasses.replace(campaign, records_path=records_path,
-                                                                      failures_path=records_path))
+    known = load_record(
+        folder, point.record_id, dataclasses.replace(campaign, records_path=records_path, failures_path=records_path)
+    )
     if known is not None:
         return known
     point_cfg, path = point_campaign(campaign, point)
@@ -138,12 +148,20 @@ def run_series(campaign: Campaign, series: list[Point], records_path: Path, u_to
     return None
 
 
-def run_scan(campaign: Campaign, points: list[Point], records_path: Path, u_tol: float, v_tol: float) -> dict[str, int | None]:
+def run_scan(
+    campaign: Campaign, points: list[Point], records_path: Path, u_tol: float, v_tol: float
+) -> dict[str, int | None]:
     """Every material's series of ``points`` (material by material, ``campaign.parallel_paths``
     materials at a time); the first converged index per material."""
     series = by_material(points)
     names = list(series)
-    args = ([campaign] * len(names), [series[n] for n in names], [records_path] * len(names), [u_tol] * len(names), [v_tol] * len(names))
+    args = (
+        [campaign] * len(names),
+        [series[n] for n in names],
+        [records_path] * len(names),
+        [u_tol] * len(names),
+        [v_tol] * len(names),
+    )
     if campaign.parallel_paths > 1:
         with ProcessPoolExecutor(campaign.parallel_paths) as pool:
             return dict(zip(names, pool.map(run_series, *args)))
@@ -189,7 +207,9 @@ def first_converged(records: list[dict[str, Any]], u_tol: float, v_tol: float) -
     return None
 
 
-def scan_table(points: list[Point], records: dict[str, dict[str, Any]], u_tol: float, v_tol: float) -> list[dict[str, Any]]:
+def scan_table(
+    points: list[Point], records: dict[str, dict[str, Any]], u_tol: float, v_tol: float
+) -> list[dict[str, Any]]:
     """One row per computed point (points not run, e.g. above a converged step, are left out):
     U (metal, O) and V ranges, the change to the next step, converged flag."""
     rows = []
@@ -198,8 +218,15 @@ def scan_table(points: list[Point], records: dict[str, dict[str, Any]], u_tol: f
         for n, (p, rec) in enumerate(zip(series, recs)):
             if rec is None:
                 continue
-            row: dict[str, Any] = {"material": material, "scan": p.scan, "setting": p.label, "ecutwfc_Ry": p.ecut_Ry[0],
-                                   "ecutrho_Ry": p.ecut_Ry[1], "kpts": list(p.kpts), "qpts": list(p.qpts)}
+            row: dict[str, Any] = {
+                "material": material,
+                "scan": p.scan,
+                "setting": p.label,
+                "ecutwfc_Ry": p.ecut_Ry[0],
+                "ecutrho_Ry": p.ecut_Ry[1],
+                "kpts": list(p.kpts),
+                "qpts": list(p.qpts),
+            }
             if rec[K.STATUS] != "ok":
                 row.update(status="failed", reason=rec.get(K.REASON))
                 rows.append(row)
@@ -207,8 +234,14 @@ def scan_table(points: list[Point], records: dict[str, dict[str, Any]], u_tol: f
             metal = [s[K.U_OUT] for s in rec[K.SITES] if s[K.SPECIES] != "O"]
             oxygen = [s[K.U_OUT] for s in rec[K.SITES] if s[K.SPECIES] == "O"]
             v = [q[K.V_OUT] for q in rec[K.PAIRS]]
-            row.update(status="ok", u_metal_eV=_span(metal), u_oxygen_eV=_span(oxygen), v_eV=_span(v),
-                       gap_eV=rec.get(K.GAP_EV), qe_cpu_s=round(rec.get(K.QE_CPU_TIME) or 0.0, 1))
+            row.update(
+                status="ok",
+                u_metal_eV=_span(metal),
+                u_oxygen_eV=_span(oxygen),
+                v_eV=_span(v),
+                gap_eV=rec.get(K.GAP_EV),
+                qe_cpu_s=round(rec.get(K.QE_CPU_TIME) or 0.0, 1),
+            )
             nxt = recs[n + 1] if n + 1 < len(recs) else None
             if nxt is not None and nxt[K.STATUS] == "ok":
                 du, dv = step_changes(rec, nxt)
@@ -241,8 +274,10 @@ def run_study(campaign: Campaign, conv: dict[str, Any], report: Callable[[dict[s
     picks = run_scan(campaign, cut, records_path, u_tol, v_tol)
     cut_series = by_material(cut)
     rows = scan_table(cut, records_by_id(records_path), u_tol, v_tol)
-    chosen: dict[str, Any] = {"cutoff_by_material": {n: None if i is None else list(cut_series[n][i].ecut_Ry) for n, i in picks.items()},
-                              "cutoff_not_converged": sorted(n for n, i in picks.items() if i is None)}
+    chosen: dict[str, Any] = {
+        "cutoff_by_material": {n: None if i is None else list(cut_series[n][i].ecut_Ry) for n, i in picks.items()},
+        "cutoff_not_converged": sorted(n for n, i in picks.items() if i is None),
+    }
     converged = [cut_series[n][i].ecut_Ry for n, i in picks.items() if i is not None]
     chosen["ecut_Ry"] = list(max(converged)) if converged else None
     report({"rows": rows, "chosen": chosen})
@@ -265,8 +300,9 @@ def run_study(campaign: Campaign, conv: dict[str, Any], report: Callable[[dict[s
     return {"rows": rows, "chosen": chosen}
 
 
-def production_check_points(conv: dict[str, Any], campaign: Campaign, cut: list[Point], ecut: tuple[float, float],
-                            chosen: dict[str, Any]) -> list[tuple[Point, Point]]:
+def production_check_points(
+    conv: dict[str, Any], campaign: Campaign, cut: list[Point], ecut: tuple[float, float], chosen: dict[str, Any]
+) -> list[tuple[Point, Point]]:
     """Scan 4 (``check``): at each material's chosen k and q mesh, the chosen cutoff and one step up.
     The cutoff scan ran at ``cutoff_qpts``; this confirms the cutoff at the meshes of the data set,
     for every material of ``check_materials`` (default: the study's materials)."""
@@ -287,26 +323,39 @@ def write_report(result: dict[str, Any], folder: Path, conv: dict[str, Any]) -> 
     """``convergence.json`` (rows + chosen settings), ``convergence.md`` (the table) and
     ``convergence.png`` (the cutoff scan) in ``folder``."""
     cpu_h = sum(r.get(K.CPU_TIME) or 0.0 for r in read_records(Path(conv["records"]))) / 3600
-    atomic_write_json(folder / "convergence.json", {"tolerances_eV": {"u": conv["u_tolerance_eV"], "v": conv["v_tolerance_eV"]},
-                                                    "cpu_hours": round(cpu_h, 2), **result})
+    atomic_write_json(
+        folder / "convergence.json",
+        {
+            "tolerances_eV": {"u": conv["u_tolerance_eV"], "v": conv["v_tolerance_eV"]},
+            "cpu_hours": round(cpu_h, 2),
+            **result,
+        },
+    )
     convergence_plot(folder / "convergence.png", result["rows"])
     lines = [
-        "# DFPT convergence study (iteration 0 of each material's ideal cell)", "",
+        "# DFPT convergence study (iteration 0 of each material's ideal cell)",
+        "",
         f"Converged: one step up changes every U by < {conv['u_tolerance_eV']} eV and every V by < {conv['v_tolerance_eV']} eV.",
         "Each material's series stops at its first converged step.",
         f"CPU time of every point so far (failed ones included): {cpu_h:.2f} h.",
-        f"Chosen: `{result['chosen']}`", "", "![cutoff scan](convergence.png)", "",
+        f"Chosen: `{result['chosen']}`",
+        "",
+        "![cutoff scan](convergence.png)",
+        "",
         "| material | scan | setting | k | q | U metal (eV) | U O (eV) | V (eV) | dU next | dV next | converged | gap (eV) | QE CPU s |",
         "|---|---|---|---|---|---|---|---|---:|---:|---|---:|---:|",
     ]
     for r in result["rows"]:
         if r["status"] != "ok":
-            lines.append(f"| {r['material']} | {r['scan']} | {r['setting']} | {r['kpts']} | {r['qpts']} | {r['status']}: {r.get('reason') or ''} |||||||| ")
+            lines.append(
+                f"| {r['material']} | {r['scan']} | {r['setting']} | {r['kpts']} | {r['qpts']} | {r['status']}: {r.get('reason') or ''} |||||||| "
+            )
             continue
         lines.append(
             f"| {r['material']} | {r['scan']} | {r['setting']} | {_mesh(r['kpts'])} | {_mesh(r['qpts'])} | {_fmt(r['u_metal_eV'])} | "
             f"{_fmt(r['u_oxygen_eV'])} | {_fmt(r['v_eV'])} | {r.get('du_next_eV', '')} | {r.get('dv_next_eV', '')} | "
-            f"{'yes' if r.get('converged') else ('no' if 'converged' in r else '')} | {r.get('gap_eV') if r.get('gap_eV') is not None else ''} | {r['qe_cpu_s']} |")
+            f"{'yes' if r.get('converged') else ('no' if 'converged' in r else '')} | {r.get('gap_eV') if r.get('gap_eV') is not None else ''} | {r['qe_cpu_s']} |"
+        )
     atomic_write_text(folder / "convergence.md", "\n".join(lines) + "\n")
 
 

@@ -40,7 +40,9 @@ def require_hubbard_model(cfg) -> None:
     """Raise unless ``cfg.model`` is a Hubbard model config (``model=hubbard_u`` or ``hubbard_v``)."""
     if cfg.get("model") is None or cfg.model.get("family") != "hubbard":
         name = cfg.model.get("name") if cfg.get("model") is not None else None
-        raise ConfigError(f"this Hubbard step needs a Hubbard model config (model=hubbard_u or model=hubbard_v), got model={name}")
+        raise ConfigError(
+            f"this Hubbard step needs a Hubbard model config (model=hubbard_u or model=hubbard_v), got model={name}"
+        )
 
 
 def table_spec(cfg) -> TableSpec:
@@ -61,7 +63,11 @@ def load_points(cfg) -> pd.DataFrame:
     spec = table_spec(cfg)
     path = processed_table(cfg, spec.kind)
     if not path.is_file():
-        raise InputError(f"{path} does not exist", where=str(path), expected="the hubbard_extract output (python pipelines/extract.py data=hubbard)")
+        raise InputError(
+            f"{path} does not exist",
+            where=str(path),
+            expected="the hubbard_extract output (python pipelines/extract.py data=hubbard)",
+        )
     table = pd.read_parquet(path)
     species = cfg.model.training.get("species")
     if species and not table.empty:
@@ -85,7 +91,12 @@ class HubbardDataModule(pl.LightningDataModule):
         self.batch_size, self.seed = batch_size, seed
 
     def train_dataloader(self):
-        return DataLoader(self.train_points, batch_size=self.batch_size, shuffle=True, generator=torch.Generator().manual_seed(self.seed))
+        return DataLoader(
+            self.train_points,
+            batch_size=self.batch_size,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(self.seed),
+        )
 
     def val_dataloader(self):
         return DataLoader(self.val_points, batch_size=max(len(self.val_points), 1), shuffle=False)

@@ -27,14 +27,16 @@ class Ensemble:
     folder: Path | None  # where the members were loaded from; None for an ensemble fitted in memory
 
     @classmethod
-    def load(cls, folder: str | Path) -> "Ensemble":
+    def load(cls, folder: str | Path) -> Ensemble:
         folder = Path(folder)
         files = sorted(folder.glob("member_*.pt"))
         if not files:
             raise InputError("no trained members (member_*.pt)", where=str(folder), expected="the hubbard_train output")
         loaded = [load_module(path) for path in files]
         payload = loaded[0][1]
-        return cls([module for module, _ in loaded], list(payload["vocabulary"]), payload["kind"], payload["target"], folder)
+        return cls(
+            [module for module, _ in loaded], list(payload["vocabulary"]), payload["kind"], payload["target"], folder
+        )
 
     def known(self, rows: pd.DataFrame) -> np.ndarray:
         """Mask of rows whose species are all in the vocabulary."""

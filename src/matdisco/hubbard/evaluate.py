@@ -40,12 +40,32 @@ from matdisco.hubbard.data import load_points, model_dir, processed_table, run_n
 from matdisco.hubbard.ensemble import Ensemble
 from matdisco.hubbard.features import TARGET
 from matdisco.hubbard.figures import parity_by_species
-from matdisco.hubbard.scoring import FOLD, GROUP, PRED, PRED_STD, baseline_column, evaluation_markdown, fold_metrics, species_group
+from matdisco.hubbard.scoring import (
+    FOLD,
+    GROUP,
+    PRED,
+    PRED_STD,
+    baseline_column,
+    evaluation_markdown,
+    fold_metrics,
+    species_group,
+)
 from matdisco.hubbard.splits import BY_PATH, SplitRun, blocked_runs, split_runs
 from matdisco.hubbard.train import fit_ensemble
 
 EXTRACT_SPLIT = "extract_split"
-COLUMNS = [FOLD, K.RECORD_ID, K.PATH_ID, K.MATERIAL, K.ITERATION, GROUP, TARGET, PRED, PRED_STD, *(baseline_column(b) for b in BASELINES)]
+COLUMNS = [
+    FOLD,
+    K.RECORD_ID,
+    K.PATH_ID,
+    K.MATERIAL,
+    K.ITERATION,
+    GROUP,
+    TARGET,
+    PRED,
+    PRED_STD,
+    *(baseline_column(b) for b in BASELINES),
+]
 
 
 def evaluate(cfg) -> dict:
@@ -54,8 +74,10 @@ def evaluate(cfg) -> dict:
     for variant, overrides in cfg.data.evaluate.variants.items():
         variant_cfg = variant_config(cfg, list(overrides))
         if run_name(variant_cfg) != variant:
-            raise ConfigError(f"data.evaluate.variants.{variant} composes the variant {run_name(variant_cfg)!r}; "
-                              f"expected overrides giving {variant!r} (hubbard.data.variant_name)")
+            raise ConfigError(
+                f"data.evaluate.variants.{variant} composes the variant {run_name(variant_cfg)!r}; "
+                f"expected overrides giving {variant!r} (hubbard.data.variant_name)"
+            )
         results[variant], frames[variant] = evaluate_variant(variant_cfg)
         for fold, reason in sorted(results[variant]["skipped"].items()):
             print(f"[hubbard_evaluate] {variant}: {fold} not scored: {reason}")
@@ -63,8 +85,10 @@ def evaluate(cfg) -> dict:
     atomic_write_text(artifact(cfg, "results", "hubbard", "evaluation.md"), evaluation_markdown(results))
     for variant, frame in frames.items():
         write_predictions(cfg, variant, frame, results[variant]["parameter"])
-    return {variant: {"cpu_s": round(r["cpu_s"], 1), "holdouts": sorted(r["schemes"]), "not_scored": sorted(r["skipped"])}
-            for variant, r in results.items()}
+    return {
+        variant: {"cpu_s": round(r["cpu_s"], 1), "holdouts": sorted(r["schemes"]), "not_scored": sorted(r["skipped"])}
+        for variant, r in results.items()
+    }
 
 
 def variant_config(cfg, overrides: list[str]):
@@ -86,8 +110,16 @@ def evaluate_variant(cfg) -> tuple[dict, pd.DataFrame]:
     start = time.process_time()
     spec, settings = table_spec(cfg), cfg.data.evaluate
     points = load_points(cfg)
-    result = {"model": run_name(cfg), "kind": spec.kind, "parameter": settings[spec.kind].label, "target": str(cfg.model.training.target),
-              "n_points": len(points), "n_paths": int(points[K.PATH_ID].nunique()) if len(points) else 0, "schemes": {}, "skipped": {}}
+    result = {
+        "model": run_name(cfg),
+        "kind": spec.kind,
+        "parameter": settings[spec.kind].label,
+        "target": str(cfg.model.training.target),
+        "n_points": len(points),
+        "n_paths": int(points[K.PATH_ID].nunique()) if len(points) else 0,
+        "schemes": {},
+        "skipped": {},
+    }
     frames = []
     for fold, run, reason in holdouts(points, settings):
         if reason:

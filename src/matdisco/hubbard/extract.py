@@ -44,7 +44,9 @@ def extract(cfg) -> dict[str, Any]:
         "n_v": len(v),
         **distinct_counts(u, v, int(cfg.data.distinct_decimals)),
         "core_hours": round(sum(r[K.CPU_TIME] for r in records + failures) / 3600.0, 2),  # wall x ranks, ok + failed
-        "qe_cpu_hours": round(sum(r.get(K.QE_CPU_TIME, 0.0) for r in records + failures) / 3600.0, 2),  # what QE reports
+        "qe_cpu_hours": round(
+            sum(r.get(K.QE_CPU_TIME, 0.0) for r in records + failures) / 3600.0, 2
+        ),  # what QE reports
         "n_without_qe_cpu_time": sum(K.QE_CPU_TIME not in r for r in records + failures),
     }
     write_report(artifact(cfg, "plots", "hubbard"), records, failures, u, v, summary)

@@ -21,8 +21,8 @@ A ``DataLoader`` of them gives a ``Batch`` with the same fields stacked along di
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Sequence
+from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ TARGET = "target_eV"  # column added by select_points: what the model learns (eV
 NEXT, CONVERGED = "next", "converged"  # target modes (see select_points)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _product(l: int) -> o3.ElementwiseTensorProduct:
     """Weightless elementwise tensor product of two shell-``l`` irreps vectors, in float64."""
     irreps = matrix_irreps(l)
@@ -74,7 +74,10 @@ def site_vector(up: torch.Tensor, down: torch.Tensor, shells: Sequence[int]) -> 
     m = up.shape[-1]
     l = (m - 1) // 2
     if l not in shells or up.shape[-2:] != (m, m) or down.shape != up.shape:
-        raise InputError(f"occupation matrices of shape {tuple(up.shape)} / {tuple(down.shape)}", expected=f"square, equal, 2l+1 with l in {list(shells)}")
+        raise InputError(
+            f"occupation matrices of shape {tuple(up.shape)} / {tuple(down.shape)}",
+            expected=f"square, equal, 2l+1 with l in {list(shells)}",
+        )
     blocks = []
     for shell in shells:
         if shell == l:
@@ -130,30 +133,50 @@ def _column(table: pd.DataFrame, name: str, dtype) -> torch.Tensor:
     return torch.tensor(table[name].astype(float).to_numpy(), dtype=dtype)
 
 
-def u_points(table: pd.DataFrame, vocabulary: Sequence[str], shells: Sequence[int], use_hubbard_in: bool, dtype=torch.float32) -> list[Data]:
+def u_points(
+    table: pd.DataFrame, vocabulary: Sequence[str], shells: Sequence[int], use_hubbard_in: bool, dtype=torch.float32
+) -> list[Data]:
     """One Data per row of a U table (selected by :func:`select_points`)."""
     z = species_index(table[K.SPECIES].tolist(), vocabulary, "U table")
     if table.empty:
         return []
-    x = site_vectors(table[K.OCC_UP].tolist(), table[K.OCC_DOWN].tolist(), table[K.N_ORBITALS].tolist(), shells).to(dtype)
+    x = site_vectors(table[K.OCC_UP].tolist(), table[K.OCC_DOWN].tolist(), table[K.N_ORBITALS].tolist(), shells).to(
+        dtype
+    )
     scalars = _column(table, K.U_IN, dtype)[:, None] if use_hubbard_in else torch.zeros(len(table), 0, dtype=dtype)
     y = _column(table, TARGET, dtype) if TARGET in table else torch.full((len(table),), float("nan"), dtype=dtype)
-    return [Data(x=x[k : k + 1], z=torch.tensor([z[k]]), scalars=scalars[k : k + 1], y=y[k : k + 1]) for k in range(len(table))]
+    return [
+        Data(x=x[k : k + 1], z=torch.tensor([z[k]]), scalars=scalars[k : k + 1], y=y[k : k + 1])
+        for k in range(len(table))
+    ]
 
 
-def v_points(table: pd.DataFrame, vocabulary: Sequence[str], shells: Sequence[int], use_hubbard_in: bool, dtype=torch.float32) -> list[Data]:
+def v_points(
+    table: pd.DataFrame, vocabulary: Sequence[str], shells: Sequence[int], use_hubbard_in: bool, dtype=torch.float32
+) -> list[Data]:
     """One Data per row of a V table (selected by :func:`select_points`)."""
     z_i = species_index(table[K.SPECIES_I].tolist(), vocabulary, "V table, atom i")
     z_j = species_index(table[K.SPECIES_J].tolist(), vocabulary, "V table, atom j")
     if table.empty:
         return []
-    x_i = site_vectors(table[K.OCC_I_UP].tolist(), table[K.OCC_I_DOWN].tolist(), table[K.N_ORBITALS_I].tolist(), shells).to(dtype)
-    x_j = site_vectors(table[K.OCC_J_UP].tolist(), table[K.OCC_J_DOWN].tolist(), table[K.N_ORBITALS_J].tolist(), shells).to(dtype)
+    x_i = site_vectors(
+        table[K.OCC_I_UP].tolist(), table[K.OCC_I_DOWN].tolist(), table[K.N_ORBITALS_I].tolist(), shells
+    ).to(dtype)
+    x_j = site_vectors(
+        table[K.OCC_J_UP].tolist(), table[K.OCC_J_DOWN].tolist(), table[K.N_ORBITALS_J].tolist(), shells
+    ).to(dtype)
     distance = _column(table, K.DISTANCE, dtype)
     scalars = _column(table, K.V_IN, dtype)[:, None] if use_hubbard_in else torch.zeros(len(table), 0, dtype=dtype)
     y = _column(table, TARGET, dtype) if TARGET in table else torch.full((len(table),), float("nan"), dtype=dtype)
     return [
-        Data(x_i=x_i[k : k + 1], x_j=x_j[k : k + 1], z_i=torch.tensor([z_i[k]]), z_j=torch.tensor([z_j[k]]),
-             distance=distance[k : k + 1], scalars=scalars[k : k + 1], y=y[k : k + 1])
+        Data(
+            x_i=x_i[k : k + 1],
+            x_j=x_j[k : k + 1],
+            z_i=torch.tensor([z_i[k]]),
+            z_j=torch.tensor([z_j[k]]),
+            distance=distance[k : k + 1],
+            scalars=scalars[k : k + 1],
+            y=y[k : k + 1],
+        )
         for k in range(len(table))
     ]

@@ -28,4 +28,3 @@ def parity_by_species(path: Path, rows: pd.DataFrame, label: str, title: str) ->
         ax.set_title(f"{group} (n={len(part)})")
     fig.suptitle(title)
     return save_figure(fig, path)
-

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -19,10 +19,18 @@ from matdisco.core.config import artifact
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.records import read_records
 from matdisco.hubbard.prediction import (
-    closed_loop, estimated_saving, load_models, next_entries, path_reference, predict_record, record_from_pw, selected_paths, write_next_input,
+    closed_loop,
+    estimated_saving,
+    load_models,
+    next_entries,
+    path_reference,
+    predict_record,
+    record_from_pw,
+    selected_paths,
+    write_next_input,
 )
+from matdisco.hubbard.records import read_records
 
 
 def run_folder_name(pw_output: str | Path, pw_input: str | Path) -> str:
@@ -45,8 +53,14 @@ def generate(cfg, run_iteration: Callable | None = None) -> dict:
         u, v = predict_record(record, u_model, v_model)
         seconds = time.perf_counter() - start
         path, notes = write_next_input(root / run_folder_name(gen.pw_output, gen.pw_input), record, u, v)
-        result = {"pw_output": str(gen.pw_output), "next_input": str(path), "prediction_s": seconds, "notes": notes,
-                  "u_eV": _values(u, (K.ATOM_INDEX,)), "v_eV": _values(v, (K.ATOM_I, K.ATOM_J))}
+        result = {
+            "pw_output": str(gen.pw_output),
+            "next_input": str(path),
+            "prediction_s": seconds,
+            "notes": notes,
+            "u_eV": _values(u, (K.ATOM_INDEX,)),
+            "v_eV": _values(v, (K.ATOM_I, K.ATOM_J)),
+        }
         atomic_write_json(path.parent / "prediction.json", result)
         return result
     records = read_records(Path(cfg.data.records))
@@ -64,21 +78,41 @@ def generate(cfg, run_iteration: Callable | None = None) -> dict:
         reference = path_reference(path_records)
         entries, _ = next_entries(first, u, v)
         ml = {(i, j): value for i, j, value in entries}
-        ml_error = max((abs(ml.get(key, 0.0) - value) for key, value in reference["final"].items()), default=float("nan"))
+        ml_error = max(
+            (abs(ml.get(key, 0.0) - value) for key, value in reference["final"].items()), default=float("nan")
+        )
         first_out = {(e[K.ATOM_I], e[K.ATOM_J]): e[K.VALUE] for e in first[K.HUBBARD_OUT]}
         step_error = max((abs(ml[key] - value) for key, value in first_out.items() if key in ml), default=float("nan"))
         path, notes = write_next_input(root / path_id.replace("/", "_"), first, u, v)
-        entry = {"next_input": str(path), "prediction_s": seconds, "target": u_model.target, "notes": notes,
-                 "max_abs_error_vs_first_hp_eV": step_error, "max_abs_error_vs_final_eV": ml_error,
-                 "reference": {k: v for k, v in reference.items() if k != "final"}, **estimated_saving(reference, ml_error, float(gen.get("saving_margin_eV", 0.01))),
-                 "u_eV": _values(u, (K.ATOM_INDEX,)), "v_eV": _values(v, (K.ATOM_I, K.ATOM_J))}
+        entry = {
+            "next_input": str(path),
+            "prediction_s": seconds,
+            "target": u_model.target,
+            "notes": notes,
+            "max_abs_error_vs_first_hp_eV": step_error,
+            "max_abs_error_vs_final_eV": ml_error,
+            "reference": {k: v for k, v in reference.items() if k != "final"},
+            **estimated_saving(reference, ml_error, float(gen.get("saving_margin_eV", 0.01))),
+            "u_eV": _values(u, (K.ATOM_INDEX,)),
+            "v_eV": _values(v, (K.ATOM_I, K.ATOM_J)),
+        }
         atomic_write_json(path.parent / "prediction.json", entry)
         paths_out[path_id] = entry
-    loop = closed_loop(cfg, by_path, paths_out, u_model, v_model, run_iteration) if gen.closed_loop.enabled else {"enabled": False}
+    loop = (
+        closed_loop(cfg, by_path, paths_out, u_model, v_model, run_iteration)
+        if gen.closed_loop.enabled
+        else {"enabled": False}
+    )
     summary = {
         "n_paths": len(paths_out),
-        "iterations_saved_estimate_mean": float(np.mean([p["iterations_saved_estimate"] for p in paths_out.values()])) if paths_out else None,
-        "max_abs_error_vs_final_eV_mean": float(np.nanmean([p["max_abs_error_vs_final_eV"] for p in paths_out.values()])) if paths_out else None,
+        "iterations_saved_estimate_mean": float(np.mean([p["iterations_saved_estimate"] for p in paths_out.values()]))
+        if paths_out
+        else None,
+        "max_abs_error_vs_final_eV_mean": float(
+            np.nanmean([p["max_abs_error_vs_final_eV"] for p in paths_out.values()])
+        )
+        if paths_out
+        else None,
         "prediction_s_mean": float(np.mean([p["prediction_s"] for p in paths_out.values()])) if paths_out else None,
         "closed_loop": loop,
     }
@@ -92,4 +126,7 @@ def _values(frame: pd.DataFrame, key: tuple[str, ...]) -> list[dict]:
     columns = [*key, K.SPECIES if K.SPECIES in frame else K.SPECIES_I, "pred_eV", "pred_std_eV"]
     out_column = K.U_OUT if K.U_OUT in frame else K.V_OUT
     rows = frame[columns + [out_column]].rename(columns={out_column: "hp_eV"})
-    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()} for row in rows.to_dict("records")]
+    return [
+        {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+        for row in rows.to_dict("records")
+    ]

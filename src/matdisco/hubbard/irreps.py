@@ -34,7 +34,7 @@ Frobenius norm of the matrix equals the norm of its irreps vector. Tests:
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import torch
 from e3nn import o3
@@ -109,10 +109,13 @@ def matrix_irreps(l: int) -> o3.Irreps:
     return o3.Irreps([(1, (big_l, 1)) for big_l in range(0, 2 * l + 1, 2)])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _coupling(l: int) -> torch.Tensor:
     """Orthonormal map [dim irreps, 2l+1, 2l+1] (float64) from an e3nn-basis matrix to its even irreps."""
-    blocks = [math.sqrt(2 * big_l + 1) * o3.wigner_3j(l, l, big_l, dtype=torch.float64).permute(2, 0, 1) for big_l in range(0, 2 * l + 1, 2)]
+    blocks = [
+        math.sqrt(2 * big_l + 1) * o3.wigner_3j(l, l, big_l, dtype=torch.float64).permute(2, 0, 1)
+        for big_l in range(0, 2 * l + 1, 2)
+    ]
     return torch.cat(blocks, dim=0)
 
 

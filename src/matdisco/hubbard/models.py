@@ -15,7 +15,7 @@ network learns a dimensionless correction. All sizes come from ``conf/model/hubb
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pytorch_lightning as pl
 import torch
@@ -124,8 +124,15 @@ class HubbardU(HubbardModule):
         scale_eV: float = 1.0,
     ):
         super().__init__(
-            species, shells=shells, hidden_irreps=hidden_irreps, n_layers=n_layers, use_hubbard_in=use_hubbard_in, lr=lr,
-            weight_decay=weight_decay, offsets_eV=offsets_eV, scale_eV=scale_eV
+            species,
+            shells=shells,
+            hidden_irreps=hidden_irreps,
+            n_layers=n_layers,
+            use_hubbard_in=use_hubbard_in,
+            lr=lr,
+            weight_decay=weight_decay,
+            offsets_eV=offsets_eV,
+            scale_eV=scale_eV,
         )
         self.save_hyperparameters()
         irreps_in = self.site_irreps + o3.Irreps(f"{len(self.species) + self.n_scalars}x0e")
@@ -155,8 +162,15 @@ class HubbardV(HubbardModule):
         scale_eV: float = 1.0,
     ):
         super().__init__(
-            species, shells=shells, hidden_irreps=hidden_irreps, n_layers=n_layers, use_hubbard_in=use_hubbard_in, lr=lr,
-            weight_decay=weight_decay, offsets_eV=offsets_eV, scale_eV=scale_eV
+            species,
+            shells=shells,
+            hidden_irreps=hidden_irreps,
+            n_layers=n_layers,
+            use_hubbard_in=use_hubbard_in,
+            lr=lr,
+            weight_decay=weight_decay,
+            offsets_eV=offsets_eV,
+            scale_eV=scale_eV,
         )
         self.save_hyperparameters()
         self.register_buffer("centers", torch.linspace(r_min_angstrom, r_max_angstrom, n_rbf))
@@ -172,7 +186,14 @@ class HubbardV(HubbardModule):
     def predict_eV(self, batch) -> torch.Tensor:
         dtype = batch.x_i.dtype
         x = torch.cat(
-            [batch.x_i, batch.x_j, self.one_hot(batch.z_i, dtype), self.one_hot(batch.z_j, dtype), self.radial(batch.distance), batch.scalars],
+            [
+                batch.x_i,
+                batch.x_j,
+                self.one_hot(batch.z_i, dtype),
+                self.one_hot(batch.z_j, dtype),
+                self.radial(batch.distance),
+                batch.scalars,
+            ],
             dim=-1,
         )
         return self.offsets.to(dtype)[batch.z_i] + self.scale * self.net(x)

@@ -25,8 +25,9 @@ iteration on two cores: off by default) and iterations, CPU time and final value
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,14 +38,24 @@ from matdisco.core.io import atomic_write_text
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.data import model_dir, variant_name
 from matdisco.hubbard.ensemble import Ensemble
-from matdisco.hubbard.qe.edit import Entries, input_entries, input_labels, replace_hubbard, require_same_structure, symbol_of
+from matdisco.hubbard.qe.edit import (
+    Entries,
+    input_entries,
+    input_labels,
+    replace_hubbard,
+    require_same_structure,
+    symbol_of,
+)
 from matdisco.hubbard.qe.inputs import TINY_EV
 from matdisco.hubbard.splits import BY_PATH
 from matdisco.hubbard.structures import TRANSITION_METALS
 from matdisco.hubbard.tables import spin_channels, u_table, v_table
 
+
 # --- a record-like dict from a pw.x output + input --------------------------------------------
-def record_from_pw(pw_output: str | Path, pw_input: str | Path, parameters_out: str | Path | None = None) -> dict[str, Any]:
+def record_from_pw(
+    pw_output: str | Path, pw_input: str | Path, parameters_out: str | Path | None = None
+) -> dict[str, Any]:
     """Sites (occupations, U_in) and pairs (V_in, distance) of a finished pw.x run, shaped like a data-set record.
 
     Pairs: the input's inter-site entries, plus those of an hp.x ``parameters.out`` (its pair list in
@@ -57,8 +68,12 @@ def record_from_pw(pw_output: str | Path, pw_input: str | Path, parameters_out: 
     text = Path(pw_input).read_text()
     pw = parse_pw_output(pw_output)
     _, labels = input_labels(text, str(pw_input))
-    atoms = read(str(pw_output), format="espresso-out", index=-1)  # ASE reads no ibrav != 0 input; the output has the cell
-    require_same_structure(text, str(pw_input), atoms.get_chemical_symbols(), atoms.positions, atoms.cell.array, str(pw_output))
+    atoms = read(
+        str(pw_output), format="espresso-out", index=-1
+    )  # ASE reads no ibrav != 0 input; the output has the cell
+    require_same_structure(
+        text, str(pw_input), atoms.get_chemical_symbols(), atoms.positions, atoms.cell.array, str(pw_output)
+    )
     entries = {(i, j): v for i, j, v in input_entries(text)}
     if parameters_out:
         from matdisco.hubbard.qe.parse_hp import parse_parameters_out
@@ -69,22 +84,48 @@ def record_from_pw(pw_output: str | Path, pw_input: str | Path, parameters_out: 
     sites = []
     for atom, occupations in sorted(pw.occupations.items()):
         spin_channels(occupations.tolist())  # validates the shape
-        sites.append({K.ATOM_INDEX: atom, K.SPECIES: symbol_of(labels[atom - 1]), K.LABEL: labels[atom - 1],
-                      K.OCCUPATIONS: occupations.tolist(), K.MAGNETIC_MOMENT: pw.magnetic_moments.get(atom),
-                      K.U_IN: _physical(entries.get((atom, atom), 0.0)), K.U_OUT: float("nan")})
+        sites.append(
+            {
+                K.ATOM_INDEX: atom,
+                K.SPECIES: symbol_of(labels[atom - 1]),
+                K.LABEL: labels[atom - 1],
+                K.OCCUPATIONS: occupations.tolist(),
+                K.MAGNETIC_MOMENT: pw.magnetic_moments.get(atom),
+                K.U_IN: _physical(entries.get((atom, atom), 0.0)),
+                K.U_OUT: float("nan"),
+            }
+        )
     have = {site[K.ATOM_INDEX] for site in sites}
     pairs = []
     for (i, j), value in entries.items():
         cell_j = (j - 1) % nat + 1
         if i == j or i not in have or cell_j not in have:
             continue
-        pairs.append({K.ATOM_I: i, K.ATOM_J: j, K.ATOM_J_CELL: cell_j, K.SPECIES_I: symbol_of(labels[i - 1]),
-                      K.SPECIES_J: symbol_of(labels[cell_j - 1]), K.DISTANCE: float(atoms.get_distance(i - 1, cell_j - 1, mic=True)),
-                      K.V_IN: _physical(value), K.V_OUT: float("nan")})
+        pairs.append(
+            {
+                K.ATOM_I: i,
+                K.ATOM_J: j,
+                K.ATOM_J_CELL: cell_j,
+                K.SPECIES_I: symbol_of(labels[i - 1]),
+                K.SPECIES_J: symbol_of(labels[cell_j - 1]),
+                K.DISTANCE: float(atoms.get_distance(i - 1, cell_j - 1, mic=True)),
+                K.V_IN: _physical(value),
+                K.V_OUT: float("nan"),
+            }
+        )
     name = Path(pw_output).name
-    return {K.RECORD_ID: name, K.PATH_ID: name, K.MATERIAL: name, K.STRAIN: 0.0, K.ITERATION: 0, K.CONVERGED: False,
-            K.SITES: sites, K.PAIRS: pairs, K.STRUCTURE: {K.SYMBOLS: [symbol_of(label) for label in labels]},
-            K.PROVENANCE: {"inputs": {"scf1.in": text}}}
+    return {
+        K.RECORD_ID: name,
+        K.PATH_ID: name,
+        K.MATERIAL: name,
+        K.STRAIN: 0.0,
+        K.ITERATION: 0,
+        K.CONVERGED: False,
+        K.SITES: sites,
+        K.PAIRS: pairs,
+        K.STRUCTURE: {K.SYMBOLS: [symbol_of(label) for label in labels]},
+        K.PROVENANCE: {"inputs": {"scf1.in": text}},
+    }
 
 
 def _physical(value: float) -> float:
@@ -92,7 +133,9 @@ def _physical(value: float) -> float:
 
 
 # --- prediction ----------------------------------------------------------------------------------
-def predict_record(record: dict[str, Any], u_model: Ensemble, v_model: Ensemble | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def predict_record(
+    record: dict[str, Any], u_model: Ensemble, v_model: Ensemble | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """U rows (per site) and V rows (per pair) of ``record`` with ``pred_eV`` / ``pred_std_eV`` (NaN: species unknown to the model)."""
     u = u_table([record])
     u["pred_eV"], u["pred_std_eV"] = u_model.predict(u)
@@ -150,8 +193,14 @@ def path_reference(records: list[dict[str, Any]]) -> dict[str, Any]:
         given = {(e[K.ATOM_I], e[K.ATOM_J]): _physical(e[K.VALUE]) for e in record[K.HUBBARD_IN]}
         errors.append(max(abs(given.get(key, 0.0) - value) for key, value in final.items()) if final else float("nan"))
     cpu = [cpu_seconds(r) for r in records]
-    return {"n_iterations": len(records), "converged": bool(last[K.CONVERGED]), "cpu_time_s": float(sum(cpu)),
-            "cpu_time_per_iteration_s": cpu, "final": final, "input_error_eV": errors}
+    return {
+        "n_iterations": len(records),
+        "converged": bool(last[K.CONVERGED]),
+        "cpu_time_s": float(sum(cpu)),
+        "cpu_time_per_iteration_s": cpu,
+        "final": final,
+        "input_error_eV": errors,
+    }
 
 
 def estimated_saving(reference: dict[str, Any], ml_error_eV: float, margin_eV: float = 0.01) -> dict[str, Any]:
@@ -165,9 +214,13 @@ def estimated_saving(reference: dict[str, Any], ml_error_eV: float, margin_eV: f
             break
     skipped = min(skipped, reference["n_iterations"] - 1)
     saved_cpu = float(sum(reference["cpu_time_per_iteration_s"][:skipped]))
-    return {"iterations_saved_estimate": skipped, "cpu_time_saved_s_estimate": saved_cpu,
-            "note": "estimate from the reference path (no QE run); valid when the path converged" if reference["converged"] else
-            "reference path not converged yet: estimate is a lower bound"}
+    return {
+        "iterations_saved_estimate": skipped,
+        "cpu_time_saved_s_estimate": saved_cpu,
+        "note": "estimate from the reference path (no QE run); valid when the path converged"
+        if reference["converged"]
+        else "reference path not converged yet: estimate is a lower bound",
+    }
 
 
 def selected_paths(cfg, records: list[dict[str, Any]]) -> list[str]:
@@ -194,7 +247,14 @@ def write_next_input(out: Path, record: dict[str, Any], u: pd.DataFrame, v: pd.D
 
 
 # --- closed loop (real QE) -------------------------------------------------------------------------
-def closed_loop(cfg, by_path: dict, predictions: dict, u_model: Ensemble, v_model: Ensemble | None, run_iteration: Callable | None = None) -> dict:
+def closed_loop(
+    cfg,
+    by_path: dict,
+    predictions: dict,
+    u_model: Ensemble,
+    v_model: Ensemble | None,
+    run_iteration: Callable | None = None,
+) -> dict:
     """Re-run the self-consistent protocol of held-out paths from the ML values (pw.x + hp.x).
 
     Iteration 0's SCF at the usual start is the data set's (its occupations fed the model; its
@@ -210,14 +270,18 @@ def closed_loop(cfg, by_path: dict, predictions: dict, u_model: Ensemble, v_mode
 
     loop_cfg = cfg.data.generate.closed_loop
     sim = compose([f"simulate={loop_cfg.simulate}"]).simulate
-    campaign = C.campaign_from_config(sim, loop_cfg.root, Path(loop_cfg.root) / "records.jsonl", Path(loop_cfg.root) / "failures.jsonl")
+    campaign = C.campaign_from_config(
+        sim, loop_cfg.root, Path(loop_cfg.root) / "records.jsonl", Path(loop_cfg.root) / "failures.jsonl"
+    )
     run = run_iteration or C.run_iteration
     specs = {spec.path_id: spec for spec in C.plan(campaign)}
     results = {}
     chosen = list(loop_cfg.get("paths") or []) or list(predictions)[: int(loop_cfg.max_paths)]
     unknown = sorted(set(chosen) - set(predictions))
     if unknown:
-        raise ConfigError(f"closed_loop.paths {unknown} are not among the predicted (held-out) paths {sorted(predictions)}")
+        raise ConfigError(
+            f"closed_loop.paths {unknown} are not among the predicted (held-out) paths {sorted(predictions)}"
+        )
     for path_id in chosen:
         if path_id not in specs:
             results[path_id] = {"skipped": "path not in the campaign plan"}
@@ -230,7 +294,9 @@ def closed_loop(cfg, by_path: dict, predictions: dict, u_model: Ensemble, v_mode
         record, iterations = None, 1
         for iteration in range(1, campaign.max_iterations + 1):
             folder = Path(loop_cfg.root) / path_id / f"iter_{iteration}"
-            record = finished_iteration(folder, hubbard_in) or run(campaign, specs[path_id], iteration, hubbard_in, folder)
+            record = finished_iteration(folder, hubbard_in) or run(
+                campaign, specs[path_id], iteration, hubbard_in, folder
+            )
             iterations += 1
             cpu += cpu_seconds(record)
             if record[K.STATUS] != "ok" or record[K.CONVERGED]:
@@ -238,12 +304,22 @@ def closed_loop(cfg, by_path: dict, predictions: dict, u_model: Ensemble, v_mode
             hubbard_in = C.next_hubbard(record)
         reference = path_reference(path_records)
         final = {(e[K.ATOM_I], e[K.ATOM_J]): e[K.VALUE] for e in (record or {}).get(K.HUBBARD_OUT, [])}
-        diff = max((abs(final.get(key, np.nan) - value) for key, value in reference["final"].items()), default=float("nan"))
-        results[path_id] = {"status": record[K.STATUS] if record else "not run", "converged": bool(record and record.get(K.CONVERGED)),
-                            "scf_runs_ml": iterations, "hp_runs_ml": iterations - 1, "hp_runs_reference": reference["n_iterations"],
-                            "hp_runs_saved": reference["n_iterations"] - (iterations - 1), "cpu_time_ml_s": cpu,
-                            "cpu_time_reference_s": reference["cpu_time_s"], "cpu_time_saved_s": reference["cpu_time_s"] - cpu,
-                            "max_abs_final_difference_eV": float(diff), "reference_converged": reference["converged"]}
+        diff = max(
+            (abs(final.get(key, np.nan) - value) for key, value in reference["final"].items()), default=float("nan")
+        )
+        results[path_id] = {
+            "status": record[K.STATUS] if record else "not run",
+            "converged": bool(record and record.get(K.CONVERGED)),
+            "scf_runs_ml": iterations,
+            "hp_runs_ml": iterations - 1,
+            "hp_runs_reference": reference["n_iterations"],
+            "hp_runs_saved": reference["n_iterations"] - (iterations - 1),
+            "cpu_time_ml_s": cpu,
+            "cpu_time_reference_s": reference["cpu_time_s"],
+            "cpu_time_saved_s": reference["cpu_time_s"] - cpu,
+            "max_abs_final_difference_eV": float(diff),
+            "reference_converged": reference["converged"],
+        }
     return {"enabled": True, "paths": results}
 
 

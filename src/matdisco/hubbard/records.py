@@ -12,8 +12,9 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -54,7 +55,10 @@ def merge_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
         fcntl.flock(lock, fcntl.LOCK_EX)
         merged = {r[K.RECORD_ID]: r for r in read_records(path)}
         merged.update({r[K.RECORD_ID]: r for r in records})
-        lines = [json.dumps(merged[key], sort_keys=True, separators=(",", ":"), default=_json_value) for key in sorted(merged)]
+        lines = [
+            json.dumps(merged[key], sort_keys=True, separators=(",", ":"), default=_json_value)
+            for key in sorted(merged)
+        ]
         atomic_write_text(path, "".join(line + "\n" for line in lines))
     return len(merged)
 

@@ -60,8 +60,14 @@ _A_HEX, _C_HEX = hexagonal_from_rhombohedral(9.3705 * Bohr, 0.83874)  # celldm(1
 
 EXAMPLE10_MATERIAL = Material(
     name="LiCoO2_example10",
-    structure={"builder": "layered_r3m", "metal": "Co", "a_angstrom": _A_HEX, "c_angstrom": _C_HEX,
-               "z_oxygen": 0.2604885, "li_fraction": 1.0},
+    structure={
+        "builder": "layered_r3m",
+        "metal": "Co",
+        "a_angstrom": _A_HEX,
+        "c_angstrom": _C_HEX,
+        "z_oxygen": 0.2604885,
+        "li_fraction": 1.0,
+    },
     occupations="fixed",
     kpts=(2, 2, 2),
     qpts=(2, 2, 2),
@@ -69,8 +75,11 @@ EXAMPLE10_MATERIAL = Material(
 
 EXAMPLE10_SETTINGS = {
     "pseudo_dir": "/usr/share/espresso/pseudo",
-    "pseudopotentials": {"Li": "Li.pbesol-s-rrkjus_psl.0.2.1.UPF", "O": "O.pbesol-n-rrkjus_psl.0.1.UPF",
-                         "Co": "Co.pbesol-spn-rrkjus_psl.0.3.1.UPF"},
+    "pseudopotentials": {
+        "Li": "Li.pbesol-s-rrkjus_psl.0.2.1.UPF",
+        "O": "O.pbesol-n-rrkjus_psl.0.1.UPF",
+        "Co": "Co.pbesol-spn-rrkjus_psl.0.3.1.UPF",
+    },
     "ecutwfc_Ry": 50.0,
     "ecutrho_Ry": 400.0,
     "conv_thr_Ry": 1.0e-15,
@@ -85,12 +94,18 @@ EXAMPLE10_SETTINGS = {
 }
 
 
-
 def run_reference(material: Material, settings: dict, hubbard_in: list, folder: Path, ranks: int = 2) -> dict:
     """Iteration 0 of a reference case through the engine (pw.x + hp.x in ``folder``); its record."""
     from matdisco.hubbard.campaign import Campaign, PathSpec, run_iteration
     from matdisco.hubbard.qe.run import Launcher
 
-    campaign = Campaign(materials=[material], strains=[0.0], settings=settings, launcher=Launcher(ranks=ranks), root=folder,
-                        records_path=folder / "records.jsonl", failures_path=folder / "failures.jsonl")
+    campaign = Campaign(
+        materials=[material],
+        strains=[0.0],
+        settings=settings,
+        launcher=Launcher(ranks=ranks),
+        root=folder,
+        records_path=folder / "records.jsonl",
+        failures_path=folder / "failures.jsonl",
+    )
     return run_iteration(campaign, PathSpec(material, 0.0), 0, hubbard_in, folder / material.name)

@@ -50,14 +50,18 @@ def convergence_plot(path: Path, u: pd.DataFrame) -> Path:
     paths dashed and labelled by their distortion, the others by their isotropic strain."""
     metals = u[u[K.SPECIES] != "O"]
     materials = sorted(metals[K.MATERIAL].unique())
-    fig, axes = plt.subplots(1, max(len(materials), 1), figsize=(3 * max(len(materials), 1), 3), sharey=False, squeeze=False)
+    fig, axes = plt.subplots(
+        1, max(len(materials), 1), figsize=(3 * max(len(materials), 1), 3), sharey=False, squeeze=False
+    )
     for ax, material in zip(axes[0], materials):
         group = metals[metals[K.MATERIAL] == material]
-        for path_id, steps in group.groupby(K.PATH_ID):
+        for _, steps in group.groupby(K.PATH_ID):
             first = steps[steps[K.ATOM_INDEX] == steps[K.ATOM_INDEX].min()].sort_values(K.ITERATION)
             distortion = first[K.DISTORTION].iloc[0] if K.DISTORTION in first else None
             label = distortion or f"{first[K.STRAIN].iloc[0] * 100:+.0f} %"
-            ax.plot(first[K.ITERATION], first[K.U_OUT], marker="o", ms=3, lw=1, ls="--" if distortion else "-", label=label)
+            ax.plot(
+                first[K.ITERATION], first[K.U_OUT], marker="o", ms=3, lw=1, ls="--" if distortion else "-", label=label
+            )
         ax.set_title(material, fontsize=9)
         ax.set_xlabel("iteration")
         ax.set_xlim(-0.5, max(1, int(metals[K.ITERATION].max())) + 0.5)
@@ -67,13 +71,22 @@ def convergence_plot(path: Path, u: pd.DataFrame) -> Path:
     return save_figure(fig, path)
 
 
-def write_report(folder: Path, records: list[dict], failures: list[dict], u: pd.DataFrame, v: pd.DataFrame, summary: dict[str, Any]) -> Path:
+def write_report(
+    folder: Path, records: list[dict], failures: list[dict], u: pd.DataFrame, v: pd.DataFrame, summary: dict[str, Any]
+) -> Path:
     """Write ``data_report.md`` and the plots into ``folder``; return the markdown path."""
     folder = Path(folder)
     metals = u[u[K.SPECIES] != "O"]
-    histogram_comparison(folder / "u_by_species.png", {s: g[K.U_OUT].to_numpy() for s, g in u.groupby(K.SPECIES)}, "U_out (eV)", bins=30)
+    histogram_comparison(
+        folder / "u_by_species.png", {s: g[K.U_OUT].to_numpy() for s, g in u.groupby(K.SPECIES)}, "U_out (eV)", bins=30
+    )
     if not v.empty:
-        histogram_comparison(folder / "v_by_pair.png", {f"{a}-{b}": g[K.V_OUT].to_numpy() for (a, b), g in v.groupby([K.SPECIES_I, K.SPECIES_J])}, "V_out (eV)", bins=30)
+        histogram_comparison(
+            folder / "v_by_pair.png",
+            {f"{a}-{b}": g[K.V_OUT].to_numpy() for (a, b), g in v.groupby([K.SPECIES_I, K.SPECIES_J])},
+            "V_out (eV)",
+            bins=30,
+        )
     convergence_plot(folder / "convergence_paths.png", u)
     per_iteration = metals.groupby(K.ITERATION).size().rename("metal U points").reset_index()
     lines = [
@@ -81,13 +94,26 @@ def write_report(folder: Path, records: list[dict], failures: list[dict], u: pd.
         "",
         "Summary: " + ", ".join(f"{k} = {v}" for k, v in summary.items()),
         "",
-        "## Points per material", "", markdown_table(counts_table(u, v)), "",
-        "## Metal U points per iteration", "", markdown_table(per_iteration), "",
-        "## U_out (eV) per species", "", markdown_table(u.groupby(K.SPECIES)[K.U_OUT].describe().round(3).reset_index()), "",
+        "## Points per material",
+        "",
+        markdown_table(counts_table(u, v)),
+        "",
+        "## Metal U points per iteration",
+        "",
+        markdown_table(per_iteration),
+        "",
+        "## U_out (eV) per species",
+        "",
+        markdown_table(u.groupby(K.SPECIES)[K.U_OUT].describe().round(3).reset_index()),
+        "",
     ]
     if not v.empty:
-        lines += ["## V_out (eV) per pair", "",
-                  markdown_table(v.groupby([K.SPECIES_I, K.SPECIES_J])[K.V_OUT].describe().round(3).reset_index()), ""]
+        lines += [
+            "## V_out (eV) per pair",
+            "",
+            markdown_table(v.groupby([K.SPECIES_I, K.SPECIES_J])[K.V_OUT].describe().round(3).reset_index()),
+            "",
+        ]
     lines += ["## Failed calculations (not in the data set)", ""]
     lines += [f"- {f[K.RECORD_ID]}: {f.get(K.REASON, '')}" for f in failures] or ["- none"]
     lines += ["", "Plots: u_by_species.png, v_by_pair.png, convergence_paths.png", ""]

@@ -71,7 +71,9 @@ def resample_members(paths: np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(index == g) for g in range(len(labels))]
 
 
-def model_minus_baseline(y: np.ndarray, model: np.ndarray, baseline: np.ndarray, paths: np.ndarray, n_resamples: int, seed: int) -> dict:
+def model_minus_baseline(
+    y: np.ndarray, model: np.ndarray, baseline: np.ndarray, paths: np.ndarray, n_resamples: int, seed: int
+) -> dict:
     """MAE difference model - baseline (eV; negative: the model is better) with its 95 % path-bootstrap
     interval (``core.metrics.paired_group_bootstrap``): ``diff``, ``ci_low``, ``ci_high``, ``p_b_better``."""
     return paired_group_bootstrap(y, baseline, model, np.asarray(paths).astype(str), n_resamples, seed)["mae"]
@@ -83,16 +85,23 @@ def fold_metrics(rows: pd.DataFrame, n_resamples: int, seed: int) -> dict:
     (``model`` and each baseline): :func:`path_bootstrap` on the rows it predicts; per baseline the model's
     MAE minus the baseline's on those same rows (:func:`model_minus_baseline`, with ``n``)."""
     y, model, paths = rows[TARGET].to_numpy(float), rows[PRED].to_numpy(float), rows[K.PATH_ID].to_numpy()
-    entry = {"n_distinct": int(len(rows)), "n_paths": int(len(set(paths))), "n_materials": int(rows[K.MATERIAL].nunique()),
-             "predictors": {MODEL: path_bootstrap(y, model, paths, n_resamples, seed)}, "model_minus_baseline": {}}
+    entry = {
+        "n_distinct": int(len(rows)),
+        "n_paths": int(len(set(paths))),
+        "n_materials": int(rows[K.MATERIAL].nunique()),
+        "predictors": {MODEL: path_bootstrap(y, model, paths, n_resamples, seed)},
+        "model_minus_baseline": {},
+    }
     for name in BASELINES:
         values = rows[baseline_column(name)].to_numpy(float)
         keep = np.isfinite(values)
         if not keep.any():
             continue
         entry["predictors"][name] = path_bootstrap(y[keep], values[keep], paths[keep], n_resamples, seed)
-        entry["model_minus_baseline"][name] = {"n": int(keep.sum()), **model_minus_baseline(
-            y[keep], model[keep], values[keep], paths[keep], n_resamples, seed)}
+        entry["model_minus_baseline"][name] = {
+            "n": int(keep.sum()),
+            **model_minus_baseline(y[keep], model[keep], values[keep], paths[keep], n_resamples, seed),
+        }
     return entry
 
 
@@ -136,19 +145,27 @@ def evaluation_markdown(results: dict) -> str:
     """The report: per model variant (parameter and target) one table of every holdout fold and predictor."""
     lines = ["# Hubbard U and V: models against every baseline, per target and holdout", "", *HEADER, ""]
     for variant, result in results.items():
-        lines += [f"## {result['parameter']}, target {result['target']} (`{variant}`)", "",
-                  f"Target: {TARGET_TEXT.get(result['target'], result['target'])}. "
-                  f"{result['n_points']} rows from {result['n_paths']} paths; CPU {result['cpu_s']:.0f} s.", "",
-                  "| holdout | predictor | n | paths | MAE (eV) [95 %] | MARE [95 %] | model - predictor MAE (eV) [95 %] |",
-                  "|---|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"## {result['parameter']}, target {result['target']} (`{variant}`)",
+            "",
+            f"Target: {TARGET_TEXT.get(result['target'], result['target'])}. "
+            f"{result['n_points']} rows from {result['n_paths']} paths; CPU {result['cpu_s']:.0f} s.",
+            "",
+            "| holdout | predictor | n | paths | MAE (eV) [95 %] | MARE [95 %] | model - predictor MAE (eV) [95 %] |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
         for fold, entry in result["schemes"].items():
             for name in [n for n in (MODEL, *BASELINES) if n in entry["predictors"]]:
                 score = entry["predictors"][name]
-                lines.append(f"| {fold} | {name} | {score['n']} | {score['n_paths']} | {_interval(score['mae_eV'], False)} | "
-                             f"{_interval(score['mare'], True)} | {_difference(entry['model_minus_baseline'].get(name))} |")
+                lines.append(
+                    f"| {fold} | {name} | {score['n']} | {score['n_paths']} | {_interval(score['mae_eV'], False)} | "
+                    f"{_interval(score['mare'], True)} | {_difference(entry['model_minus_baseline'].get(name))} |"
+                )
         if not result["schemes"]:
             lines.append("| (none) | | 0 | 0 | | | |")
         if result["skipped"]:
-            lines += ["", "Holdouts without a score:", ""] + [f"- {name}: {reason}" for name, reason in sorted(result["skipped"].items())]
+            lines += ["", "Holdouts without a score:", ""] + [
+                f"- {name}: {reason}" for name, reason in sorted(result["skipped"].items())
+            ]
         lines.append("")
     return "\n".join(lines) + "\n"

@@ -13,8 +13,8 @@ from matdisco.core.errors import ConfigError, MatdiscoError
 from matdisco.core.io import atomic_write_json
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.campaign import Campaign, PathSpec, campaign_from_config, run_campaign, run_iteration
-from matdisco.hubbard.records import read_records
 from matdisco.hubbard.convergence import run_study, write_report
+from matdisco.hubbard.records import read_records
 from matdisco.hubbard.structures import atoms_from_record
 
 
@@ -73,12 +73,19 @@ def check_settings(stored: dict[str, Any], campaign: Campaign, path: PathSpec) -
     """Raise :class:`ConfigError` when the configured settings differ from those of the stored record
     (a re-run would then not be comparable)."""
     material = path.material
-    current = {**campaign.settings, "kpts": list(material.kpts), "qpts": list(material.qpts),
-               "occupations": material.occupations, "magnetic": material.magnetic}
+    current = {
+        **campaign.settings,
+        "kpts": list(material.kpts),
+        "qpts": list(material.qpts),
+        "occupations": material.occupations,
+        "magnetic": material.magnetic,
+    }
     changed = sorted(k for k in set(current) | set(stored[K.SETTINGS]) if current.get(k) != stored[K.SETTINGS].get(k))
     if changed:
-        raise ConfigError(f"record {stored[K.RECORD_ID]} was computed with other settings ({', '.join(changed)}); "
-                          "the spot-check needs the data set's settings")
+        raise ConfigError(
+            f"record {stored[K.RECORD_ID]} was computed with other settings ({', '.join(changed)}); "
+            "the spot-check needs the data set's settings"
+        )
 
 
 def spotcheck(cfg: DictConfig) -> dict[str, Any]:
@@ -103,13 +110,18 @@ def spotcheck(cfg: DictConfig) -> dict[str, Any]:
         fresh = run_iteration(campaign, path, stored[K.ITERATION], hubbard_in, folder, atoms)
         results[stored[K.RECORD_ID]] = {**compare(stored, fresh), "cpu_time_s": fresh[K.CPU_TIME]}
     tolerance = float(sim.spotcheck.tolerance_eV)
-    report = {"tolerance_eV": tolerance, "records": results,
-              "max_u_diff_eV": max(r["u_eV"] for r in results.values()),
-              "max_v_diff_eV": max(r["v_eV"] for r in results.values())}
+    report = {
+        "tolerance_eV": tolerance,
+        "records": results,
+        "max_u_diff_eV": max(r["u_eV"] for r in results.values()),
+        "max_v_diff_eV": max(r["v_eV"] for r in results.values()),
+    }
     atomic_write_json(sim.spotcheck.report, report)
     bad = {rid: r for rid, r in results.items() if r["u_eV"] > tolerance or r["v_eV"] > tolerance}
     if bad:
-        raise SpotCheckError(f"QE re-runs disagree with the stored records beyond {tolerance} eV: {bad} (see {sim.spotcheck.report})")
+        raise SpotCheckError(
+            f"QE re-runs disagree with the stored records beyond {tolerance} eV: {bad} (see {sim.spotcheck.report})"
+        )
     return report
 
 

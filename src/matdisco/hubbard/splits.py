@@ -13,10 +13,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
-
-import re
 
 import numpy as np
 import pandas as pd
@@ -28,7 +27,9 @@ SPLITS = ("train", "val", "test")
 BY_PATH, LOMO = "by_path", "lomo"
 
 
-def group_split(groups: list[str], fractions: dict[str, float], seed: int, strata: list[str] | None = None) -> dict[str, str]:
+def group_split(
+    groups: list[str], fractions: dict[str, float], seed: int, strata: list[str] | None = None
+) -> dict[str, str]:
     """Assign each distinct group to train/val/test; returns {group: split}.
 
     Groups are split separately within each stratum (``strata[k]`` is the stratum of ``groups[k]``;
@@ -53,7 +54,9 @@ def _split_groups(unique: list[str], fractions: dict[str, float], rng: np.random
     return {unique[index]: label for index, label in zip(order, labels)}
 
 
-def add_splits(tables: list[pd.DataFrame], records: list[dict[str, Any]], fractions: dict[str, float], seed: int) -> None:
+def add_splits(
+    tables: list[pd.DataFrame], records: list[dict[str, Any]], fractions: dict[str, float], seed: int
+) -> None:
     """Add ``split_by_path`` (paths split within each material, so every held-out path has training
     paths of its own material) and ``split_by_material`` columns (same assignment in every table)."""
     by_path = group_split([r[K.PATH_ID] for r in records], fractions, seed, strata=[r[K.MATERIAL] for r in records])
@@ -91,7 +94,14 @@ def split_runs(points: pd.DataFrame, names: list[str]) -> list[SplitRun]:
                 train = rest & ~val
                 if not train.any():  # too few paths: keep every other material for training
                     train, val = rest, val & False
-                runs.append(SplitRun(f"{LOMO}_{material}", list(np.flatnonzero(train)), list(np.flatnonzero(val)), list(np.flatnonzero(held))))
+                runs.append(
+                    SplitRun(
+                        f"{LOMO}_{material}",
+                        list(np.flatnonzero(train)),
+                        list(np.flatnonzero(val)),
+                        list(np.flatnonzero(held)),
+                    )
+                )
         else:
             raise ConfigError(f"unknown split {name!r}; splits are {BY_PATH!r} and {LOMO!r}")
     for run in runs:
@@ -101,11 +111,16 @@ def split_runs(points: pd.DataFrame, names: list[str]) -> list[SplitRun]:
 
 def check_grouped(points: pd.DataFrame, run: SplitRun) -> None:
     """Raise if one self-consistent path has rows in two of the run's sets."""
-    sets = {name: set(points.iloc[rows][K.PATH_ID]) for name, rows in (("train", run.train), ("val", run.val), ("test", run.test))}
+    sets = {
+        name: set(points.iloc[rows][K.PATH_ID])
+        for name, rows in (("train", run.train), ("val", run.val), ("test", run.test))
+    }
     for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
         shared = sets[a] & sets[b]
         if shared:
-            raise InputError(f"split {run.name}: path(s) {sorted(shared)} in both {a} and {b}", expected="every path in one set")
+            raise InputError(
+                f"split {run.name}: path(s) {sorted(shared)} in both {a} and {b}", expected="every path in one set"
+            )
 
 
 RANGE, EACH = "range", "each"
@@ -125,7 +140,9 @@ def block_column(points: pd.DataFrame, column: str) -> pd.Series:
     if column == LI_CONTENT:
         return points[K.MATERIAL].map(li_content)
     if column not in points:
-        raise ConfigError(f"data.evaluate.blocked: column {column!r} is not in the table; columns are {sorted(points.columns)}")
+        raise ConfigError(
+            f"data.evaluate.blocked: column {column!r} is not in the table; columns are {sorted(points.columns)}"
+        )
     return points[column]
 
 
@@ -138,7 +155,11 @@ def blocked_runs(points: pd.DataFrame, schemes: dict[str, dict]) -> tuple[list[S
         kind, values = scheme.get("type"), block_column(points, scheme.get("column", ""))
         if kind == RANGE:
             low, high = scheme.get("min"), scheme.get("max")
-            held = values.notna() & (values >= (-np.inf if low is None else low)) & (values <= (np.inf if high is None else high))
+            held = (
+                values.notna()
+                & (values >= (-np.inf if low is None else low))
+                & (values <= (np.inf if high is None else high))
+            )
             blocks = [(name, held, f"no rows with {scheme['column']} in [{low}, {high}]")]
         elif kind == EACH:
             distinct = sorted(values.dropna().unique(), key=str)
@@ -164,7 +185,11 @@ def _block_run(points: pd.DataFrame, name: str, held: np.ndarray) -> SplitRun:
     """Test = ``held`` rows plus every other row of their paths (a path is never split); val = by_path val paths outside."""
     held = held | points[K.PATH_ID].isin(set(points.loc[held, K.PATH_ID])).to_numpy()
     rest = ~held
-    val = rest & (points[K.SPLIT_BY_PATH] == "val").to_numpy() if K.SPLIT_BY_PATH in points else np.zeros(len(points), bool)
+    val = (
+        rest & (points[K.SPLIT_BY_PATH] == "val").to_numpy()
+        if K.SPLIT_BY_PATH in points
+        else np.zeros(len(points), bool)
+    )
     train = rest & ~val
     if not train.any():
         train, val = rest, np.zeros(len(points), bool)

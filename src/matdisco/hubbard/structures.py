@@ -14,7 +14,8 @@ in R-3m); a distortion that breaks the symmetry gives several distinct U and V p
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from ase import Atoms
@@ -37,7 +38,12 @@ def rocksalt_afm(metal: str, a_angstrom: float) -> Atoms:
 
 
 def layered_r3m(
-    metal: str, a_angstrom: float, c_angstrom: float, z_oxygen: float, li_fraction: float = 1.0, magnetic: bool = False,
+    metal: str,
+    a_angstrom: float,
+    c_angstrom: float,
+    z_oxygen: float,
+    li_fraction: float = 1.0,
+    magnetic: bool = False,
     second_metal: str | None = None,
 ) -> Atoms:
     """Layered Li_x MO2 (alpha-NaFeO2 type, R-3m) in the rhombohedral primitive cell.
@@ -94,8 +100,11 @@ def voigt_to_tensor(strain_voigt: Sequence[float]) -> np.ndarray:
     return np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
 
 
-def distorted(atoms: Atoms, strain_voigt: Sequence[float] = (0.0,) * 6,
-              displacements_angstrom: Mapping[int, Sequence[float]] | None = None) -> Atoms:
+def distorted(
+    atoms: Atoms,
+    strain_voigt: Sequence[float] = (0.0,) * 6,
+    displacements_angstrom: Mapping[int, Sequence[float]] | None = None,
+) -> Atoms:
     """Copy of ``atoms`` deformed by ``I + strain`` (Cartesian frame of the cell; for the layered
     cells z is the hexagonal c axis) and then with single atoms displaced.
 
@@ -106,7 +115,9 @@ def distorted(atoms: Atoms, strain_voigt: Sequence[float] = (0.0,) * 6,
     out.set_cell(atoms.cell.array @ deformation.T, scale_atoms=True)
     for atom, shift in (displacements_angstrom or {}).items():
         if not 1 <= int(atom) <= len(out) or len(shift) != 3:
-            raise ConfigError(f"displacement of atom {atom} ({list(shift)}): atoms are 1..{len(out)}, shifts have 3 components")
+            raise ConfigError(
+                f"displacement of atom {atom} ({list(shift)}): atoms are 1..{len(out)}, shifts have 3 components"
+            )
         out.positions[int(atom) - 1] += np.asarray(shift, dtype=float)
     out.wrap()
     return out

@@ -29,8 +29,10 @@ def spin_channels(occupations: list) -> tuple[list[float], list[float], int]:
 
 
 def _ids(record: dict[str, Any]) -> dict[str, Any]:
-    return {**{key: record[key] for key in (K.RECORD_ID, K.PATH_ID, K.MATERIAL, K.STRAIN, K.ITERATION, K.CONVERGED)},
-            K.DISTORTION: record.get(K.DISTORTION)}
+    return {
+        **{key: record[key] for key in (K.RECORD_ID, K.PATH_ID, K.MATERIAL, K.STRAIN, K.ITERATION, K.CONVERGED)},
+        K.DISTORTION: record.get(K.DISTORTION),
+    }
 
 
 def u_table(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -39,11 +41,20 @@ def u_table(records: list[dict[str, Any]]) -> pd.DataFrame:
     for record in records:
         for site in record[K.SITES]:
             up, down, m = spin_channels(site[K.OCCUPATIONS])
-            rows.append({
-                **_ids(record), K.ATOM_INDEX: site[K.ATOM_INDEX], K.SPECIES: site[K.SPECIES], K.LABEL: site[K.LABEL],
-                K.N_ORBITALS: m, K.OCC_UP: up, K.OCC_DOWN: down, K.MAGNETIC_MOMENT: site[K.MAGNETIC_MOMENT],
-                K.U_IN: site[K.U_IN], K.U_OUT: site[K.U_OUT],
-            })
+            rows.append(
+                {
+                    **_ids(record),
+                    K.ATOM_INDEX: site[K.ATOM_INDEX],
+                    K.SPECIES: site[K.SPECIES],
+                    K.LABEL: site[K.LABEL],
+                    K.N_ORBITALS: m,
+                    K.OCC_UP: up,
+                    K.OCC_DOWN: down,
+                    K.MAGNETIC_MOMENT: site[K.MAGNETIC_MOMENT],
+                    K.U_IN: site[K.U_IN],
+                    K.U_OUT: site[K.U_OUT],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -55,15 +66,30 @@ def v_table(records: list[dict[str, Any]]) -> pd.DataFrame:
         for pair in record[K.PAIRS]:
             i, j = pair[K.ATOM_I], pair[K.ATOM_J_CELL]
             if i not in sites or j not in sites:
-                raise InputError(f"pair ({i}, {pair[K.ATOM_J]}) has an atom without occupations", where=record[K.RECORD_ID])
+                raise InputError(
+                    f"pair ({i}, {pair[K.ATOM_J]}) has an atom without occupations", where=record[K.RECORD_ID]
+                )
             i_up, i_down, m_i = spin_channels(sites[i][K.OCCUPATIONS])
             j_up, j_down, m_j = spin_channels(sites[j][K.OCCUPATIONS])
-            rows.append({
-                **_ids(record), K.ATOM_I: i, K.ATOM_J: pair[K.ATOM_J], K.ATOM_J_CELL: j,
-                K.SPECIES_I: pair[K.SPECIES_I], K.SPECIES_J: pair[K.SPECIES_J], K.DISTANCE: pair[K.DISTANCE],
-                K.N_ORBITALS_I: m_i, K.N_ORBITALS_J: m_j, K.OCC_I_UP: i_up, K.OCC_I_DOWN: i_down,
-                K.OCC_J_UP: j_up, K.OCC_J_DOWN: j_down, K.V_IN: pair[K.V_IN], K.V_OUT: pair[K.V_OUT],
-            })
+            rows.append(
+                {
+                    **_ids(record),
+                    K.ATOM_I: i,
+                    K.ATOM_J: pair[K.ATOM_J],
+                    K.ATOM_J_CELL: j,
+                    K.SPECIES_I: pair[K.SPECIES_I],
+                    K.SPECIES_J: pair[K.SPECIES_J],
+                    K.DISTANCE: pair[K.DISTANCE],
+                    K.N_ORBITALS_I: m_i,
+                    K.N_ORBITALS_J: m_j,
+                    K.OCC_I_UP: i_up,
+                    K.OCC_I_DOWN: i_down,
+                    K.OCC_J_UP: j_up,
+                    K.OCC_J_DOWN: j_down,
+                    K.V_IN: pair[K.V_IN],
+                    K.V_OUT: pair[K.V_OUT],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -78,11 +104,17 @@ def distinct_counts(u: pd.DataFrame, v: pd.DataFrame, decimals: int = 3) -> dict
     """Distinct values per iteration, summed: symmetry-equivalent sites (pairs) of one calculation
     carry the same U (V) and the same occupations up to a rotation, so they count once. Values are
     compared rounded to ``decimals`` eV per species (pair of species)."""
+
     def count(table: pd.DataFrame, by: list[str], value: str) -> int:
         if table.empty:
             return 0
-        return int(table.assign(_value=table[value].round(decimals)).drop_duplicates([K.RECORD_ID, *by, "_value"]).shape[0])
+        return int(
+            table.assign(_value=table[value].round(decimals)).drop_duplicates([K.RECORD_ID, *by, "_value"]).shape[0]
+        )
 
     metals = u[u[K.SPECIES] != "O"]
-    return {"n_u_distinct": count(u, [K.SPECIES], K.U_OUT), "n_u_metal_distinct": count(metals, [K.SPECIES], K.U_OUT),
-            "n_v_distinct": count(v, [K.SPECIES_I, K.SPECIES_J], K.V_OUT)}
+    return {
+        "n_u_distinct": count(u, [K.SPECIES], K.U_OUT),
+        "n_u_metal_distinct": count(metals, [K.SPECIES], K.U_OUT),
+        "n_v_distinct": count(v, [K.SPECIES_I, K.SPECIES_J], K.V_OUT),
+    }

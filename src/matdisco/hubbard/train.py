@@ -29,7 +29,16 @@ from matdisco.core.seeding import member_seed, seed_everything
 from matdisco.core.training import fit, instantiate_model, save_module
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.baselines import distinct_rows, output_scaling
-from matdisco.hubbard.data import HubbardDataModule, load_points, make_points, model_dir, processed_table, run_name, table_spec, vocabulary_of
+from matdisco.hubbard.data import (
+    HubbardDataModule,
+    load_points,
+    make_points,
+    model_dir,
+    processed_table,
+    run_name,
+    table_spec,
+    vocabulary_of,
+)
 from matdisco.hubbard.ensemble import Ensemble
 from matdisco.hubbard.splits import BY_PATH, SplitRun, split_runs
 
@@ -41,8 +50,15 @@ def train(cfg) -> dict:
     training = cfg.model.training
     metadata = run_metadata(cfg, [processed_table(cfg, spec.kind)])
     name = run_name(cfg)
-    summary: dict = {"model": name, "kind": spec.kind, "target": training.target, "n_points": len(points),
-                     "n_paths": int(points[K.PATH_ID].nunique()) if len(points) else 0, "splits": {}, "skipped": {}}
+    summary: dict = {
+        "model": name,
+        "kind": spec.kind,
+        "target": training.target,
+        "n_points": len(points),
+        "n_paths": int(points[K.PATH_ID].nunique()) if len(points) else 0,
+        "splits": {},
+        "skipped": {},
+    }
     val_mae = []
     with atomic_dir(model_dir(cfg)) as out:
         for run in split_runs(points, list(training.splits)) if len(points) else []:
@@ -50,11 +66,21 @@ def train(cfg) -> dict:
                 summary["skipped"][run.name] = "no training rows"
                 print(f"[hubbard_train] {name}: split {run.name} skipped (no training rows)")
                 continue
-            n_members = int(training.n_members) if run.name == BY_PATH else int(training.get("n_members_lomo", training.n_members))
+            n_members = (
+                int(training.n_members)
+                if run.name == BY_PATH
+                else int(training.get("n_members_lomo", training.n_members))
+            )
             ensemble, info = fit_ensemble(cfg, points, run, n_members, metadata)
             for member, module in enumerate(ensemble.members):
-                save_module(out / run.name / f"member_{member}.pt", module, vocabulary=ensemble.vocabulary, kind=spec.kind,
-                            target=str(training.target), train_records=info["train_records"])
+                save_module(
+                    out / run.name / f"member_{member}.pt",
+                    module,
+                    vocabulary=ensemble.vocabulary,
+                    kind=spec.kind,
+                    target=str(training.target),
+                    train_records=info["train_records"],
+                )
             summary["splits"][run.name] = {key: value for key, value in info.items() if key != "train_records"}
             if run.name == BY_PATH:
                 val_mae = info["val_mae_eV_members"]
@@ -62,8 +88,13 @@ def train(cfg) -> dict:
             print(f"[hubbard_train] {name}: nothing could be trained ({len(points)} points); see train_summary.json")
         atomic_write_json(out / "train_summary.json", summary)
     objective = float(np.nanmean(val_mae)) if val_mae and np.isfinite(val_mae).any() else float("nan")
-    return {"objective": objective, "n_points": len(points), "splits_trained": sorted(summary["splits"]),
-            "splits_skipped": summary["skipped"], "model_dir": str(model_dir(cfg))}
+    return {
+        "objective": objective,
+        "n_points": len(points),
+        "splits_trained": sorted(summary["splits"]),
+        "splits_skipped": summary["skipped"],
+        "model_dir": str(model_dir(cfg)),
+    }
 
 
 def fit_ensemble(cfg, points: pd.DataFrame, run: SplitRun, n_members: int, metadata: dict) -> tuple[Ensemble, dict]:
@@ -74,25 +105,44 @@ def fit_ensemble(cfg, points: pd.DataFrame, run: SplitRun, n_members: int, metad
     member, offsets, scale, notes, training record ids). ``run.train`` must not be empty."""
     spec, training, name = table_spec(cfg), cfg.model.training, run_name(cfg)
     decimals = int(cfg.data.distinct_decimals)
-    train_rows, val_rows = distinct_rows(points.iloc[run.train], spec, decimals), distinct_rows(points.iloc[run.val], spec, decimals)
+    train_rows, val_rows = (
+        distinct_rows(points.iloc[run.train], spec, decimals),
+        distinct_rows(points.iloc[run.val], spec, decimals),
+    )
     vocabulary = vocabulary_of(train_rows, spec.kind)
     offsets, scale = output_scaling(train_rows, spec, vocabulary, float(training.min_scale_eV))
     if not run.val:
         run.notes.append("no validation rows: early stopping and model selection on the training loss")
         print(f"[hubbard_train] {name}: split {run.name}: {run.notes[-1]}")
-    seen = val_rows[val_rows[spec.species].isin(vocabulary)] if spec.kind == "u" else val_rows[
-        val_rows[K.SPECIES_I].isin(vocabulary) & val_rows[K.SPECIES_J].isin(vocabulary)]
-    datamodule = HubbardDataModule(make_points(train_rows, spec.kind, vocabulary, cfg.model),
-                                   make_points(seen, spec.kind, vocabulary, cfg.model), int(training.batch_size), int(cfg.seed))
+    seen = (
+        val_rows[val_rows[spec.species].isin(vocabulary)]
+        if spec.kind == "u"
+        else val_rows[val_rows[K.SPECIES_I].isin(vocabulary) & val_rows[K.SPECIES_J].isin(vocabulary)]
+    )
+    datamodule = HubbardDataModule(
+        make_points(train_rows, spec.kind, vocabulary, cfg.model),
+        make_points(seen, spec.kind, vocabulary, cfg.model),
+        int(training.batch_size),
+        int(cfg.seed),
+    )
     group = cfg.logger.get("group") or f"hubbard-{name}"
     modules, maes = [], []
     for member in range(n_members):
         seed_everything(member_seed(int(cfg.seed), member))
         module = instantiate_model(cfg.model, species=vocabulary, offsets_eV=offsets, scale_eV=scale)
-        logged = fit(cfg, module, datamodule, artifact(cfg, "logs"), f"{name}-{run.name}-m{member}", metadata, group=group)
+        logged = fit(
+            cfg, module, datamodule, artifact(cfg, "logs"), f"{name}-{run.name}-m{member}", metadata, group=group
+        )
         maes.append(logged.get("val/mae_eV", float("nan")))
         modules.append(module.eval())
-    info = {"n_train_distinct": len(train_rows), "n_val_distinct": len(val_rows), "n_test": len(run.test), "val_mae_eV_members": maes,
-            "offsets_eV": dict(zip(vocabulary, offsets)), "scale_eV": scale, "notes": run.notes,
-            "train_records": sorted(set(train_rows[K.RECORD_ID]))}
+    info = {
+        "n_train_distinct": len(train_rows),
+        "n_val_distinct": len(val_rows),
+        "n_test": len(run.test),
+        "val_mae_eV_members": maes,
+        "offsets_eV": dict(zip(vocabulary, offsets)),
+        "scale_eV": scale,
+        "notes": run.notes,
+        "train_records": sorted(set(train_rows[K.RECORD_ID])),
+    }
     return Ensemble(modules, vocabulary, spec.kind, str(training.target), None), info

@@ -45,27 +45,47 @@ def _with_predictions(test: pd.DataFrame, pred_ln_sigma: np.ndarray, unseen: pd.
     return out
 
 
-def temperature_only_predict(train: pd.DataFrame, test: pd.DataFrame, graphs: dict, alpha: float, t_ref_K: float) -> pd.DataFrame:
+def temperature_only_predict(
+    train: pd.DataFrame, test: pd.DataFrame, graphs: dict, alpha: float, t_ref_K: float
+) -> pd.DataFrame:
     """Least-squares a + b tau + c tau^2 on every training point; the same law for every test IL."""
-    coef = ridge_solve(temperature_terms(train[keys.TEMPERATURE_K], t_ref_K), train[keys.LN_SIGMA].to_numpy(), np.zeros(3))
+    coef = ridge_solve(
+        temperature_terms(train[keys.TEMPERATURE_K], t_ref_K), train[keys.LN_SIGMA].to_numpy(), np.zeros(3)
+    )
     return _with_predictions(test, temperature_terms(test[keys.TEMPERATURE_K], t_ref_K) @ coef, "")
 
 
 def ion_keys(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Canonical cation and anion keys of each row (InChIKeys: resonance forms of an ion share one)."""
-    return tuple(frame[column].map({s: ion_key(s, f"{column} {s}") for s in frame[column].unique()}) for column in (keys.CATION_SMILES, keys.ANION_SMILES))
+    return tuple(
+        frame[column].map({s: ion_key(s, f"{column} {s}") for s in frame[column].unique()})
+        for column in (keys.CATION_SMILES, keys.ANION_SMILES)
+    )
 
 
-def ion_identity_predict(train: pd.DataFrame, test: pd.DataFrame, graphs: dict, alpha: float, t_ref_K: float) -> pd.DataFrame:
+def ion_identity_predict(
+    train: pd.DataFrame, test: pd.DataFrame, graphs: dict, alpha: float, t_ref_K: float
+) -> pd.DataFrame:
     """Temperature terms (unpenalised) plus a ridge shift per cation and per anion (penalty ``alpha``).
 
     Test ions absent from ``train`` get the mean shift of the training ions of their role.
     """
     train_cation, train_anion = ion_keys(train)
     cations, anions = sorted(set(train_cation)), sorted(set(train_anion))
-    x = np.hstack([temperature_terms(train[keys.TEMPERATURE_K], t_ref_K), _one_hot(train_cation, cations), _one_hot(train_anion, anions)])
-    coef = ridge_solve(x, train[keys.LN_SIGMA].to_numpy(), np.r_[np.zeros(3), np.full(len(cations) + len(anions), alpha)])
-    shift = {"cation": dict(zip(cations, coef[3 : 3 + len(cations)])), "anion": dict(zip(anions, coef[3 + len(cations) :]))}
+    x = np.hstack(
+        [
+            temperature_terms(train[keys.TEMPERATURE_K], t_ref_K),
+            _one_hot(train_cation, cations),
+            _one_hot(train_anion, anions),
+        ]
+    )
+    coef = ridge_solve(
+        x, train[keys.LN_SIGMA].to_numpy(), np.r_[np.zeros(3), np.full(len(cations) + len(anions), alpha)]
+    )
+    shift = {
+        "cation": dict(zip(cations, coef[3 : 3 + len(cations)])),
+        "anion": dict(zip(anions, coef[3 + len(cations) :])),
+    }
     test_cation, test_anion = ion_keys(test)
     cation_shift = test_cation.map(shift["cation"]).fillna(float(np.mean(list(shift["cation"].values())))).to_numpy()
     anion_shift = test_anion.map(shift["anion"]).fillna(float(np.mean(list(shift["anion"].values())))).to_numpy()
@@ -99,7 +119,10 @@ def ridge_predict(train: pd.DataFrame, test: pd.DataFrame, graphs: dict, alpha: 
 
     x = design(train)
     coef = ridge_solve(x, train[keys.LN_SIGMA].to_numpy(), np.full(x.shape[1], alpha))
-    unseen = {il: " ".join(sorted({t for t in graphs[il].atom_types if t not in vocabulary})) for il in test[keys.IL_ID].unique()}
+    unseen = {
+        il: " ".join(sorted({t for t in graphs[il].atom_types if t not in vocabulary}))
+        for il in test[keys.IL_ID].unique()
+    }
     unseen_column = test[keys.IL_ID].map(unseen)
     return _with_predictions(test, np.where(unseen_column == "", design(test) @ coef, np.nan), unseen_column)
 

@@ -85,8 +85,10 @@ class CurationReport:
         """One line: how many salt names were rejected, unmapped and kept, with the count per reason."""
         reasons = Counter(re.sub(r"\s*'[^']*'", "", why.split(" in salt ")[0]) for why in self.rejected_names.values())
         why = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common()) or "none"
-        return (f"{len(self.rejected_names)} of {self.n_salt_names_raw} salt names rejected ({why}), "
-                f"{len(self.unmapped_names)} unmapped; {self.n_ils_kept} ILs kept")
+        return (
+            f"{len(self.rejected_names)} of {self.n_salt_names_raw} salt names rejected ({why}), "
+            f"{len(self.unmapped_names)} unmapped; {self.n_ils_kept} ILs kept"
+        )
 
     def as_markdown(self) -> str:
         """Human-readable report."""
@@ -188,7 +190,9 @@ def curate(tables: dict[str, pd.DataFrame], rules: dict) -> tuple[pd.DataFrame, 
     points[keys.CATION_NAME] = points[keys.CATION_SMILES].map(lambda s: ion_names.get(ions.ion_key(s), s))
     points[keys.ANION_NAME] = points[keys.ANION_SMILES].map(lambda s: ion_names.get(ions.ion_key(s), s))
     points[keys.LN_SIGMA] = np.log(points[keys.SIGMA_S_PER_M])
-    points = points.sort_values([keys.IL_ID, keys.TEMPERATURE_K, keys.SIGMA_S_PER_M, keys.SALT_NAME]).reset_index(drop=True)
+    points = points.sort_values([keys.IL_ID, keys.TEMPERATURE_K, keys.SIGMA_S_PER_M, keys.SALT_NAME]).reset_index(
+        drop=True
+    )
     report.n_points_kept = len(points)
     report.n_ils_kept = points[keys.IL_ID].nunique()
     report.n_synonym_names_merged = int(points[keys.SALT_NAME].nunique() - report.n_ils_kept)
@@ -262,7 +266,10 @@ def _apply_point_rules(points: pd.DataFrame, rules: dict, report: CurationReport
             f"pressure more than {rules['pressure_max_deviation_kPa']} kPa from ambient",
             lambda p: (p[keys.PRESSURE_KPA] - AMBIENT_PRESSURE_KPA).abs() > rules["pressure_max_deviation_kPa"],
         ),
-        (f"sigma above {rules['sigma_max_S_per_m']} S/m (implausible for a pure IL)", lambda p: p[keys.SIGMA_S_PER_M] > rules["sigma_max_S_per_m"]),
+        (
+            f"sigma above {rules['sigma_max_S_per_m']} S/m (implausible for a pure IL)",
+            lambda p: p[keys.SIGMA_S_PER_M] > rules["sigma_max_S_per_m"],
+        ),
         (f"temperature outside [{low_T}, {high_T}] K", lambda p: ~p[keys.TEMPERATURE_K].between(low_T, high_T)),
     ]
     if rules.get("drop_exact_duplicates", True):
@@ -287,9 +294,16 @@ def _v2_checks(rules: dict, report: CurationReport) -> list:
 
         checks.append(("source inconsistent with independent series", source_rule))
     if rules.get("plausibility"):
-        checks.append(("implausible magnitude and temperature slope", lambda p: implausible_datasets(p, **rules["plausibility"])))
+        checks.append(
+            ("implausible magnitude and temperature slope", lambda p: implausible_datasets(p, **rules["plausibility"]))
+        )
     if rules.get("solid"):
-        checks.append(("solid branch (below the liquid extrapolation of warmer points)", lambda p: solid_branch(p, **rules["solid"])))
+        checks.append(
+            (
+                "solid branch (below the liquid extrapolation of warmer points)",
+                lambda p: solid_branch(p, **rules["solid"]),
+            )
+        )
     if rules.get("glassy"):
 
         def glassy_rule(p: pd.DataFrame) -> pd.Series:
@@ -311,7 +325,9 @@ def _v2_checks(rules: dict, report: CurationReport) -> list:
     return [listed(rule, fn) for rule, fn in checks]
 
 
-def _arrhenius(temperature_K: np.ndarray, ln_sigma: np.ndarray, min_span_K: float, default_activation_K: float) -> tuple[float, float, float]:
+def _arrhenius(
+    temperature_K: np.ndarray, ln_sigma: np.ndarray, min_span_K: float, default_activation_K: float
+) -> tuple[float, float, float]:
     """Local Arrhenius law ln sigma = c - b (1/T - 1/T_c) through the points' centroid.
 
     Returns (1/T_c in 1/K, c in ln units, b in K). The activation temperature b = E_a/R is fitted
@@ -376,7 +392,9 @@ def _source_offsets(points: pd.DataFrame, window_K: float) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["source", keys.IL_ID, "offset_ln"])
 
 
-def implausible_datasets(points: pd.DataFrame, sigma_high_S_per_m: float, activation_max_K: float, min_span_K: float) -> pd.Series:
+def implausible_datasets(
+    points: pd.DataFrame, sigma_high_S_per_m: float, activation_max_K: float, min_span_K: float
+) -> pd.Series:
     """Mask of data sets that are both very conductive and very temperature-sensitive.
 
     A liquid conducting above ``sigma_high_S_per_m`` is fluid, far above its glass transition, and
@@ -397,7 +415,12 @@ def implausible_datasets(points: pd.DataFrame, sigma_high_S_per_m: float, activa
 
 
 def solid_branch(
-    points: pd.DataFrame, gap_ln: float, gap_per_K: float, n_reference: int, min_span_K: float, default_activation_K: float
+    points: pd.DataFrame,
+    gap_ln: float,
+    gap_per_K: float,
+    n_reference: int,
+    min_span_K: float,
+    default_activation_K: float,
 ) -> pd.Series:
     """Mask of points lying below the liquid extrapolation of the same IL's warmer points.
 
@@ -437,7 +460,9 @@ def solid_branch(
     return mask
 
 
-def _below_colder_liquid(temperature_K: np.ndarray, ln_sigma: np.ndarray, accepted: np.ndarray, gap_ln: float) -> np.ndarray:
+def _below_colder_liquid(
+    temperature_K: np.ndarray, ln_sigma: np.ndarray, accepted: np.ndarray, gap_ln: float
+) -> np.ndarray:
     """Indices of points more than ``gap_ln`` below an accepted point at a lower or equal temperature.
 
     A liquid's sigma rises with T, so such a point cannot be liquid (e.g. a crystal point 1 K above
@@ -470,10 +495,18 @@ def _count_drop(report: CurationReport, rule: str, points: pd.DataFrame, drop: p
 def ion_table(points: pd.DataFrame) -> pd.DataFrame:
     """One row per distinct ion in ``points``: SMILES, name, role, formal charge (e)."""
     rows = []
-    for role, smiles_col, name_col in (("cation", keys.CATION_SMILES, keys.CATION_NAME), ("anion", keys.ANION_SMILES, keys.ANION_NAME)):
+    for role, smiles_col, name_col in (
+        ("cation", keys.CATION_SMILES, keys.CATION_NAME),
+        ("anion", keys.ANION_SMILES, keys.ANION_NAME),
+    ):
         ions = points[[smiles_col, name_col]].drop_duplicates(smiles_col)
         for smiles, name in zip(ions[smiles_col], ions[name_col]):
             rows.append(
-                {keys.ION_SMILES: smiles, keys.ION_NAME: name, keys.ION_ROLE: role, keys.ION_CHARGE: Chem.GetFormalCharge(Chem.MolFromSmiles(smiles))}
+                {
+                    keys.ION_SMILES: smiles,
+                    keys.ION_NAME: name,
+                    keys.ION_ROLE: role,
+                    keys.ION_CHARGE: Chem.GetFormalCharge(Chem.MolFromSmiles(smiles)),
+                }
             )
     return pd.DataFrame(rows).sort_values([keys.ION_ROLE, keys.ION_SMILES]).reset_index(drop=True)

@@ -33,7 +33,10 @@ def load_points(cfg) -> pd.DataFrame:
     """Curated points table written by ``ionic_extract``."""
     path = processed_dir(cfg) / "points.parquet"
     if not path.is_file():
-        raise InputError(f"{path} is missing", expected="`python pipelines/extract.py data=ionic` (or `dvc repro ionic_extract`) first")
+        raise InputError(
+            f"{path} is missing",
+            expected="`python pipelines/extract.py data=ionic` (or `dvc repro ionic_extract`) first",
+        )
     return pd.read_parquet(path)
 
 
@@ -67,7 +70,9 @@ def salt_graphs(points: pd.DataFrame, scheme: str) -> dict[str, Data]:
     ils = points.drop_duplicates(keys.IL_ID)
     ions = ion_graphs(list(ils[keys.CATION_SMILES]) + list(ils[keys.ANION_SMILES]), scheme)
     graphs = {}
-    for il_id, salt, cation, anion in zip(ils[keys.IL_ID], ils[keys.SALT_SMILES], ils[keys.CATION_SMILES], ils[keys.ANION_SMILES]):
+    for il_id, salt, cation, anion in zip(
+        ils[keys.IL_ID], ils[keys.SALT_SMILES], ils[keys.CATION_SMILES], ils[keys.ANION_SMILES]
+    ):
         parts = salt.split(".")
         graphs[il_id] = disjoint_union([ions[cation]] * parts.count(cation) + [ions[anion]] * parts.count(anion))
     return graphs
@@ -102,7 +107,9 @@ def collate(items) -> tuple[Batch, torch.Tensor, torch.Tensor, torch.Tensor]:
     return graphs, point_graph, torch.cat([t for _, t, _ in items]), torch.cat([y for _, _, y in items])
 
 
-def predictable_ils(graphs: dict[str, Data], il_ids: list[str], vocabulary: dict[str, int]) -> tuple[list[str], dict[str, list[str]]]:
+def predictable_ils(
+    graphs: dict[str, Data], il_ids: list[str], vocabulary: dict[str, int]
+) -> tuple[list[str], dict[str, list[str]]]:
     """ILs whose atom types are all in ``vocabulary``, and the unseen types of the others."""
     unseen = {il: unseen_types(graphs[il].atom_types, vocabulary) for il in il_ids}
     return [il for il in il_ids if not unseen[il]], {il: types for il, types in unseen.items() if types}
@@ -115,7 +122,15 @@ class IonicDataModule(pl.LightningDataModule):
     additive model cannot predict them) and listed in ``self.unseen_val``.
     """
 
-    def __init__(self, points: pd.DataFrame, graphs: dict[str, Data], split: dict, batch_size_ils: int, seed: int, require_known_types: bool):
+    def __init__(
+        self,
+        points: pd.DataFrame,
+        graphs: dict[str, Data],
+        split: dict,
+        batch_size_ils: int,
+        seed: int,
+        require_known_types: bool,
+    ):
         super().__init__()
         self.vocabulary = type_vocabulary([graphs[il].atom_types for il in split["train"]])
         val_ils, self.unseen_val = predictable_ils(graphs, split["val"], self.vocabulary)
@@ -128,7 +143,9 @@ class IonicDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(self.train_set, batch_size=self.batch_size_ils, shuffle=True, collate_fn=collate, generator=generator)
+        return DataLoader(
+            self.train_set, batch_size=self.batch_size_ils, shuffle=True, collate_fn=collate, generator=generator
+        )
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val_set, batch_size=max(len(self.val_set), 1), shuffle=False, collate_fn=collate)

@@ -45,7 +45,14 @@ def fit_density_line(temperature_K: np.ndarray, rho_g_per_cm3: np.ndarray) -> De
         raise InputError("density line needs points at two temperatures or more", expected=">= 2 distinct temperatures")
     t_ref = float(temperature_K.mean())
     slope, intercept = np.polyfit(temperature_K - t_ref, rho_g_per_cm3, 1)
-    return DensityLine(float(intercept), float(slope), t_ref, float(temperature_K.min()), float(temperature_K.max()), len(temperature_K))
+    return DensityLine(
+        float(intercept),
+        float(slope),
+        t_ref,
+        float(temperature_K.min()),
+        float(temperature_K.max()),
+        len(temperature_K),
+    )
 
 
 def density_lines(raw: pd.DataFrame, pressure_max_deviation_kPa: float, min_points: int) -> dict[str, DensityLine]:
@@ -56,7 +63,9 @@ def density_lines(raw: pd.DataFrame, pressure_max_deviation_kPa: float, min_poin
     lines = {}
     for name, rows in near.groupby(keys.RAW_SALT_NAME):
         if rows[keys.RAW_TEMPERATURE].nunique() >= min_points:
-            lines[str(name)] = fit_density_line(rows[keys.RAW_TEMPERATURE].to_numpy(), rows[RAW_DENSITY].to_numpy() / 1000.0)
+            lines[str(name)] = fit_density_line(
+                rows[keys.RAW_TEMPERATURE].to_numpy(), rows[RAW_DENSITY].to_numpy() / 1000.0
+            )
     return lines
 
 

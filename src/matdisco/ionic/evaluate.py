@@ -53,11 +53,19 @@ def held_out_predictions(cfg, points: pd.DataFrame, graphs: dict, splits: dict) 
         test = points[points[keys.IL_ID].isin(split["test"])]
         train = points[points[keys.IL_ID].isin(split["train"] + split["val"])]
         for name in settings.baselines:
-            prediction = BASELINES[name](train, test, graphs, float(settings.baseline_alpha[name]), float(settings.baseline_temperature_reference_K))
+            prediction = BASELINES[name](
+                train,
+                test,
+                graphs,
+                float(settings.baseline_alpha[name]),
+                float(settings.baseline_temperature_reference_K),
+            )
             frames.append(prediction.assign(**{keys.MODEL: name, keys.FOLD: split_name}))
         for model_name in settings.models:
             ensemble = Ensemble.load(model_dir(cfg, model_name) / split_name)
-            frames.append(predict_points(ensemble, test, graphs).assign(**{keys.MODEL: model_name, keys.FOLD: split_name}))
+            frames.append(
+                predict_points(ensemble, test, graphs).assign(**{keys.MODEL: model_name, keys.FOLD: split_name})
+            )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -71,7 +79,13 @@ def evaluate(cfg) -> dict:
     """Score every baseline and model of ``data.evaluate`` on held-out ILs (see the module docstring)."""
     settings = cfg.data.evaluate
     points = load_points(cfg)
-    points = points.assign(**{LN_LAMBDA_OFFSET: ln_lambda_offsets(points, density_lines_of_snapshot(cfg), float(settings.lambda_extrapolation_K))})
+    points = points.assign(
+        **{
+            LN_LAMBDA_OFFSET: ln_lambda_offsets(
+                points, density_lines_of_snapshot(cfg), float(settings.lambda_extrapolation_K)
+            )
+        }
+    )
     graphs = salt_graphs(points, cfg.data.typing.scheme)
     splits = load_splits(cfg)
     predictions = held_out_predictions(cfg, points, graphs, splits)
@@ -88,7 +102,12 @@ def evaluate(cfg) -> dict:
     has_density = np.isfinite(wide[LN_LAMBDA_OFFSET])
     report = {
         "predictors": {
-            name: {"kind": "baseline" if name in settings.baselines else "model", "out_of_fold": values[name], **folds[name]} for name in predictors
+            name: {
+                "kind": "baseline" if name in settings.baselines else "model",
+                "out_of_fold": values[name],
+                **folds[name],
+            }
+            for name in predictors
         },
         "differences": differences,
         "counts": {
@@ -107,17 +126,40 @@ def evaluate(cfg) -> dict:
     }
     atomic_write_json(artifact(cfg, "metrics", "ionic", "evaluate.json"), report)
     _write_tables(cfg, scored, report, excluded)
-    return {name: {"rmse_ln": values[name]["rmse_ln"]["value"], "r2_298": values[name]["r2_298"]["value"]} for name in predictors}
+    return {
+        name: {"rmse_ln": values[name]["rmse_ln"]["value"], "r2_298": values[name]["r2_298"]["value"]}
+        for name in predictors
+    }
 
 
 def _write_tables(cfg, scored: pd.DataFrame, report: dict, excluded: list[str]) -> None:
     """Out-of-fold predictions and parity plot, per-IL errors and the comparison page."""
-    oof = scored[scored[keys.FOLD] != "default"][[keys.MODEL, keys.FOLD, keys.IL_ID, keys.TEMPERATURE_K, keys.LN_SIGMA, keys.PRED_LN_SIGMA, keys.PRED_LN_SIGMA_STD]]
+    oof = scored[scored[keys.FOLD] != "default"][
+        [
+            keys.MODEL,
+            keys.FOLD,
+            keys.IL_ID,
+            keys.TEMPERATURE_K,
+            keys.LN_SIGMA,
+            keys.PRED_LN_SIGMA,
+            keys.PRED_LN_SIGMA_STD,
+        ]
+    ]
     with atomic_path(artifact(cfg, "plots", "ionic", "oof_predictions.csv")) as tmp:
         oof.to_csv(tmp, index=False)
-    parity_plot(artifact(cfg, "plots", "ionic", "parity.png"), oof[keys.LN_SIGMA], oof[keys.PRED_LN_SIGMA], "ln(sigma / S m^-1)", groups=oof[keys.MODEL], title="held-out ILs, out-of-fold")
+    parity_plot(
+        artifact(cfg, "plots", "ionic", "parity.png"),
+        oof[keys.LN_SIGMA],
+        oof[keys.PRED_LN_SIGMA],
+        "ln(sigma / S m^-1)",
+        groups=oof[keys.MODEL],
+        title="held-out ILs, out-of-fold",
+    )
     errors = per_il_errors(scored)
     with atomic_path(artifact(cfg, "results", "ionic", "per_il_errors.csv")) as tmp:
         errors.to_csv(tmp, index=False)
     worst = errors[errors[keys.MODEL].isin(list(cfg.data.evaluate.models))]
-    atomic_write_text(artifact(cfg, "results", "ionic", "model_comparison.md"), comparison_markdown(report, excluded, worst, int(cfg.data.evaluate.worst_ils)))
+    atomic_write_text(
+        artifact(cfg, "results", "ionic", "model_comparison.md"),
+        comparison_markdown(report, excluded, worst, int(cfg.data.evaluate.worst_ils)),
+    )

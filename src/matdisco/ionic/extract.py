@@ -24,7 +24,9 @@ def extract(cfg) -> dict:
     split_cfg = cfg.data.split
     print(f"ionic curation: {report.rejection_summary()}", file=sys.stderr)
     try:
-        splits = grouped_splits(points[keys.IL_ID], split_cfg.n_test, split_cfg.val_fraction, split_cfg.n_folds, seed=int(cfg.seed))
+        splits = grouped_splits(
+            points[keys.IL_ID], split_cfg.n_test, split_cfg.val_fraction, split_cfg.n_folds, seed=int(cfg.seed)
+        )
     except ConfigError as err:
         raise ConfigError(f"{err}; curation: {report.rejection_summary()}") from None
     paths = write_processed(cfg, points, ions, splits)
@@ -42,7 +44,9 @@ def extract(cfg) -> dict:
         "n_folds": len(splits["folds"]),
         "n_glassy_points": len(glassy),
     }
-    atomic_write_json(artifact(cfg, "metrics", "ionic", "curation.json"), {**summary, "dropped_points": report.dropped_points})
+    atomic_write_json(
+        artifact(cfg, "metrics", "ionic", "curation.json"), {**summary, "dropped_points": report.dropped_points}
+    )
     return summary
 
 

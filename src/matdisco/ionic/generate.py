@@ -89,8 +89,12 @@ def generate(cfg) -> dict:
         "melting_cv": inputs.melting.cv,
     }
     with atomic_path(artifact(cfg, "results", "ionic", "screening.csv")) as tmp:
-        table.sort_values([keys.TEMPERATURE_K, "passes_all", keys.PRED_LN_SIGMA], ascending=[True, False, False]).to_csv(tmp, index=False)
-    atomic_write_text(artifact(cfg, "results", "ionic", "screening_top20.md"), top_markdown(ranked, counts, references, context))
+        table.sort_values(
+            [keys.TEMPERATURE_K, "passes_all", keys.PRED_LN_SIGMA], ascending=[True, False, False]
+        ).to_csv(tmp, index=False)
+    atomic_write_text(
+        artifact(cfg, "results", "ionic", "screening_top20.md"), top_markdown(ranked, counts, references, context)
+    )
     top = ranked.iloc[0] if len(ranked) else None
     summary = {
         **{k: v for k, v in context.items() if k != "top_n"},
@@ -121,10 +125,12 @@ def predict_pairs(cfg, requested: list[tuple[str, str, float]]) -> tuple[pd.Data
     pairs = identity_verdicts(pairs, inputs.points)
     temperatures_K = sorted({float(t) for _, _, t in requested})
     table = assess(pairs, inputs.ensemble, inputs.points, inputs.melting, inputs.rules, inputs.scheme, temperatures_K)
-    wanted = pd.DataFrame({
-        keys.CATION_SMILES: [s.cation_smiles for s in salts],
-        keys.ANION_SMILES: [s.anion_smiles for s in salts],
-        keys.TEMPERATURE_K: [float(t) for _, _, t in requested],
-    })
+    wanted = pd.DataFrame(
+        {
+            keys.CATION_SMILES: [s.cation_smiles for s in salts],
+            keys.ANION_SMILES: [s.anion_smiles for s in salts],
+            keys.TEMPERATURE_K: [float(t) for _, _, t in requested],
+        }
+    )
     table = nearest_measured(table, inputs.points)
     return wanted.merge(table, on=[keys.CATION_SMILES, keys.ANION_SMILES, keys.TEMPERATURE_K], how="left"), inputs

@@ -28,9 +28,28 @@ PROTIC_CAVEAT = (
     "lower than a fully ionic liquid of this viscosity) and may lose the volatile neutral on heating"
 )
 _LONG_ALKYLS = {"octadecyl": 18, "hexadecyl": 16, "tetradecyl": 14, "dodecyl": 12, "undecyl": 11}
-_ALKYLS = {"decyl": 10, "nonyl": 9, "octyl": 8, "heptyl": 7, "hexyl": 6, "pentyl": 5, "butyl": 4, "propyl": 3, "ethyl": 2, "methyl": 1}
+_ALKYLS = {
+    "decyl": 10,
+    "nonyl": 9,
+    "octyl": 8,
+    "heptyl": 7,
+    "hexyl": 6,
+    "pentyl": 5,
+    "butyl": 4,
+    "propyl": 3,
+    "ethyl": 2,
+    "methyl": 1,
+}
 _MULTIPLIERS = {"": 1, "di": 2, "tri": 3, "tetra": 4}
-_CORES = {"imidazolium": 3, "pyridinium": 5, "pyrrolidinium": 4, "piperidinium": 5, "ammonium": 0, "aminium": 0, "phosphonium": 0}
+_CORES = {
+    "imidazolium": 3,
+    "pyridinium": 5,
+    "pyrrolidinium": 4,
+    "piperidinium": 5,
+    "ammonium": 0,
+    "aminium": 0,
+    "phosphonium": 0,
+}
 _WORD = re.compile(
     "(" + "|".join(_LONG_ALKYLS) + ")|(di|tri|tetra)?(" + "|".join(_ALKYLS) + ")|(" + "|".join(_CORES) + ")"
 )
@@ -91,7 +110,9 @@ def ion_name_table(*tables: pd.DataFrame) -> tuple[dict[str, str], dict[str, str
                 continue
             name = str(name).strip(", ")
             if not name_matches_structure(name, mol):
-                rejected[name] = f"{name_carbon_count(name)} carbons implied, {smiles} has {sum(a.GetSymbol() == 'C' for a in mol.GetAtoms())}"
+                rejected[name] = (
+                    f"{name_carbon_count(name)} carbons implied, {smiles} has {sum(a.GetSymbol() == 'C' for a in mol.GetAtoms())}"
+                )
                 continue
             names.setdefault(inchi.MolToInchiKey(mol), name)
     return names, rejected

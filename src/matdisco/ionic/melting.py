@@ -54,7 +54,13 @@ def melting_table(raw: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.Data
             continue
         salt_key = f"{ion_key(salt.cation_smiles)}.{ion_key(salt.anion_smiles)}"
         rows.append(
-            {keys.SALT_KEY: salt_key, keys.IL_ID: salt.il_id, keys.CATION_SMILES: salt.cation_smiles, keys.ANION_SMILES: salt.anion_smiles, TM_K: float(tm_K)}
+            {
+                keys.SALT_KEY: salt_key,
+                keys.IL_ID: salt.il_id,
+                keys.CATION_SMILES: salt.cation_smiles,
+                keys.ANION_SMILES: salt.anion_smiles,
+                TM_K: float(tm_K),
+            }
         )
     table = pd.DataFrame(rows)
     first = {keys.IL_ID: "first", keys.CATION_SMILES: "first", keys.ANION_SMILES: "first", TM_K: "mean"}
@@ -95,7 +101,9 @@ def pair_features(cation_smiles: str, anion_smiles: str, cation_bits: int, anion
 
     Per-ion parts are cached, so a screening grid costs one RDKit pass per ion, not per pair."""
     protic = float(_cached_is_protic(cation_smiles))
-    return np.concatenate([_cached_ion_features(cation_smiles, cation_bits), _cached_ion_features(anion_smiles, anion_bits), [protic]])
+    return np.concatenate(
+        [_cached_ion_features(cation_smiles, cation_bits), _cached_ion_features(anion_smiles, anion_bits), [protic]]
+    )
 
 
 _cached_ion_features = lru_cache(maxsize=None)(ion_features)
@@ -160,9 +168,15 @@ def cross_validate(
         predictions["mean"][test] = y[train].mean()
         predictions["cation_family_mean"][test] = family_mean_baseline(family[train], y[train], family[test])
     metrics = {
-        name: {"rmse_K": float(np.sqrt(np.mean((p - y) ** 2))), "mae_K": float(np.mean(np.abs(p - y)))} for name, p in predictions.items()
+        name: {"rmse_K": float(np.sqrt(np.mean((p - y) ** 2))), "mae_K": float(np.mean(np.abs(p - y)))}
+        for name, p in predictions.items()
     }
-    return {"n_salts": len(y), "n_folds": n_folds, **metrics, "liquid_verdict": verdict_quality(predictions["ridge"], y, margin_K)}, models
+    return {
+        "n_salts": len(y),
+        "n_folds": n_folds,
+        **metrics,
+        "liquid_verdict": verdict_quality(predictions["ridge"], y, margin_K),
+    }, models
 
 
 def verdict_quality(tm_pred_K: np.ndarray, tm_K: np.ndarray, margin_K: float) -> dict:
@@ -208,11 +222,15 @@ class MeltingModel:
         table = melting_table(raw, tables)
         bits = int(settings["cation_bits"]), int(settings["anion_bits"])
         x = np.stack([pair_features(c, a, *bits) for c, a in zip(table[keys.CATION_SMILES], table[keys.ANION_SMILES])])
-        cv, models = cross_validate(table, x, float(settings["ridge_alpha"]), int(settings["n_folds"]), seed, float(settings["margin_K"]))
+        cv, models = cross_validate(
+            table, x, float(settings["ridge_alpha"]), int(settings["n_folds"]), seed, float(settings["margin_K"])
+        )
         return cls(models, cv, dict(zip(table[keys.SALT_KEY], table[TM_K])), *bits)
 
     def tm_K(self, cation_smiles: str, anion_smiles: str) -> tuple[float, float, float]:
         """(predicted Tm mean over the fold models, their std, measured Tm or NaN), all in K."""
-        mean, std = predict_tm(self.fold_models, pair_features(cation_smiles, anion_smiles, self.cation_bits, self.anion_bits))
+        mean, std = predict_tm(
+            self.fold_models, pair_features(cation_smiles, anion_smiles, self.cation_bits, self.anion_bits)
+        )
         measured = self.measured_tm_K.get(f"{ion_key(cation_smiles)}.{ion_key(anion_smiles)}", float("nan"))
         return mean, std, measured

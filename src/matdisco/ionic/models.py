@@ -37,7 +37,16 @@ class ConductivityModule(pl.LightningModule):
     that the data do not constrain (B and C of atoms only seen at one temperature) near zero.
     """
 
-    def __init__(self, lr: float, l2: float, loss: str, huber_delta: float, temperature_reference_K: float, weighting: str, terms_l2: float = 0.0):
+    def __init__(
+        self,
+        lr: float,
+        l2: float,
+        loss: str,
+        huber_delta: float,
+        temperature_reference_K: float,
+        weighting: str,
+        terms_l2: float = 0.0,
+    ):
         super().__init__()
         if loss not in ("mse", "huber"):
             raise ValueError(f"model.loss must be 'mse' or 'huber', got {loss!r}")
@@ -48,7 +57,9 @@ class ConductivityModule(pl.LightningModule):
         self.terms_l2 = terms_l2
         self.weighting = weighting
         self.temperature_reference_K = temperature_reference_K
-        self.criterion = nn.MSELoss(reduction="none") if loss == "mse" else nn.HuberLoss(reduction="none", delta=huber_delta)
+        self.criterion = (
+            nn.MSELoss(reduction="none") if loss == "mse" else nn.HuberLoss(reduction="none", delta=huber_delta)
+        )
         self._epoch_sums: dict[str, list] = {}  # stage -> [sum loss * n, sum rmse * n, n] over the epoch's batches
 
     def point_weights(self, point_graph: torch.Tensor) -> torch.Tensor:
@@ -80,7 +91,9 @@ class ConductivityModule(pl.LightningModule):
         """Predicted ln sigma of each point [n_points]."""
         return self.predict_from_terms(self.atom_terms(graphs), graphs, point_graph, temperature_K)
 
-    def predict_from_terms(self, atom_terms: torch.Tensor, graphs, point_graph: torch.Tensor, temperature_K: torch.Tensor) -> torch.Tensor:
+    def predict_from_terms(
+        self, atom_terms: torch.Tensor, graphs, point_graph: torch.Tensor, temperature_K: torch.Tensor
+    ) -> torch.Tensor:
         """ln sigma of each point [n_points] from per-atom terms [n_atoms, 3]: summed per graph, then
         the temperature law at each point's temperature (K); ``point_graph`` [n_points] indexes graphs."""
         return temperature_law(self._sum_over_graphs(atom_terms, graphs)[point_graph], self.tau(temperature_K))
@@ -145,7 +158,9 @@ class AdditiveConductivity(ConductivityModule):
 
     def atom_terms(self, graphs) -> torch.Tensor:
         if bool((graphs.type_id < 0).any()):
-            raise ValueError("atom types unseen in training have no additive parameters; flag these ILs instead of predicting")
+            raise ValueError(
+                "atom types unseen in training have no additive parameters; flag these ILs instead of predicting"
+            )
         return self.type_terms[graphs.type_id]
 
 
@@ -179,7 +194,8 @@ class GraphConductivity(ConductivityModule):
             nn.init.zeros_(self.skip.weight)
         self.encode = nn.Linear(node_dim, hidden)
         self.layers = nn.ModuleList(
-            GINEConv(nn.Sequential(nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, hidden)), edge_dim=edge_dim) for _ in range(n_layers)
+            GINEConv(nn.Sequential(nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, hidden)), edge_dim=edge_dim)
+            for _ in range(n_layers)
         )
         self.norms = nn.ModuleList(nn.LayerNorm(hidden) for _ in range(n_layers))
         self.dropout = nn.Dropout(dropout)

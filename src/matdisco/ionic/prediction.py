@@ -30,11 +30,14 @@ class Ensemble:
         return bool(getattr(self.members[0], "needs_known_types", False))
 
     @classmethod
-    def load(cls, split_dir: Path) -> "Ensemble":
+    def load(cls, split_dir: Path) -> Ensemble:
         """Load every ``member_*.pt`` of ``split_dir``."""
         files = sorted(split_dir.glob("member_*.pt"))
         if not files:
-            raise InputError(f"no trained members in {split_dir}", expected="the ionic_train stage to have run for this model and split")
+            raise InputError(
+                f"no trained members in {split_dir}",
+                expected="the ionic_train stage to have run for this model and split",
+            )
         loaded = [load_module(path) for path in files]
         return cls([module for module, _ in loaded], loaded[0][1]["vocabulary"])
 
@@ -47,7 +50,9 @@ class Ensemble:
         known = [i for i, types in enumerate(unseen) if not types or not self.needs_known_types]
         terms = np.full((len(self.members), len(graphs), 3), np.nan)
         if known:
-            batch = Batch.from_data_list([with_type_id(graphs[i], self.vocabulary) for i in known], exclude_keys=["atom_types"])
+            batch = Batch.from_data_list(
+                [with_type_id(graphs[i], self.vocabulary) for i in known], exclude_keys=["atom_types"]
+            )
             with torch.no_grad():
                 for m, member in enumerate(self.members):
                     terms[m, known] = member.graph_terms(batch).numpy()

@@ -48,7 +48,9 @@ def ln_lambda_offsets(points: pd.DataFrame, lines: dict[str, DensityLine], margi
     ``margin_K`` outside the line's measured temperatures."""
     molar_mass = {salt: molar_mass_g_per_mol(salt) for salt in points[keys.SALT_SMILES].unique()}
     offsets = np.full(len(points), np.nan)
-    for row, (name, salt, temperature_K) in enumerate(zip(points[keys.SALT_NAME], points[keys.SALT_SMILES], points[keys.TEMPERATURE_K])):
+    for row, (name, salt, temperature_K) in enumerate(
+        zip(points[keys.SALT_NAME], points[keys.SALT_SMILES], points[keys.TEMPERATURE_K])
+    ):
         line = lines.get(name)
         if line is not None and line.t_min_K - margin_K <= temperature_K <= line.t_max_K + margin_K:
             offsets[row] = np.log(0.01 * molar_mass[salt] / float(line.at(temperature_K)))
@@ -59,11 +61,15 @@ def wide_out_of_fold(scored: pd.DataFrame) -> pd.DataFrame:
     """One row per out-of-fold point: POINT_KEY, ln_sigma, the Lambda offset and one column per model."""
     folds = scored[scored[keys.FOLD] != "default"]
     point_info = folds.drop_duplicates(POINT_KEY)[POINT_KEY + [keys.LN_SIGMA, LN_LAMBDA_OFFSET]]
-    predictions = folds.pivot_table(index=POINT_KEY, columns=keys.MODEL, values=keys.PRED_LN_SIGMA, aggfunc="first").reset_index()
+    predictions = folds.pivot_table(
+        index=POINT_KEY, columns=keys.MODEL, values=keys.PRED_LN_SIGMA, aggfunc="first"
+    ).reset_index()
     return point_info.merge(predictions, on=POINT_KEY, how="inner", validate="one_to_one")
 
 
-def at_reference_temperature(wide: pd.DataFrame, models: list[str], temperature_K: float, window_K: float) -> pd.DataFrame:
+def at_reference_temperature(
+    wide: pd.DataFrame, models: list[str], temperature_K: float, window_K: float
+) -> pd.DataFrame:
     """One row per IL with points within ``window_K`` of ``temperature_K``: the mean measured and
     predicted ln sigma over its points at the temperature nearest ``temperature_K``."""
     distance = (wide[keys.TEMPERATURE_K] - temperature_K).abs()
@@ -108,7 +114,9 @@ class ILScorer:
         self.sse_lambda_ln = per_il(error[has_density] ** 2, has_density)
         self.sum_lambda, self.sum_lambda2 = per_il(lam, has_density), per_il(lam**2, has_density)
         self.sse_lambda = per_il(lam_error**2, has_density)
-        self.reference_row = pd.Index(at_reference[keys.IL_ID]).get_indexer(self.ils)  # [n_ils], -1: no point near T_ref
+        self.reference_row = pd.Index(at_reference[keys.IL_ID]).get_indexer(
+            self.ils
+        )  # [n_ils], -1: no point near T_ref
         self.y_reference = at_reference[keys.LN_SIGMA].to_numpy(float)
         self.pred_reference = at_reference[self.models].to_numpy(float)
 
@@ -125,15 +133,25 @@ class ILScorer:
             "mae_ln": self.sae[draw].sum(axis=0) / n,
             "per_il_rmse_ln": np.sqrt(np.mean(self.sse[draw] / self.n[draw, None], axis=0)),
             "r2_ln": 1.0 - sse / _total_sum_of_squares(self.sum_y[draw].sum(), self.sum_y2[draw].sum(), n),
-            "r2_ln_lambda": 1.0 - self.sse_lambda_ln[draw].sum(axis=0)
-            / _total_sum_of_squares(self.sum_ln_lambda[draw].sum(), self.sum_ln_lambda2[draw].sum(), self.n_lambda[draw].sum()),
-            "r2_lambda": 1.0 - self.sse_lambda[draw].sum(axis=0)
-            / _total_sum_of_squares(self.sum_lambda[draw].sum(), self.sum_lambda2[draw].sum(), self.n_lambda[draw].sum()),
+            "r2_ln_lambda": 1.0
+            - self.sse_lambda_ln[draw].sum(axis=0)
+            / _total_sum_of_squares(
+                self.sum_ln_lambda[draw].sum(), self.sum_ln_lambda2[draw].sum(), self.n_lambda[draw].sum()
+            ),
+            "r2_lambda": 1.0
+            - self.sse_lambda[draw].sum(axis=0)
+            / _total_sum_of_squares(
+                self.sum_lambda[draw].sum(), self.sum_lambda2[draw].sum(), self.n_lambda[draw].sum()
+            ),
         }
         rows = self.reference_row[draw]
         rows = rows[rows >= 0]
-        out["r2_298"] = np.array([r2_score(self.y_reference[rows], self.pred_reference[rows, m]) for m in range(len(self.models))])
-        out["spearman_298"] = np.array([spearman(self.y_reference[rows], self.pred_reference[rows, m]) for m in range(len(self.models))])
+        out["r2_298"] = np.array(
+            [r2_score(self.y_reference[rows], self.pred_reference[rows, m]) for m in range(len(self.models))]
+        )
+        out["spearman_298"] = np.array(
+            [spearman(self.y_reference[rows], self.pred_reference[rows, m]) for m in range(len(self.models))]
+        )
         return out
 
 
@@ -182,7 +200,9 @@ def interval_summary(scorer: ILScorer, draws: np.ndarray, baselines: list[str]) 
             a, b = scorer.models.index(reference), scorer.models.index(model)
             differences[f"{model}_minus_{reference}"] = {
                 metric: {
-                    **_value_with_interval(full[metric][b] - full[metric][a], stacked[metric][:, b] - stacked[metric][:, a]),
+                    **_value_with_interval(
+                        full[metric][b] - full[metric][a], stacked[metric][:, b] - stacked[metric][:, a]
+                    ),
                     "p_model_better": _fraction_better(stacked[metric][:, b] - stacked[metric][:, a], metric),
                 }
                 for metric in METRICS
@@ -211,7 +231,9 @@ def fold_metrics(scored: pd.DataFrame) -> dict:
         folds = rows[rows[keys.FOLD] != "default"]
         per_fold = [regression_metrics(f[keys.LN_SIGMA], f[keys.PRED_LN_SIGMA]) for _, f in folds.groupby(keys.FOLD)]
         metrics[model_name] = {
-            "default_test": regression_metrics(default[keys.LN_SIGMA], default[keys.PRED_LN_SIGMA]) if len(default) else {},
+            "default_test": regression_metrics(default[keys.LN_SIGMA], default[keys.PRED_LN_SIGMA])
+            if len(default)
+            else {},
             "kfold": summarise_folds(per_fold),
         }
     return metrics
@@ -222,8 +244,12 @@ def per_il_errors(scored: pd.DataFrame) -> pd.DataFrame:
     folds = scored[scored[keys.FOLD] != "default"].assign(error=lambda f: f[keys.PRED_LN_SIGMA] - f[keys.LN_SIGMA])
     table = (
         folds.groupby([keys.MODEL, keys.IL_ID, keys.SALT_NAME, keys.SALT_SMILES])
-        .agg(n_points=("error", "size"), mean_error_ln=("error", "mean"), rmse_ln=("error", lambda e: float(np.sqrt(np.mean(e**2)))),
-             mean_ln_sigma=(keys.LN_SIGMA, "mean"))
+        .agg(
+            n_points=("error", "size"),
+            mean_error_ln=("error", "mean"),
+            rmse_ln=("error", lambda e: float(np.sqrt(np.mean(e**2)))),
+            mean_ln_sigma=(keys.LN_SIGMA, "mean"),
+        )
         .reset_index()
     )
     return table.sort_values([keys.MODEL, "rmse_ln"], ascending=[True, False]).reset_index(drop=True)
@@ -264,17 +290,27 @@ def comparison_markdown(report: dict, excluded: list[str], worst: pd.DataFrame, 
     for name, entry in report["predictors"].items():
         kfold = entry["kfold"]
         cells = [_cell(entry["out_of_fold"][m]) for m in METRICS]
-        lines.append(f"| {name} | {entry['kind']} | {kfold['rmse_mean']:.3f} +- {kfold['rmse_std']:.3f} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {name} | {entry['kind']} | {kfold['rmse_mean']:.3f} +- {kfold['rmse_std']:.3f} | "
+            + " | ".join(cells)
+            + " |"
+        )
     lines += [
         "",
         "## Paired differences (model minus reference; same IL draws; P: fraction of draws where the model is better)",
         "",
-        "| model - reference | " + " | ".join(METRIC_LABELS[m] for m in METRICS) + " | P(better RMSE) | P(better Spearman 298 K) |",
+        "| model - reference | "
+        + " | ".join(METRIC_LABELS[m] for m in METRICS)
+        + " | P(better RMSE) | P(better Spearman 298 K) |",
         "|---|" + "---|" * (len(METRICS) + 2),
     ]
     for name, entry in report["differences"].items():
         cells = [_cell(entry[m], "+") for m in METRICS]
-        lines.append(f"| {name.replace('_minus_', ' - ')} | " + " | ".join(cells) + f" | {entry['rmse_ln']['p_model_better']:.2f} | {entry['spearman_298']['p_model_better']:.2f} |")
+        lines.append(
+            f"| {name.replace('_minus_', ' - ')} | "
+            + " | ".join(cells)
+            + f" | {entry['rmse_ln']['p_model_better']:.2f} | {entry['spearman_298']['p_model_better']:.2f} |"
+        )
     umana = report["literature"]
     lines += [
         "",
@@ -286,7 +322,15 @@ def comparison_markdown(report: dict, excluded: list[str], worst: pd.DataFrame, 
     ]
     lines += [f"- {il}" for il in excluded] or ["(none)"]
     for name, rows in worst.groupby(keys.MODEL, sort=True):
-        lines += ["", f"## Worst held-out ILs: {name}", "", "| IL | points | RMSE (ln) | mean error (ln) | mean ln sigma |", "|---|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            f"## Worst held-out ILs: {name}",
+            "",
+            "| IL | points | RMSE (ln) | mean error (ln) | mean ln sigma |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for _, r in rows.head(n_worst).iterrows():
-            lines.append(f"| {r[keys.SALT_NAME]} | {r['n_points']} | {r['rmse_ln']:.2f} | {r['mean_error_ln']:+.2f} | {r['mean_ln_sigma']:.2f} |")
+            lines.append(
+                f"| {r[keys.SALT_NAME]} | {r['n_points']} | {r['rmse_ln']:.2f} | {r['mean_error_ln']:+.2f} | {r['mean_ln_sigma']:.2f} |"
+            )
     return "\n".join(lines) + "\n"

@@ -47,11 +47,11 @@ PRED_SIGMA_CAPPED_S_PER_M = "pred_sigma_capped_S_per_m"
 class VerdictRules:
     """Thresholds of the verdicts (``data.screening`` and ``data.melting.margin_K``)."""
 
-    min_ils_per_ion: int           # in_domain: ILs of the data holding the ion
-    min_points_per_ion: int        # in_domain: points of the data holding the ion
-    max_spread_ln: float           # confident: ensemble std of ln sigma
-    sigma_range_window_K: float    # within_sigma_range: measured points this close to T set the cap
-    liquid_margin_K: float         # likely_liquid: predicted Tm + this < T
+    min_ils_per_ion: int  # in_domain: ILs of the data holding the ion
+    min_points_per_ion: int  # in_domain: points of the data holding the ion
+    max_spread_ln: float  # confident: ensemble std of ln sigma
+    sigma_range_window_K: float  # within_sigma_range: measured points this close to T set the cap
+    liquid_margin_K: float  # likely_liquid: predicted Tm + this < T
 
 
 def pair_table(cation_smiles: list[str], anion_smiles: list[str]) -> pd.DataFrame:
@@ -65,13 +65,15 @@ def pair_table(cation_smiles: list[str], anion_smiles: list[str]) -> pd.DataFram
     q_cation = np.array([charge[s] for s in cation_smiles], int)
     q_anion = -np.array([charge[s] for s in anion_smiles], int)
     common = np.array([gcd(int(c), int(a)) for c, a in zip(q_cation, q_anion)], int)
-    return pd.DataFrame({
-        keys.CATION_SMILES: list(cation_smiles),
-        keys.ANION_SMILES: list(anion_smiles),
-        "n_cation": q_anion // common,
-        "n_anion": q_cation // common,
-        keys.SALT_KEY: [f"{key[c]}.{key[a]}" for c, a in zip(cation_smiles, anion_smiles)],
-    })
+    return pd.DataFrame(
+        {
+            keys.CATION_SMILES: list(cation_smiles),
+            keys.ANION_SMILES: list(anion_smiles),
+            "n_cation": q_anion // common,
+            "n_anion": q_cation // common,
+            keys.SALT_KEY: [f"{key[c]}.{key[a]}" for c, a in zip(cation_smiles, anion_smiles)],
+        }
+    )
 
 
 def candidate_pairs(ions: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
@@ -87,10 +89,12 @@ def candidate_pairs(ions: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
 def with_names(pairs: pd.DataFrame, ions: pd.DataFrame) -> pd.DataFrame:
     """``pairs`` with cation and anion names from the ion table by InChIKey (the SMILES if unknown)."""
     name_of = {ion_key(s): n for s, n in zip(ions[keys.ION_SMILES], ions[keys.ION_NAME])}
-    return pairs.assign(**{
-        keys.CATION_NAME: [name_of.get(ion_key(s), s) for s in pairs[keys.CATION_SMILES]],
-        keys.ANION_NAME: [name_of.get(ion_key(s), s) for s in pairs[keys.ANION_SMILES]],
-    })
+    return pairs.assign(
+        **{
+            keys.CATION_NAME: [name_of.get(ion_key(s), s) for s in pairs[keys.CATION_SMILES]],
+            keys.ANION_NAME: [name_of.get(ion_key(s), s) for s in pairs[keys.ANION_SMILES]],
+        }
+    )
 
 
 def salt_keys(points: pd.DataFrame) -> pd.Series:
@@ -143,23 +147,37 @@ def melting_columns(pairs: pd.DataFrame, melting: MeltingModel) -> pd.DataFrame:
     measured Tm where melting_point.csv has the salt (NaN otherwise)."""
     tm = [melting.tm_K(c, a) for c, a in zip(pairs[keys.CATION_SMILES], pairs[keys.ANION_SMILES])]
     protic = {s: is_protic(s) for s in pairs[keys.CATION_SMILES].unique()}
-    return pairs.assign(**{
-        PROTIC: pairs[keys.CATION_SMILES].map(protic),
-        TM_PRED_K: [t[0] for t in tm],
-        TM_PRED_STD_K: [t[1] for t in tm],
-        TM_MEASURED_K: [t[2] for t in tm],
-    })
+    return pairs.assign(
+        **{
+            PROTIC: pairs[keys.CATION_SMILES].map(protic),
+            TM_PRED_K: [t[0] for t in tm],
+            TM_PRED_STD_K: [t[1] for t in tm],
+            TM_MEASURED_K: [t[2] for t in tm],
+        }
+    )
 
 
-def screen(ensemble: Ensemble, pairs: pd.DataFrame, ion_terms: dict[str, np.ndarray], ion_unseen: dict[str, list[str]], temperatures_K: list[float]) -> pd.DataFrame:
+def screen(
+    ensemble: Ensemble,
+    pairs: pd.DataFrame,
+    ion_terms: dict[str, np.ndarray],
+    ion_unseen: dict[str, list[str]],
+    temperatures_K: list[float],
+) -> pd.DataFrame:
     """Ensemble mean and std of ln sigma and sigma (S/m) for every pair at every temperature.
 
     ``ion_terms[smiles]`` is [n_members, 3]; returns one row per pair and temperature.
     """
     cation_terms = np.stack([ion_terms[s] for s in pairs[keys.CATION_SMILES]], axis=1)  # [members, pairs, 3]
     anion_terms = np.stack([ion_terms[s] for s in pairs[keys.ANION_SMILES]], axis=1)
-    salt_terms = pairs["n_cation"].to_numpy()[None, :, None] * cation_terms + pairs["n_anion"].to_numpy()[None, :, None] * anion_terms
-    unseen = [" ".join(sorted(set(ion_unseen[c]) | set(ion_unseen[a]))) for c, a in zip(pairs[keys.CATION_SMILES], pairs[keys.ANION_SMILES])]
+    salt_terms = (
+        pairs["n_cation"].to_numpy()[None, :, None] * cation_terms
+        + pairs["n_anion"].to_numpy()[None, :, None] * anion_terms
+    )
+    unseen = [
+        " ".join(sorted(set(ion_unseen[c]) | set(ion_unseen[a])))
+        for c, a in zip(pairs[keys.CATION_SMILES], pairs[keys.ANION_SMILES])
+    ]
     t_ref = ensemble.members[0].temperature_reference_K
     frames = []
     for temperature in temperatures_K:
@@ -179,7 +197,9 @@ def screen(ensemble: Ensemble, pairs: pd.DataFrame, ion_terms: dict[str, np.ndar
     return pd.concat(frames, ignore_index=True)
 
 
-def per_ion_terms(ensemble: Ensemble, smiles: list[str], scheme: str) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+def per_ion_terms(
+    ensemble: Ensemble, smiles: list[str], scheme: str
+) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
     """Summed (A, B, C) per ion [n_members, 3] and the ion's unseen atom types."""
     graphs = ion_graphs(smiles, scheme)
     terms, unseen = ensemble.graph_terms([graphs[s] for s in smiles])
@@ -205,18 +225,28 @@ def temperature_verdicts(table: pd.DataFrame, points: pd.DataFrame, rules: Verdi
     measured_tm = table[TM_MEASURED_K]
     liquid = np.where(measured_tm.notna(), measured_tm < T, table[TM_PRED_K] + rules.liquid_margin_K < T)
     cap = sigma_cap_S_per_m(points, T, rules.sigma_range_window_K)
-    out = table.assign(**{
-        "likely_liquid": liquid.astype(bool),
-        "known_types": table[keys.UNSEEN_TYPES] == "",
-        "confident": table[keys.PRED_LN_SIGMA_STD] <= rules.max_spread_ln,
-        "within_sigma_range": table[keys.PRED_SIGMA_S_PER_M] <= cap,
-        SIGMA_CAP_S_PER_M: cap,
-        PRED_SIGMA_CAPPED_S_PER_M: np.minimum(table[keys.PRED_SIGMA_S_PER_M], cap),
-    })
+    out = table.assign(
+        **{
+            "likely_liquid": liquid.astype(bool),
+            "known_types": table[keys.UNSEEN_TYPES] == "",
+            "confident": table[keys.PRED_LN_SIGMA_STD] <= rules.max_spread_ln,
+            "within_sigma_range": table[keys.PRED_SIGMA_S_PER_M] <= cap,
+            SIGMA_CAP_S_PER_M: cap,
+            PRED_SIGMA_CAPPED_S_PER_M: np.minimum(table[keys.PRED_SIGMA_S_PER_M], cap),
+        }
+    )
     return out.assign(**{PASSES_ALL: out[list(VERDICTS)].all(axis=1)})
 
 
-def assess(pairs: pd.DataFrame, ensemble: Ensemble, points: pd.DataFrame, melting: MeltingModel, rules: VerdictRules, scheme: str, temperatures_K: list[float]) -> pd.DataFrame:
+def assess(
+    pairs: pd.DataFrame,
+    ensemble: Ensemble,
+    points: pd.DataFrame,
+    melting: MeltingModel,
+    rules: VerdictRules,
+    scheme: str,
+    temperatures_K: list[float],
+) -> pd.DataFrame:
     """Predictions and every verdict of ``pairs`` (from :func:`candidate_pairs` or :func:`pair_table`
     + :func:`identity_verdicts`) at every temperature; one row per pair and temperature."""
     ions = sorted(set(pairs[keys.CATION_SMILES]) | set(pairs[keys.ANION_SMILES]))
@@ -255,7 +285,9 @@ def failed_verdicts(row: pd.Series) -> str:
     return " ".join(v for v in VERDICTS if not bool(row[v]))
 
 
-def locate_references(table: pd.DataFrame, ranked: pd.DataFrame, points: pd.DataFrame, references: list[dict], temperature_K: float) -> list[dict]:
+def locate_references(
+    table: pd.DataFrame, ranked: pd.DataFrame, points: pd.DataFrame, references: list[dict], temperature_K: float
+) -> list[dict]:
     """Where the talk's top pairs land (by salt InChIKey) at the ranking ``temperature_K``: our rank
     among passing pairs, or their measured sigma, or the verdicts they fail, or that an ion is not in the grid."""
     measured_key = salt_keys(points)
@@ -268,10 +300,16 @@ def locate_references(table: pd.DataFrame, ranked: pd.DataFrame, points: pd.Data
         row = table[(table[keys.SALT_KEY] == key) & (table[keys.TEMPERATURE_K] == temperature_K)]
         measured = points[measured_key == key]
         if len(hit):
-            entry.update(rank=int(hit.iloc[0]["rank"]), of=len(ranked), pred_sigma_S_per_m=float(hit.iloc[0][keys.PRED_SIGMA_S_PER_M]))
+            entry.update(
+                rank=int(hit.iloc[0]["rank"]),
+                of=len(ranked),
+                pred_sigma_S_per_m=float(hit.iloc[0][keys.PRED_SIGMA_S_PER_M]),
+            )
         elif len(measured):
             near = measured.iloc[(measured[keys.TEMPERATURE_K] - 298.15).abs().argmin()]
-            entry.update(status=f"measured in the data: {near[keys.SIGMA_S_PER_M]:.3g} S/m at {near[keys.TEMPERATURE_K]:.1f} K")
+            entry.update(
+                status=f"measured in the data: {near[keys.SIGMA_S_PER_M]:.3g} S/m at {near[keys.TEMPERATURE_K]:.1f} K"
+            )
         elif len(row):
             r = row.iloc[0]
             entry.update(status=f"predicted {r[keys.PRED_SIGMA_S_PER_M]:.2f} S/m, fails: {failed_verdicts(r)}")
@@ -309,21 +347,48 @@ def top_markdown(ranked: pd.DataFrame, counts: dict, references: list[dict], con
         "|---:|---|---|---:|---|---|---|---|---|",
     ]
     for _, r in ranked.head(context["top_n"]).iterrows():
-        tm = f"{r[TM_MEASURED_K]:.0f} measured" if pd.notna(r[TM_MEASURED_K]) else f"{r[TM_PRED_K]:.0f} +- {r[TM_PRED_STD_K]:.0f} pred."
+        tm = (
+            f"{r[TM_MEASURED_K]:.0f} measured"
+            if pd.notna(r[TM_MEASURED_K])
+            else f"{r[TM_PRED_K]:.0f} +- {r[TM_PRED_STD_K]:.0f} pred."
+        )
         lines.append(
             f"| {r['rank']} | {r[keys.CATION_NAME]} | {r[keys.ANION_NAME]} | {r[keys.PRED_SIGMA_S_PER_M]:.2f} | "
             f"{r[keys.PRED_LN_SIGMA]:.2f} +- {r[keys.PRED_LN_SIGMA_STD]:.2f} | {'protic*' if r[PROTIC] else 'aprotic'} | {tm} | "
             f"{r['cation_n_ils']} / {r['cation_n_points']} | {r['anion_n_ils']} / {r['anion_n_points']} |"
         )
-    lines += ["", f"\\* {PROTIC_CAVEAT}.", "", "## Verdicts (pairs at the ranking temperature)", "", "| verdict | meaning | pass | fail |", "|---|---|---:|---:|"]
-    lines += [f"| {v} | {meaning} | {counts['passing'][v]} | {counts['failing'][v]} |" for v, meaning in VERDICTS.items()]
-    lines += ["", f"Protic pairs: {counts['n_protic']} ({counts['n_protic_passing_all']} passing all). "
-              f"Pairs with a single-point ion: {counts['n_single_point_ion']}. Predictions above the sigma range (capped, flagged): "
-              f"{counts['n_capped_at_sigma_range']}. Pairs without a prediction (atom types the model has no parameters for): "
-              f"{counts['n_without_prediction']}."]
-    lines += ["", "## The talk's top predictions in our ranking", "", "| pair | talk sigma (S/m) | ours |", "|---|---:|---|"]
+    lines += [
+        "",
+        f"\\* {PROTIC_CAVEAT}.",
+        "",
+        "## Verdicts (pairs at the ranking temperature)",
+        "",
+        "| verdict | meaning | pass | fail |",
+        "|---|---|---:|---:|",
+    ]
+    lines += [
+        f"| {v} | {meaning} | {counts['passing'][v]} | {counts['failing'][v]} |" for v, meaning in VERDICTS.items()
+    ]
+    lines += [
+        "",
+        f"Protic pairs: {counts['n_protic']} ({counts['n_protic_passing_all']} passing all). "
+        f"Pairs with a single-point ion: {counts['n_single_point_ion']}. Predictions above the sigma range (capped, flagged): "
+        f"{counts['n_capped_at_sigma_range']}. Pairs without a prediction (atom types the model has no parameters for): "
+        f"{counts['n_without_prediction']}.",
+    ]
+    lines += [
+        "",
+        "## The talk's top predictions in our ranking",
+        "",
+        "| pair | talk sigma (S/m) | ours |",
+        "|---|---:|---|",
+    ]
     for ref in references:
-        ours = f"rank {ref['rank']} of {ref['of']}, {ref['pred_sigma_S_per_m']:.2f} S/m" if "rank" in ref else ref["status"]
+        ours = (
+            f"rank {ref['rank']} of {ref['of']}, {ref['pred_sigma_S_per_m']:.2f} S/m"
+            if "rank" in ref
+            else ref["status"]
+        )
         lines.append(f"| {ref['label']} | {ref['talk_sigma_S_per_m']} | {ours} |")
     return "\n".join(lines) + "\n"
 
@@ -337,8 +402,10 @@ def _members_line(n_members: int) -> str:
     """How many members the spread comes from; says so when fewer than the five asked for."""
     if n_members >= 5:
         return f"Ensemble spread from {n_members} members."
-    return (f"Ensemble spread from {n_members} member(s): fewer than the 5 asked for, so the spread understates the model "
-            f"uncertainty{' (with one member it is zero and the confidence verdict is void)' if n_members == 1 else ''}.")
+    return (
+        f"Ensemble spread from {n_members} member(s): fewer than the 5 asked for, so the spread understates the model "
+        f"uncertainty{' (with one member it is zero and the confidence verdict is void)' if n_members == 1 else ''}."
+    )
 
 
 def nearest_measured(table: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
@@ -363,7 +430,11 @@ def predictions_text(table: pd.DataFrame, n_members: int, rules: VerdictRules) -
         f"{rules.max_spread_ln:g} ln; sigma at most the highest measured within {rules.sigma_range_window_K:g} K of T."
     ]
     for _, r in table.iterrows():
-        tm = f"measured {r[TM_MEASURED_K]:.0f} K" if pd.notna(r[TM_MEASURED_K]) else f"predicted {r[TM_PRED_K]:.0f} +- {r[TM_PRED_STD_K]:.0f} K"
+        tm = (
+            f"measured {r[TM_MEASURED_K]:.0f} K"
+            if pd.notna(r[TM_MEASURED_K])
+            else f"predicted {r[TM_PRED_K]:.0f} +- {r[TM_PRED_STD_K]:.0f} K"
+        )
         lines = [
             f"{r[keys.CATION_NAME]} + {r[keys.ANION_NAME]} at {r[keys.TEMPERATURE_K]:.2f} K "
             f"({r[keys.CATION_SMILES]} . {r[keys.ANION_SMILES]}, {r['n_cation']}:{r['n_anion']})",
@@ -373,10 +444,14 @@ def predictions_text(table: pd.DataFrame, n_members: int, rules: VerdictRules) -
             f"  class: {'protic' if r[PROTIC] else 'aprotic'}",
         ]
         if pd.notna(r.get("measured_sigma_S_per_m")):
-            lines.append(f"  measured in the data: {r['measured_sigma_S_per_m']:.4g} S/m at {r['measured_temperature_K']:.2f} K (nearest point)")
+            lines.append(
+                f"  measured in the data: {r['measured_sigma_S_per_m']:.4g} S/m at {r['measured_temperature_K']:.2f} K (nearest point)"
+            )
         lines += [f"  {'PASS' if r[v] else 'FAIL'} {v}: {meaning}" for v, meaning in VERDICTS.items()]
         if not r["within_sigma_range"]:
-            lines.append(f"  capped: {r[PRED_SIGMA_CAPPED_S_PER_M]:.3g} S/m is the highest measured sigma near this temperature")
+            lines.append(
+                f"  capped: {r[PRED_SIGMA_CAPPED_S_PER_M]:.3g} S/m is the highest measured sigma near this temperature"
+            )
         if r[keys.UNSEEN_TYPES]:
             lines.append(f"  unseen atom types: {r[keys.UNSEEN_TYPES]}")
         if r[PROTIC]:

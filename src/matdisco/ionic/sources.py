@@ -52,8 +52,10 @@ def _table_columns() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     from matdisco.ionic import keys
 
     return {
-        "electrical_conductivity.csv": ((keys.RAW_SIGMA, keys.RAW_PRESSURE, keys.RAW_TEMPERATURE, keys.RAW_SALT_NAME),
-                                        (keys.RAW_SIGMA, keys.RAW_PRESSURE, keys.RAW_TEMPERATURE)),
+        "electrical_conductivity.csv": (
+            (keys.RAW_SIGMA, keys.RAW_PRESSURE, keys.RAW_TEMPERATURE, keys.RAW_SALT_NAME),
+            (keys.RAW_SIGMA, keys.RAW_PRESSURE, keys.RAW_TEMPERATURE),
+        ),
         "cationInfo.csv": (("name", "smiles"), ()),
         "anionInfo.csv": (("name", "smiles"), ()),
         "compounds.csv": (("name", "smiles"), ()),
@@ -108,14 +110,20 @@ def read_raw_table(path: Path, required: tuple[str, ...], numeric: tuple[str, ..
     try:
         table = pd.read_csv(path)
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise InputError(f"raw file {path} is not valid CSV: {err}".strip(), expected="one row per line, comma-separated") from None
+        raise InputError(
+            f"raw file {path} is not valid CSV: {err}".strip(), expected="one row per line, comma-separated"
+        ) from None
     missing = [column for column in required if column not in table.columns]
     if missing:
-        raise InputError(f"raw file {path} line 1 lacks the column(s) {', '.join(missing)}",
-                         expected=f"a header line naming {', '.join(required)}")
+        raise InputError(
+            f"raw file {path} line 1 lacks the column(s) {', '.join(missing)}",
+            expected=f"a header line naming {', '.join(required)}",
+        )
     if not text.endswith("\n") and len(table) and table.iloc[-1][list(required)].isna().any():
-        raise InputError(f"raw file {path} line {len(table) + 1} is cut short (the file ends mid-line)",
-                         expected="complete rows; refill data/raw with `matdisco data fetch`")
+        raise InputError(
+            f"raw file {path} line {len(table) + 1} is cut short (the file ends mid-line)",
+            expected="complete rows; refill data/raw with `matdisco data fetch`",
+        )
     for column in numeric:
         _check_numeric(path, table, column)
     return table
@@ -127,8 +135,9 @@ def _check_numeric(path: Path, table: pd.DataFrame, column: str) -> None:
     bad = values.isna() & table[column].notna()
     if bad.any():
         row = int(bad.to_numpy().nonzero()[0][0])
-        raise InputError(f"raw file {path} line {row + 2} column {column!r} holds {table[column].iloc[row]!r}",
-                         expected="a number")
+        raise InputError(
+            f"raw file {path} line {row + 2} column {column!r} holds {table[column].iloc[row]!r}", expected="a number"
+        )
 
 
 def load_user_csv(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -146,8 +155,11 @@ def load_user_csv(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"raw file {path} does not exist", expected="data.csv_path to name a CSV file")
-    table = read_raw_table(path, ("name", "temperature_K", "sigma_S_per_m"),
-                           tuple(c for c in ("temperature_K", "sigma_S_per_m", "pressure_kPa") if c in _header(path)))
+    table = read_raw_table(
+        path,
+        ("name", "temperature_K", "sigma_S_per_m"),
+        tuple(c for c in ("temperature_K", "sigma_S_per_m", "pressure_kPa") if c in _header(path)),
+    )
     smiles_columns = _smiles_columns(path, table)
     for column in ("name", "temperature_K", "sigma_S_per_m"):
         _check_present(path, table, column)
@@ -158,14 +170,18 @@ def load_user_csv(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         salt = split_salt(smiles, where=f"{path} line {line} column {column!r}")
         first = salt_of_name.setdefault(name, (salt.smiles, line))
         if first[0] != salt.smiles:
-            raise InputError(f"{path} line {line} column {column!r}: salt {name!r} is {salt.smiles}, but line {first[1]} gave {first[0]}",
-                             expected="one salt SMILES per name")
-    points = pd.DataFrame({
-        keys.RAW_SIGMA: pd.to_numeric(table["sigma_S_per_m"]),
-        keys.RAW_PRESSURE: pd.to_numeric(table["pressure_kPa"]) if "pressure_kPa" in table else float("nan"),
-        keys.RAW_TEMPERATURE: pd.to_numeric(table["temperature_K"]),
-        keys.RAW_SALT_NAME: table["name"].astype(str),
-    })
+            raise InputError(
+                f"{path} line {line} column {column!r}: salt {name!r} is {salt.smiles}, but line {first[1]} gave {first[0]}",
+                expected="one salt SMILES per name",
+            )
+    points = pd.DataFrame(
+        {
+            keys.RAW_SIGMA: pd.to_numeric(table["sigma_S_per_m"]),
+            keys.RAW_PRESSURE: pd.to_numeric(table["pressure_kPa"]) if "pressure_kPa" in table else float("nan"),
+            keys.RAW_TEMPERATURE: pd.to_numeric(table["temperature_K"]),
+            keys.RAW_SALT_NAME: table["name"].astype(str),
+        }
+    )
     if "source" in table:
         points[keys.SOURCE] = table["source"].fillna("").astype(str)
     names = pd.DataFrame({"name": list(salt_of_name), "smiles": [smiles for smiles, _ in salt_of_name.values()]})
@@ -182,8 +198,10 @@ def load_pairs_csv(path: str | Path, temperatures_K: list[float] | None) -> list
         raise InputError(f"raw file {path} does not exist", expected="--pairs to name a CSV file")
     has_T = "temperature_K" in _header(path)
     if has_T and temperatures_K:
-        raise InputError(f"raw file {path} has a temperature_K column and --temperature is given too",
-                         expected="temperatures from one of the two")
+        raise InputError(
+            f"raw file {path} has a temperature_K column and --temperature is given too",
+            expected="temperatures from one of the two",
+        )
     temperatures_K = temperatures_K or [298.15]
     table = read_raw_table(path, ("cation_smiles", "anion_smiles"), ("temperature_K",) if has_T else ())
     for column in ("cation_smiles", "anion_smiles", *(("temperature_K",) if has_T else ())):
@@ -209,9 +227,13 @@ def _smiles_columns(path: Path, table: pd.DataFrame) -> tuple[str, ...]:
     """The SMILES columns the header offers: salt_smiles and/or (cation_smiles, anion_smiles)."""
     has_pair = "cation_smiles" in table and "anion_smiles" in table
     if not has_pair and "salt_smiles" not in table:
-        raise InputError(f"raw file {path} line 1 lacks the SMILES columns",
-                         expected="a header naming salt_smiles, or cation_smiles and anion_smiles")
-    return tuple(c for c in ("salt_smiles", "cation_smiles", "anion_smiles") if c in table and (c == "salt_smiles" or has_pair))
+        raise InputError(
+            f"raw file {path} line 1 lacks the SMILES columns",
+            expected="a header naming salt_smiles, or cation_smiles and anion_smiles",
+        )
+    return tuple(
+        c for c in ("salt_smiles", "cation_smiles", "anion_smiles") if c in table and (c == "salt_smiles" or has_pair)
+    )
 
 
 def _check_present(path: Path, table: pd.DataFrame, column: str) -> None:
@@ -228,13 +250,17 @@ def _row_salt_smiles(path: Path, table: pd.DataFrame, row: int, columns: tuple[s
     line = row + 2
     salt, cation, anion = value.get("salt_smiles", ""), value.get("cation_smiles", ""), value.get("anion_smiles", "")
     if salt and (cation or anion):
-        raise InputError(f"raw file {path} line {line} column 'salt_smiles' is given with cation/anion SMILES",
-                         expected="salt_smiles or cation_smiles + anion_smiles, not both")
+        raise InputError(
+            f"raw file {path} line {line} column 'salt_smiles' is given with cation/anion SMILES",
+            expected="salt_smiles or cation_smiles + anion_smiles, not both",
+        )
     if salt:
         return salt, "salt_smiles"
     for column, smiles in (("cation_smiles", cation), ("anion_smiles", anion)):
         if not smiles:
-            expected = "salt_smiles, or cation_smiles and anion_smiles" if "salt_smiles" in columns else USER_COLUMNS[column]
+            expected = (
+                "salt_smiles, or cation_smiles and anion_smiles" if "salt_smiles" in columns else USER_COLUMNS[column]
+            )
             raise InputError(f"raw file {path} line {line} column {column!r} is blank", expected=expected)
     _check_ion_charge(path, line, "cation_smiles", cation, +1)
     _check_ion_charge(path, line, "anion_smiles", anion, -1)
@@ -249,8 +275,10 @@ def _check_ion_charge(path: Path, line: int, column: str, smiles: str, sign: int
 
     mol = Chem.MolFromSmiles(canonical_smiles(smiles, where=f"raw file {path} line {line} column {column!r}"))
     if Chem.GetFormalCharge(mol) * sign <= 0:
-        raise InputError(f"raw file {path} line {line} column {column!r} holds {smiles!r} of charge {Chem.GetFormalCharge(mol):+d}",
-                         expected="a cation" if sign > 0 else "an anion")
+        raise InputError(
+            f"raw file {path} line {line} column {column!r} holds {smiles!r} of charge {Chem.GetFormalCharge(mol):+d}",
+            expected="a cation" if sign > 0 else "an anion",
+        )
 
 
 def load_live(max_entries: int | None = None) -> pd.DataFrame:  # pragma: no cover - needs internet

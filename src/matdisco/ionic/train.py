@@ -42,17 +42,44 @@ def train(cfg) -> dict:
     with atomic_dir(model_dir(cfg, cfg.model.name)) as out:
         for split_name, split in tqdm(runs, desc=f"train {cfg.model.name}", unit="split"):
             datamodule = IonicDataModule(
-                points, graphs, split, training.batch_size_ils, seed=int(cfg.seed), require_known_types=needs_known_types(cfg.model)
+                points,
+                graphs,
+                split,
+                training.batch_size_ils,
+                seed=int(cfg.seed),
+                require_known_types=needs_known_types(cfg.model),
             )
             for member in range(training.n_members):
                 seed_everything(member_seed(int(cfg.seed), member))
-                module = instantiate_model(cfg.model, n_types=len(datamodule.vocabulary), node_dim=NODE_DIM, edge_dim=EDGE_DIM)
-                fit(cfg, module, datamodule, artifact(cfg, "logs"), f"{cfg.model.name}-{split_name}-m{member}", metadata, group=group)
+                module = instantiate_model(
+                    cfg.model, n_types=len(datamodule.vocabulary), node_dim=NODE_DIM, edge_dim=EDGE_DIM
+                )
+                fit(
+                    cfg,
+                    module,
+                    datamodule,
+                    artifact(cfg, "logs"),
+                    f"{cfg.model.name}-{split_name}-m{member}",
+                    metadata,
+                    group=group,
+                )
                 val_rmse.setdefault(split_name, []).append(_best_val_rmse(module, datamodule))
-                save_module(out / split_name / f"member_{member}.pt", module, vocabulary=datamodule.vocabulary, unseen_val=datamodule.unseen_val)
+                save_module(
+                    out / split_name / f"member_{member}.pt",
+                    module,
+                    vocabulary=datamodule.vocabulary,
+                    unseen_val=datamodule.unseen_val,
+                )
                 if isinstance(module, AdditiveConductivity) and split_name == "default":
-                    _write_parameter_table(out / f"atom_type_parameters_member_{member}.csv", module, datamodule.vocabulary)
-        summary = {"model": cfg.model.name, "val_rmse_ln": val_rmse, "n_members": training.n_members, "splits": [name for name, _ in runs]}
+                    _write_parameter_table(
+                        out / f"atom_type_parameters_member_{member}.csv", module, datamodule.vocabulary
+                    )
+        summary = {
+            "model": cfg.model.name,
+            "val_rmse_ln": val_rmse,
+            "n_members": training.n_members,
+            "splits": [name for name, _ in runs],
+        }
         atomic_write_json(out / "train_summary.json", summary)
     objective = float(np.mean(val_rmse["default"]))
     return {"objective": objective, "val_rmse_ln_default": objective, "model_dir": str(model_dir(cfg, cfg.model.name))}
@@ -75,6 +102,8 @@ def _best_val_rmse(module, datamodule) -> float:
 
 def _write_parameter_table(path: Path, module: AdditiveConductivity, vocabulary: dict[str, int]) -> None:
     """CSV of the learned per-type coefficients in both the tau form and the A + B/T + C/T^2 form."""
-    table: pd.DataFrame = parameter_table(module.type_terms.detach().numpy(), list(vocabulary), module.temperature_reference_K)
+    table: pd.DataFrame = parameter_table(
+        module.type_terms.detach().numpy(), list(vocabulary), module.temperature_reference_K
+    )
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)

@@ -32,7 +32,7 @@ def nearest_training_environment(train_upper: np.ndarray, test_upper: np.ndarray
 
     train_upper (N, P), test_upper (M, P) in any common normalisation -> (M, P) rows of train_upper.
     """
-    squared = (np.sum(test_upper**2, 1)[:, None] - 2 * test_upper @ train_upper.T + np.sum(train_upper**2, 1)[None])
+    squared = np.sum(test_upper**2, 1)[:, None] - 2 * test_upper @ train_upper.T + np.sum(train_upper**2, 1)[None]
     return train_upper[np.argmin(squared, axis=1)]
 
 
@@ -68,8 +68,9 @@ def tetrahedral_completion(known_bonds: np.ndarray, bond_length_angstrom: float)
     return bond_length_angstrom * rotated
 
 
-def tetrahedral_baseline(known: np.ndarray, n_missing: int, bond_cutoff_angstrom: float, bond_length_angstrom: float,
-                         radius_angstrom: float) -> np.ndarray:
+def tetrahedral_baseline(
+    known: np.ndarray, n_missing: int, bond_cutoff_angstrom: float, bond_length_angstrom: float, radius_angstrom: float
+) -> np.ndarray:
     """No-model inpainting that knows chemistry: missing bonds completed to a tetrahedron, the rest by the mean baseline.
 
     known (B, k, 3): atoms nearer than ``bond_cutoff_angstrom`` are the known bonds; 4 minus their

@@ -36,12 +36,20 @@ def bench(cfg: DictConfig) -> dict:
     module = build_module(cfg, grams.shape[1], normaliser)
     epoch_s = _time_epochs(cfg, module, normaliser.normalise(grams), n_epochs=5)
     per_second = _decode_rate(module.eval(), normaliser, rng, n_samples=10000)
-    results = {"md_cell_wall_s": md_s, "md_cell_cpu_s": md_info["cpu_s"], "md_atoms": len(atoms), "md_s_per_environment": md_s / len(atoms),
-               "md_cpu_s_per_environment": md_info["cpu_s"] / len(atoms),
-               "generated_environments_per_s": per_second, "speedup_vs_md": per_second * md_s / len(atoms),
-               "train_s_per_epoch": epoch_s, "train_rows": int(len(grams))}
+    results = {
+        "md_cell_wall_s": md_s,
+        "md_cell_cpu_s": md_info["cpu_s"],
+        "md_atoms": len(atoms),
+        "md_s_per_environment": md_s / len(atoms),
+        "md_cpu_s_per_environment": md_info["cpu_s"] / len(atoms),
+        "generated_environments_per_s": per_second,
+        "speedup_vs_md": per_second * md_s / len(atoms),
+        "train_s_per_epoch": epoch_s,
+        "train_rows": int(len(grams)),
+    }
     results.update(_recorded_times(cfg))
     return results
+
 
 def _bench_config(cfg: DictConfig) -> DictConfig:
     """``cfg`` with the motifs options (md_full, motifs, motifs_vae) composed in when it lacks them."""
@@ -53,6 +61,7 @@ def _bench_config(cfg: DictConfig) -> DictConfig:
             merged[group] = motifs[group]
     return merged
 
+
 def _time_epochs(cfg: DictConfig, module: MotifVAE, rows: np.ndarray, n_epochs: int) -> float:
     """Seconds per training epoch over ``rows`` (N, P) with the configured batch size (no loggers)."""
     run_cfg = cfg.copy()
@@ -63,6 +72,7 @@ def _time_epochs(cfg: DictConfig, module: MotifVAE, rows: np.ndarray, n_epochs: 
     trainer.fit(module, datamodule=GramDataModule(rows, rows[:256], cfg.model.training.batch_size, int(cfg.seed)))
     return (time.perf_counter() - start) / n_epochs
 
+
 def _decode_rate(model: MotifVAE, normaliser: GramNormaliser, rng: np.random.Generator, n_samples: int) -> float:
     """Environments per second for sampling z, decoding and Gram -> coordinates (best of 3)."""
     best = np.inf
@@ -71,6 +81,7 @@ def _decode_rate(model: MotifVAE, normaliser: GramNormaliser, rng: np.random.Gen
         sample(model, normaliser, LatentDensity.standard_normal(int(model.hparams.latent_dim)), n_samples, rng)
         best = min(best, time.perf_counter() - start)
     return n_samples / best
+
 
 def _recorded_times(cfg: DictConfig) -> dict:
     """MD seconds per environment and training time recorded by the last pipeline run, if any."""

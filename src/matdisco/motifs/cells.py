@@ -58,9 +58,14 @@ def lammps_version() -> str:
 def provenance(protocol: MeltQuench, seed: int, info: dict[str, Any], version: str) -> dict[str, Any]:
     """``atoms.info`` entries of one cell: potential, protocol, seed, LAMMPS version, machine, timings."""
     return {
-        "potential": protocol.potential if protocol.anneal_potential is None else f"{protocol.potential}+{protocol.anneal_potential}",
-        "seed": int(seed), "protocol": repr(dataclasses.asdict(protocol)),
-        "lammps_version": version, "host": platform.node(), "source": "lammps",
+        "potential": protocol.potential
+        if protocol.anneal_potential is None
+        else f"{protocol.potential}+{protocol.anneal_potential}",
+        "seed": int(seed),
+        "protocol": repr(dataclasses.asdict(protocol)),
+        "lammps_version": version,
+        "host": platform.node(),
+        "source": "lammps",
         **{k: float(v) for k, v in info.items()},
     }
 
@@ -93,8 +98,10 @@ def summary(folder: Path, bond_cutoff_angstrom: float, r_max_angstrom: float, n_
     cells = {}
     for path in sorted(Path(folder).glob("cell_*.extxyz")):
         atoms = read_cell(path)
-        cells[path.stem] = {"provenance": {k: atoms.info.get(k) for k in PROVENANCE_KEYS},
-                            "structure": structure_report(atoms, bond_cutoff_angstrom, r_max_angstrom, n_bins)}
+        cells[path.stem] = {
+            "provenance": {k: atoms.info.get(k) for k in PROVENANCE_KEYS},
+            "structure": structure_report(atoms, bond_cutoff_angstrom, r_max_angstrom, n_bins),
+        }
     return {"cells": cells}
 
 
@@ -117,8 +124,12 @@ def spotcheck(reference_path: Path, protocol: MeltQuench) -> dict[str, float]:
     return the largest atom displacement (angstrom) and the energy difference (eV) to the stored cell."""
     reference = read_cell(reference_path)
     if "seed" not in reference.info:
-        raise InputError("the stored spot-check cell has no seed", str(reference_path), "a cell written by matdisco.motifs.cells")
-    (fresh, info), = melt_quench_cells(protocol, [int(reference.info["seed"])], 1, progress=False)
-    return {"max_displacement_angstrom": max_displacement_angstrom(reference, fresh),
-            "energy_difference_eV": abs(float(info[keys.INFO_ENERGY]) - float(reference.info[keys.INFO_ENERGY])),
-            "cpu_s": float(info["cpu_s"])}
+        raise InputError(
+            "the stored spot-check cell has no seed", str(reference_path), "a cell written by matdisco.motifs.cells"
+        )
+    ((fresh, info),) = melt_quench_cells(protocol, [int(reference.info["seed"])], 1, progress=False)
+    return {
+        "max_displacement_angstrom": max_displacement_angstrom(reference, fresh),
+        "energy_difference_eV": abs(float(info[keys.INFO_ENERGY]) - float(reference.info[keys.INFO_ENERGY])),
+        "cpu_s": float(info["cpu_s"]),
+    }

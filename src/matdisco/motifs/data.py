@@ -22,13 +22,16 @@ def cells_dir(cfg: DictConfig) -> Path:
     """Folder of the simulated (or imported) cells."""
     return artifact(cfg, "processed", FAMILY, "cells")
 
+
 def environments_path(cfg: DictConfig) -> Path:
     """The extracted environments (npz)."""
     return artifact(cfg, "processed", FAMILY, "environments.npz")
 
+
 def model_path(cfg: DictConfig) -> Path:
     """The trained VAE checkpoint."""
     return artifact(cfg, "models", FAMILY, "vae.ckpt")
+
 
 def cell_files(cfg: DictConfig) -> list[Path]:
     """Sorted cell files written by :func:`simulate`; an error if there are none."""
@@ -37,6 +40,7 @@ def cell_files(cfg: DictConfig) -> list[Path]:
         raise InputError("no cells found", str(cells_dir(cfg)), "cell_*.extxyz written by the simulate step")
     return files
 
+
 def load_environments(cfg: DictConfig) -> dict[str, np.ndarray]:
     """Arrays written by :func:`extract` (see :mod:`matdisco.motifs.keys`)."""
     path = environments_path(cfg)
@@ -44,6 +48,7 @@ def load_environments(cfg: DictConfig) -> dict[str, np.ndarray]:
         raise InputError("environments file does not exist", str(path), "the output of the extract step")
     with np.load(path) as npz:
         return {name: npz[name] for name in npz.files}
+
 
 def split_rows(arrays: dict, name: str) -> np.ndarray:
     """Row indices of the environments in split ``name`` (train, val, test)."""

@@ -91,7 +91,7 @@ class GramNormaliser:
     n_neighbours: int
 
     @classmethod
-    def fit(cls, upper: np.ndarray) -> "GramNormaliser":
+    def fit(cls, upper: np.ndarray) -> GramNormaliser:
         """Statistics of training entries ``upper`` (N, P)."""
         diagonal = diagonal_mask(n_neighbours_from_entries(upper.shape[-1]))
         return cls(
@@ -122,22 +122,37 @@ class GramNormaliser:
     def to_dict(self) -> dict:
         """JSON-ready statistics (keys of :mod:`matdisco.motifs.keys`)."""
         values = asdict(self)
-        return {keys.MU_DIAG: values["mu_diag"], keys.SIGMA_DIAG: values["sigma_diag"], keys.MU_OFF: values["mu_off"],
-                keys.SIGMA_OFF: values["sigma_off"], "n_neighbours": values["n_neighbours"]}
+        return {
+            keys.MU_DIAG: values["mu_diag"],
+            keys.SIGMA_DIAG: values["sigma_diag"],
+            keys.MU_OFF: values["mu_off"],
+            keys.SIGMA_OFF: values["sigma_off"],
+            "n_neighbours": values["n_neighbours"],
+        }
 
     @classmethod
-    def from_dict(cls, values: dict) -> "GramNormaliser":
+    def from_dict(cls, values: dict) -> GramNormaliser:
         """Inverse of :meth:`to_dict`."""
-        return cls(values[keys.MU_DIAG], values[keys.SIGMA_DIAG], values[keys.MU_OFF], values[keys.SIGMA_OFF], int(values["n_neighbours"]))
+        return cls(
+            values[keys.MU_DIAG],
+            values[keys.SIGMA_DIAG],
+            values[keys.MU_OFF],
+            values[keys.SIGMA_OFF],
+            int(values["n_neighbours"]),
+        )
 
 
-def random_permutations(n_environments: int, n_neighbours: int, n_permutations: int, rng: np.random.Generator) -> np.ndarray:
+def random_permutations(
+    n_environments: int, n_neighbours: int, n_permutations: int, rng: np.random.Generator
+) -> np.ndarray:
     """``n_permutations`` random label permutations per environment, (n_environments, n_permutations, n)."""
     noise = rng.random((n_environments, n_permutations, n_neighbours))
     return np.argsort(noise, axis=-1)
 
 
-def augment(coords: np.ndarray, n_permutations: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def augment(
+    coords: np.ndarray, n_permutations: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Permutation augmentation: originals followed by ``n_permutations`` relabelled copies of each.
 
     coords (N, n, 3) -> Gram entries (N (1 + n_perm), P), permutations (N (1 + n_perm), n) with the

@@ -21,8 +21,16 @@ from matdisco.motifs.geometry import coordinates_from_gram
 from matdisco.motifs.models import MotifVAE, load_trained
 from matdisco.motifs.sampling import LatentDensity, encode_mean, latent_density
 from matdisco.motifs.scoring import (
-    centre_angles, distribution_metrics, flat_metrics, neighbour_distances, noise_robustness, novelty, reconstruction_comparison,
-    reconstruction_errors, sampled_grams, validity,
+    centre_angles,
+    distribution_metrics,
+    flat_metrics,
+    neighbour_distances,
+    noise_robustness,
+    novelty,
+    reconstruction_comparison,
+    reconstruction_errors,
+    sampled_grams,
+    validity,
 )
 
 
@@ -36,27 +44,41 @@ def evaluate(cfg: DictConfig) -> dict:
     restore = bool(cfg.data.restore_norms)
     cutoff = float(ev.bond_cutoff_angstrom)
     reconstruction, rmsds = reconstruction_errors(model, normaliser, coords, gram, restore)
-    histogram_comparison(artifact(cfg, "plots", FAMILY, "reconstruction.png"), rmsds, "reconstruction RMSD (Angstrom)",
-                         title="held-out environments")
+    histogram_comparison(
+        artifact(cfg, "plots", FAMILY, "reconstruction.png"),
+        rmsds,
+        "reconstruction RMSD (Angstrom)",
+        title="held-out environments",
+    )
     metrics = {"decoding": "restore_norms" if restore else "spectral", "reconstruction": reconstruction}
     train = split_rows(arrays, "train")
     train_coords = arrays[keys.COORDS][train]
     shells = tuple(int(k) for k in ev.shell_sizes)
-    densities = {"samples": latent_density(model, normaliser, arrays[keys.GRAM][train], str(ev.latent_density)),
-                 "samples_standard_normal": LatentDensity.standard_normal(int(model.hparams.latent_dim))}
+    densities = {
+        "samples": latent_density(model, normaliser, arrays[keys.GRAM][train], str(ev.latent_density)),
+        "samples_standard_normal": LatentDensity.standard_normal(int(model.hparams.latent_dim)),
+    }
     decoded = {}
     for name, density in densities.items():
         grams = sampled_grams(model, normaliser, density, int(ev.n_samples), int(cfg.seed))
         decoded[name], discarded = coordinates_from_gram(grams, restore_norms=restore)
-        metrics[name] = {"latent_density": density.kind, "n_samples": int(ev.n_samples), **distribution_metrics(decoded[name], coords, cutoff),
-                         **validity(decoded[name], grams, discarded, ev), "novelty": novelty(decoded[name], train_coords, coords, shells)}
+        metrics[name] = {
+            "latent_density": density.kind,
+            "n_samples": int(ev.n_samples),
+            **distribution_metrics(decoded[name], coords, cutoff),
+            **validity(decoded[name], grams, discarded, ev),
+            "novelty": novelty(decoded[name], train_coords, coords, shells),
+        }
     metrics["noise_robustness"] = _test_cell_robustness(cfg, model, normaliser, arrays)
-    metrics["reconstruction_vs_baselines"] = reconstruction_comparison(model, normaliser, arrays[keys.GRAM][train], coords, gram, ev, restore)
+    metrics["reconstruction_vs_baselines"] = reconstruction_comparison(
+        model, normaliser, arrays[keys.GRAM][train], coords, gram, ev, restore
+    )
     metrics["md_train_vs_test"] = distribution_metrics(train_coords, coords, cutoff)
     metrics["md_test_validity"] = validity(coords, gram_full(gram), np.zeros(len(coords)), ev)
     _evaluation_plots(cfg, model, normaliser, decoded["samples"], coords)
     atomic_write_json(artifact(cfg, "metrics", FAMILY, "evaluate.json"), metrics)
     return {"objective": metrics["reconstruction"]["rmsd_o3_angstrom_median"], **flat_metrics(metrics)}
+
 
 def _test_cell_robustness(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, arrays: dict) -> dict:
     """:func:`~matdisco.motifs.scoring.noise_robustness` on the first held-out cell (``data.evaluate.noise_angstrom``)."""
@@ -64,17 +86,32 @@ def _test_cell_robustness(cfg: DictConfig, model: MotifVAE, normaliser: GramNorm
     first_test = int(arrays[keys.CELL][split_rows(arrays, "test")][0])
     atoms = read(cells_dir(cfg) / str(arrays[keys.CELL_NAMES][first_test]))
     rng = np.random.default_rng(int(cfg.seed))
-    return noise_robustness(model, normaliser, atoms, float(cfg.data.r_cut_angstrom), float(ev.noise_angstrom), rng,
-                            tuple(int(k) for k in ev.shell_sizes), bool(cfg.data.restore_norms))
+    return noise_robustness(
+        model,
+        normaliser,
+        atoms,
+        float(cfg.data.r_cut_angstrom),
+        float(ev.noise_angstrom),
+        rng,
+        tuple(int(k) for k in ev.shell_sizes),
+        bool(cfg.data.restore_norms),
+    )
 
-def _evaluation_plots(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, samples: np.ndarray, coords: np.ndarray) -> None:
+
+def _evaluation_plots(
+    cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, samples: np.ndarray, coords: np.ndarray
+) -> None:
     """Distance and angle histograms (samples vs held-out MD) and the latent-space scatter."""
-    histogram_comparison(artifact(cfg, "plots", FAMILY, "distances.png"),
-                         {"held-out MD": neighbour_distances(coords), "VAE samples": neighbour_distances(samples)},
-                         "centre-neighbour distance (Angstrom)")
-    histogram_comparison(artifact(cfg, "plots", FAMILY, "angles.png"),
-                         {"held-out MD": centre_angles(coords), "VAE samples": centre_angles(samples)},
-                         "neighbour-centre-neighbour angle (degrees)")
+    histogram_comparison(
+        artifact(cfg, "plots", FAMILY, "distances.png"),
+        {"held-out MD": neighbour_distances(coords), "VAE samples": neighbour_distances(samples)},
+        "centre-neighbour distance (Angstrom)",
+    )
+    histogram_comparison(
+        artifact(cfg, "plots", FAMILY, "angles.png"),
+        {"held-out MD": centre_angles(coords), "VAE samples": centre_angles(samples)},
+        "neighbour-centre-neighbour angle (degrees)",
+    )
     z = encode_mean(model, normaliser, gram_upper(coords))
     centred = z - z.mean(axis=0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)

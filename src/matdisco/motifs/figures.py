@@ -10,8 +10,13 @@ import numpy as np
 from matdisco.core.plots import save_figure
 
 
-def structure_figure(path: str | Path, rdfs: dict[str, tuple[np.ndarray, np.ndarray]], angles: dict[str, np.ndarray],
-                     coordinations: dict[str, np.ndarray], reference_peak_angstrom: float) -> Path:
+def structure_figure(
+    path: str | Path,
+    rdfs: dict[str, tuple[np.ndarray, np.ndarray]],
+    angles: dict[str, np.ndarray],
+    coordinations: dict[str, np.ndarray],
+    reference_peak_angstrom: float,
+) -> Path:
     """RDF g(r), bond-angle histogram and coordination fractions of every cell, one colour per cell.
 
     rdfs: name -> (r (B,) Angstrom, g (B,)); angles: name -> degrees (m,); coordinations: name -> (N,) ints.
@@ -53,6 +58,13 @@ def strip_figure(path: str | Path, frames: np.ndarray, bond_cutoff_angstrom: flo
             ax.plot([0, x], [0, y], color="grey", lw=1)
         ax.scatter(coords[:, 0], coords[:, 1], c=colours, s=np.clip(25 + 5 * coords[:, 2], 5, None))  # larger = nearer
         ax.scatter([0], [0], color="black", s=30)
-        ax.set(xlim=(-limit, limit), ylim=(-limit, limit), xticks=[], yticks=[], aspect="equal", title=f"{k / max(1, n_frames - 1):.2f}")
+        ax.set(
+            xlim=(-limit, limit),
+            ylim=(-limit, limit),
+            xticks=[],
+            yticks=[],
+            aspect="equal",
+            title=f"{k / max(1, n_frames - 1):.2f}",
+        )
     fig.suptitle(title, fontsize=9)
     return save_figure(fig, path)

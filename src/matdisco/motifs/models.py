@@ -16,7 +16,7 @@ environments that differ only by labels get the same latent point.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pytorch_lightning as pl
 import torch
@@ -40,7 +40,9 @@ def mlp(sizes: Sequence[int], final_activation: bool) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def reconstruction_mse(reconstruction: torch.Tensor, target: torch.Tensor, entry_perms: torch.Tensor | None) -> torch.Tensor:
+def reconstruction_mse(
+    reconstruction: torch.Tensor, target: torch.Tensor, entry_perms: torch.Tensor | None
+) -> torch.Tensor:
     """Per-environment MSE (B,) over entries (B, P); with ``entry_perms`` (n_perm, P), the minimum over
     the target relabelled by each row (a permutation-invariant loss), otherwise labels fixed."""
     if entry_perms is None:
@@ -76,11 +78,15 @@ class MotifVAE(pl.LightningModule):
         self.to_logvar = nn.Linear(hidden[-1], latent_dim)
         self.decoder = mlp([latent_dim, *reversed(hidden), input_dim], final_activation=False)
         if shell_sizes and sum(int(k) for k in shell_sizes) != n_neighbours_from_entries(input_dim):
-            raise ConfigError(f"model.shell_sizes {list(shell_sizes)} must add up to the {n_neighbours_from_entries(input_dim)} neighbours "
-                              f"of the {input_dim} Gram entries (data.n_neighbours)")
+            raise ConfigError(
+                f"model.shell_sizes {list(shell_sizes)} must add up to the {n_neighbours_from_entries(input_dim)} neighbours "
+                f"of the {input_dim} Gram entries (data.n_neighbours)"
+            )
         labels = shell_permutations(tuple(int(k) for k in shell_sizes)) if shell_sizes else None
         self.register_buffer("label_perms", None if labels is None else torch.as_tensor(labels), persistent=False)
-        self.register_buffer("entry_perms", None if labels is None else torch.as_tensor(entry_permutations(labels)), persistent=False)
+        self.register_buffer(
+            "entry_perms", None if labels is None else torch.as_tensor(entry_permutations(labels)), persistent=False
+        )
         if invariant_encoder and labels is None:
             raise ConfigError("model.invariant_encoder needs model.shell_sizes (the label blocks it averages over)")
 
@@ -137,6 +143,7 @@ class MotifVAE(pl.LightningModule):
 def build_module(cfg: DictConfig, input_dim: int, normaliser: GramNormaliser) -> MotifVAE:
     """The configured VAE for ``input_dim`` Gram entries, carrying the normaliser's statistics."""
     return instantiate_model(cfg.model, input_dim=input_dim, normaliser=normaliser.to_dict())
+
 
 def load_trained(cfg: DictConfig) -> tuple[MotifVAE, GramNormaliser]:
     """The trained model and the normaliser stored in it."""

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from ase import Atoms
-
-from matdisco.core.errors import ConfigError
 from ase.geometry import find_mic
 
+from matdisco.core.errors import ConfigError
 from matdisco.motifs.environments import GramNormaliser, environments, gram_full, gram_upper, upper_indices
 from matdisco.motifs.geometry import align, coordinates_from_gram, hungarian_match, matched_rmsd, procrustes, rmsd
 from matdisco.motifs.models import MotifVAE
@@ -27,12 +26,16 @@ def decode_normalised(model: MotifVAE, z: np.ndarray) -> np.ndarray:
         return model.decode(torch.as_tensor(z, dtype=torch.float32)).double().numpy()
 
 
-def decode(model: MotifVAE, normaliser: GramNormaliser, z: np.ndarray, restore_norms: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def decode(
+    model: MotifVAE, normaliser: GramNormaliser, z: np.ndarray, restore_norms: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Latent points z (B, latent_dim) -> coordinates (B, n, 3) and discarded spectrum fraction (B,).
 
     ``restore_norms``: see :func:`~matdisco.motifs.geometry.coordinates_from_gram`.
     """
-    return coordinates_from_gram(gram_full(normaliser.denormalise(decode_normalised(model, z))), restore_norms=restore_norms)
+    return coordinates_from_gram(
+        gram_full(normaliser.denormalise(decode_normalised(model, z))), restore_norms=restore_norms
+    )
 
 
 def encode_posterior(model: MotifVAE, normaliser: GramNormaliser, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +62,7 @@ class LatentDensity:
     covariance: np.ndarray
 
     @classmethod
-    def standard_normal(cls, dim: int) -> "LatentDensity":
+    def standard_normal(cls, dim: int) -> LatentDensity:
         """The VAE prior N(0, 1) in ``dim`` dimensions."""
         return cls("standard_normal", np.zeros(dim), np.eye(dim))
 
@@ -86,14 +89,26 @@ def latent_density(model: MotifVAE, normaliser: GramNormaliser, train_upper: np.
     raise ConfigError(f"data.evaluate.latent_density must be one of {LATENT_DENSITIES}, got {kind!r}")
 
 
-def sample(model: MotifVAE, normaliser: GramNormaliser, density: LatentDensity, n_samples: int, rng: np.random.Generator,
-           restore_norms: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def sample(
+    model: MotifVAE,
+    normaliser: GramNormaliser,
+    density: LatentDensity,
+    n_samples: int,
+    rng: np.random.Generator,
+    restore_norms: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
     """Decode ``n_samples`` draws from ``density``: coordinates (n_samples, n, 3), discarded fraction (n_samples,)."""
     return decode(model, normaliser, density.draw(n_samples, rng), restore_norms)
 
 
-def interpolate(model: MotifVAE, normaliser: GramNormaliser, start: np.ndarray, end: np.ndarray, n_frames: int,
-                restore_norms: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def interpolate(
+    model: MotifVAE,
+    normaliser: GramNormaliser,
+    start: np.ndarray,
+    end: np.ndarray,
+    n_frames: int,
+    restore_norms: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
     """Straight latent path between the posterior means of two environments (n, 3) each.
 
     Returns frames (n_frames, n, 3) and discarded fractions (n_frames,). The first frame is
@@ -155,7 +170,9 @@ def inpaint(
     labelled = np.zeros((n_tries, n), dtype=bool)
     labelled[np.arange(n_tries)[:, None], slots] = True
     rows, cols = upper_indices(n)
-    mask = np.broadcast_to(labelled[:, rows] & labelled[:, cols], (n_env, n_tries, len(rows))).reshape(n_env * n_tries, -1)
+    mask = np.broadcast_to(labelled[:, rows] & labelled[:, cols], (n_env, n_tries, len(rows))).reshape(
+        n_env * n_tries, -1
+    )
     start = normaliser.normalise(gram_upper(placed)).reshape(n_env * n_tries, -1)
     start[~mask] = rng.standard_normal(int((~mask).sum()))
     z = _optimise_latent(model, start, mask, settings)
@@ -166,12 +183,19 @@ def inpaint(
     chosen = np.arange(n_env) * n_tries + best
     coords, _ = decode(model, normaliser, z[chosen].numpy().astype(np.float64), settings.restore_norms)
     order = np.concatenate([slots[best], _missing_labels(slots[best], n)], axis=1)
-    if model.label_perms is not None:  # decoded atom a stands for placed atom perm[a]: placed label s is decoded atom perm^-1[s]
+    if (
+        model.label_perms is not None
+    ):  # decoded atom a stands for placed atom perm[a]: placed label s is decoded atom perm^-1[s]
         inverse = np.argsort(model.label_perms.numpy()[relabelling.numpy()[chosen]], axis=1)
         order = np.take_along_axis(inverse, order, axis=1)
     coords = np.take_along_axis(coords, order[..., None], axis=1)
     decoded = coords @ procrustes(coords[:, :n_known], known, proper=False)
-    return {"infilled": decoded[:, n_known:], "decoded": decoded, "known_rmsd": rmsd(decoded[:, :n_known], known), "loss": loss[chosen]}
+    return {
+        "infilled": decoded[:, n_known:],
+        "decoded": decoded,
+        "known_rmsd": rmsd(decoded[:, :n_known], known),
+        "loss": loss[chosen],
+    }
 
 
 def _missing_labels(known_labels: np.ndarray, n: int) -> np.ndarray:
@@ -181,7 +205,9 @@ def _missing_labels(known_labels: np.ndarray, n: int) -> np.ndarray:
     return np.nonzero(free)[1].reshape(len(known_labels), -1)
 
 
-def _masked_loss(model: MotifVAE, z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _masked_loss(
+    model: MotifVAE, z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-row mean squared mismatch (B,) over the entries where ``mask`` (B, P) is True, and the index (B,)
     of the relabelling it was taken at: for a model with a within-shell loss (``label_perms``) the least
     mismatch over the target and mask relabelled like in training, as its decoder picks its own labels;
@@ -189,7 +215,9 @@ def _masked_loss(model: MotifVAE, z: torch.Tensor, target: torch.Tensor, mask: t
     decoded = model.decode(z)
     if model.entry_perms is None:
         weights = mask.float()
-        return torch.sum(weights * (decoded - target) ** 2, dim=1) / weights.sum(dim=1), torch.zeros(len(z), dtype=torch.long)
+        return torch.sum(weights * (decoded - target) ** 2, dim=1) / weights.sum(dim=1), torch.zeros(
+            len(z), dtype=torch.long
+        )
     weights = mask[:, model.entry_perms].float()  # (B, n_perm, P)
     mismatch = torch.sum(weights * (decoded[:, None] - target[:, model.entry_perms]) ** 2, dim=2) / weights.sum(dim=2)
     return mismatch.min(dim=1)
@@ -219,8 +247,11 @@ def split_known(coords: np.ndarray, n_known: int, rng: np.random.Generator) -> t
     order = np.argsort(rng.random(coords.shape[:2]), axis=1)
     known_labels = np.sort(order[:, :n_known], axis=1)
     missing_labels = np.sort(order[:, n_known:], axis=1)
-    return (np.take_along_axis(coords, known_labels[..., None], axis=1), np.take_along_axis(coords, missing_labels[..., None], axis=1),
-            missing_labels)
+    return (
+        np.take_along_axis(coords, known_labels[..., None], axis=1),
+        np.take_along_axis(coords, missing_labels[..., None], axis=1),
+        missing_labels,
+    )
 
 
 def matched_rmsds(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -242,8 +273,14 @@ def environment_atoms(coords: np.ndarray, info: dict | None = None) -> Atoms:
 
 
 def vacancy_candidates(
-    model: MotifVAE, normaliser: GramNormaliser, atoms: Atoms, site: int, bond_cutoff_angstrom: float, r_cut_angstrom: float,
-    settings: InpaintSettings, rng: np.random.Generator,
+    model: MotifVAE,
+    normaliser: GramNormaliser,
+    atoms: Atoms,
+    site: int,
+    bond_cutoff_angstrom: float,
+    r_cut_angstrom: float,
+    settings: InpaintSettings,
+    rng: np.random.Generator,
 ) -> dict:
     """Remove atom ``site`` and predict its position from each bonded neighbour's environment.
 

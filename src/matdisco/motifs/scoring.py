@@ -8,9 +8,16 @@ from ase import Atoms
 from omegaconf import DictConfig
 from scipy.stats import wasserstein_distance
 
-from matdisco.motifs.environments import GramNormaliser, environments, gram_full, gram_upper
 from matdisco.motifs.baselines import mean_environment, nearest_training_environment, pca_reconstruction
-from matdisco.motifs.geometry import aligned_rmsd, coordinates_from_gram, fixed_label_shell_rmsd, label_free_rmsd, matched_aligned_rmsd, negative_spectrum_fraction
+from matdisco.motifs.environments import GramNormaliser, environments, gram_full, gram_upper
+from matdisco.motifs.geometry import (
+    aligned_rmsd,
+    coordinates_from_gram,
+    fixed_label_shell_rmsd,
+    label_free_rmsd,
+    matched_aligned_rmsd,
+    negative_spectrum_fraction,
+)
 from matdisco.motifs.models import MotifVAE
 from matdisco.motifs.sampling import LatentDensity, decode, decode_normalised, encode_mean, matched_errors
 
@@ -18,6 +25,7 @@ from matdisco.motifs.sampling import LatentDensity, decode, decode_normalised, e
 def neighbour_distances(coords: np.ndarray) -> np.ndarray:
     """Centre-neighbour distances of environments (B, n, 3), flattened (B n,) in Angstrom."""
     return np.linalg.norm(coords, axis=-1).ravel()
+
 
 def centre_angles(coords: np.ndarray, bond_cutoff_angstrom: float | None = None) -> np.ndarray:
     """Angles (degrees) at the centre between pairs of neighbours of environments (B, n, 3), flattened.
@@ -34,6 +42,7 @@ def centre_angles(coords: np.ndarray, bond_cutoff_angstrom: float | None = None)
         return angles.ravel()
     return angles[(lengths[:, a] < bond_cutoff_angstrom) & (lengths[:, b] < bond_cutoff_angstrom)]
 
+
 def min_pair_distance(coords: np.ndarray) -> np.ndarray:
     """Smallest distance (B,) among the centre (origin) and its neighbours (B, n, 3), Angstrom."""
     points = np.concatenate([np.zeros((len(coords), 1, 3)), coords], axis=1)
@@ -41,23 +50,37 @@ def min_pair_distance(coords: np.ndarray) -> np.ndarray:
     distances[:, np.arange(points.shape[1]), np.arange(points.shape[1])] = np.inf
     return distances.min(axis=(1, 2))
 
+
 def distribution_metrics(generated: np.ndarray, reference: np.ndarray, bond_cutoff_angstrom: float) -> dict[str, float]:
     """Wasserstein-1 distances of centre-neighbour distances (Angstrom), all centre angles and bond angles (degrees)."""
     return {
-        "w1_distance_angstrom": float(wasserstein_distance(neighbour_distances(generated), neighbour_distances(reference))),
+        "w1_distance_angstrom": float(
+            wasserstein_distance(neighbour_distances(generated), neighbour_distances(reference))
+        ),
         "w1_angle_deg": float(wasserstein_distance(centre_angles(generated), centre_angles(reference))),
-        "w1_bond_angle_deg": float(wasserstein_distance(centre_angles(generated, bond_cutoff_angstrom),
-                                                        centre_angles(reference, bond_cutoff_angstrom))),
+        "w1_bond_angle_deg": float(
+            wasserstein_distance(
+                centre_angles(generated, bond_cutoff_angstrom), centre_angles(reference, bond_cutoff_angstrom)
+            )
+        ),
     }
+
 
 def validity(coords: np.ndarray, gram: np.ndarray, discarded: np.ndarray, ev: DictConfig) -> dict[str, float]:
     """Fractions of environments (B, n, 3) with atoms too close, a strongly non-PSD Gram (B, n, n), or either."""
     close = min_pair_distance(coords) < float(ev.min_distance_angstrom)
     non_psd = negative_spectrum_fraction(gram) > float(ev.max_negative_fraction)
-    return {"fraction_atoms_too_close": float(close.mean()), "fraction_non_psd": float(non_psd.mean()),
-            "fraction_invalid": float((close | non_psd).mean()), "discarded_fraction_median": float(np.median(discarded))}
+    return {
+        "fraction_atoms_too_close": float(close.mean()),
+        "fraction_non_psd": float(non_psd.mean()),
+        "fraction_invalid": float((close | non_psd).mean()),
+        "discarded_fraction_median": float(np.median(discarded)),
+    }
 
-def sampled_grams(model: MotifVAE, normaliser: GramNormaliser, density: LatentDensity, n_samples: int, seed: int) -> np.ndarray:
+
+def sampled_grams(
+    model: MotifVAE, normaliser: GramNormaliser, density: LatentDensity, n_samples: int, seed: int
+) -> np.ndarray:
     """Gram matrices (n_samples, n, n) in Angstrom^2 decoded from draws of ``density``."""
     z = density.draw(n_samples, np.random.default_rng(seed))
     return gram_full(normaliser.denormalise(decode_normalised(model, z)))
@@ -86,7 +109,9 @@ def nearest_distances(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def novelty(samples: np.ndarray, train: np.ndarray, held_out: np.ndarray, shell_sizes: tuple[int, ...]) -> dict[str, float]:
+def novelty(
+    samples: np.ndarray, train: np.ndarray, held_out: np.ndarray, shell_sizes: tuple[int, ...]
+) -> dict[str, float]:
     """How far samples lie from the training environments, next to how far held-out MD does (all (B, n, 3)).
 
     Distances are RMS differences of :func:`invariant_descriptor` (Angstrom) to the nearest training
@@ -96,12 +121,17 @@ def novelty(samples: np.ndarray, train: np.ndarray, held_out: np.ndarray, shell_
     reference = invariant_descriptor(train, shell_sizes)
     to_train = nearest_distances(invariant_descriptor(samples, shell_sizes), reference)
     held = nearest_distances(invariant_descriptor(held_out, shell_sizes), reference)
-    return {"sample_to_train_angstrom_median": float(np.median(to_train)), "held_out_to_train_angstrom_median": float(np.median(held)),
-            "ratio_of_medians": float(np.median(to_train) / np.median(held)),
-            "fraction_near_copies": float(np.mean(to_train < np.percentile(held, 10)))}
+    return {
+        "sample_to_train_angstrom_median": float(np.median(to_train)),
+        "held_out_to_train_angstrom_median": float(np.median(held)),
+        "ratio_of_medians": float(np.median(to_train) / np.median(held)),
+        "fraction_near_copies": float(np.mean(to_train < np.percentile(held, 10))),
+    }
 
-def reconstruction_errors(model: MotifVAE, normaliser: GramNormaliser, coords: np.ndarray, gram: np.ndarray,
-                          restore_norms: bool) -> tuple[dict, dict[str, np.ndarray]]:
+
+def reconstruction_errors(
+    model: MotifVAE, normaliser: GramNormaliser, coords: np.ndarray, gram: np.ndarray, restore_norms: bool
+) -> tuple[dict, dict[str, np.ndarray]]:
     """Gram MSE (normalised) and coordinate RMSD (O(3) and Kabsch; labels fixed) of mean reconstructions.
 
     Returns the summary and the per-environment RMSDs (B,) in Angstrom by alignment name.
@@ -112,12 +142,19 @@ def reconstruction_errors(model: MotifVAE, normaliser: GramNormaliser, coords: n
     o3 = aligned_rmsd(decoded, coords, proper=False)
     kabsch = aligned_rmsd(decoded, coords, proper=True)
     matched = np.array([matched_aligned_rmsd(d, c) for d, c in zip(decoded, coords)])
-    summary = {"n_environments": int(len(coords)), "gram_mse_normalised_median": float(np.median(gram_mse)),
-               "gram_mse_normalised_p90": float(np.percentile(gram_mse, 90)), "gram_mse_normalised_mean": float(gram_mse.mean()),
-               "rmsd_o3_angstrom_median": float(np.median(o3)), "rmsd_o3_angstrom_p90": float(np.percentile(o3, 90)),
-               "rmsd_kabsch_angstrom_median": float(np.median(kabsch)), "rmsd_kabsch_angstrom_p90": float(np.percentile(kabsch, 90)),
-               "rmsd_o3_relabelled_angstrom_median": float(np.median(matched)), "rmsd_o3_relabelled_angstrom_p90": float(np.percentile(matched, 90)),
-               "discarded_fraction_median": float(np.median(discarded))}
+    summary = {
+        "n_environments": int(len(coords)),
+        "gram_mse_normalised_median": float(np.median(gram_mse)),
+        "gram_mse_normalised_p90": float(np.percentile(gram_mse, 90)),
+        "gram_mse_normalised_mean": float(gram_mse.mean()),
+        "rmsd_o3_angstrom_median": float(np.median(o3)),
+        "rmsd_o3_angstrom_p90": float(np.percentile(o3, 90)),
+        "rmsd_kabsch_angstrom_median": float(np.median(kabsch)),
+        "rmsd_kabsch_angstrom_p90": float(np.percentile(kabsch, 90)),
+        "rmsd_o3_relabelled_angstrom_median": float(np.median(matched)),
+        "rmsd_o3_relabelled_angstrom_p90": float(np.percentile(matched, 90)),
+        "discarded_fraction_median": float(np.median(discarded)),
+    }
     return summary, {"O(3)": o3, "SO(3) (Kabsch)": kabsch, "O(3), Hungarian relabelling": matched}
 
 
@@ -139,8 +176,16 @@ def noisy_copy(atoms: Atoms, noise_angstrom: float, rng: np.random.Generator) ->
     return noisy
 
 
-def noise_robustness(model: MotifVAE, normaliser: GramNormaliser, atoms: Atoms, r_cut_angstrom: float, noise_angstrom: float,
-                     rng: np.random.Generator, shell_sizes: tuple[int, ...], restore_norms: bool) -> dict[str, float]:
+def noise_robustness(
+    model: MotifVAE,
+    normaliser: GramNormaliser,
+    atoms: Atoms,
+    r_cut_angstrom: float,
+    noise_angstrom: float,
+    rng: np.random.Generator,
+    shell_sizes: tuple[int, ...],
+    restore_norms: bool,
+) -> dict[str, float]:
     """Change of the model's input and output when the cell's atoms move by ``noise_angstrom`` rms.
 
     Environments are re-extracted from the noisy cell by the same rule (so re-orderings count).
@@ -158,14 +203,21 @@ def noise_robustness(model: MotifVAE, normaliser: GramNormaliser, atoms: Atoms, 
     input_mse = np.mean((normaliser.normalise(clean_upper) - normaliser.normalise(noisy_upper)) ** 2, axis=1)
     moved = np.linalg.norm(clean[keep] - noisy[keep], axis=-1).max(axis=1) > 10 * noise_angstrom
     input_rmsd, _ = label_free_rmsd(noisy[keep], clean[keep], shell_sizes)
-    decoded = [decode(model, normaliser, encode_mean(model, normaliser, u), restore_norms)[0] for u in (clean_upper, noisy_upper)]
+    decoded = [
+        decode(model, normaliser, encode_mean(model, normaliser, u), restore_norms)[0]
+        for u in (clean_upper, noisy_upper)
+    ]
     output_rmsd, _ = label_free_rmsd(decoded[1], decoded[0], shell_sizes)
-    return {"noise_angstrom": float(noise_angstrom), "input_gram_mse_normalised_median": float(np.median(input_mse)),
-            "input_gram_mse_normalised_mean": float(input_mse.mean()), "fraction_relabelled": float(moved.mean()),
-            "input_rmsd_label_free_angstrom_median": float(np.median(input_rmsd)),
-            "input_rmsd_label_free_angstrom_p90": float(np.percentile(input_rmsd, 90)),
-            "output_rmsd_label_free_angstrom_median": float(np.median(output_rmsd)),
-            "output_rmsd_label_free_angstrom_p90": float(np.percentile(output_rmsd, 90))}
+    return {
+        "noise_angstrom": float(noise_angstrom),
+        "input_gram_mse_normalised_median": float(np.median(input_mse)),
+        "input_gram_mse_normalised_mean": float(input_mse.mean()),
+        "fraction_relabelled": float(moved.mean()),
+        "input_rmsd_label_free_angstrom_median": float(np.median(input_rmsd)),
+        "input_rmsd_label_free_angstrom_p90": float(np.percentile(input_rmsd, 90)),
+        "output_rmsd_label_free_angstrom_median": float(np.median(output_rmsd)),
+        "output_rmsd_label_free_angstrom_p90": float(np.percentile(output_rmsd, 90)),
+    }
 
 
 def shell_rmsd_summary(decoded: np.ndarray, coords: np.ndarray, shell_sizes: tuple[int, ...]) -> dict[str, float]:
@@ -180,8 +232,15 @@ def shell_rmsd_summary(decoded: np.ndarray, coords: np.ndarray, shell_sizes: tup
     return summary
 
 
-def reconstruction_comparison(model: MotifVAE, normaliser: GramNormaliser, train_gram: np.ndarray, coords: np.ndarray, gram: np.ndarray,
-                              ev: DictConfig, restore_norms: bool) -> dict[str, dict[str, float]]:
+def reconstruction_comparison(
+    model: MotifVAE,
+    normaliser: GramNormaliser,
+    train_gram: np.ndarray,
+    coords: np.ndarray,
+    gram: np.ndarray,
+    ev: DictConfig,
+    restore_norms: bool,
+) -> dict[str, dict[str, float]]:
     """The model's mean reconstructions next to the baselines at its latent size, on held-out environments.
 
     train_gram (N, P) and gram (M, P) in Angstrom^2, coords (M, n, 3). Baselines work on normalised
@@ -202,8 +261,10 @@ def reconstruction_comparison(model: MotifVAE, normaliser: GramNormaliser, train
     for name, normalised in predictions.items():
         full = gram_full(normaliser.denormalise(normalised))
         decoded, discarded = coordinates_from_gram(full, restore_norms=restore_norms)
-        rows[name] = {**shell_rmsd_summary(decoded, coords, shells),
-                      "fraction_invalid": validity(decoded, full, discarded, ev)["fraction_invalid"]}
+        rows[name] = {
+            **shell_rmsd_summary(decoded, coords, shells),
+            "fraction_invalid": validity(decoded, full, discarded, ev)["fraction_invalid"],
+        }
     return rows
 
 

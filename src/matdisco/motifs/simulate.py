@@ -22,13 +22,21 @@ from matdisco.core.config import artifact
 from matdisco.core.errors import ConfigError, InputError
 from matdisco.core.io import atomic_dir, atomic_write_json
 from matdisco.motifs import keys
-from matdisco.motifs.data import FAMILY, cells_dir
-from matdisco.motifs.figures import structure_figure
 from matdisco.motifs.cells import cell_path, cell_seeds, run_cells, spotcheck
+from matdisco.motifs.data import FAMILY, cells_dir
 from matdisco.motifs.environments import environments
+from matdisco.motifs.figures import structure_figure
 from matdisco.motifs.md import MeltQuench, density_g_cm3, melt_quench_cells
 from matdisco.motifs.structure import (
-    REFERENCES, bond_angles, compare_with_references, coordination, rdf, rdf_limit_angstrom, read_cell, structure_report, summarise_reports,
+    REFERENCES,
+    bond_angles,
+    compare_with_references,
+    coordination,
+    rdf,
+    rdf_limit_angstrom,
+    read_cell,
+    structure_report,
+    summarise_reports,
 )
 
 
@@ -63,9 +71,13 @@ def simulate(cfg: DictConfig) -> dict:
     _write_cells(cells_dir(cfg), cells)
     wall_s = time.perf_counter() - start
     report = _structure_step(cfg, [atoms for _, atoms in cells])
-    report["timing"] = {"wall_s": wall_s, "n_cells": len(cells), "n_atoms_total": sum(len(a) for _, a in cells),
-                        "cell_wall_s": [float(a.info.get("wall_s", 0.0)) for _, a in cells],
-                        "cell_cpu_s": [float(a.info.get("cpu_s", 0.0)) for _, a in cells]}
+    report["timing"] = {
+        "wall_s": wall_s,
+        "n_cells": len(cells),
+        "n_atoms_total": sum(len(a) for _, a in cells),
+        "cell_wall_s": [float(a.info.get("wall_s", 0.0)) for _, a in cells],
+        "cell_cpu_s": [float(a.info.get("cpu_s", 0.0)) for _, a in cells],
+    }
     report.update(extra)
     atomic_write_json(artifact(cfg, "metrics", FAMILY, "structure.json"), report)
     return {"cells": str(cells_dir(cfg)), "wall_s": wall_s, **report["summary"]}
@@ -78,12 +90,17 @@ def _melt_quench_cells(sim: DictConfig, seed: int) -> list[tuple[str, Atoms]]:
         if sim.get("spotcheck"):
             run_cells(protocol(sim, sim.spotcheck), Path(sim.dataset) / "spotcheck", seed, 1, 1)
         run_cells(proto, Path(sim.dataset), seed, int(sim.n_cells), int(sim.n_workers))
-        return [(cell_path(Path(sim.dataset), k).stem, read_cell(cell_path(Path(sim.dataset), k))) for k in range(int(sim.n_cells))]
+        return [
+            (cell_path(Path(sim.dataset), k).stem, read_cell(cell_path(Path(sim.dataset), k)))
+            for k in range(int(sim.n_cells))
+        ]
     seeds = cell_seeds(seed, int(sim.n_cells))
     results = melt_quench_cells(proto, seeds, int(sim.n_workers))
     cells = []
     for k, ((atoms, info), cell_seed) in enumerate(zip(results, seeds)):
-        atoms.info.update({keys.INFO_POTENTIAL: proto.potential, keys.INFO_SEED: int(cell_seed), keys.INFO_SOURCE: "lammps", **info})
+        atoms.info.update(
+            {keys.INFO_POTENTIAL: proto.potential, keys.INFO_SEED: int(cell_seed), keys.INFO_SOURCE: "lammps", **info}
+        )
         cells.append((f"cell_{k:03d}", atoms))
     return cells
 
@@ -97,8 +114,11 @@ def _dataset_cells(sim: DictConfig) -> tuple[list[tuple[str, Atoms]], dict]:
         raise InputError("no cells in the data set", str(folder), "cell_###.extxyz written by simulate=md_slow")
     check = spotcheck(folder / "spotcheck" / "cell_000.extxyz", protocol(sim, sim.spotcheck))
     if not check["max_displacement_angstrom"] <= float(sim.spotcheck.tolerance_angstrom):
-        raise InputError(f"the spot-check cell re-ran {check['max_displacement_angstrom']:.3g} A away from the stored one",
-                         str(folder / "spotcheck"), f"within {sim.spotcheck.tolerance_angstrom} A (same LAMMPS, same protocol)")
+        raise InputError(
+            f"the spot-check cell re-ran {check['max_displacement_angstrom']:.3g} A away from the stored one",
+            str(folder / "spotcheck"),
+            f"within {sim.spotcheck.tolerance_angstrom} A (same LAMMPS, same protocol)",
+        )
     return [(path.stem, read_cell(path)) for path in files], check
 
 
@@ -124,22 +144,34 @@ def validate_cells(cells: list[tuple[str, Atoms]], rules: DictConfig, data: Dict
     for name, atoms in cells:
         where = f"{name} ({atoms.info.get(keys.INFO_SOURCE, 'melt-quench')})"
         if len(atoms) < int(rules.min_atoms):
-            raise InputError(f"cell has {len(atoms)} atoms", where, f"at least {rules.min_atoms} (simulate.validation.min_atoms)")
+            raise InputError(
+                f"cell has {len(atoms)} atoms", where, f"at least {rules.min_atoms} (simulate.validation.min_atoms)"
+            )
         density = density_g_cm3(atoms)
         low, high = rules.density_g_cm3
         if not low <= density <= high:
-            raise InputError(f"density {density:.3f} g/cm3", where, f"a-Si within [{low}, {high}] g/cm3 (simulate.validation.density_g_cm3)")
+            raise InputError(
+                f"density {density:.3f} g/cm3",
+                where,
+                f"a-Si within [{low}, {high}] g/cm3 (simulate.validation.density_g_cm3)",
+            )
         mean_cn = float(coordination(atoms, float(rules.bond_cutoff_angstrom)).mean())
         low, high = rules.mean_coordination
         if not low <= mean_cn <= high:
-            raise InputError(f"mean coordination {mean_cn:.2f} at {rules.bond_cutoff_angstrom} A", where,
-                             f"within [{low}, {high}] (simulate.validation.mean_coordination)")
+            raise InputError(
+                f"mean coordination {mean_cn:.2f} at {rules.bond_cutoff_angstrom} A",
+                where,
+                f"within [{low}, {high}] (simulate.validation.mean_coordination)",
+            )
         if data is not None and data.get("n_neighbours"):
             _, counts = environments(atoms, float(data.r_cut_angstrom), int(data.n_neighbours))
             short = int(np.sum(counts < int(data.n_neighbours)))
             if short:
-                raise InputError(f"{short} atoms have fewer than {data.n_neighbours} neighbours within {data.r_cut_angstrom} A",
-                                 where, "every atom with data.n_neighbours neighbours inside data.r_cut_angstrom")
+                raise InputError(
+                    f"{short} atoms have fewer than {data.n_neighbours} neighbours within {data.r_cut_angstrom} A",
+                    where,
+                    "every atom with data.n_neighbours neighbours inside data.r_cut_angstrom",
+                )
 
 
 def _write_cells(folder: Path, cells: list[tuple[str, Atoms]]) -> None:
@@ -157,10 +189,22 @@ def _structure_step(cfg: DictConfig, cells: list) -> dict:
     for k, atoms in enumerate(tqdm(cells, desc="structure report")):
         name = f"cell_{k:03d}"
         reports[name] = structure_report(atoms, cutoff, float(analysis.rdf_r_max_angstrom), int(analysis.rdf_bins))
-        rdfs[name] = rdf(atoms, min(float(analysis.rdf_r_max_angstrom), rdf_limit_angstrom(atoms)), int(analysis.rdf_bins))
+        rdfs[name] = rdf(
+            atoms, min(float(analysis.rdf_r_max_angstrom), rdf_limit_angstrom(atoms)), int(analysis.rdf_bins)
+        )
         angles[name] = bond_angles(atoms, cutoff)
         cns[name] = coordination(atoms, cutoff)
-    structure_figure(artifact(cfg, "plots", FAMILY, "structure.png"), rdfs, angles, cns,
-                     REFERENCES["experiment_laaziri_1999"]["rdf_first_peak_angstrom"])
+    structure_figure(
+        artifact(cfg, "plots", FAMILY, "structure.png"),
+        rdfs,
+        angles,
+        cns,
+        REFERENCES["experiment_laaziri_1999"]["rdf_first_peak_angstrom"],
+    )
     summary = summarise_reports(reports)
-    return {"summary": summary, "comparison": compare_with_references(summary), "cells": reports, "references": REFERENCES}
+    return {
+        "summary": summary,
+        "comparison": compare_with_references(summary),
+        "cells": reports,
+        "references": REFERENCES,
+    }

@@ -46,7 +46,11 @@ def read_cell(path: str | Path) -> Atoms:
     try:
         atoms = read(path, index=-1)
     except Exception as error:  # ASE raises many types for malformed files
-        raise InputError(f"cannot parse structure file ({type(error).__name__}: {error})", str(path), "an ASE-readable file such as extxyz") from error
+        raise InputError(
+            f"cannot parse structure file ({type(error).__name__}: {error})",
+            str(path),
+            "an ASE-readable file such as extxyz",
+        ) from error
     species = set(atoms.get_chemical_symbols())
     if len(atoms) == 0 or species != {"Si"}:
         raise InputError(f"cell holds species {sorted(species) or 'none'}", str(path), "silicon atoms only")
@@ -153,10 +157,21 @@ def compare_with_references(summary: dict) -> dict:
     experiment = REFERENCES["experiment_laaziri_1999"]
     return {
         "mean_coordination": {"ours": summary["mean_coordination_mean"], "experiment": experiment["mean_coordination"]},
-        "bond_angle_std_deg": {"ours": summary["bond_angle_std_deg_mean"], "experiment_low": experiment["bond_angle_std_deg"][0],
-                               "experiment_high": experiment["bond_angle_std_deg"][1]},
-        "rdf_first_peak_angstrom": {"ours": summary["rdf_first_peak_angstrom_mean"], "experiment": experiment["rdf_first_peak_angstrom"]},
-        "fraction_defects": {"ours": summary["fraction_defects_mean"],
-                             "gap_md_below": REFERENCES["gap_md_deringer_2018"]["coordination_defect_fraction_below"]},
-        "fraction_5fold": {"ours": summary["fraction_5fold_mean"], "sw_fast_quench": REFERENCES["sw_fast_quench"]["fraction_5fold"]},
+        "bond_angle_std_deg": {
+            "ours": summary["bond_angle_std_deg_mean"],
+            "experiment_low": experiment["bond_angle_std_deg"][0],
+            "experiment_high": experiment["bond_angle_std_deg"][1],
+        },
+        "rdf_first_peak_angstrom": {
+            "ours": summary["rdf_first_peak_angstrom_mean"],
+            "experiment": experiment["rdf_first_peak_angstrom"],
+        },
+        "fraction_defects": {
+            "ours": summary["fraction_defects_mean"],
+            "gap_md_below": REFERENCES["gap_md_deringer_2018"]["coordination_defect_fraction_below"],
+        },
+        "fraction_5fold": {
+            "ours": summary["fraction_5fold_mean"],
+            "sw_fast_quench": REFERENCES["sw_fast_quench"]["fraction_5fold"],
+        },
     }

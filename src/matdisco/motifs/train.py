@@ -26,14 +26,28 @@ def train(cfg: DictConfig) -> dict:
     normaliser = GramNormaliser.fit(arrays[keys.GRAM][split_rows(arrays, "train")])
     val_gram = arrays[keys.GRAM][split_rows(arrays, "val")]
     module = build_module(cfg, train_gram.shape[1], normaliser)
-    datamodule = GramDataModule(normaliser.normalise(train_gram), normaliser.normalise(val_gram), cfg.model.training.batch_size, int(cfg.seed))
+    datamodule = GramDataModule(
+        normaliser.normalise(train_gram), normaliser.normalise(val_gram), cfg.model.training.batch_size, int(cfg.seed)
+    )
     start = time.perf_counter()
-    final = fit(cfg, module, datamodule, artifact(cfg, "logs", FAMILY), "motifs_vae",
-                run_metadata(cfg, [environments_path(cfg)]), group=FAMILY)
+    final = fit(
+        cfg,
+        module,
+        datamodule,
+        artifact(cfg, "logs", FAMILY),
+        "motifs_vae",
+        run_metadata(cfg, [environments_path(cfg)]),
+        group=FAMILY,
+    )
     train_time_s = time.perf_counter() - start
     save_module(model_path(cfg), module)
     atomic_write_json(artifact(cfg, "models", FAMILY, "normaliser.json"), normaliser.to_dict())
-    metrics = {"train_time_s": train_time_s, "epochs": int(module.current_epoch), "n_train_rows": int(len(train_gram)),
-               "n_parameters": int(sum(p.numel() for p in module.parameters())), **final}
+    metrics = {
+        "train_time_s": train_time_s,
+        "epochs": int(module.current_epoch),
+        "n_train_rows": int(len(train_gram)),
+        "n_parameters": int(sum(p.numel() for p in module.parameters())),
+        **final,
+    }
     atomic_write_json(artifact(cfg, "metrics", FAMILY, "train.json"), metrics)
     return {"model": str(model_path(cfg)), "objective": final.get("val/loss"), **metrics}

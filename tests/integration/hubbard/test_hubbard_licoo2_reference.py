@@ -14,7 +14,13 @@ from ase.units import Bohr
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.campaign import PathSpec, path_structure
 from matdisco.hubbard.reference import (
-    EXAMPLE10_HUBBARD_IN, EXAMPLE10_MATERIAL, EXAMPLE10_SETTINGS, EXAMPLE10_U_CO_EV, EXAMPLE10_U_O_EV, EXAMPLE10_V_CO_O_EV, run_reference,
+    EXAMPLE10_HUBBARD_IN,
+    EXAMPLE10_MATERIAL,
+    EXAMPLE10_SETTINGS,
+    EXAMPLE10_U_CO_EV,
+    EXAMPLE10_U_O_EV,
+    EXAMPLE10_V_CO_O_EV,
+    run_reference,
 )
 
 
@@ -32,5 +38,7 @@ def test_example10_licoo2_reproduces_reference_u_and_v(tmp_path):
     assert record[K.STATUS] == "ok", record.get(K.REASON)
     u_out = {site[K.SPECIES]: site[K.U_OUT] for site in record[K.SITES]}
     assert u_out == {"Co": pytest.approx(EXAMPLE10_U_CO_EV, abs=2e-3), "O": pytest.approx(EXAMPLE10_U_O_EV, abs=2e-3)}
-    assert [p[K.V_OUT] for p in record[K.PAIRS]] == [pytest.approx(EXAMPLE10_V_CO_O_EV, abs=2e-3)] * len(record[K.PAIRS])
+    assert [p[K.V_OUT] for p in record[K.PAIRS]] == [pytest.approx(EXAMPLE10_V_CO_O_EV, abs=2e-3)] * len(
+        record[K.PAIRS]
+    )
     assert record[K.GAP_EV] is not None and record[K.GAP_EV] > 0  # empty bands: pw.x prints the gap

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.reference import EXAMPLE02_HUBBARD_IN, EXAMPLE02_MATERIAL, EXAMPLE02_SETTINGS, EXAMPLE02_U_NI_EV, run_reference
+from matdisco.hubbard.reference import (
+    EXAMPLE02_HUBBARD_IN,
+    EXAMPLE02_MATERIAL,
+    EXAMPLE02_SETTINGS,
+    EXAMPLE02_U_NI_EV,
+    run_reference,
+)
 
 
 @pytest.mark.slow
@@ -19,4 +25,7 @@ def test_example02_nio_reproduces_reference_u(tmp_path):
     record = run_reference(EXAMPLE02_MATERIAL, EXAMPLE02_SETTINGS, EXAMPLE02_HUBBARD_IN, tmp_path)
     assert record[K.STATUS] == "ok", record.get(K.REASON)
     u_out = {site[K.LABEL]: site[K.U_OUT] for site in record[K.SITES]}
-    assert u_out == {"Ni1": pytest.approx(EXAMPLE02_U_NI_EV, abs=2e-3), "Ni2": pytest.approx(EXAMPLE02_U_NI_EV, abs=2e-3)}
+    assert u_out == {
+        "Ni1": pytest.approx(EXAMPLE02_U_NI_EV, abs=2e-3),
+        "Ni2": pytest.approx(EXAMPLE02_U_NI_EV, abs=2e-3),
+    }

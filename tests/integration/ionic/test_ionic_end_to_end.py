@@ -8,7 +8,13 @@ from matdisco import ionic
 from matdisco.ionic import keys
 from matdisco.ionic.sources import fetch_raw
 
-TINY = ["data.split.n_test=4", "data.split.n_folds=2", "trainer.max_epochs=8", "trainer.early_stopping_patience=null", "model.training.n_members=2"]
+TINY = [
+    "data.split.n_test=4",
+    "data.split.n_folds=2",
+    "trainer.max_epochs=8",
+    "trainer.early_stopping_patience=null",
+    "model.training.n_members=2",
+]
 
 
 def _tiny_raw(raw_dir, n_salts: int = 24) -> None:
@@ -26,14 +32,27 @@ def test_tiny_pipeline_runs_and_writes_every_artifact(make_cfg, tmp_path):
     summary = ionic.extract(make_cfg("data=ionic", *TINY))
     assert summary["n_ils"] >= 15
     for model in ("ionic_additive", "ionic_gnn"):
-        result = ionic.train(make_cfg(f"model={model}", "model.hidden=16", *TINY) if model == "ionic_gnn" else make_cfg(f"model={model}", *TINY))
+        result = ionic.train(
+            make_cfg(f"model={model}", "model.hidden=16", *TINY)
+            if model == "ionic_gnn"
+            else make_cfg(f"model={model}", *TINY)
+        )
         assert result["objective"] > 0
     cfg = make_cfg("model=ionic_gnn", *TINY)
     ionic.evaluate(cfg)
     metrics = json.loads((tmp_path / "metrics" / "ionic" / "evaluate.json").read_text())
-    assert set(metrics["predictors"]) == {"ionic_additive", "ionic_gnn", "ridge_additive", "temperature_only", "ion_identity"}
+    assert set(metrics["predictors"]) == {
+        "ionic_additive",
+        "ionic_gnn",
+        "ridge_additive",
+        "temperature_only",
+        "ion_identity",
+    }
     assert metrics["predictors"]["ionic_gnn"]["kfold"]["n_folds"] == 2
-    assert "ionic_gnn_minus_ionic_additive" in metrics["differences"] and "ionic_gnn_minus_temperature_only" in metrics["differences"]
+    assert (
+        "ionic_gnn_minus_ionic_additive" in metrics["differences"]
+        and "ionic_gnn_minus_temperature_only" in metrics["differences"]
+    )
     assert (tmp_path / "plots" / "ionic" / "parity.png").stat().st_size > 1000
     # the baselines use their own T_ref (data.evaluate), not that of the model that routed the step
     ionic.evaluate(make_cfg("model=ionic_additive", "model.temperature_reference_K=350.0", *TINY))

@@ -7,9 +7,18 @@ from ase.io import read, write
 
 from matdisco.core.errors import InputError
 
-TINY = ("simulate.repeats=2", "simulate.n_cells=2", "simulate.melt_time_ps=1", "simulate.quench_start_temperature_K=1800",
-        "simulate.quench_rate_K_per_ps=600", "simulate.hot_anneal_temperature_K=700", "simulate.hot_anneal_time_ps=0.5",
-        "simulate.anneal_time_ps=0.5", "simulate.spotcheck.melt_time_ps=0.5", "simulate.spotcheck.anneal_time_ps=0.2")
+TINY = (
+    "simulate.repeats=2",
+    "simulate.n_cells=2",
+    "simulate.melt_time_ps=1",
+    "simulate.quench_start_temperature_K=1800",
+    "simulate.quench_rate_K_per_ps=600",
+    "simulate.hot_anneal_temperature_K=700",
+    "simulate.hot_anneal_time_ps=0.5",
+    "simulate.anneal_time_ps=0.5",
+    "simulate.spotcheck.melt_time_ps=0.5",
+    "simulate.spotcheck.anneal_time_ps=0.2",
+)
 
 
 def test_slow_cells_are_resumable_and_read_back_with_a_spotcheck(make_cfg, tmp_path):
@@ -24,7 +33,9 @@ def test_slow_cells_are_resumable_and_read_back_with_a_spotcheck(make_cfg, tmp_p
     simulate(slow)  # nothing left to compute: the cell files are not rewritten
     assert (dataset / "cell_000.extxyz").stat().st_mtime_ns == stamp
     stored = read(dataset / "cell_001.extxyz")
-    assert stored.info["potential"] == "edip+sw_vink" and stored.info["seed"] > 0 and "sw_vink" in stored.info["protocol"]
+    assert (
+        stored.info["potential"] == "edip+sw_vink" and stored.info["seed"] > 0 and "sw_vink" in stored.info["protocol"]
+    )
 
     pipeline = make_cfg("simulate=md_dataset", "data=motifs", "model=motifs_vae", f"simulate.dataset={dataset}", *TINY)
     result = simulate(pipeline)

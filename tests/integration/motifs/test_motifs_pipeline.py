@@ -11,10 +11,19 @@ from matdisco import motifs
 from matdisco.core.seeding import seed_everything
 
 TINY = [
-    "experiment=motifs_quick", "simulate.n_cells=3", "simulate.repeats=2", "simulate.melt_time_ps=0.5",
-    "simulate.quench_rate_K_per_ps=1500", "simulate.anneal_time_ps=0.2", "trainer.max_epochs=8",
-    "data.evaluate.n_samples=300", "data.generate.n_samples=5", "data.generate.interpolation_frames=4",
-    "data.generate.inpaint.k_known=[3,1]", "data.generate.inpaint.n_environments=10", "data.generate.inpaint.steps=30",
+    "experiment=motifs_quick",
+    "simulate.n_cells=3",
+    "simulate.repeats=2",
+    "simulate.melt_time_ps=0.5",
+    "simulate.quench_rate_K_per_ps=1500",
+    "simulate.anneal_time_ps=0.2",
+    "trainer.max_epochs=8",
+    "data.evaluate.n_samples=300",
+    "data.generate.n_samples=5",
+    "data.generate.interpolation_frames=4",
+    "data.generate.inpaint.k_known=[3,1]",
+    "data.generate.inpaint.n_environments=10",
+    "data.generate.inpaint.steps=30",
     "data.generate.vacancy.n_sites=1",
 ]
 

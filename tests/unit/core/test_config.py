@@ -16,9 +16,21 @@ from matdisco.core.training import build_trainer
 
 REPO = CONF_DIR.parent
 MODELS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
-MODEL_DATA = {"ionic_additive": "ionic", "ionic_gnn": "ionic", "hubbard_u": "hubbard", "hubbard_v": "hubbard", "motifs_vae": "motifs"}
+MODEL_DATA = {
+    "ionic_additive": "ionic",
+    "ionic_gnn": "ionic",
+    "hubbard_u": "hubbard",
+    "hubbard_v": "hubbard",
+    "motifs_vae": "motifs",
+}
 # The pipeline's epochs and patience before the move into conf/schedule/ (model.training.* won then).
-PIPELINE_SCHEDULE = {"ionic_additive": (400, 60), "ionic_gnn": (1000, 150), "hubbard_u": (200, 40), "hubbard_v": (200, 40), "motifs_vae": (300, 60)}
+PIPELINE_SCHEDULE = {
+    "ionic_additive": (400, 60),
+    "ionic_gnn": (1000, 150),
+    "hubbard_u": (200, 40),
+    "hubbard_v": (200, 40),
+    "motifs_vae": (300, 60),
+}
 
 
 def _options(group: str) -> list[str]:
@@ -50,7 +62,9 @@ def test_every_model_sets_its_epochs_in_trainer_only():
     assert _options("schedule") == MODELS
     for model in MODELS:
         cfg = compose([f"model={model}"])
-        assert "max_epochs" not in cfg.model.get("training", {}) and "early_stopping_patience" not in cfg.model.get("training", {})
+        assert "max_epochs" not in cfg.model.get("training", {}) and "early_stopping_patience" not in cfg.model.get(
+            "training", {}
+        )
         assert (cfg.trainer.max_epochs, cfg.trainer.early_stopping_patience) == PIPELINE_SCHEDULE[model]
 
 
@@ -63,8 +77,9 @@ def test_committed_params_yaml_has_the_sections_of_conf():
         return found
 
     committed = yaml.safe_load((REPO / "params.yaml").read_text())
-    assert keys(committed) == keys(OmegaConf.to_container(compose(config_name="params"), resolve=True)), \
+    assert keys(committed) == keys(OmegaConf.to_container(compose(config_name="params"), resolve=True)), (
         "params.yaml lacks or has extra keys: run `matdisco params` after changing conf/"
+    )
 
 
 def test_params_sections_are_named_after_unique_options():
@@ -79,7 +94,12 @@ def test_params_sections_are_named_after_unique_options():
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("with_params_file", [False, True])
 def test_trainer_max_epochs_on_the_command_line_reaches_every_model(tmp_path, model, with_params_file):
-    command_line = [f"data={MODEL_DATA[model]}", f"model={model}", "trainer.max_epochs=3", "trainer.early_stopping_patience=2"]
+    command_line = [
+        f"data={MODEL_DATA[model]}",
+        f"model={model}",
+        "trainer.max_epochs=3",
+        "trainer.early_stopping_patience=2",
+    ]
     if with_params_file:
         command_line.append(f"params_file={_params(tmp_path)}")
     trainer = build_trainer(_stage(command_line), loggers=[])
@@ -115,8 +135,14 @@ def test_a_params_section_reaches_only_its_model(tmp_path):
 def test_command_line_values_win_over_params_file(tmp_path):
     # a stage that trains a variant (or redirects paths) keeps its own values
     path = _params(tmp_path, "hubbard_u.lr=0.123")
-    command_line = ["data=hubbard", "model=hubbard_u", "model.training.target=converged", "paths.results=elsewhere",
-                    "+model.note=[a,b]", f"params_file={path}"]
+    command_line = [
+        "data=hubbard",
+        "model=hubbard_u",
+        "model.training.target=converged",
+        "paths.results=elsewhere",
+        "+model.note=[a,b]",
+        f"params_file={path}",
+    ]
     cfg = _stage(command_line)
     assert cfg.model.lr == 0.123
     assert cfg.model.training.target == "converged" and cfg.paths.results == "elsewhere"
@@ -155,13 +181,18 @@ def test_stages_and_explicit_runs_write_the_pipeline_folders(tmp_path):
 
 def test_hand_run_default_folder_is_the_start_time():
     cfg = hand_run_paths(compose(), "extract", [])
-    assert Path(cfg.paths.processed).parts[0] == "runs" and Path(cfg.paths.processed).parts[-2:] == ("data", "processed")
+    assert Path(cfg.paths.processed).parts[0] == "runs" and Path(cfg.paths.processed).parts[-2:] == (
+        "data",
+        "processed",
+    )
 
 
 def test_artifact_refuses_folders_outside_the_project():
     with pytest.raises(ConfigError, match=r"paths\.results=/etc .*paths\.allow_outside_project=true"):
         artifact(compose(["paths.results=/etc"]), "results", "x.csv")
-    assert artifact(compose(["paths.results=/etc", "paths.allow_outside_project=true"]), "results", "x.csv") == Path("/etc/x.csv")
+    assert artifact(compose(["paths.results=/etc", "paths.allow_outside_project=true"]), "results", "x.csv") == Path(
+        "/etc/x.csv"
+    )
 
 
 @pytest.mark.parametrize("name", ["../..", "../models_other", "/etc/passwd"])

@@ -18,12 +18,18 @@ CHANGES = {
     "motifs_vae.beta=0.01": {"motifs_train"},
     "md_full.n_cells=8": {"motifs_simulate"},
     "hubbard_u.lr=0.01": {"hubbard_train@hubbard_u", "hubbard_train@hubbard_u_converged", "hubbard_evaluate"},
-    "hubbard_v.trainer.max_epochs=3": {"hubbard_train@hubbard_v", "hubbard_train@hubbard_v_converged", "hubbard_evaluate"},
+    "hubbard_v.trainer.max_epochs=3": {
+        "hubbard_train@hubbard_v",
+        "hubbard_train@hubbard_v_converged",
+        "hubbard_evaluate",
+    },
 }
 
 
 def _params_deps(repo: Repo) -> dict[str, ParamsDependency]:
-    return {stage.addressing: dep for stage in repo.index.stages for dep in stage.deps if isinstance(dep, ParamsDependency)}
+    return {
+        stage.addressing: dep for stage in repo.index.stages for dep in stage.deps if isinstance(dep, ParamsDependency)
+    }
 
 
 def test_every_stage_param_is_a_key_of_params_yaml_and_train_stages_name_their_model():
@@ -35,14 +41,18 @@ def test_every_stage_param_is_a_key_of_params_yaml_and_train_stages_name_their_m
     for stage in repo.index.stages:
         if "pipelines/train.py" in (stage.cmd or ""):
             model = stage.cmd.split("model=")[1].split()[0]
-            assert model in _params_deps(repo)[stage.addressing].params, f"{stage.addressing} must list the section {model}"
+            assert model in _params_deps(repo)[stage.addressing].params, (
+                f"{stage.addressing} must list the section {model}"
+            )
 
 
 @pytest.fixture(scope="module")
 def repo_copy(tmp_path_factory):
     """The tracked files of the working tree in a fresh folder (a git repo, so DVC finds its root)."""
     root = tmp_path_factory.mktemp("repo")
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout.decode().split("\0")
+    files = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout.decode().split("\0")
+    )
     for name in filter(None, files):
         if (REPO / name).is_file():
             (root / name).parent.mkdir(parents=True, exist_ok=True)

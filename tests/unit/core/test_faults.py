@@ -11,7 +11,7 @@ import time
 from matdisco.core.io import atomic_dir, atomic_write_text, tree_md5
 
 # Trains a tiny module inside atomic_dir (as every family's train step does), printing each epoch.
-TRAIN_SCRIPT = textwrap.dedent('''
+TRAIN_SCRIPT = textwrap.dedent("""
     import sys, torch, pytorch_lightning as pl
     from matdisco.core.config import compose
     from matdisco.core.io import atomic_dir
@@ -40,17 +40,17 @@ TRAIN_SCRIPT = textwrap.dedent('''
         module = Tiny()
         build_trainer(cfg, loggers=[]).fit(module, loader, loader)
         save_module(out / "member_0.pt", module)
-''')
+""")
 
 # Writes one file of a stage's output folder, then waits to be killed.
-STAGE_SCRIPT = textwrap.dedent('''
+STAGE_SCRIPT = textwrap.dedent("""
     import sys, time
     from matdisco.core.io import atomic_dir
     with atomic_dir(sys.argv[1]) as out:
         (out / "a.txt").write_text("new, half written")
         print("writing", flush=True)
         time.sleep(600)
-''')
+""")
 
 
 def _previous_artifact(tmp_path):
@@ -63,8 +63,12 @@ def _previous_artifact(tmp_path):
 
 def _kill_when(script: str, folder, line: str) -> None:
     """Run ``script`` on ``folder``; SIGKILL it once it printed ``line``."""
-    process = subprocess.Popen([sys.executable, "-c", script, str(folder)], stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, "WANDB_MODE": "disabled"})
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "WANDB_MODE": "disabled"},
+    )
     deadline = time.monotonic() + 120
     while process.stdout.readline().strip() != line:
         assert process.poll() is None and time.monotonic() < deadline, "the script ended before it could be killed"

@@ -23,13 +23,18 @@ REPO = Path(__file__).resolve().parents[3]
 
 def tiny_png(path: Path, width: int = 2, height: int = 2) -> None:
     """A valid RGB PNG of ``width`` x ``height`` grey pixels."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     rows = b"".join(b"\x00" + b"\x80\x80\x80" * width for _ in range(height))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def write_json(root: Path, relative: str, data: dict) -> None:
@@ -39,37 +44,86 @@ def write_json(root: Path, relative: str, data: dict) -> None:
 
 
 def fold_metrics(rmse: float) -> dict:
-    return {"kfold": {"rmse_mean": rmse, "rmse_std": 0.05, "mae_mean": rmse / 2, "r2_mean": 0.9, "r2_std": 0.01},
-            "out_of_fold": {"rmse": rmse + 0.01}, "default_test": {"rmse": rmse + 0.02}}
+    return {
+        "kfold": {"rmse_mean": rmse, "rmse_std": 0.05, "mae_mean": rmse / 2, "r2_mean": 0.9, "r2_std": 0.01},
+        "out_of_fold": {"rmse": rmse + 0.01},
+        "default_test": {"rmse": rmse + 0.02},
+    }
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A tree with some metrics of every study; ionic_gnn, hubbard_v and motifs inpainting are missing."""
-    write_json(tmp_path, "metrics/ionic/evaluate.json", {
-        "models": {"ionic_additive": fold_metrics(0.812), "ridge_additive": fold_metrics(0.934)},
-        "out_of_fold_minus_ionic_additive": {"ridge_additive": {"rmse": {"diff": 0.122, "ci_low": 0.05, "ci_high": 0.2}}},
-        "n_points_scored_per_model": 1234, "n_ils_excluded_unseen_types": 3})
-    write_json(tmp_path, "metrics/ionic/screening.json", {
-        "model": "ionic_gnn", "n_pairs": 4321, "top_pair": "EMIM + DCA", "top_sigma_S_per_m": 5.5,
-        "talk_reference_pairs": [{"label": "dicyanamide + pyrrolidin-1-ium", "talk_sigma_S_per_m": 4.39, "pred_sigma_S_per_m": 3.77,
-                                  "rank": 12, "of": 4321},
-                                 {"label": "thiocyanate + pyrrolidin-1-ium", "status": "measured in the data (not a candidate)"}]})
-    write_json(tmp_path, "metrics/hubbard/hubbard_u_evaluate.json", {
-        "paper_mare": 0.03, "schemes": {"by_path": {"all": {"n": 40, "mae_eV": 0.0456, "mare": 0.0117},
-                                                    "baseline_species_mean": {"mare": 0.0889},
-                                                    "baselines": {"persistence": {"mare": 0.0222}}}}})
-    write_json(tmp_path, "metrics/motifs/structure.json", {"comparison": {"mean_coordination": {"ours": 3.97, "experiment": 3.88}}})
-    write_json(tmp_path, "metrics/motifs/evaluate.json", {
-        "reconstruction_vs_baselines": {"model": {"rmsd_label_free_all_angstrom_median": 0.61, "rmsd_label_free_all_angstrom_p90": 0.99},
-                                        "pca_8": {"rmsd_label_free_all_angstrom_median": 0.42}},
-        "md_train_vs_test": {"w1_distance_angstrom": 0.0123}})
+    write_json(
+        tmp_path,
+        "metrics/ionic/evaluate.json",
+        {
+            "models": {"ionic_additive": fold_metrics(0.812), "ridge_additive": fold_metrics(0.934)},
+            "out_of_fold_minus_ionic_additive": {
+                "ridge_additive": {"rmse": {"diff": 0.122, "ci_low": 0.05, "ci_high": 0.2}}
+            },
+            "n_points_scored_per_model": 1234,
+            "n_ils_excluded_unseen_types": 3,
+        },
+    )
+    write_json(
+        tmp_path,
+        "metrics/ionic/screening.json",
+        {
+            "model": "ionic_gnn",
+            "n_pairs": 4321,
+            "top_pair": "EMIM + DCA",
+            "top_sigma_S_per_m": 5.5,
+            "talk_reference_pairs": [
+                {
+                    "label": "dicyanamide + pyrrolidin-1-ium",
+                    "talk_sigma_S_per_m": 4.39,
+                    "pred_sigma_S_per_m": 3.77,
+                    "rank": 12,
+                    "of": 4321,
+                },
+                {"label": "thiocyanate + pyrrolidin-1-ium", "status": "measured in the data (not a candidate)"},
+            ],
+        },
+    )
+    write_json(
+        tmp_path,
+        "metrics/hubbard/hubbard_u_evaluate.json",
+        {
+            "paper_mare": 0.03,
+            "schemes": {
+                "by_path": {
+                    "all": {"n": 40, "mae_eV": 0.0456, "mare": 0.0117},
+                    "baseline_species_mean": {"mare": 0.0889},
+                    "baselines": {"persistence": {"mare": 0.0222}},
+                }
+            },
+        },
+    )
+    write_json(
+        tmp_path,
+        "metrics/motifs/structure.json",
+        {"comparison": {"mean_coordination": {"ours": 3.97, "experiment": 3.88}}},
+    )
+    write_json(
+        tmp_path,
+        "metrics/motifs/evaluate.json",
+        {
+            "reconstruction_vs_baselines": {
+                "model": {"rmsd_label_free_all_angstrom_median": 0.61, "rmsd_label_free_all_angstrom_p90": 0.99},
+                "pca_8": {"rmsd_label_free_all_angstrom_median": 0.42},
+            },
+            "md_train_vs_test": {"w1_distance_angstrom": 0.0123},
+        },
+    )
     tiny_png(tmp_path / "plots/ionic/parity.png")
     tiny_png(tmp_path / "plots/hubbard_ml/hubbard_u/parity_by_path.png")
     (tmp_path / "plots/hubbard").mkdir(parents=True)
     (tmp_path / "plots/hubbard/data_report.md").write_text("# Hubbard data\n")
     (tmp_path / "results/ionic").mkdir(parents=True)
-    (tmp_path / "results/ionic/model_comparison.md").write_text("# comparison\n| model | RMSE |\n|---|---|\n| <b>x</b> | 0.812 |\n")
+    (tmp_path / "results/ionic/model_comparison.md").write_text(
+        "# comparison\n| model | RMSE |\n|---|---|\n| <b>x</b> | 0.812 |\n"
+    )
     return tmp_path
 
 
@@ -115,7 +169,10 @@ def test_missing_values_are_shown_as_not_computed(repo):
     ionic = section(page, "ionic")
     gnn_row = re.search(r"<tr><td>ionic_gnn</td>.*?</tr>", ionic).group(0)  # expected model, no metrics
     assert gnn_row.count(NOT_COMPUTED) == 6
-    assert re.search(r"<tr><td>hubbard_v</td><td>held-out paths</td>(<td class=\"missing\">not computed</td>)+</tr>", section(page, "hubbard"))
+    assert re.search(
+        r"<tr><td>hubbard_v</td><td>held-out paths</td>(<td class=\"missing\">not computed</td>)+</tr>",
+        section(page, "hubbard"),
+    )
     assert f'<td class="missing">{NOT_COMPUTED}</td>' in section(page, "motifs")  # no inpainting metrics
 
 
@@ -146,19 +203,46 @@ def test_the_page_loads_nothing_from_the_network_and_runs_no_script(repo):
 
 
 def test_experiments_table_lists_changed_params_and_metrics():
-    entries = [{"rev": "workspace", "data": {"params": {"params.yaml": {"data": {"ionic_gnn": {"hidden": 64}}}},
-                                             "metrics": {"metrics/ionic/evaluate.json": {"data": {"rmse": 0.8}}}},
-                "experiments": [{"revs": [{"rev": "abcdef123456", "name": "wide-gnn",
-                                           "data": {"timestamp": "2026-12-01T10:00:00",
-                                                    "params": {"params.yaml": {"data": {"ionic_gnn": {"hidden": 128}}}},
-                                                    "metrics": {"metrics/ionic/evaluate.json": {"data": {"rmse": 0.7}}}}}]}]}]
+    entries = [
+        {
+            "rev": "workspace",
+            "data": {
+                "params": {"params.yaml": {"data": {"ionic_gnn": {"hidden": 64}}}},
+                "metrics": {"metrics/ionic/evaluate.json": {"data": {"rmse": 0.8}}},
+            },
+            "experiments": [
+                {
+                    "revs": [
+                        {
+                            "rev": "abcdef123456",
+                            "name": "wide-gnn",
+                            "data": {
+                                "timestamp": "2026-12-01T10:00:00",
+                                "params": {"params.yaml": {"data": {"ionic_gnn": {"hidden": 128}}}},
+                                "metrics": {"metrics/ionic/evaluate.json": {"data": {"rmse": 0.7}}},
+                            },
+                        }
+                    ]
+                }
+            ],
+        }
+    ]
     table = report.experiments_table(entries)
-    assert table.rows == [["wide-gnn", "abcdef1", "2026-12-01T10:00:00", "params.yaml:ionic_gnn.hidden = 128",
-                           "metrics/ionic/evaluate.json:rmse: 0.8 \u2192 0.7"]]
+    assert table.rows == [
+        [
+            "wide-gnn",
+            "abcdef1",
+            "2026-12-01T10:00:00",
+            "params.yaml:ionic_gnn.hidden = 128",
+            "metrics/ionic/evaluate.json:rmse: 0.8 \u2192 0.7",
+        ]
+    ]
 
 
 def test_experiments_section_says_why_when_dvc_is_unavailable():
-    assert "dvc exp show failed" in report.render_experiments(None, "dvc exp show failed (exit 1): not a DVC repository")
+    assert "dvc exp show failed" in report.render_experiments(
+        None, "dvc exp show failed (exit 1): not a DVC repository"
+    )
     assert "No DVC experiments" in report.render_experiments([{"rev": "workspace", "data": {}}], "")
 
 
@@ -182,11 +266,18 @@ def test_published_figures_match_the_repository_sources():
         assert entry.published == f"{100 * hubbard[kind]['paper_mare']:.1f} %"
     experiment = REFERENCES["experiment_laaziri_1999"]
     assert published[("motifs", "mean coordination")] == f"{experiment['mean_coordination']:.2f}"
-    assert published[("motifs", "bond-angle standard deviation (degrees)")] == "{:.1f} - {:.1f}".format(*experiment["bond_angle_std_deg"])
+    assert published[("motifs", "bond-angle standard deviation (degrees)")] == "{:.1f} - {:.1f}".format(
+        *experiment["bond_angle_std_deg"]
+    )
     assert published[("motifs", "RDF first peak (Angstrom)")] == f"{experiment['rdf_first_peak_angstrom']:.2f}"
-    assert published[("motifs", "fraction of coordination defects")] == \
-        f"< {100 * REFERENCES['gap_md_deringer_2018']['coordination_defect_fraction_below']:.1f} %"
-    assert published[("motifs", "fraction of 5-fold atoms")] == f"{100 * REFERENCES['sw_fast_quench']['fraction_5fold']:.1f} %"
+    assert (
+        published[("motifs", "fraction of coordination defects")]
+        == f"< {100 * REFERENCES['gap_md_deringer_2018']['coordination_defect_fraction_below']:.1f} %"
+    )
+    assert (
+        published[("motifs", "fraction of 5-fold atoms")]
+        == f"{100 * REFERENCES['sw_fast_quench']['fraction_5fold']:.1f} %"
+    )
     assert len([p for p in PUBLISHED if p.study == "ionic"]) == len(ionic)
 
 

@@ -24,7 +24,11 @@ def test_assemble_licoo2_u_plus_v(qe_reference):
     feedback = parse_parameters_out(qe_reference("example10", "parameters.out"))
     hubbard_in = [(1, 1, 1e-8), (2, 2, 1e-8)]
     out = C.assemble(atoms, pw, params, feedback, hubbard_in, tolerance_eV=0.01)
-    assert [(s[K.SPECIES], s[K.U_IN], s[K.U_OUT]) for s in out[K.SITES]] == [("Co", 0.0, 7.7514), ("O", 0.0, 8.0439), ("O", 0.0, 8.0439)]
+    assert [(s[K.SPECIES], s[K.U_IN], s[K.U_OUT]) for s in out[K.SITES]] == [
+        ("Co", 0.0, 7.7514),
+        ("O", 0.0, 8.0439),
+        ("O", 0.0, 8.0439),
+    ]
     assert np.asarray(out[K.SITES][0][K.OCCUPATIONS]).shape == (1, 5, 5)
     assert len(out[K.PAIRS]) == 6
     for pair in out[K.PAIRS]:
@@ -36,12 +40,21 @@ def test_assemble_licoo2_u_plus_v(qe_reference):
 
 def _campaign(tmp_path, max_iterations=4):
     material = C.Material(
-        name="NiO", structure={"builder": "rocksalt_afm", "metal": "Ni", "a_angstrom": 4.17},
-        occupations="two_step", kpts=(2, 2, 2), qpts=(2, 2, 2), magnetic=True,
+        name="NiO",
+        structure={"builder": "rocksalt_afm", "metal": "Ni", "a_angstrom": 4.17},
+        occupations="two_step",
+        kpts=(2, 2, 2),
+        qpts=(2, 2, 2),
+        magnetic=True,
     )
     return C.Campaign(
-        materials=[material], strains=[0.0, 0.02], settings={}, launcher=Launcher(),
-        root=tmp_path / "runs", records_path=tmp_path / "records.jsonl", failures_path=tmp_path / "failures.jsonl",
+        materials=[material],
+        strains=[0.0, 0.02],
+        settings={},
+        launcher=Launcher(),
+        root=tmp_path / "runs",
+        records_path=tmp_path / "records.jsonl",
+        failures_path=tmp_path / "failures.jsonl",
         max_iterations=max_iterations,
     )
 
@@ -49,9 +62,15 @@ def _campaign(tmp_path, max_iterations=4):
 def _fake_record(path, iteration, hubbard_in, status="ok", converged=False):
     u = 5.0 + iteration
     return {
-        K.RECORD_ID: f"{path.path_id}/iter_{iteration}", K.PATH_ID: path.path_id, K.MATERIAL: path.material.name,
-        K.STRAIN: path.strain, K.ITERATION: iteration, K.STATUS: status, K.CONVERGED: converged,
-        K.STRUCTURE: {K.SYMBOLS: ["Ni", "Ni", "O", "O"]}, K.CPU_TIME: 1.0,
+        K.RECORD_ID: f"{path.path_id}/iter_{iteration}",
+        K.PATH_ID: path.path_id,
+        K.MATERIAL: path.material.name,
+        K.STRAIN: path.strain,
+        K.ITERATION: iteration,
+        K.STATUS: status,
+        K.CONVERGED: converged,
+        K.STRUCTURE: {K.SYMBOLS: ["Ni", "Ni", "O", "O"]},
+        K.CPU_TIME: 1.0,
         K.HUBBARD_IN: [{K.ATOM_I: i, K.ATOM_J: j, "value_eV": v} for i, j, v in hubbard_in],
         "hubbard_out": [{K.ATOM_I: 1, K.ATOM_J: 1, "value_eV": u}, {K.ATOM_I: 1, K.ATOM_J: 17, "value_eV": 0.5}],
     }
@@ -86,9 +105,20 @@ def test_plan_is_round_robin_and_sharded(tmp_path):
 
 def test_plan_adds_distorted_paths_of_their_materials(tmp_path):
     campaign = _campaign(tmp_path)
-    campaign.materials.append(C.Material("LiCoO2", {"builder": "layered_r3m", "metal": "Co", "a_angstrom": 2.816,
-                                                    "c_angstrom": 14.05, "z_oxygen": 0.2605}, "fixed", (2, 2, 2), (2, 2, 2)))
-    entry = {"materials": ["LiCoO2"], "strain_voigt": [0, 0, 0, 0, 0.03, 0], "displacements_angstrom": {2: [0, 0, 0.06]}}
+    campaign.materials.append(
+        C.Material(
+            "LiCoO2",
+            {"builder": "layered_r3m", "metal": "Co", "a_angstrom": 2.816, "c_angstrom": 14.05, "z_oxygen": 0.2605},
+            "fixed",
+            (2, 2, 2),
+            (2, 2, 2),
+        )
+    )
+    entry = {
+        "materials": ["LiCoO2"],
+        "strain_voigt": [0, 0, 0, 0, 0.03, 0],
+        "displacements_angstrom": {2: [0, 0, 0.06]},
+    }
     campaign.distortions = [C.distortion_from_config("shear_shift", entry, {"NiO", "LiCoO2"})]
     paths = C.plan(campaign)
     assert [p.path_id for p in paths][-1] == "LiCoO2_strain+0.0pct_shear_shift" and len(paths) == 5
@@ -148,8 +178,9 @@ def test_run_campaign_counts(tmp_path, fake_qe):
 
 
 def test_campaign_from_the_shipped_config_is_json_ready(tmp_path):
-    from hydra import compose, initialize_config_dir
     from pathlib import Path
+
+    from hydra import compose, initialize_config_dir
 
     conf = Path(__file__).resolve().parents[3] / "conf"
     with initialize_config_dir(version_base="1.3", config_dir=str(conf)):

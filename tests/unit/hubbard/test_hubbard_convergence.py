@@ -16,9 +16,12 @@ PSEUDO_DIR = Path("/usr/share/espresso/pseudo")
 
 
 def _record(rid, u, v, status="ok"):
-    return {K.RECORD_ID: rid, K.STATUS: status,
-            K.SITES: [{K.ATOM_INDEX: n, K.SPECIES: "Co" if n == 1 else "O", K.U_OUT: x} for n, x in enumerate(u, 1)],
-            K.PAIRS: [{K.ATOM_I: 1, K.ATOM_J: j, K.V_OUT: x} for j, x in enumerate(v, 2)]}
+    return {
+        K.RECORD_ID: rid,
+        K.STATUS: status,
+        K.SITES: [{K.ATOM_INDEX: n, K.SPECIES: "Co" if n == 1 else "O", K.U_OUT: x} for n, x in enumerate(u, 1)],
+        K.PAIRS: [{K.ATOM_I: 1, K.ATOM_J: j, K.V_OUT: x} for j, x in enumerate(v, 2)],
+    }
 
 
 def test_step_changes_are_the_largest_per_site_and_pair():
@@ -27,8 +30,13 @@ def test_step_changes_are_the_largest_per_site_and_pair():
 
 
 def test_first_converged_needs_both_u_and_v_within_tolerance():
-    series = [_record("35", [9.2], [2.5]), _record("45", [7.2], [2.0]), _record("55", [6.6], [1.85]),
-              _record("65", [6.58], [1.80]), _record("80", [6.57], [1.79])]
+    series = [
+        _record("35", [9.2], [2.5]),
+        _record("45", [7.2], [2.0]),
+        _record("55", [6.6], [1.85]),
+        _record("65", [6.58], [1.80]),
+        _record("80", [6.57], [1.79]),
+    ]
     # 55 -> 65 moves U by 0.02 but V by 0.05: not yet; 65 -> 80 moves both little
     assert V.first_converged(series, 0.05, 0.02) == 3
     assert V.first_converged(series, 0.05, 0.06) == 2
@@ -46,15 +54,32 @@ def test_different_sites_refuse_to_compare():
 
 
 def _campaign(tmp_path):
-    licoo2 = Material("LiCoO2", {"builder": "layered_r3m", "metal": "Co", "a_angstrom": 2.816, "c_angstrom": 14.05,
-                                 "z_oxygen": 0.2605}, "fixed", (2, 2, 2), (2, 2, 2))
-    return Campaign(materials=[licoo2], strains=[0.0], settings={}, launcher=Launcher(), root=tmp_path,
-                    records_path=tmp_path / "r.jsonl", failures_path=tmp_path / "f.jsonl")
+    licoo2 = Material(
+        "LiCoO2",
+        {"builder": "layered_r3m", "metal": "Co", "a_angstrom": 2.816, "c_angstrom": 14.05, "z_oxygen": 0.2605},
+        "fixed",
+        (2, 2, 2),
+        (2, 2, 2),
+    )
+    return Campaign(
+        materials=[licoo2],
+        strains=[0.0],
+        settings={},
+        launcher=Launcher(),
+        root=tmp_path,
+        records_path=tmp_path / "r.jsonl",
+        failures_path=tmp_path / "f.jsonl",
+    )
 
 
 def test_plan_orders_cutoffs_first_and_shares_points_between_scans(tmp_path):
-    conv = {"cutoffs_Ry": [[35, 280], [45, 360]], "cutoff_qpts": [1, 1, 1], "materials": ["LiCoO2"],
-            "kpts": {"default": [[2, 2, 2], [3, 3, 3]]}, "qpts": {"default": [[1, 1, 1], [2, 2, 2]]}}
+    conv = {
+        "cutoffs_Ry": [[35, 280], [45, 360]],
+        "cutoff_qpts": [1, 1, 1],
+        "materials": ["LiCoO2"],
+        "kpts": {"default": [[2, 2, 2], [3, 3, 3]]},
+        "qpts": {"default": [[1, 1, 1], [2, 2, 2]]},
+    }
     campaign = _campaign(tmp_path)
     cut = V.cutoff_points(conv, campaign)
     assert [p.record_id for p in cut] == ["LiCoO2/ecut35-280_k222_q111", "LiCoO2/ecut45-360_k222_q111"]
@@ -68,11 +93,20 @@ def test_plan_orders_cutoffs_first_and_shares_points_between_scans(tmp_path):
 
 @pytest.mark.skipif(not PSEUDO_DIR.is_dir(), reason="needs the Debian quantum-espresso pseudopotentials")
 def test_fixed_occupation_runs_get_empty_bands_above_the_valence():
-    pseudos = {"Li": "Li.pbesol-s-rrkjus_psl.0.2.1.UPF", "O": "O.pbesol-n-rrkjus_psl.0.1.UPF", "Co": "Co.pbesol-spn-rrkjus_psl.0.3.1.UPF"}
+    pseudos = {
+        "Li": "Li.pbesol-s-rrkjus_psl.0.2.1.UPF",
+        "O": "O.pbesol-n-rrkjus_psl.0.1.UPF",
+        "Co": "Co.pbesol-spn-rrkjus_psl.0.3.1.UPF",
+    }
     assert pseudo_valence(PSEUDO_DIR / pseudos["Co"]) == 17.0  # UPF v2 header
     assert pseudo_valence(PSEUDO_DIR / pseudos["Li"]) == 3.0  # UPF v2, attribute on its own line
     # LiCoO2: 3 + 17 + 2 * 6 = 32 electrons, 16 occupied bands, + 4 empty
-    assert fixed_occupation_bands(layered_r3m("Co", 2.816, 14.05, 0.2605), {"pseudo_dir": str(PSEUDO_DIR), "pseudopotentials": pseudos}, 4) == 20
+    assert (
+        fixed_occupation_bands(
+            layered_r3m("Co", 2.816, 14.05, 0.2605), {"pseudo_dir": str(PSEUDO_DIR), "pseudopotentials": pseudos}, 4
+        )
+        == 20
+    )
 
 
 def test_a_series_stops_at_its_first_converged_step_and_reports_it(tmp_path, monkeypatch):
@@ -85,10 +119,14 @@ def test_a_series_stops_at_its_first_converged_step_and_reports_it(tmp_path, mon
 
     monkeypatch.setattr(V, "run_point", fake_run_point)
     conv = {"cutoffs_Ry": [[w, 8 * w] for w in (35, 45, 55, 65, 80)], "cutoff_qpts": [1, 1, 1], "materials": ["LiCoO2"]}
-    picks = V.run_scan(_campaign(tmp_path), V.cutoff_points(conv, _campaign(tmp_path)), tmp_path / "r.jsonl", 0.05, 0.02)
+    picks = V.run_scan(
+        _campaign(tmp_path), V.cutoff_points(conv, _campaign(tmp_path)), tmp_path / "r.jsonl", 0.05, 0.02
+    )
     assert picks == {"LiCoO2": 2}  # 55 -> 65 changes U by 0.02 eV
     assert ran == ["ecut35-280", "ecut45-360", "ecut55-440", "ecut65-520"]  # 80 Ry is never run
     (tmp_path / "STOP").touch()
     ran.clear()
-    assert V.run_scan(_campaign(tmp_path), V.cutoff_points(conv, _campaign(tmp_path)), tmp_path / "r.jsonl", 0.05, 0.02) == {"LiCoO2": None}
+    assert V.run_scan(
+        _campaign(tmp_path), V.cutoff_points(conv, _campaign(tmp_path)), tmp_path / "r.jsonl", 0.05, 0.02
+    ) == {"LiCoO2": None}
     assert ran == []

@@ -23,20 +23,39 @@ def test_example02_replay(qe_reference, tmp_path, monkeypatch):
 
     monkeypatch.setattr(C, "run_qe", fake_run_qe)
     campaign = C.Campaign(
-        materials=[EXAMPLE02_MATERIAL], strains=[0.0], settings=EXAMPLE02_SETTINGS, launcher=Launcher(ranks=2),
-        root=tmp_path, records_path=tmp_path / "r.jsonl", failures_path=tmp_path / "f.jsonl",
+        materials=[EXAMPLE02_MATERIAL],
+        strains=[0.0],
+        settings=EXAMPLE02_SETTINGS,
+        launcher=Launcher(ranks=2),
+        root=tmp_path,
+        records_path=tmp_path / "r.jsonl",
+        failures_path=tmp_path / "f.jsonl",
     )
     folder = tmp_path / "NiO"
     record = C.run_iteration(campaign, C.PathSpec(EXAMPLE02_MATERIAL, 0.0), 0, EXAMPLE02_HUBBARD_IN, folder)
     assert record[K.STATUS] == "ok", record.get(K.REASON)
-    assert [(s[K.LABEL], s[K.U_IN], s[K.U_OUT]) for s in record[K.SITES]] == [("Ni1", 0.0, EXAMPLE02_U_NI_EV), ("Ni2", 0.0, EXAMPLE02_U_NI_EV)]
+    assert [(s[K.LABEL], s[K.U_IN], s[K.U_OUT]) for s in record[K.SITES]] == [
+        ("Ni1", 0.0, EXAMPLE02_U_NI_EV),
+        ("Ni2", 0.0, EXAMPLE02_U_NI_EV),
+    ]
     assert record[K.PAIRS] == [] and record[K.SITES][0][K.MAGNETIC_MOMENT] == 1.1765
     assert record[K.CPU_TIME] == pytest.approx(3 * 1.5 * 2)
     scf1, scf2, hp = ((folder / n).read_text() for n in ("scf1.in", "scf2.in", "hp.in"))
     for text in (scf1, scf2):
-        assert "ecutwfc = 50.0" in text and "ecutrho = 400.0" in text and "Hubbard_U(1) = 1d-08" in text and "Hubbard_U(2) = 1d-08" in text
-        assert "Hubbard_U(3)" not in text and "lda_plus_u_kind = 0" in text and "U_projection_type = 'ortho-atomic'" in text
-    assert "occupations = 'smearing'" in scf1 and "starting_magnetization(2) = -0.5" in scf1 and "conv_thr = 1d-10" in scf1
+        assert (
+            "ecutwfc = 50.0" in text
+            and "ecutrho = 400.0" in text
+            and "Hubbard_U(1) = 1d-08" in text
+            and "Hubbard_U(2) = 1d-08" in text
+        )
+        assert (
+            "Hubbard_U(3)" not in text
+            and "lda_plus_u_kind = 0" in text
+            and "U_projection_type = 'ortho-atomic'" in text
+        )
+    assert (
+        "occupations = 'smearing'" in scf1 and "starting_magnetization(2) = -0.5" in scf1 and "conv_thr = 1d-10" in scf1
+    )
     # step 2: fixed occupations at scf1's total magnetization and number of bands, restarting from scf1
     assert "occupations = 'fixed'" in scf2 and "nbnd = 20" in scf2 and "tot_magnetization = 0.0" in scf2
     assert "startingpot = 'file'" in scf2 and "conv_thr = 1d-15" in scf2

@@ -6,8 +6,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.records import merge_records
 from matdisco.hubbard.extract import extract
+from matdisco.hubbard.records import merge_records
 from matdisco.hubbard.splits import group_split
 from matdisco.hubbard.tables import distinct_counts, spin_channels, u_table, v_table
 
@@ -18,14 +18,45 @@ def _record(material, strain, iteration, rng):
     o = rng.uniform(0, 1, (1, 3, 3)).round(3)
     u = float(rng.uniform(5, 8))
     return {
-        K.RECORD_ID: f"{path_id}/iter_{iteration}", K.PATH_ID: path_id, K.MATERIAL: material, K.STRAIN: strain,
-        K.ITERATION: iteration, K.STATUS: "ok", K.CONVERGED: iteration == 2, K.CPU_TIME: 100.0,
+        K.RECORD_ID: f"{path_id}/iter_{iteration}",
+        K.PATH_ID: path_id,
+        K.MATERIAL: material,
+        K.STRAIN: strain,
+        K.ITERATION: iteration,
+        K.STATUS: "ok",
+        K.CONVERGED: iteration == 2,
+        K.CPU_TIME: 100.0,
         K.SITES: [
-            {K.ATOM_INDEX: 1, K.SPECIES: "Ni", K.LABEL: "Ni1", K.OCCUPATIONS: ni.tolist(), K.MAGNETIC_MOMENT: 1.2, K.U_IN: 0.0, K.U_OUT: u},
-            {K.ATOM_INDEX: 2, K.SPECIES: "O", K.LABEL: "O", K.OCCUPATIONS: o.tolist(), K.MAGNETIC_MOMENT: 0.0, K.U_IN: 0.0, K.U_OUT: 8.0},
+            {
+                K.ATOM_INDEX: 1,
+                K.SPECIES: "Ni",
+                K.LABEL: "Ni1",
+                K.OCCUPATIONS: ni.tolist(),
+                K.MAGNETIC_MOMENT: 1.2,
+                K.U_IN: 0.0,
+                K.U_OUT: u,
+            },
+            {
+                K.ATOM_INDEX: 2,
+                K.SPECIES: "O",
+                K.LABEL: "O",
+                K.OCCUPATIONS: o.tolist(),
+                K.MAGNETIC_MOMENT: 0.0,
+                K.U_IN: 0.0,
+                K.U_OUT: 8.0,
+            },
         ],
         K.PAIRS: [
-            {K.ATOM_I: 1, K.ATOM_J: 30, K.ATOM_J_CELL: 2, K.SPECIES_I: "Ni", K.SPECIES_J: "O", K.DISTANCE: 2.08, K.V_IN: 0.0, K.V_OUT: 0.8},
+            {
+                K.ATOM_I: 1,
+                K.ATOM_J: 30,
+                K.ATOM_J_CELL: 2,
+                K.SPECIES_I: "Ni",
+                K.SPECIES_J: "O",
+                K.DISTANCE: 2.08,
+                K.V_IN: 0.0,
+                K.V_OUT: 0.8,
+            },
         ],
     }
 
@@ -33,7 +64,12 @@ def _record(material, strain, iteration, rng):
 @pytest.fixture
 def records():
     rng = np.random.default_rng(0)
-    return [_record(m, s, k, rng) for m in ("NiO", "LiNiO2", "NiO2", "Li0.5NiO2") for s in (0.0, 2.0, -2.0) for k in range(3)]
+    return [
+        _record(m, s, k, rng)
+        for m in ("NiO", "LiNiO2", "NiO2", "Li0.5NiO2")
+        for s in (0.0, 2.0, -2.0)
+        for k in range(3)
+    ]
 
 
 def test_spin_channels():
@@ -64,7 +100,11 @@ def test_distinct_counts_count_equivalent_sites_and_pairs_once(records):
     twin = {**record, K.SITES: [*record[K.SITES], o_twin], K.PAIRS: pairs}
     u, v = u_table([twin]), v_table([twin])
     assert (len(u), len(v)) == (3, 3)
-    assert distinct_counts(u, v) == {"n_u_distinct": 2, "n_u_metal_distinct": 1, "n_v_distinct": 2}  # 0.8004 rounds to 0.800
+    assert distinct_counts(u, v) == {
+        "n_u_distinct": 2,
+        "n_u_metal_distinct": 1,
+        "n_v_distinct": 2,
+    }  # 0.8004 rounds to 0.800
     assert distinct_counts(u_table(records), v_table(records))["n_u_distinct"] == 2 * len(records)
 
 
@@ -88,13 +128,23 @@ def test_group_split_by_stratum_holds_out_paths_of_each_material_with_three_or_m
 
 def test_extract_no_group_in_two_sets(records, tmp_path):
     merge_records(tmp_path / "datasets" / "records.jsonl", records)
-    cfg = OmegaConf.create({
-        "seed": 1,
-        "paths": {"processed": str(tmp_path / "processed"), "plots": str(tmp_path / "plots"), "metrics": str(tmp_path / "metrics"),
-                  "allow_outside_project": True},
-        "data": {"records": str(tmp_path / "datasets" / "records.jsonl"), "failures": str(tmp_path / "datasets" / "failures.jsonl"),
-                 "split": {"fractions": {"train": 0.7, "val": 0.15, "test": 0.15}, "seed": 1}, "distinct_decimals": 3},
-    })
+    cfg = OmegaConf.create(
+        {
+            "seed": 1,
+            "paths": {
+                "processed": str(tmp_path / "processed"),
+                "plots": str(tmp_path / "plots"),
+                "metrics": str(tmp_path / "metrics"),
+                "allow_outside_project": True,
+            },
+            "data": {
+                "records": str(tmp_path / "datasets" / "records.jsonl"),
+                "failures": str(tmp_path / "datasets" / "failures.jsonl"),
+                "split": {"fractions": {"train": 0.7, "val": 0.15, "test": 0.15}, "seed": 1},
+                "distinct_decimals": 3,
+            },
+        }
+    )
     summary = extract(cfg)
     assert summary["n_records"] == 36 and summary["n_u"] == 72 and summary["n_u_metal"] == 36 and summary["n_v"] == 36
     u = pd.read_parquet(tmp_path / "processed" / "hubbard" / "u.parquet")

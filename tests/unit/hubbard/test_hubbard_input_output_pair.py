@@ -38,13 +38,17 @@ def test_another_structures_input_is_refused_naming_both_files(qe_reference, tmp
 
 
 def test_same_species_at_other_positions_is_refused():
-    text = ("&SYSTEM\n nat = 2, ntyp = 1\n/\nATOMIC_SPECIES\n Si 28.1 Si.UPF\n"
-            "ATOMIC_POSITIONS angstrom\n Si 0.0 0.0 0.0\n Si 1.40 1.36 1.36\n")
+    text = (
+        "&SYSTEM\n nat = 2, ntyp = 1\n/\nATOMIC_SPECIES\n Si 28.1 Si.UPF\n"
+        "ATOMIC_POSITIONS angstrom\n Si 0.0 0.0 0.0\n Si 1.40 1.36 1.36\n"
+    )
     cell = np.eye(3) * 5.43
     good = np.array([[0.0, 0.0, 0.0], [1.3575, 1.3575, 1.3575]])
     with pytest.raises(InputError, match="atom 2 sits"):
         require_same_structure(text, "in.pwi", ["Si", "Si"], good, cell, "out.pwo")
     shifted = good + np.array([5.43, 0.0, 0.0])  # a periodic image is the same structure
-    require_same_structure(text.replace("1.40 1.36 1.36", "1.3575 1.3575 1.3575"), "in.pwi", ["Si", "Si"], shifted, cell, "out.pwo")
+    require_same_structure(
+        text.replace("1.40 1.36 1.36", "1.3575 1.3575 1.3575"), "in.pwi", ["Si", "Si"], shifted, cell, "out.pwo"
+    )
     with pytest.raises(InputError, match="the input has 2 atoms, the output 1"):
         require_same_structure(text, "in.pwi", ["Si"], good[:1], cell, "out.pwo")

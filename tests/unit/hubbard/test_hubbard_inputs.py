@@ -1,21 +1,34 @@
 """pw.x / hp.x input writing: round trip through ASE's espresso reader, Hubbard keys, structures."""
 
 import numpy as np
-from ase.geometry import find_mic
 import pytest
+from ase.geometry import find_mic
 from ase.io import read
 
 from matdisco.core.errors import ConfigError
 from matdisco.hubbard.qe.inputs import fortran, hp_input, hubbard_entries_to_system, pw_input, starting_magnetization
-from matdisco.core.errors import ConfigError
-from matdisco.hubbard.structures import atoms_from_record, distorted, layered_r3m, rocksalt_afm, strained, structure_record
+from matdisco.hubbard.structures import (
+    atoms_from_record,
+    distorted,
+    layered_r3m,
+    rocksalt_afm,
+    strained,
+    structure_record,
+)
 
 PSEUDOS = {"Ni": "Ni.UPF", "O": "O.UPF", "Co": "Co.UPF", "Li": "Li.UPF"}
 
 
 def _write(atoms, system, tmp_path, kpts=(2, 2, 2)):
-    text = pw_input(atoms, prefix="calc", pseudo_dir="/p", pseudopotentials=PSEUDOS, system=system,
-                    electrons={"conv_thr": 1e-10}, kpts=kpts)
+    text = pw_input(
+        atoms,
+        prefix="calc",
+        pseudo_dir="/p",
+        pseudopotentials=PSEUDOS,
+        system=system,
+        electrons={"conv_thr": 1e-10},
+        kpts=kpts,
+    )
     path = tmp_path / "scf.in"
     path.write_text(text)
     return text, path
@@ -86,7 +99,8 @@ def test_every_nearest_oxygen_is_in_qe_supercell():
             coordination = int(np.sum((i == metal) & (symbols[j] == "O")))
             found = sum(
                 np.linalg.norm(atoms.positions[o] + n @ atoms.cell.array - atoms.positions[metal]) < 2.3
-                for o in np.flatnonzero(symbols == "O") for n in shifts
+                for o in np.flatnonzero(symbols == "O")
+                for n in shifts
             )
             assert found == coordination == 6
 
@@ -105,7 +119,9 @@ def test_distortions_split_the_six_equivalent_bonds():
     shear = distorted(licoo2, [0, 0, 0, 0, 0.03, 0])
     bonds = _metal_oxygen_bonds(shear)
     assert np.unique(bonds.round(4)).size == 3  # inversion at Co survives a homogeneous strain: bonds in pairs
-    assert shear.get_volume() == pytest.approx(licoo2.get_volume() * np.linalg.det(np.eye(3) + [[0, 0, 0.03], [0, 0, 0], [0.03, 0, 0]]))
+    assert shear.get_volume() == pytest.approx(
+        licoo2.get_volume() * np.linalg.det(np.eye(3) + [[0, 0, 0.03], [0, 0, 0], [0.03, 0, 0]])
+    )
     both = distorted(licoo2, [0, 0, 0, 0, 0.03, 0], {2: [0, 0, 0.06]})
     assert np.unique(_metal_oxygen_bonds(both).round(4)).size == 6
     moved, _ = find_mic(both.positions[1] - shear.positions[1], shear.cell)  # wrapping may add a lattice vector

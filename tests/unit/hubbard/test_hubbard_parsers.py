@@ -115,7 +115,13 @@ def test_pw_error_block_names_line(qe_reference, tmp_path):
 
 def test_unconverged_scf(qe_reference, tmp_path):
     def unconverge(lines):
-        return [l.replace("convergence has been achieved in   8 iterations", "convergence NOT achieved after 8 iterations: stopping") for l in lines]
+        return [
+            l.replace(
+                "convergence has been achieved in   8 iterations",
+                "convergence NOT achieved after 8 iterations: stopping",
+            )
+            for l in lines
+        ]
 
     broken = _copy(qe_reference("example02", "NiO.scf2.out.gz"), tmp_path / "nc.out", edit=unconverge)
     line = next(i for i, l in enumerate(read_lines(broken), 1) if "NOT achieved" in l)

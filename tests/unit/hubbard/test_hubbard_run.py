@@ -16,7 +16,15 @@ def _fake(tmp_path, body):
 
 def test_command_line_uses_configured_mpirun():
     launcher = Launcher(ranks=2)
-    assert launcher.command("hp.x", "hp.in") == ["/usr/bin/mpirun", "--allow-run-as-root", "-np", "2", "/usr/bin/hp.x", "-in", "hp.in"]
+    assert launcher.command("hp.x", "hp.in") == [
+        "/usr/bin/mpirun",
+        "--allow-run-as-root",
+        "-np",
+        "2",
+        "/usr/bin/hp.x",
+        "-in",
+        "hp.in",
+    ]
 
 
 def test_success_writes_stdout_and_times(tmp_path):

@@ -11,7 +11,10 @@ from matdisco.hubbard.simulate import choose_records, compare
 
 def _record(record_id, material, cpu, u=7.0, v=0.8):
     return {
-        K.RECORD_ID: record_id, K.MATERIAL: material, K.STATUS: "ok", K.CPU_TIME: cpu,
+        K.RECORD_ID: record_id,
+        K.MATERIAL: material,
+        K.STATUS: "ok",
+        K.CPU_TIME: cpu,
         K.SITES: [{K.ATOM_INDEX: 1, K.U_OUT: u, K.OCCUPATIONS: [[[0.9, 0.0], [0.0, 0.5]]]}],
         K.PAIRS: [{K.ATOM_I: 1, K.ATOM_J: 19, K.V_OUT: v}],
     }
@@ -45,7 +48,16 @@ def test_settings_must_match_the_record(tmp_path):
 
     material = Material("NiO", {}, "two_step", (2, 2, 2), (2, 2, 2), magnetic=True)
     campaign = Campaign([material], [0.0], {"ecutwfc_Ry": 35.0}, Launcher(), tmp_path, tmp_path / "r", tmp_path / "f")
-    stored = {K.RECORD_ID: "x", K.SETTINGS: {"ecutwfc_Ry": 35.0, "kpts": [2, 2, 2], "qpts": [2, 2, 2], "occupations": "two_step", "magnetic": True}}
+    stored = {
+        K.RECORD_ID: "x",
+        K.SETTINGS: {
+            "ecutwfc_Ry": 35.0,
+            "kpts": [2, 2, 2],
+            "qpts": [2, 2, 2],
+            "occupations": "two_step",
+            "magnetic": True,
+        },
+    }
     check_settings(stored, campaign, PathSpec(material, 0.0))
     stored[K.SETTINGS]["ecutwfc_Ry"] = 40.0
     with pytest.raises(ConfigError, match="ecutwfc_Ry"):

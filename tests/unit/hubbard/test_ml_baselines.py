@@ -5,8 +5,15 @@ import pandas as pd
 import pytest
 
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.baselines import (LINEAR, MATERIAL_SPECIES_MEAN, NEAREST, PERSISTENCE, SPECIES_MEAN,
-                                        baseline_predictions, distinct_rows)
+from matdisco.hubbard.baselines import (
+    LINEAR,
+    MATERIAL_SPECIES_MEAN,
+    NEAREST,
+    PERSISTENCE,
+    SPECIES_MEAN,
+    baseline_predictions,
+    distinct_rows,
+)
 from matdisco.hubbard.data import TABLES
 from matdisco.hubbard.features import TARGET
 
@@ -16,22 +23,46 @@ def _u_rows(entries):
     rows = []
     for k, (material, species, strain, iteration, u_in, target, scale) in enumerate(entries):
         occ = (scale * np.eye(5)).ravel().tolist()
-        rows.append({K.RECORD_ID: f"{material}/{strain}/iter_{iteration}", K.PATH_ID: f"{material}/{strain}", K.MATERIAL: material,
-                     K.SPECIES: species, K.LABEL: species, K.STRAIN: strain, K.ITERATION: iteration, K.ATOM_INDEX: k + 1,
-                     K.N_ORBITALS: 5, K.OCC_UP: occ, K.OCC_DOWN: occ, K.U_IN: u_in, TARGET: target})
+        rows.append(
+            {
+                K.RECORD_ID: f"{material}/{strain}/iter_{iteration}",
+                K.PATH_ID: f"{material}/{strain}",
+                K.MATERIAL: material,
+                K.SPECIES: species,
+                K.LABEL: species,
+                K.STRAIN: strain,
+                K.ITERATION: iteration,
+                K.ATOM_INDEX: k + 1,
+                K.N_ORBITALS: 5,
+                K.OCC_UP: occ,
+                K.OCC_DOWN: occ,
+                K.U_IN: u_in,
+                TARGET: target,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 @pytest.fixture
 def u_train():
     # Co in A: target = 1 + 0.5 U_in exactly; Co in B: constant 6; O in A: 8 and 10.
-    return _u_rows([("A", "Co", 0.00, 1, 4.0, 3.0, 0.5), ("A", "Co", 0.01, 1, 6.0, 4.0, 0.6),
-                    ("A", "Co", 0.02, 1, 8.0, 5.0, 0.7), ("A", "Co", 0.03, 1, 10.0, 6.0, 0.8),
-                    ("B", "Co", 0.00, 1, 6.0, 6.0, 0.5), ("A", "O", 0.00, 1, 8.0, 8.0, 0.9), ("A", "O", 0.01, 1, 8.0, 10.0, 0.95)])
+    return _u_rows(
+        [
+            ("A", "Co", 0.00, 1, 4.0, 3.0, 0.5),
+            ("A", "Co", 0.01, 1, 6.0, 4.0, 0.6),
+            ("A", "Co", 0.02, 1, 8.0, 5.0, 0.7),
+            ("A", "Co", 0.03, 1, 10.0, 6.0, 0.8),
+            ("B", "Co", 0.00, 1, 6.0, 6.0, 0.5),
+            ("A", "O", 0.00, 1, 8.0, 8.0, 0.9),
+            ("A", "O", 0.01, 1, 8.0, 10.0, 0.95),
+        ]
+    )
 
 
 def test_u_baselines_match_hand_computed_values(u_train):
-    test = _u_rows([("A", "Co", 0.04, 1, 12.0, 7.0, 0.71), ("B", "Co", 0.01, 0, 5.0, 6.5, 0.5), ("A", "O", 0.02, 2, 9.0, 9.0, 0.9)])
+    test = _u_rows(
+        [("A", "Co", 0.04, 1, 12.0, 7.0, 0.71), ("B", "Co", 0.01, 0, 5.0, 6.5, 0.5), ("A", "O", 0.02, 2, 9.0, 9.0, 0.9)]
+    )
     pred = baseline_predictions(u_train, test, TABLES["u"])
     co_mean = (3 + 4 + 5 + 6 + 6) / 5
     np.testing.assert_allclose(pred[SPECIES_MEAN], [co_mean, co_mean, 9.0])
@@ -41,7 +72,9 @@ def test_u_baselines_match_hand_computed_values(u_train):
     # nearest by strain and occupation eigenvalues (same material, species, label): occ 0.71 is closest to 0.7 (target 5).
     np.testing.assert_allclose(pred[NEAREST], [5.0, 6.0, 8.0])
     # persistence: U_in where iteration >= 1, undefined at iteration 0.
-    assert pred[PERSISTENCE].iloc[0] == 12.0 and np.isnan(pred[PERSISTENCE].iloc[1]) and pred[PERSISTENCE].iloc[2] == 9.0
+    assert (
+        pred[PERSISTENCE].iloc[0] == 12.0 and np.isnan(pred[PERSISTENCE].iloc[1]) and pred[PERSISTENCE].iloc[2] == 9.0
+    )
 
 
 def test_persistence_skips_parameters_not_applied(u_train):
@@ -62,9 +95,26 @@ def test_v_linear_uses_v_in_and_distance():
     rows = []
     for k, (v_in, d) in enumerate([(1.0, 2.0), (1.5, 2.1), (2.0, 1.9), (1.2, 2.3), (0.8, 2.0), (1.7, 1.8), (1.1, 2.2)]):
         occ = (0.5 * np.eye(5)).ravel().tolist()
-        rows.append({K.RECORD_ID: f"r{k}", K.PATH_ID: f"p{k}", K.MATERIAL: "A", K.SPECIES_I: "Co", K.SPECIES_J: "O",
-                     K.STRAIN: 0.0, K.ITERATION: 1, K.DISTANCE: d, K.V_IN: v_in, TARGET: 0.3 + 0.8 * v_in - 0.2 * d,
-                     K.N_ORBITALS_I: 5, K.N_ORBITALS_J: 5, K.OCC_I_UP: occ, K.OCC_I_DOWN: occ, K.OCC_J_UP: occ, K.OCC_J_DOWN: occ})
+        rows.append(
+            {
+                K.RECORD_ID: f"r{k}",
+                K.PATH_ID: f"p{k}",
+                K.MATERIAL: "A",
+                K.SPECIES_I: "Co",
+                K.SPECIES_J: "O",
+                K.STRAIN: 0.0,
+                K.ITERATION: 1,
+                K.DISTANCE: d,
+                K.V_IN: v_in,
+                TARGET: 0.3 + 0.8 * v_in - 0.2 * d,
+                K.N_ORBITALS_I: 5,
+                K.N_ORBITALS_J: 5,
+                K.OCC_I_UP: occ,
+                K.OCC_I_DOWN: occ,
+                K.OCC_J_UP: occ,
+                K.OCC_J_DOWN: occ,
+            }
+        )
     table = pd.DataFrame(rows)
     pred = baseline_predictions(table.iloc[:6], table.iloc[6:], TABLES["v"])
     np.testing.assert_allclose(pred[LINEAR], [0.3 + 0.8 * 1.1 - 0.2 * 2.2])
@@ -72,7 +122,13 @@ def test_v_linear_uses_v_in_and_distance():
 
 
 def test_distinct_rows_counts_equivalent_sites_once(u_train):
-    rows = _u_rows([("A", "Co", 0.0, 1, 4.0, 3.0001, 0.5), ("A", "Co", 0.0, 1, 4.0, 3.0002, 0.5), ("A", "Co", 0.0, 1, 4.0, 3.2, 0.5),
-                    ("A", "O", 0.0, 1, 4.0, 3.0001, 0.5)])
+    rows = _u_rows(
+        [
+            ("A", "Co", 0.0, 1, 4.0, 3.0001, 0.5),
+            ("A", "Co", 0.0, 1, 4.0, 3.0002, 0.5),
+            ("A", "Co", 0.0, 1, 4.0, 3.2, 0.5),
+            ("A", "O", 0.0, 1, 4.0, 3.0001, 0.5),
+        ]
+    )
     kept = distinct_rows(rows, TABLES["u"])
     assert list(kept.index) == [0, 2, 3]

@@ -16,5 +16,9 @@ def test_bench_without_models_or_records(tmp_path):
     cfg.paths.models = str(tmp_path / "models")
     cfg.paths.datasets = str(tmp_path / "datasets")
     out = bench(cfg)
-    assert out["u_model"].startswith("untrained") and out["u_ensemble_points_per_s"] > 0 and out["v_featurise_points_per_s"] > 0
+    assert (
+        out["u_model"].startswith("untrained")
+        and out["u_ensemble_points_per_s"] > 0
+        and out["v_featurise_points_per_s"] > 0
+    )
     assert out["hp_to_ml_speed_ratio"] is None and "no records" in out["hp_note"]

@@ -23,8 +23,16 @@ def points():
             for distortion in (None, "jt"):
                 path = f"{material}/{strain}/{distortion}"
                 for iteration in range(2):
-                    rows.append({K.PATH_ID: path, K.MATERIAL: material, K.STRAIN: strain, K.DISTORTION: distortion,
-                                 K.ITERATION: iteration, K.SPLIT_BY_PATH: "val" if strain == 0.0 and distortion is None else "train"})
+                    rows.append(
+                        {
+                            K.PATH_ID: path,
+                            K.MATERIAL: material,
+                            K.STRAIN: strain,
+                            K.DISTORTION: distortion,
+                            K.ITERATION: iteration,
+                            K.SPLIT_BY_PATH: "val" if strain == 0.0 and distortion is None else "train",
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -36,8 +44,17 @@ def test_no_path_or_material_in_train_and_test(points):
     runs, empty = blocked_runs(points, SCHEMES)
     assert empty == {}
     names = [run.name for run in runs]
-    assert names == ["distortion_jt", "li_content_0.0", "li_content_0.5", "li_content_1.0",
-                     "lomo_CoO2", "lomo_Li0.5CoO2", "lomo_LiCoO2", "lomo_NiO", "strain_high"]
+    assert names == [
+        "distortion_jt",
+        "li_content_0.0",
+        "li_content_0.5",
+        "li_content_1.0",
+        "lomo_CoO2",
+        "lomo_Li0.5CoO2",
+        "lomo_LiCoO2",
+        "lomo_NiO",
+        "strain_high",
+    ]
     for run in runs:
         train, test = points.iloc[run.train], points.iloc[run.test]
         assert run.train and run.test
@@ -60,8 +77,13 @@ def test_unknown_scheme_type_names_the_key(points):
 
 
 def test_a_block_without_rows_or_without_training_rows_is_reported(points):
-    runs, empty = blocked_runs(points, {"huge": {"type": "range", "column": "strain", "min": 0.5},
-                                        "all": {"type": "range", "column": "strain"},
-                                        "none": {"type": "each", "column": "distortion"}})
+    runs, empty = blocked_runs(
+        points,
+        {
+            "huge": {"type": "range", "column": "strain", "min": 0.5},
+            "all": {"type": "range", "column": "strain"},
+            "none": {"type": "each", "column": "distortion"},
+        },
+    )
     assert [r.name for r in runs] == ["none_jt"]
     assert empty["huge"] == "no rows with strain in [0.5, None]" and "no training rows" in empty["all"]

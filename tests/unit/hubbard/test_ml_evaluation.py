@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
+from test_ml_training import synthetic_records, tiny_cfg, write_tables
 
 from matdisco.core.config import compose
 from matdisco.hubbard import keys as K
@@ -15,12 +16,16 @@ from matdisco.hubbard.baselines import BASELINES, PERSISTENCE
 from matdisco.hubbard.scoring import FOLD, GROUP, MODEL, baseline_column
 from matdisco.hubbard.train import train
 
-from test_ml_training import synthetic_records, tiny_cfg, write_tables
-
 E = importlib.import_module("matdisco.hubbard.evaluate")  # the module: the package exports the function under its name
 
-TINY = ["model.hidden_irreps=4x0e+2x2e", "model.n_layers=1", "model.training.n_members=1", "trainer.max_epochs=3",
-        "trainer.early_stopping_patience=null", "trainer.enable_progress_bar=false"]
+TINY = [
+    "model.hidden_irreps=4x0e+2x2e",
+    "model.n_layers=1",
+    "model.training.n_members=1",
+    "trainer.max_epochs=3",
+    "trainer.early_stopping_patience=null",
+    "trainer.enable_progress_bar=false",
+]
 
 
 def eval_cfg(root, variants=("hubbard_u", "hubbard_v")):
@@ -57,8 +62,12 @@ def evaluated(tmp_path_factory):
         train(tiny_cfg(root, model=model, splits=["by_path"]))
     cfg = eval_cfg(root)
     blocked = cfg.data.evaluate.blocked
-    cfg.data.evaluate.blocked = {"strain_high": blocked.strain_high, "distortion": blocked.distortion, "lomo": blocked.lomo,
-                                 "strain_huge": {"type": "range", "column": "strain", "min": 0.5}}
+    cfg.data.evaluate.blocked = {
+        "strain_high": blocked.strain_high,
+        "distortion": blocked.distortion,
+        "lomo": blocked.lomo,
+        "strain_huge": {"type": "range", "column": "strain", "min": 0.5},
+    }
     seen = []
     fit = E.fit_ensemble
 
@@ -76,10 +85,22 @@ def evaluated(tmp_path_factory):
 def test_every_variant_and_holdout_is_scored_or_reported(evaluated):
     for variant in ("hubbard_u", "hubbard_v"):
         result = evaluated["metrics"][variant]
-        assert set(result["schemes"]) == {"extract_split", "strain_high", "lomo_CoO", "lomo_Li0.5CoO", "lomo_LiCoO", "lomo (pooled)"}
+        assert set(result["schemes"]) == {
+            "extract_split",
+            "strain_high",
+            "lomo_CoO",
+            "lomo_Li0.5CoO",
+            "lomo_LiCoO",
+            "lomo (pooled)",
+        }
         pooled = result["schemes"]["lomo (pooled)"]
-        assert pooled["n_distinct"] == sum(result["schemes"][f"lomo_{m}"]["n_distinct"] for m in ("CoO", "Li0.5CoO", "LiCoO"))
-        assert result["skipped"] == {"strain_huge": "no rows with strain in [0.5, None]", "distortion": "no rows with a value of distortion"}
+        assert pooled["n_distinct"] == sum(
+            result["schemes"][f"lomo_{m}"]["n_distinct"] for m in ("CoO", "Li0.5CoO", "LiCoO")
+        )
+        assert result["skipped"] == {
+            "strain_huge": "no rows with strain in [0.5, None]",
+            "distortion": "no rows with a value of distortion",
+        }
     table = (evaluated["root"] / "results" / "hubbard" / "evaluation.md").read_text()
     assert "not** the values" in table and "| lomo_CoO | linear |" in table and "- strain_huge: no rows" in table
 
@@ -124,7 +145,9 @@ def test_a_variant_without_rows_or_models_is_reported_not_crashing(tmp_path):
     out = E.evaluate(cfg)
     result = json.loads((tmp_path / "metrics" / "hubbard" / "evaluate.json").read_text())["variants"]
     assert "no trained model" in result["hubbard_u"]["skipped"]["extract_split"]
-    assert out["hubbard_u_converged"]["holdouts"] == [] and result["hubbard_u_converged"]["skipped"] == {"extract_split": "no rows for this target"}
+    assert out["hubbard_u_converged"]["holdouts"] == [] and result["hubbard_u_converged"]["skipped"] == {
+        "extract_split": "no rows for this target"
+    }
     assert "| (none) |" in (tmp_path / "results" / "hubbard" / "evaluation.md").read_text()
 
 

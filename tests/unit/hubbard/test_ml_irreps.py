@@ -45,8 +45,13 @@ def test_qe_order_matches_ylmr2_polynomials():
     c1, c2 = math.sqrt(3 / (4 * math.pi)), math.sqrt(5 / (4 * math.pi))
     ylmr2_l1 = [c1 * cost, c1 * math.sqrt(2) * q11 * math.cos(phi), c1 * math.sqrt(2) * q11 * math.sin(phi)]
     q20 = 0.5 * (3 * cost**2 - 1)
-    ylmr2_l2 = [c2 * q20, c2 * math.sqrt(2) * q21 * math.cos(phi), c2 * math.sqrt(2) * q21 * math.sin(phi),
-                c2 * math.sqrt(2) * q22 * math.cos(2 * phi), c2 * math.sqrt(2) * q22 * math.sin(2 * phi)]
+    ylmr2_l2 = [
+        c2 * q20,
+        c2 * math.sqrt(2) * q21 * math.cos(phi),
+        c2 * math.sqrt(2) * q21 * math.sin(phi),
+        c2 * math.sqrt(2) * q22 * math.cos(2 * phi),
+        c2 * math.sqrt(2) * q22 * math.sin(2 * phi),
+    ]
     assert torch.allclose(I.qe_real_harmonics(1, xyz)[0], torch.tensor(ylmr2_l1, dtype=DTYPE), atol=1e-12)
     assert torch.allclose(I.qe_real_harmonics(2, xyz)[0], torch.tensor(ylmr2_l2, dtype=DTYPE), atol=1e-12)
 

@@ -30,24 +30,44 @@ def _rotate(n: torch.Tensor, rotation: torch.Tensor) -> torch.Tensor:
 
 
 def _u_batch(sites, z, u_in):
-    return Batch.from_data_list([
-        Data(x=site_vector(up, down, SHELLS)[None], z=torch.tensor([zi]), scalars=torch.tensor([[ui]], dtype=DTYPE), y=torch.zeros(1, dtype=DTYPE))
-        for (up, down), zi, ui in zip(sites, z, u_in)
-    ])
+    return Batch.from_data_list(
+        [
+            Data(
+                x=site_vector(up, down, SHELLS)[None],
+                z=torch.tensor([zi]),
+                scalars=torch.tensor([[ui]], dtype=DTYPE),
+                y=torch.zeros(1, dtype=DTYPE),
+            )
+            for (up, down), zi, ui in zip(sites, z, u_in)
+        ]
+    )
 
 
 def _v_batch(pairs, distance):
-    return Batch.from_data_list([
-        Data(x_i=site_vector(*si, SHELLS)[None], x_j=site_vector(*sj, SHELLS)[None], z_i=torch.tensor([0]), z_j=torch.tensor([1]),
-             distance=torch.tensor([d], dtype=DTYPE), scalars=torch.tensor([[0.5]], dtype=DTYPE), y=torch.zeros(1, dtype=DTYPE))
-        for (si, sj), d in zip(pairs, distance)
-    ])
+    return Batch.from_data_list(
+        [
+            Data(
+                x_i=site_vector(*si, SHELLS)[None],
+                x_j=site_vector(*sj, SHELLS)[None],
+                z_i=torch.tensor([0]),
+                z_j=torch.tensor([1]),
+                distance=torch.tensor([d], dtype=DTYPE),
+                scalars=torch.tensor([[0.5]], dtype=DTYPE),
+                y=torch.zeros(1, dtype=DTYPE),
+            )
+            for (si, sj), d in zip(pairs, distance)
+        ]
+    )
 
 
 @pytest.fixture
 def sites():
     gen = torch.Generator().manual_seed(0)
-    return [(_occupation(2, gen), _occupation(2, gen)), (_occupation(1, gen), _occupation(1, gen)), (_occupation(2, gen), _occupation(2, gen))]
+    return [
+        (_occupation(2, gen), _occupation(2, gen)),
+        (_occupation(1, gen), _occupation(1, gen)),
+        (_occupation(2, gen), _occupation(2, gen)),
+    ]
 
 
 def test_site_features_have_the_declared_irreps(sites):
@@ -112,17 +132,25 @@ def test_tiny_u_model_trains():
     pl.seed_everything(0, verbose=False)
     gen = torch.Generator().manual_seed(5)
     points = []
-    for k in range(16):
+    for _ in range(16):
         up, down = _occupation(2, gen), _occupation(2, gen)
         target = 4.0 + 3.0 * float(torch.trace(up + down) - 5.0)  # synthetic: U from the total occupation
-        points.append(Data(x=site_vector(up, down, SHELLS).float()[None], z=torch.tensor([0]), scalars=torch.zeros(1, 1),
-                           y=torch.tensor([target], dtype=torch.float32)))
+        points.append(
+            Data(
+                x=site_vector(up, down, SHELLS).float()[None],
+                z=torch.tensor([0]),
+                scalars=torch.zeros(1, 1),
+                y=torch.tensor([target], dtype=torch.float32),
+            )
+        )
     model = HubbardU(SPECIES, offsets_eV=[4.0, 0.0], scale_eV=1.0, lr=2e-2, **SMALL)
     loader = DataLoader(points, batch_size=16, shuffle=False)
     batch = Batch.from_data_list(points)
     with torch.no_grad():
         before = torch.mean((model(batch) - batch.y) ** 2).item()
-    trainer = pl.Trainer(max_epochs=25, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer = pl.Trainer(
+        max_epochs=25, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
+    )
     trainer.fit(model, train_dataloaders=loader)
     with torch.no_grad():
         after = torch.mean((model(batch) - batch.y) ** 2).item()
@@ -135,8 +163,18 @@ def test_batched_table_features_match_single_site(sites):
     from matdisco.hubbard import keys as K
     from matdisco.hubbard.features import u_points
 
-    rows = pd.DataFrame([{K.SPECIES: s, K.N_ORBITALS: up.shape[0], K.OCC_UP: up.flatten().tolist(), K.OCC_DOWN: down.flatten().tolist(), K.U_IN: 1.0}
-                         for s, (up, down) in zip(["Co", "O", "Co"], sites)])
+    rows = pd.DataFrame(
+        [
+            {
+                K.SPECIES: s,
+                K.N_ORBITALS: up.shape[0],
+                K.OCC_UP: up.flatten().tolist(),
+                K.OCC_DOWN: down.flatten().tolist(),
+                K.U_IN: 1.0,
+            }
+            for s, (up, down) in zip(["Co", "O", "Co"], sites)
+        ]
+    )
     points = u_points(rows, SPECIES, SHELLS, True, dtype=DTYPE)
     for point, (up, down) in zip(points, sites):
         assert torch.allclose(point.x[0], site_vector(up, down, SHELLS), atol=1e-12)

@@ -5,17 +5,16 @@ import re
 
 import numpy as np
 import pytest
+import torch
+from test_ml_training import synthetic_records, tiny_cfg, write_tables  # noqa: E402  (same test folder)
 
-from matdisco.hubbard import keys as K
 from matdisco.core.errors import ConfigError
+from matdisco.hubbard import keys as K
 from matdisco.hubbard.generate import generate
 from matdisco.hubbard.prediction import finished_iteration
 from matdisco.hubbard.qe.edit import input_entries, replace_hubbard
 from matdisco.hubbard.splits import BY_PATH
 from matdisco.hubbard.train import train
-
-from test_ml_training import synthetic_records, tiny_cfg, write_tables  # noqa: E402  (same test folder)
-import torch
 
 torch.set_num_threads(1)  # the shared machine is loaded: several threads thrash (conf/config.yaml)
 
@@ -47,8 +46,14 @@ ATOMIC_POSITIONS angstrom
 def test_replace_hubbard_kind2_and_kind0():
     text = replace_hubbard(KIND2, [(1, 1, 7.5), (2, 2, 1e-8), (1, 5, 0.9)], "test")
     assert input_entries(text) == [(1, 1, 7.5), (2, 2, 1e-8), (1, 5, 0.9)]
-    assert text.count("Hubbard_V") == 3 and "conv_thr = 1d-10" in text and text.index("Hubbard_V") < text.index("&ELECTRONS")
-    kind0 = KIND2.replace("lda_plus_u_kind = 2", "lda_plus_u_kind = 0").replace("Hubbard_V(1,1,1) = 1d-08\n  Hubbard_V(2,2,1) = 1d-08", "Hubbard_U(1) = 1d-08")
+    assert (
+        text.count("Hubbard_V") == 3
+        and "conv_thr = 1d-10" in text
+        and text.index("Hubbard_V") < text.index("&ELECTRONS")
+    )
+    kind0 = KIND2.replace("lda_plus_u_kind = 2", "lda_plus_u_kind = 0").replace(
+        "Hubbard_V(1,1,1) = 1d-08\n  Hubbard_V(2,2,1) = 1d-08", "Hubbard_U(1) = 1d-08"
+    )
     text0 = replace_hubbard(kind0, [(1, 1, 6.0), (2, 2, 1.0), (3, 3, 3.0)], "test")
     assert "Hubbard_U(1) = 6.0" in text0 and "Hubbard_U(2) = 2.0" in text0 and "Hubbard_V" not in text0
     with pytest.raises(Exception, match="lda_plus_u_kind = 2"):
@@ -59,9 +64,12 @@ def _campaign_like(records):
     """Give synthetic records what generate reads: the input file, Hubbard in/out, timings."""
     for r in records:
         r[K.STATUS] = "ok"
-        r[K.HUBBARD_IN] = [{K.ATOM_I: s[K.ATOM_INDEX], K.ATOM_J: s[K.ATOM_INDEX], K.VALUE: s[K.U_IN] or 1e-8} for s in r[K.SITES]]
+        r[K.HUBBARD_IN] = [
+            {K.ATOM_I: s[K.ATOM_INDEX], K.ATOM_J: s[K.ATOM_INDEX], K.VALUE: s[K.U_IN] or 1e-8} for s in r[K.SITES]
+        ]
         r[K.HUBBARD_OUT] = [{K.ATOM_I: 1, K.ATOM_J: 1, K.VALUE: r[K.SITES][0][K.U_OUT]}] + [
-            {K.ATOM_I: p[K.ATOM_I], K.ATOM_J: p[K.ATOM_J], K.VALUE: p[K.V_OUT]} for p in r[K.PAIRS]]
+            {K.ATOM_I: p[K.ATOM_I], K.ATOM_J: p[K.ATOM_J], K.VALUE: p[K.V_OUT]} for p in r[K.PAIRS]
+        ]
         r[K.TIMINGS] = {"scf1": 20.0, "hp": 400.0}
         r[K.CPU_TIME] = 420.0
         r[K.QE_CPU_TIMINGS] = {"scf1": 20.0, "hp": 400.0}
@@ -138,7 +146,12 @@ def test_generate_from_a_qe_pw_output(trained, qe_reference, tmp_path):
 def test_estimated_saving_needs_a_better_start_than_the_usual_one():
     from matdisco.hubbard.prediction import estimated_saving
 
-    reference = {"n_iterations": 4, "converged": True, "input_error_eV": [8.4, 0.7, 0.05, 0.004], "cpu_time_per_iteration_s": [400, 900, 900, 900]}
+    reference = {
+        "n_iterations": 4,
+        "converged": True,
+        "input_error_eV": [8.4, 0.7, 0.05, 0.004],
+        "cpu_time_per_iteration_s": [400, 900, 900, 900],
+    }
     assert estimated_saving(reference, 8.4 - 1e-8)["iterations_saved_estimate"] == 0  # same as starting from U = 0
     assert estimated_saving(reference, 0.3)["iterations_saved_estimate"] == 2  # inputs 8.4 and 0.7 eV off were worse
     out = estimated_saving(reference, 0.0)

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from omegaconf import OmegaConf
 
 from matdisco.core.config import compose
@@ -13,7 +14,6 @@ from matdisco.hubbard.features import CONVERGED, select_points
 from matdisco.hubbard.splits import BY_PATH, LOMO, SplitRun, add_splits, check_grouped, split_runs
 from matdisco.hubbard.tables import u_table, v_table
 from matdisco.hubbard.train import train
-import torch
 
 torch.set_num_threads(1)  # the shared machine is loaded: several threads thrash (conf/config.yaml)
 
@@ -37,16 +37,49 @@ def synthetic_records(materials=("CoO", "NiO", "FeO"), strains=(0.0, 0.02, -0.02
                 p_occ = [_occ(rng, 3, 0.2)] * 2
                 u_out = round(4.0 + 2.0 * float(np.trace(d_occ[0] + d_occ[1])) / 5 + 0.3 * u_in / 5, 4)
                 v_out = round(0.8 + 0.1 * float(np.trace(p_occ[0])) - strain, 4)
-                records.append({
-                    K.RECORD_ID: f"{path}/iter_{it}", K.PATH_ID: path, K.MATERIAL: material, K.STRAIN: strain, K.ITERATION: it,
-                    K.CONVERGED: it == iterations - 1,
-                    K.SITES: [
-                        {K.ATOM_INDEX: 1, K.SPECIES: metal, K.LABEL: metal, K.OCCUPATIONS: d_occ, K.MAGNETIC_MOMENT: 1.0, K.U_IN: u_in, K.U_OUT: u_out},
-                        {K.ATOM_INDEX: 2, K.SPECIES: "O", K.LABEL: "O", K.OCCUPATIONS: p_occ, K.MAGNETIC_MOMENT: 0.0, K.U_IN: 0.0, K.U_OUT: 8.0 + strain},
-                    ],
-                    K.PAIRS: [{K.ATOM_I: 1, K.ATOM_J: 2 + 2 * k, K.ATOM_J_CELL: 2, K.SPECIES_I: metal, K.SPECIES_J: "O",
-                               K.DISTANCE: 2.1 * (1 + strain), K.V_IN: v_in, K.V_OUT: v_out} for k in range(2)],
-                })
+                records.append(
+                    {
+                        K.RECORD_ID: f"{path}/iter_{it}",
+                        K.PATH_ID: path,
+                        K.MATERIAL: material,
+                        K.STRAIN: strain,
+                        K.ITERATION: it,
+                        K.CONVERGED: it == iterations - 1,
+                        K.SITES: [
+                            {
+                                K.ATOM_INDEX: 1,
+                                K.SPECIES: metal,
+                                K.LABEL: metal,
+                                K.OCCUPATIONS: d_occ,
+                                K.MAGNETIC_MOMENT: 1.0,
+                                K.U_IN: u_in,
+                                K.U_OUT: u_out,
+                            },
+                            {
+                                K.ATOM_INDEX: 2,
+                                K.SPECIES: "O",
+                                K.LABEL: "O",
+                                K.OCCUPATIONS: p_occ,
+                                K.MAGNETIC_MOMENT: 0.0,
+                                K.U_IN: 0.0,
+                                K.U_OUT: 8.0 + strain,
+                            },
+                        ],
+                        K.PAIRS: [
+                            {
+                                K.ATOM_I: 1,
+                                K.ATOM_J: 2 + 2 * k,
+                                K.ATOM_J_CELL: 2,
+                                K.SPECIES_I: metal,
+                                K.SPECIES_J: "O",
+                                K.DISTANCE: 2.1 * (1 + strain),
+                                K.V_IN: v_in,
+                                K.V_OUT: v_out,
+                            }
+                            for k in range(2)
+                        ],
+                    }
+                )
                 u_in, v_in = u_out, v_out
     return records
 

@@ -11,10 +11,18 @@ from matdisco.ionic.sources import RAW_MELTING_K, RAW_SUBDIR
 
 CATIONS = {"EMIM": "CCn1cc[n+](C)c1", "BMIM": "CCCCn1cc[n+](C)c1", "BMPyrr": "CCCC[N+]1(C)CCCC1"}
 ANIONS = {"BF4": "F[B-](F)(F)F", "NTf2": "O=S(=O)(C(F)(F)F)[N-]S(=O)(=O)C(F)(F)F", "DCA": "N#C[N-]C#N"}
-UNMEASURED = ("BMPyrr", "DCA")                    # the one pair of the grid left out of the data
-GLASSY = ("EMIM Cl", "CCn1cc[n+](C)c1.[Cl-]")     # an IL whose sigma never reaches 1e-3 S/m
-MELTING_K = {"EMIM BF4": 288.0, "BMIM BF4": 202.0, "EMIM NTf2": 257.0, "BMIM NTf2": 269.0,
-             "BMPyrr NTf2": 255.0, "BMPyrr DCA": 250.0, "EMIM Cl": 360.0, "BMPyrr BF4": 425.0}
+UNMEASURED = ("BMPyrr", "DCA")  # the one pair of the grid left out of the data
+GLASSY = ("EMIM Cl", "CCn1cc[n+](C)c1.[Cl-]")  # an IL whose sigma never reaches 1e-3 S/m
+MELTING_K = {
+    "EMIM BF4": 288.0,
+    "BMIM BF4": 202.0,
+    "EMIM NTf2": 257.0,
+    "BMIM NTf2": 269.0,
+    "BMPyrr NTf2": 255.0,
+    "BMPyrr DCA": 250.0,
+    "EMIM Cl": 360.0,
+    "BMPyrr BF4": 425.0,
+}
 TEMPERATURES_K = (293.15, 303.15, 313.15, 323.15)
 
 
@@ -44,11 +52,24 @@ def tiny_ionic(tmp_path):
         '"Electrical conductivity, S/m","Pressure, kPa","Temperature, K",salt_name\n1.0,101.325,298.15,EMIM BF4\n'
     )
     (folder / "cationInfo.csv").write_text("name,smiles\n" + "".join(f"{n},{s}\n" for n, s in CATIONS.items()))
-    (folder / "anionInfo.csv").write_text("name,smiles\n" + "".join(f"{n},{s}\n" for n, s in ANIONS.items()) + "chloride,[Cl-]\n")
+    (folder / "anionInfo.csv").write_text(
+        "name,smiles\n" + "".join(f"{n},{s}\n" for n, s in ANIONS.items()) + "chloride,[Cl-]\n"
+    )
     salts = {f"{c} {a}": f"{CATIONS[c]}.{ANIONS[a]}" for c in CATIONS for a in ANIONS} | {GLASSY[0]: GLASSY[1]}
-    (folder / "compounds.csv").write_text("id,name,smiles\n" + "".join(f"{i},{n},{s}\n" for i, (n, s) in enumerate(salts.items())))
-    (folder / "melting_point.csv").write_text(f'salt_name,"{RAW_MELTING_K}"\n' + "".join(f"{n},{t}\n" for n, t in MELTING_K.items()))
+    (folder / "compounds.csv").write_text(
+        "id,name,smiles\n" + "".join(f"{i},{n},{s}\n" for i, (n, s) in enumerate(salts.items()))
+    )
+    (folder / "melting_point.csv").write_text(
+        f'salt_name,"{RAW_MELTING_K}"\n' + "".join(f"{n},{t}\n" for n, t in MELTING_K.items())
+    )
     user_csv = tmp_path / "my_points.csv"
     user_csv.write_text("\n".join(user_rows()) + "\n")
-    return SimpleNamespace(raw_dir=tmp_path / "raw", user_csv=user_csv, n_rows=len(user_rows()) - 1, cations=CATIONS,
-                           anions=ANIONS, unmeasured=UNMEASURED, glassy=GLASSY)
+    return SimpleNamespace(
+        raw_dir=tmp_path / "raw",
+        user_csv=user_csv,
+        n_rows=len(user_rows()) - 1,
+        cations=CATIONS,
+        anions=ANIONS,
+        unmeasured=UNMEASURED,
+        glassy=GLASSY,
+    )

@@ -15,14 +15,21 @@ TEMPERATURES_K = [280.0, 298.15, 320.0]
 
 # hand-made ions by short name; "c1_resonance" is c1 with the charge drawn on the other nitrogen
 ION = {
-    "c1": "CC[n+]1ccn(C)c1", "c1_resonance": "CCn1cc[n+](C)c1", "c2": "CCCC[n+]1ccn(C)c1", "c3": "C1CC[NH2+]C1",
-    "a1": "F[B-](F)(F)F", "a2": "N#C[N-]C#N", "a3": "N#C[S-]",
+    "c1": "CC[n+]1ccn(C)c1",
+    "c1_resonance": "CCn1cc[n+](C)c1",
+    "c2": "CCCC[n+]1ccn(C)c1",
+    "c3": "C1CC[NH2+]C1",
+    "a1": "F[B-](F)(F)F",
+    "a2": "N#C[N-]C#N",
+    "a3": "N#C[S-]",
 }
 
 
 def _points(rows: list[tuple[str, str, str, float, float]]) -> pd.DataFrame:
     """(il, cation, anion, temperature_K, ln_sigma) rows as a points table (ions by short name)."""
-    frame = pd.DataFrame(rows, columns=[keys.IL_ID, keys.CATION_SMILES, keys.ANION_SMILES, keys.TEMPERATURE_K, keys.LN_SIGMA])
+    frame = pd.DataFrame(
+        rows, columns=[keys.IL_ID, keys.CATION_SMILES, keys.ANION_SMILES, keys.TEMPERATURE_K, keys.LN_SIGMA]
+    )
     frame[keys.CATION_SMILES] = frame[keys.CATION_SMILES].map(ION)
     frame[keys.ANION_SMILES] = frame[keys.ANION_SMILES].map(ION)
     return frame.assign(**{keys.SIGMA_S_PER_M: np.exp(frame[keys.LN_SIGMA])})
@@ -45,7 +52,9 @@ def test_temperature_only_recovers_a_plus_b_over_T_plus_c_over_T2():
     law = lambda t: 1.0 - 2.0 * (T_REF / t - 1.0) + 0.5 * (T_REF / t - 1.0) ** 2  # noqa: E731
     train = _points(_series("A", "c1", "a1", law))
     test = _points([("B", "c2", "a2", 310.0, 0.0)])
-    assert temperature_only_predict(train, test, {}, 0.0, T_REF)[keys.PRED_LN_SIGMA].iloc[0] == pytest.approx(law(310.0))
+    assert temperature_only_predict(train, test, {}, 0.0, T_REF)[keys.PRED_LN_SIGMA].iloc[0] == pytest.approx(
+        law(310.0)
+    )
 
 
 def test_temperature_terms_are_one_tau_tau_squared():

@@ -8,7 +8,12 @@ from matdisco.ionic import keys
 from matdisco.ionic.atom_types import atom_types, type_vocabulary, unseen_types
 from matdisco.ionic.curation import curate, split_salt
 
-RULES = {"pressure_max_deviation_kPa": 50.0, "sigma_max_S_per_m": 30.0, "temperature_range_K": [200.0, 500.0], "drop_exact_duplicates": True}
+RULES = {
+    "pressure_max_deviation_kPa": 50.0,
+    "sigma_max_S_per_m": 30.0,
+    "temperature_range_K": [200.0, 500.0],
+    "drop_exact_duplicates": True,
+}
 EMIM = "CC[n+]1ccn(C)c1"
 BF4 = "F[B-](F)(F)F"
 
@@ -19,7 +24,9 @@ def tiny_tables(rows: list[tuple]) -> dict[str, pd.DataFrame]:
     ec.insert(1, "Frequency, MHz", None)
     return {
         "electrical_conductivity.csv": ec,
-        "cationInfo.csv": pd.DataFrame({"name": ["1-ethyl-3-methylimidazolium", "broken-ium"], "smiles": [EMIM, "C1CC[N+"]}),
+        "cationInfo.csv": pd.DataFrame(
+            {"name": ["1-ethyl-3-methylimidazolium", "broken-ium"], "smiles": [EMIM, "C1CC[N+"]}
+        ),
         "anionInfo.csv": pd.DataFrame({"name": ["tetrafluoroborate"], "smiles": [BF4]}),
         "compounds.csv": pd.DataFrame({"id": ["x"], "name": ["whole salt"], "smiles": [f"{EMIM}.[O-][N+](=O)[O-]"]}),
     }

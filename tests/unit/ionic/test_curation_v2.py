@@ -4,7 +4,14 @@ import numpy as np
 import pandas as pd
 
 from matdisco.ionic import keys
-from matdisco.ionic.curation import curate, dataset_and_source, glassy_ils, implausible_datasets, inconsistent_sources, solid_branch
+from matdisco.ionic.curation import (
+    curate,
+    dataset_and_source,
+    glassy_ils,
+    implausible_datasets,
+    inconsistent_sources,
+    solid_branch,
+)
 
 SOLID = {"gap_ln": 3.0, "gap_per_K": 0.1, "n_reference": 5, "min_span_K": 5.0, "default_activation_K": 7000.0}
 SOURCE = {"window_K": 10.0, "offset_ln": 2.3, "spread_ln": 1.0, "min_ils": 2}
@@ -39,7 +46,11 @@ def stack(*frames) -> pd.DataFrame:
 def test_solid_branch_far_below_the_liquid_is_dropped():
     """EMIM PF6 case: liquid measured from 299 K, a solid branch at 253-294 K about 1e-5 S/m, up to
     46 K below the coldest liquid point; every solid point goes, no liquid point does."""
-    liquid = series("EMIM PF6", np.arange(299.0, 424.0, 10.0), np.exp(1.5 - 3000.0 * (1 / np.arange(299.0, 424.0, 10.0) - 1 / 350.0)))
+    liquid = series(
+        "EMIM PF6",
+        np.arange(299.0, 424.0, 10.0),
+        np.exp(1.5 - 3000.0 * (1 / np.arange(299.0, 424.0, 10.0) - 1 / 350.0)),
+    )
     solid = series("EMIM PF6", [253.0, 263.0, 273.0, 283.0, 294.0], [1e-6, 2e-6, 5e-6, 1e-5, 7e-4], dataset=1)
     points = stack(liquid, solid)
     drop = solid_branch(points, **SOLID)
@@ -67,8 +78,13 @@ def test_source_with_a_constant_factor_is_dropped_with_its_single_salts():
     """One source holds single points of four salts, 1000x below the independent series of two of
     them; the source goes, with the two salts resting only on it."""
     T = np.arange(288.0, 319.0, 5.0)
-    independent = [series(il, T, [0.3] * len(T), dataset=i, source=i) for i, il in enumerate(["DEME NTf2", "DEME BF4"], start=1)]
-    low = [series(il, [298.1], [3e-4], dataset=10 + i, source=9) for i, il in enumerate(["DEME NTf2", "DEME BF4", "A", "B"])]
+    independent = [
+        series(il, T, [0.3] * len(T), dataset=i, source=i) for i, il in enumerate(["DEME NTf2", "DEME BF4"], start=1)
+    ]
+    low = [
+        series(il, [298.1], [3e-4], dataset=10 + i, source=9)
+        for i, il in enumerate(["DEME NTf2", "DEME BF4", "A", "B"])
+    ]
     points = stack(*independent, *low)
     drop, lines = inconsistent_sources(points, **SOURCE)
     assert set(points.loc[drop, keys.IL_ID]) == {"DEME NTf2", "DEME BF4", "A", "B"} and drop.sum() == 4
@@ -116,28 +132,41 @@ def test_sources_are_runs_of_data_sets_with_one_signature():
 
 def test_each_v2_rule_is_reported_with_its_salts():
     """curate() lists the salts each configured v2 rule drops, and glassy salts stay out of the table."""
-    rows = [(4e-6, 101.325, 298.15, "1-ethyl-3-methylimidazolium tetrafluoroborate"), (2.8, 101.325, 298.15, "1-ethyl-3-methylimidazolium dicyanamide")]
+    rows = [
+        (4e-6, 101.325, 298.15, "1-ethyl-3-methylimidazolium tetrafluoroborate"),
+        (2.8, 101.325, 298.15, "1-ethyl-3-methylimidazolium dicyanamide"),
+    ]
     ec = pd.DataFrame(rows, columns=[keys.RAW_SIGMA, keys.RAW_PRESSURE, keys.RAW_TEMPERATURE, keys.RAW_SALT_NAME])
     tables = {
         "electrical_conductivity.csv": ec,
         "cationInfo.csv": pd.DataFrame({"name": ["1-ethyl-3-methylimidazolium"], "smiles": ["CC[n+]1ccn(C)c1"]}),
-        "anionInfo.csv": pd.DataFrame({"name": ["tetrafluoroborate", "dicyanamide"], "smiles": ["F[B-](F)(F)F", "N#C[N-]C#N"]}),
+        "anionInfo.csv": pd.DataFrame(
+            {"name": ["tetrafluoroborate", "dicyanamide"], "smiles": ["F[B-](F)(F)F", "N#C[N-]C#N"]}
+        ),
         "compounds.csv": pd.DataFrame({"id": [], "name": [], "smiles": []}),
     }
     rules = {"pressure_max_deviation_kPa": 50.0, "sigma_max_S_per_m": 30.0, "temperature_range_K": [200.0, 500.0]}
     points, _, report = curate(tables, rules | {"glassy": {"sigma_max_S_per_m": 1e-3}, "solid": SOLID})
     assert list(points[keys.SALT_NAME]) == ["1-ethyl-3-methylimidazolium dicyanamide"]
-    assert report.rule_lists["glassy class (kept out of the liquid-law table)"] == {"1-ethyl-3-methylimidazolium tetrafluoroborate": 1}
+    assert report.rule_lists["glassy class (kept out of the liquid-law table)"] == {
+        "1-ethyl-3-methylimidazolium tetrafluoroborate": 1
+    }
     assert "glassy class" in report.as_markdown()
 
 
 def test_curated_names_come_from_the_checked_table_by_ion_key():
     """The propyl cation, drawn in another resonance form than salty's row, is named propyl, not butyl."""
-    ec = pd.DataFrame([(0.5, 101.325, 298.15, "1-methyl-3-propylimidazolium tetrafluoroborate")], columns=[keys.RAW_SIGMA, keys.RAW_PRESSURE, keys.RAW_TEMPERATURE, keys.RAW_SALT_NAME])
+    ec = pd.DataFrame(
+        [(0.5, 101.325, 298.15, "1-methyl-3-propylimidazolium tetrafluoroborate")],
+        columns=[keys.RAW_SIGMA, keys.RAW_PRESSURE, keys.RAW_TEMPERATURE, keys.RAW_SALT_NAME],
+    )
     tables = {
         "electrical_conductivity.csv": ec,
         "cationInfo.csv": pd.DataFrame(
-            {"name": ["1-butyl-3-methyl-1H-imidazolium", "1-methyl-3-propylimidazolium"], "smiles": ["Cn1c[n+](cc1)CCC", "CCCn1cc[n+](C)c1"]}
+            {
+                "name": ["1-butyl-3-methyl-1H-imidazolium", "1-methyl-3-propylimidazolium"],
+                "smiles": ["Cn1c[n+](cc1)CCC", "CCCn1cc[n+](C)c1"],
+            }
         ),
         "anionInfo.csv": pd.DataFrame({"name": ["tetrafluoroborate"], "smiles": ["F[B-](F)(F)F"]}),
         "compounds.csv": pd.DataFrame({"id": [], "name": [], "smiles": []}),

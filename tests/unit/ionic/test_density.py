@@ -6,7 +6,13 @@ import pytest
 
 from matdisco.core.errors import InputError
 from matdisco.ionic import keys
-from matdisco.ionic.density import RAW_DENSITY, density_lines, fit_density_line, molar_conductivity_S_cm2_per_mol, molar_mass_g_per_mol
+from matdisco.ionic.density import (
+    RAW_DENSITY,
+    density_lines,
+    fit_density_line,
+    molar_conductivity_S_cm2_per_mol,
+    molar_mass_g_per_mol,
+)
 
 EMIM_BF4 = "CC[n+]1ccn(C)c1.F[B-](F)(F)F"
 

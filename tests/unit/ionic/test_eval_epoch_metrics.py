@@ -14,8 +14,10 @@ def test_epoch_metrics_are_point_weighted_means_of_the_batches(monkeypatch):
     vocabulary = {t: i for i, t in enumerate(sorted(set(salt.atom_types)))}
     graph = with_type_id(salt, vocabulary)
     module = AdditiveConductivity(n_types=len(vocabulary), loss="mse")
-    batches = [collate([(graph, torch.tensor([300.0]), torch.tensor([1.0]))]),
-               collate([(graph, torch.tensor([300.0, 320.0, 340.0]), torch.tensor([2.0, 3.0, 4.0]))])]
+    batches = [
+        collate([(graph, torch.tensor([300.0]), torch.tensor([1.0]))]),
+        collate([(graph, torch.tensor([300.0, 320.0, 340.0]), torch.tensor([2.0, 3.0, 4.0]))]),
+    ]
     logged = {}
     monkeypatch.setattr(module, "log", lambda name, value, **kwargs: logged.__setitem__(name, value))
     losses = [float(module._step(batch, "val")[0]) for batch in batches]  # terms are zero: pred = 0

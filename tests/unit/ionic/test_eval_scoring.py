@@ -33,9 +33,13 @@ def _wide(rows: list[tuple[str, float, float, float, float]]) -> pd.DataFrame:
 def test_298_selection_keeps_one_value_per_il_at_its_nearest_temperature_within_the_window():
     wide = _wide(
         [
-            ("A", 290.0, 0.0, 0.0, 0.0), ("A", 297.0, 1.0, 1.0, 1.0), ("A", 299.15, 2.0, 2.5, 2.0),  # nearest: 299.15 (1.0 K)
+            ("A", 290.0, 0.0, 0.0, 0.0),
+            ("A", 297.0, 1.0, 1.0, 1.0),
+            ("A", 299.15, 2.0, 2.5, 2.0),  # nearest: 299.15 (1.0 K)
             ("B", 310.0, 5.0, 5.0, 5.0),  # nothing within 5 K: left out
-            ("C", 298.15, 3.0, 3.0, 3.0), ("C", 298.15, 4.0, 5.0, 4.0), ("C", 300.0, 9.0, 9.0, 9.0),  # two points at 298.15: mean
+            ("C", 298.15, 3.0, 3.0, 3.0),
+            ("C", 298.15, 4.0, 5.0, 4.0),
+            ("C", 300.0, 9.0, 9.0, 9.0),  # two points at 298.15: mean
         ]
     )
     table = at_reference_temperature(wide, ["m", "b"], 298.15, 5.0)
@@ -51,8 +55,11 @@ def test_spearman_is_the_rank_correlation():
 def _three_ils() -> pd.DataFrame:
     return _wide(
         [
-            ("A", 298.15, 0.0, 0.5, 0.0), ("A", 320.0, 1.0, 1.0, 0.0),
-            ("B", 298.15, 2.0, 1.0, 2.5), ("B", 330.0, 3.0, 3.5, 2.0), ("B", 340.0, 4.0, 4.0, 4.0),
+            ("A", 298.15, 0.0, 0.5, 0.0),
+            ("A", 320.0, 1.0, 1.0, 0.0),
+            ("B", 298.15, 2.0, 1.0, 2.5),
+            ("B", 330.0, 3.0, 3.5, 2.0),
+            ("B", 340.0, 4.0, 4.0, 4.0),
             ("C", 298.15, -1.0, -1.0, 0.0),
         ]
     )
@@ -67,7 +74,9 @@ def test_scorer_on_a_draw_equals_metrics_of_the_drawn_ils_points_stacked():
     stacked = pd.concat([wide[wide[keys.IL_ID] == scorer.ils[i]] for i in draw])
     expected = regression_metrics(stacked[keys.LN_SIGMA], stacked["m"])
     scores = scorer.scores(draw)
-    assert scores["rmse_ln"][0] == pytest.approx(expected["rmse"]) and scores["mae_ln"][0] == pytest.approx(expected["mae"])
+    assert scores["rmse_ln"][0] == pytest.approx(expected["rmse"]) and scores["mae_ln"][0] == pytest.approx(
+        expected["mae"]
+    )
     assert scores["r2_ln"][0] == pytest.approx(expected["r2"])
     per_il = [np.mean((g["m"] - g[keys.LN_SIGMA]) ** 2) for _, g in wide.groupby(keys.IL_ID)]
     assert scores["per_il_rmse_ln"][0] == pytest.approx(np.sqrt(np.mean([per_il[i] for i in draw])))
@@ -97,7 +106,9 @@ def test_differences_are_paired_and_name_the_better_model():
 
 
 def test_ln_lambda_offset_uses_the_density_line_only_near_its_range():
-    line = DensityLine(rho_ref_g_per_cm3=1.28, slope_g_per_cm3_K=-7e-4, t_ref_K=298.15, t_min_K=283.15, t_max_K=353.15, n_points=6)
+    line = DensityLine(
+        rho_ref_g_per_cm3=1.28, slope_g_per_cm3_K=-7e-4, t_ref_K=298.15, t_min_K=283.15, t_max_K=353.15, n_points=6
+    )
     points = pd.DataFrame(
         {
             keys.SALT_NAME: ["EMIM BF4", "EMIM BF4", "no density"],
@@ -116,7 +127,9 @@ def test_every_il_is_held_out_in_one_fold_and_never_trained_on_there(monkeypatch
     """held_out_predictions fits each baseline on the split's train + val ILs and predicts its test
     ILs: no IL is in two folds' test sets, and no fold trains on the ILs it tests."""
     ils = [f"il{i}" for i in range(12)]
-    points = pd.DataFrame({keys.IL_ID: np.repeat(ils, 3), keys.TEMPERATURE_K: np.tile([290.0, 310.0, 330.0], 12), keys.LN_SIGMA: 0.0})
+    points = pd.DataFrame(
+        {keys.IL_ID: np.repeat(ils, 3), keys.TEMPERATURE_K: np.tile([290.0, 310.0, 330.0], 12), keys.LN_SIGMA: 0.0}
+    )
     splits = grouped_splits(ils, n_test=3, val_fraction=0.2, n_folds=4, seed=3)
     seen = []
 
@@ -125,7 +138,18 @@ def test_every_il_is_held_out_in_one_fold_and_never_trained_on_there(monkeypatch
         return baselines.temperature_only_predict(train, test, graphs, alpha, t_ref_K)
 
     monkeypatch.setitem(baselines.BASELINES, "spy", spy)
-    cfg = OmegaConf.create({"data": {"evaluate": {"models": [], "baselines": ["spy"], "baseline_alpha": {"spy": 0.0}, "baseline_temperature_reference_K": 298.15}}})
+    cfg = OmegaConf.create(
+        {
+            "data": {
+                "evaluate": {
+                    "models": [],
+                    "baselines": ["spy"],
+                    "baseline_alpha": {"spy": 0.0},
+                    "baseline_temperature_reference_K": 298.15,
+                }
+            }
+        }
+    )
     predictions = held_out_predictions(cfg, points, {}, splits)
     assert len(seen) == 5 and all(not (train & test) for train, test in seen)  # default + 4 folds
     assert sorted(il for _, test in seen[1:] for il in test) == sorted(ils)  # each IL tested in exactly one fold

@@ -27,8 +27,19 @@ def imidazolium(n_carbons: int) -> str:
 
 def homologue_table() -> pd.DataFrame:
     """Alkyl-imidazolium BF4 and a few ammonium salts, Tm rising 12 K per chain carbon."""
-    rows = [{keys.IL_ID: f"im{n}", keys.CATION_SMILES: imidazolium(n), keys.ANION_SMILES: BF4, TM_K: 240.0 + 12.0 * n} for n in range(1, 13)]
-    rows += [{keys.IL_ID: f"am{n}", keys.CATION_SMILES: "C" * n + "[N+](C)(C)C", keys.ANION_SMILES: BF4, TM_K: 300.0 + 12.0 * n} for n in range(1, 9)]
+    rows = [
+        {keys.IL_ID: f"im{n}", keys.CATION_SMILES: imidazolium(n), keys.ANION_SMILES: BF4, TM_K: 240.0 + 12.0 * n}
+        for n in range(1, 13)
+    ]
+    rows += [
+        {
+            keys.IL_ID: f"am{n}",
+            keys.CATION_SMILES: "C" * n + "[N+](C)(C)C",
+            keys.ANION_SMILES: BF4,
+            TM_K: 300.0 + 12.0 * n,
+        }
+        for n in range(1, 9)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -38,7 +49,12 @@ def test_melting_table_maps_names_averages_synonyms_and_skips_unknown():
         "cationInfo.csv": pd.DataFrame({"name": ["1-ethyl-3-methylimidazolium"], "smiles": ["CCn1cc[n+](C)c1"]}),
         "anionInfo.csv": pd.DataFrame({"name": ["tetrafluoroborate"], "smiles": [BF4]}),
     }
-    raw = pd.DataFrame({keys.RAW_SALT_NAME: ["EMIM BF4", "1-ethyl-3-methylimidazolium tetrafluoroborate", "unknown salt"], RAW_TM: [286.0, 290.0, 400.0]})
+    raw = pd.DataFrame(
+        {
+            keys.RAW_SALT_NAME: ["EMIM BF4", "1-ethyl-3-methylimidazolium tetrafluoroborate", "unknown salt"],
+            RAW_TM: [286.0, 290.0, 400.0],
+        }
+    )
     table = melting_table(raw, tables)
     assert len(table) == 1 and table[TM_K].iloc[0] == 288.0
 

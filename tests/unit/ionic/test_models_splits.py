@@ -43,7 +43,10 @@ def test_additive_sum_equals_hand_computation():
     counts = {"C": 1, "H": 6, "N": 2, "O": 3}
     temperature = 350.0
     tau = 300.0 / temperature - 1.0
-    expected = sum(n * (terms[vocabulary[t], 0] + terms[vocabulary[t], 1] * tau + terms[vocabulary[t], 2] * tau**2) for t, n in counts.items())
+    expected = sum(
+        n * (terms[vocabulary[t], 0] + terms[vocabulary[t], 1] * tau + terms[vocabulary[t], 2] * tau**2)
+        for t, n in counts.items()
+    )
     batch = Batch.from_data_list([with_type_id(salt, vocabulary)], exclude_keys=["atom_types"])
     pred = model(batch, torch.tensor([0]), torch.tensor([temperature]))
     assert pred.item() == pytest.approx(float(expected), abs=1e-6)  # float32 sums
@@ -79,7 +82,9 @@ def test_il_weighting_gives_every_il_the_same_total_weight():
 
 
 def test_terms_l2_adds_the_mean_squared_atom_terms_to_the_training_loss():
-    salt = disjoint_union([ion_graph("CC[n+]1ccn(C)c1", "element", "EMIM"), ion_graph("F[B-](F)(F)F", "element", "BF4")])
+    salt = disjoint_union(
+        [ion_graph("CC[n+]1ccn(C)c1", "element", "EMIM"), ion_graph("F[B-](F)(F)F", "element", "BF4")]
+    )
     batch = Batch.from_data_list([salt], exclude_keys=["atom_types"])
     step = (batch, torch.tensor([0, 0]), torch.tensor([280.0, 320.0]), torch.tensor([-0.5, 0.4]))
     losses = []

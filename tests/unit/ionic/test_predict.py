@@ -8,8 +8,15 @@ from matdisco.core.errors import InputError
 from matdisco.ionic.screening import VERDICTS
 
 EMIM_OTHER_FORM, BF4, DCA = "CC[n+]1ccn(C)c1", "F[B-](F)(F)F", "N#C[N-]C#N"
-TINY = ("data.split.n_test=2", "data.split.n_folds=2", "data.split.kfold=false", "data.melting.n_folds=2",
-        "trainer.max_epochs=3", "trainer.early_stopping_patience=null", "data.screening.model=ionic_additive")
+TINY = (
+    "data.split.n_test=2",
+    "data.split.n_folds=2",
+    "data.split.kfold=false",
+    "data.melting.n_folds=2",
+    "trainer.max_epochs=3",
+    "trainer.early_stopping_patience=null",
+    "data.screening.model=ionic_additive",
+)
 
 
 @pytest.fixture
@@ -26,7 +33,24 @@ def trained(make_cfg, tiny_ionic, tmp_path):
 
 def test_predict_prints_sigma_spread_and_every_verdict_at_each_temperature(trained, tiny_ionic, capsys):
     cation, anion = tiny_ionic.cations["BMPyrr"], tiny_ionic.anions["DCA"]
-    assert main(["predict", "ionic", "--cation", cation, "--anion", anion, "--temperature", "298.15", "--temperature", "320", *trained]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "ionic",
+                "--cation",
+                cation,
+                "--anion",
+                anion,
+                "--temperature",
+                "298.15",
+                "--temperature",
+                "320",
+                *trained,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Ensemble spread from 2 member(s): fewer than the 5" in out
     assert "BMPyrr + DCA at 298.15 K" in out and "BMPyrr + DCA at 320.00 K" in out

@@ -25,12 +25,18 @@ def test_good_tables_load(tmp_path):
     assert len(tables["electrical_conductivity.csv"]) == 2
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", r"electrical_conductivity.csv is empty"),
-    ("\n".join(GOOD[1:]) + "\n", r"electrical_conductivity.csv line 1 lacks the column\(s\)"),
-    ("\n".join(GOOD) + "\n0.9,,101.3", r"electrical_conductivity.csv line 4 is cut short"),
-    ("\n".join(GOOD) + '\nabc,,101.325,300,"salt a"\n', r"electrical_conductivity.csv line 4 column 'Electrical conductivity, S/m' holds 'abc'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", r"electrical_conductivity.csv is empty"),
+        ("\n".join(GOOD[1:]) + "\n", r"electrical_conductivity.csv line 1 lacks the column\(s\)"),
+        ("\n".join(GOOD) + "\n0.9,,101.3", r"electrical_conductivity.csv line 4 is cut short"),
+        (
+            "\n".join(GOOD) + '\nabc,,101.325,300,"salt a"\n',
+            r"electrical_conductivity.csv line 4 column 'Electrical conductivity, S/m' holds 'abc'",
+        ),
+    ],
+)
 def test_broken_conductivity_csv_is_named(tmp_path, text, message):
     with pytest.raises(InputError, match=message):
         load_snapshot(_raw_dir(tmp_path, text))
@@ -49,7 +55,11 @@ def test_many_invalid_smiles_are_counted_before_the_split(make_cfg, tmp_path, ca
     for name in ("cationInfo.csv", "anionInfo.csv"):
         (folder / name).write_text("name,smiles\nx,[Na+]\n")
     smiles = ["[Na+].[Cl-]", "C1CC(", "C1CC(", "[Na+].[Cl-"]
-    (folder / "compounds.csv").write_text("id,name,smiles\n" + "".join(f"{i},{n},{s}\n" for i, (n, s) in enumerate(zip(names, smiles))))
-    with pytest.raises(ConfigError, match=r"split.n_test=2 .*3 of 4 salt names rejected \(3 invalid SMILES\).*1 ILs kept"):
+    (folder / "compounds.csv").write_text(
+        "id,name,smiles\n" + "".join(f"{i},{n},{s}\n" for i, (n, s) in enumerate(zip(names, smiles)))
+    )
+    with pytest.raises(
+        ConfigError, match=r"split.n_test=2 .*3 of 4 salt names rejected \(3 invalid SMILES\).*1 ILs kept"
+    ):
         extract(cfg)
     assert "3 of 4 salt names rejected" in capsys.readouterr().err

@@ -11,9 +11,17 @@ from matdisco.ionic.screening import PASSES_ALL, VERDICTS
 
 def test_generate_writes_verdicts_top20_and_counts(make_cfg, tiny_ionic, tmp_path):
     cfg = make_cfg(
-        "model=ionic_additive", "data.source=csv", f"data.csv_path={tiny_ionic.user_csv}", "data.split.n_test=2",
-        "data.split.n_folds=2", "data.split.kfold=false", "data.melting.n_folds=2", "trainer.max_epochs=3",
-        "trainer.early_stopping_patience=null", "data.screening.model=ionic_additive", "data.screening.temperatures_K=[298.15,320.0]",
+        "model=ionic_additive",
+        "data.source=csv",
+        f"data.csv_path={tiny_ionic.user_csv}",
+        "data.split.n_test=2",
+        "data.split.n_folds=2",
+        "data.split.kfold=false",
+        "data.melting.n_folds=2",
+        "trainer.max_epochs=3",
+        "trainer.early_stopping_patience=null",
+        "data.screening.model=ionic_additive",
+        "data.screening.temperatures_K=[298.15,320.0]",
     )
     ionic.extract(cfg)
     ionic.train(cfg)
@@ -25,7 +33,11 @@ def test_generate_writes_verdicts_top20_and_counts(make_cfg, tiny_ionic, tmp_pat
     at_298 = table[table[keys.TEMPERATURE_K] == 298.15]
     assert at_298["new_salt"].sum() == 1, "only BMPyrr DCA is unmeasured"
     metrics = json.loads((tmp_path / "metrics" / "ionic" / "screening.json").read_text())
-    assert metrics["n_pairs"] == n_grid and metrics["n_members"] == 1 and metrics["ensemble_note"] == "fewer than 5 members"
+    assert (
+        metrics["n_pairs"] == n_grid
+        and metrics["n_members"] == 1
+        and metrics["ensemble_note"] == "fewer than 5 members"
+    )
     assert metrics["failing"]["new_salt"] == n_grid - 1 and metrics["n_passing_all"] == int(at_298[PASSES_ALL].sum())
     assert metrics["melting_cv"]["n_folds"] == 2 and "rmse_K" in metrics["melting_cv"]["ridge"]
     assert summary["n_passing_all"] == metrics["n_passing_all"]

@@ -21,7 +21,9 @@ def _tables_and_raw():
             compounds.append({"name": name, "smiles": f"{cation}.{BF4}"})
             raw.append({keys.RAW_SALT_NAME: name, RAW_TM: 240.0 + 12.0 * n + k})
     empty = pd.DataFrame({"name": [], "smiles": []})
-    return {"compounds.csv": pd.DataFrame(compounds), "cationInfo.csv": empty, "anionInfo.csv": empty}, pd.DataFrame(raw)
+    return {"compounds.csv": pd.DataFrame(compounds), "cationInfo.csv": empty, "anionInfo.csv": empty}, pd.DataFrame(
+        raw
+    )
 
 
 def test_synonyms_and_resonance_forms_are_one_salt_so_no_salt_is_in_two_folds():
@@ -31,7 +33,12 @@ def test_synonyms_and_resonance_forms_are_one_salt_so_no_salt_is_in_two_folds():
     folds = salt_folds(len(table), 3, seed=0)
     fold_of_key = pd.Series(folds, index=table[keys.SALT_KEY])
     assert fold_of_key.groupby(level=0).nunique().max() == 1
-    assert table.loc[table[keys.CATION_SMILES].str.startswith("CC[n+]") | table[keys.CATION_SMILES].str.startswith("CCn1"), TM_K].iloc[0] == 264.5
+    assert (
+        table.loc[
+            table[keys.CATION_SMILES].str.startswith("CC[n+]") | table[keys.CATION_SMILES].str.startswith("CCn1"), TM_K
+        ].iloc[0]
+        == 264.5
+    )
 
 
 def test_measured_melting_point_is_found_under_either_resonance_form():
@@ -45,6 +52,10 @@ def test_measured_melting_point_is_found_under_either_resonance_form():
 
 
 def test_verdict_quality_counts_precision_and_recall():
-    quality = verdict_quality(np.array([250.0, 270.0, 290.0, 260.0]), np.array([260.0, 310.0, 280.0, 290.0]), margin_K=20.0)
-    assert quality["n_called_liquid"] == 3 and quality["n_liquid"] == 3, "called: Tm_pred + 20 < 298.15; liquid: Tm < 298.15"
+    quality = verdict_quality(
+        np.array([250.0, 270.0, 290.0, 260.0]), np.array([260.0, 310.0, 280.0, 290.0]), margin_K=20.0
+    )
+    assert quality["n_called_liquid"] == 3 and quality["n_liquid"] == 3, (
+        "called: Tm_pred + 20 < 298.15; liquid: Tm < 298.15"
+    )
     assert quality["precision"] == 2 / 3 and quality["recall"] == 2 / 3

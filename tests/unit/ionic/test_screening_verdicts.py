@@ -17,9 +17,11 @@ from matdisco.ionic.screening import (
     verdict_counts,
 )
 
-EMIM_A, EMIM_B = "CC[n+]1ccn(C)c1", "CCn1cc[n+](C)c1"     # one cation, charge drawn on either N
+EMIM_A, EMIM_B = "CC[n+]1ccn(C)c1", "CCn1cc[n+](C)c1"  # one cation, charge drawn on either N
 BMIM, BF4, DCA, SO4 = "CCCCn1cc[n+](C)c1", "F[B-](F)(F)F", "N#C[N-]C#N", "O=S(=O)([O-])[O-]"
-RULES = VerdictRules(min_ils_per_ion=1, min_points_per_ion=2, max_spread_ln=0.5, sigma_range_window_K=10.0, liquid_margin_K=20.0)
+RULES = VerdictRules(
+    min_ils_per_ion=1, min_points_per_ion=2, max_spread_ln=0.5, sigma_range_window_K=10.0, liquid_margin_K=20.0
+)
 
 
 def _points(rows: list[tuple[str, str, float, float]]) -> pd.DataFrame:
@@ -40,7 +42,9 @@ def test_pair_measured_under_another_resonance_form_is_not_new_and_duplicates_ar
     by_pair = pairs.set_index([keys.CATION_SMILES, keys.ANION_SMILES])
     assert not by_pair.loc[(EMIM_B, BF4), "new_salt"], "EMIM BF4 is measured, drawn with the charge on the other N"
     assert by_pair.loc[(EMIM_A, DCA), "new_salt"] and by_pair.loc[(EMIM_B, DCA), "new_salt"]
-    assert by_pair.loc[(EMIM_A, DCA), "unique"] != by_pair.loc[(EMIM_B, DCA), "unique"], "one form of EMIM DCA is listed"
+    assert by_pair.loc[(EMIM_A, DCA), "unique"] != by_pair.loc[(EMIM_B, DCA), "unique"], (
+        "one form of EMIM DCA is listed"
+    )
     assert by_pair.loc[(EMIM_A, DCA), "unique"], "the listed form is the one the data hold"
     assert pairs["unique"].sum() == pairs[keys.SALT_KEY].nunique() == 4
 
@@ -51,38 +55,53 @@ def test_stoichiometry_of_a_divalent_anion():
 
 
 def test_single_point_ion_is_flagged_and_out_of_domain():
-    points = _points([(EMIM_A, BF4, 298.15, 1.4), (EMIM_A, BF4, 308.15, 1.8), (BMIM, BF4, 298.15, 1.0), (BMIM, BF4, 303.15, 1.1),
-                      (BMIM, DCA, 298.15, 1.2)])
+    points = _points(
+        [
+            (EMIM_A, BF4, 298.15, 1.4),
+            (EMIM_A, BF4, 308.15, 1.8),
+            (BMIM, BF4, 298.15, 1.0),
+            (BMIM, BF4, 303.15, 1.1),
+            (BMIM, DCA, 298.15, 1.2),
+        ]
+    )
     pairs = domain_verdict(identity_verdicts(pair_table([EMIM_B, EMIM_B], [DCA, BF4]), points), points, RULES)
     dca, bf4 = pairs.iloc[0], pairs.iloc[1]
     assert dca["single_point_ion"] and not dca["in_domain"] and dca["anion_n_points"] == 1
-    assert (bf4["cation_n_points"], bf4["cation_n_ils"], bf4["anion_n_ils"]) == (2, 1, 2), "resonance forms pool their support"
+    assert (bf4["cation_n_points"], bf4["cation_n_ils"], bf4["anion_n_ils"]) == (2, 1, 2), (
+        "resonance forms pool their support"
+    )
     assert not bf4["single_point_ion"] and bf4["in_domain"]
 
 
 def _table(tm_pred_K, tm_measured_K, pred_sigma, std=0.1, unseen=""):
     rows = len(tm_pred_K)
-    return pd.DataFrame({
-        keys.TEMPERATURE_K: [298.15] * rows,
-        "tm_pred_K": tm_pred_K,
-        "tm_pred_std_K": [5.0] * rows,
-        "tm_measured_K": tm_measured_K,
-        keys.PRED_SIGMA_S_PER_M: pred_sigma,
-        keys.PRED_LN_SIGMA: np.log(pred_sigma),
-        keys.PRED_LN_SIGMA_STD: [std] * rows,
-        keys.UNSEEN_TYPES: [unseen] * rows,
-        "new_salt": [True] * rows,
-        "unique": [True] * rows,
-        "in_domain": [True] * rows,
-        "protic": [False] * rows,
-        "single_point_ion": [False] * rows,
-    })
+    return pd.DataFrame(
+        {
+            keys.TEMPERATURE_K: [298.15] * rows,
+            "tm_pred_K": tm_pred_K,
+            "tm_pred_std_K": [5.0] * rows,
+            "tm_measured_K": tm_measured_K,
+            keys.PRED_SIGMA_S_PER_M: pred_sigma,
+            keys.PRED_LN_SIGMA: np.log(pred_sigma),
+            keys.PRED_LN_SIGMA_STD: [std] * rows,
+            keys.UNSEEN_TYPES: [unseen] * rows,
+            "new_salt": [True] * rows,
+            "unique": [True] * rows,
+            "in_domain": [True] * rows,
+            "protic": [False] * rows,
+            "single_point_ion": [False] * rows,
+        }
+    )
 
 
 def test_solid_salts_fail_the_liquid_verdict():
     points = _points([(BMIM, BF4, 300.0, 2.0)])
-    table = temperature_verdicts(_table([250.0, 285.0, 250.0, 330.0], [np.nan, np.nan, 350.0, 280.0], [1.0] * 4), points, RULES)
-    assert list(table["likely_liquid"]) == [True, False, False, True], "pred 250+20 < 298; 285+20 > 298; a measured Tm wins"
+    table = temperature_verdicts(
+        _table([250.0, 285.0, 250.0, 330.0], [np.nan, np.nan, 350.0, 280.0], [1.0] * 4), points, RULES
+    )
+    assert list(table["likely_liquid"]) == [True, False, False, True], (
+        "pred 250+20 < 298; 285+20 > 298; a measured Tm wins"
+    )
     assert list(table[PASSES_ALL]) == [True, False, False, True]
 
 
@@ -94,7 +113,11 @@ def test_prediction_above_the_measured_range_is_capped_flagged_and_not_ranked():
     ranked = rank(table.assign(**{keys.CATION_NAME: "c", keys.ANION_NAME: "a"}), 298.15)
     assert list(ranked[keys.PRED_SIGMA_S_PER_M]) == [1.9, 1.5] and list(ranked["rank"]) == [1, 2]
     counts = verdict_counts(table, 298.15)
-    assert counts["n_passing_all"] == 2 and counts["failing"]["within_sigma_range"] == 1 and counts["n_capped_at_sigma_range"] == 1
+    assert (
+        counts["n_passing_all"] == 2
+        and counts["failing"]["within_sigma_range"] == 1
+        and counts["n_capped_at_sigma_range"] == 1
+    )
     assert set(counts["passing"]) == set(VERDICTS)
 
 

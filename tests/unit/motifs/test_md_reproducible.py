@@ -6,8 +6,14 @@ import numpy as np
 
 from matdisco.motifs.md import MeltQuench, melt_quench_cells
 
-TINY = MeltQuench(repeats=3, melt_time_ps=2.0, quench_start_temperature_K=1800.0, quench_rate_K_per_ps=300.0,
-                  anneal_time_ps=1.0, minimise=False)
+TINY = MeltQuench(
+    repeats=3,
+    melt_time_ps=2.0,
+    quench_start_temperature_K=1800.0,
+    quench_rate_K_per_ps=300.0,
+    anneal_time_ps=1.0,
+    minimise=False,
+)
 
 
 def test_same_seeds_give_identical_cells_whatever_ran_before():

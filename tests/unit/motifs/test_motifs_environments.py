@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from matdisco.motifs.environments import GramNormaliser, augment, diagonal_mask, environments, gram_full, gram_upper, split_cells
+from matdisco.motifs.environments import (
+    GramNormaliser,
+    augment,
+    diagonal_mask,
+    environments,
+    gram_full,
+    gram_upper,
+    split_cells,
+)
 
 A_SI = 5.431
 
@@ -18,7 +26,9 @@ def test_diamond_environment_is_periodic_and_ordered():
     assert np.allclose(distances[:, :4], A_SI * np.sqrt(3) / 4)
     assert np.allclose(distances[:, 4:], A_SI / np.sqrt(2))
     assert np.all(np.diff(distances, axis=1) >= -1e-12)
-    assert np.allclose(np.sort(gram_upper(coords_small[0, :4])), np.sort(gram_upper(coords_big[0, :4])))  # second shell: ties
+    assert np.allclose(
+        np.sort(gram_upper(coords_small[0, :4])), np.sort(gram_upper(coords_big[0, :4]))
+    )  # second shell: ties
 
 
 def test_too_few_neighbours_are_nan_not_padded():
@@ -51,8 +61,10 @@ def test_augmentation_permutes_labels_consistently():
     for row in range(80):
         expected = gram_full(gram_upper(coords[source[row]]))[np.ix_(perms[row], perms[row])]
         assert np.allclose(gram_full(grams[row]), expected)
-    assert np.allclose(np.array(list(GramNormaliser.fit(grams).to_dict().values())),
-                       np.array(list(GramNormaliser.fit(grams[:20]).to_dict().values())))
+    assert np.allclose(
+        np.array(list(GramNormaliser.fit(grams).to_dict().values())),
+        np.array(list(GramNormaliser.fit(grams[:20]).to_dict().values())),
+    )
 
 
 def test_split_keeps_cells_whole_and_needs_training_cells():
@@ -69,7 +81,14 @@ def test_extract_rejects_cells_with_too_few_neighbours(make_cfg):
     from matdisco.motifs import extract
     from matdisco.motifs.data import cells_dir
 
-    cfg = make_cfg("data=motifs", "model=motifs_vae", "simulate=md_quick", "data.n_neighbours=8", "data.split.val_cells=0", "data.split.test_cells=0")
+    cfg = make_cfg(
+        "data=motifs",
+        "model=motifs_vae",
+        "simulate=md_quick",
+        "data.n_neighbours=8",
+        "data.split.val_cells=0",
+        "data.split.test_cells=0",
+    )
     cells_dir(cfg).mkdir(parents=True)
     write(cells_dir(cfg) / "cell_000.extxyz", bulk("Si", "diamond", a=9.0, cubic=True), format="extxyz")  # bonds 3.9 A
     with pytest.raises(InputError, match="fewer than 8 neighbours") as error:

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from matdisco.motifs.environments import gram_full, gram_upper
-from matdisco.motifs.geometry import aligned_rmsd, coordinates_from_gram, hungarian_match, matched_aligned_rmsd, matched_rmsd, procrustes
+from matdisco.motifs.geometry import (
+    aligned_rmsd,
+    coordinates_from_gram,
+    hungarian_match,
+    matched_aligned_rmsd,
+    matched_rmsd,
+    procrustes,
+)
 
 
 def random_orthogonal(rng: np.random.Generator, n: int, reflect: bool) -> np.ndarray:

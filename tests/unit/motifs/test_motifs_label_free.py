@@ -75,7 +75,18 @@ def test_entry_permutations_match_relabelled_gram():
 
 def _diamond() -> Atoms:
     """Conventional diamond-Si cell repeated 2x2x2 (64 atoms), lattice 5.431 A."""
-    frac = np.array([[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0], [.25, .25, .25], [.25, .75, .75], [.75, .25, .75], [.75, .75, .25]])
+    frac = np.array(
+        [
+            [0, 0, 0],
+            [0, 0.5, 0.5],
+            [0.5, 0, 0.5],
+            [0.5, 0.5, 0],
+            [0.25, 0.25, 0.25],
+            [0.25, 0.75, 0.75],
+            [0.75, 0.25, 0.75],
+            [0.75, 0.75, 0.25],
+        ]
+    )
     cell = Atoms("Si8", scaled_positions=frac, cell=np.eye(3) * 5.431, pbc=True)
     return cell.repeat((2, 2, 2))
 

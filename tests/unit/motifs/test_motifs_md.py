@@ -7,8 +7,9 @@ from matdisco.motifs.md import MeltQuench, density_g_cm3, diamond_start, melt_qu
 
 
 def test_tiny_melt_quench_completes():
-    protocol = MeltQuench(repeats=2, melt_time_ps=0.1, quench_start_temperature_K=2000.0, quench_rate_K_per_ps=17000.0,
-                          anneal_time_ps=0.1)  # 64 atoms, 100 + 100 + 100 steps, then minimisation
+    protocol = MeltQuench(
+        repeats=2, melt_time_ps=0.1, quench_start_temperature_K=2000.0, quench_rate_K_per_ps=17000.0, anneal_time_ps=0.1
+    )  # 64 atoms, 100 + 100 + 100 steps, then minimisation
     atoms, info = melt_quench(protocol, seed=7)
     assert len(atoms) == 64
     assert density_g_cm3(atoms) == pytest.approx(2.28, rel=1e-6)

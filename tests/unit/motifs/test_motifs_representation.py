@@ -30,7 +30,18 @@ def _tetrahedron(seed: int) -> np.ndarray:
 
 def _rattled_diamond(seed: int) -> Atoms:
     """Diamond Si, 2x2x2 conventional cells (64 atoms), every atom moved by 0.1 A rms (breaks the distance ties)."""
-    frac = np.array([[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0], [.25, .25, .25], [.25, .75, .75], [.75, .25, .75], [.75, .75, .25]])
+    frac = np.array(
+        [
+            [0, 0, 0],
+            [0, 0.5, 0.5],
+            [0.5, 0, 0.5],
+            [0.5, 0.5, 0],
+            [0.25, 0.25, 0.25],
+            [0.25, 0.75, 0.75],
+            [0.75, 0.25, 0.75],
+            [0.75, 0.75, 0.25],
+        ]
+    )
     atoms = Atoms("Si8", scaled_positions=frac, cell=np.eye(3) * 5.431, pbc=True).repeat((2, 2, 2))
     atoms.positions += np.random.default_rng(seed).standard_normal(atoms.positions.shape) * 0.1 / np.sqrt(3)
     return atoms
@@ -60,11 +71,15 @@ def test_first_shell_survives_thermal_noise_and_the_nearest_eight_do_not():
     for n, shells in ((4, (4,)), (8, (4, 4))):
         coords, _ = environments(atoms, 4.0, n)
         model = MotifVAE(n * (n + 1) // 2, (8,), 3, shell_sizes=shells, invariant_encoder=True)
-        results[n] = noise_robustness(model, GramNormaliser.fit(gram_upper(coords)), atoms, 4.0, 0.02, np.random.default_rng(2), shells, True)
+        results[n] = noise_robustness(
+            model, GramNormaliser.fit(gram_upper(coords)), atoms, 4.0, 0.02, np.random.default_rng(2), shells, True
+        )
     first = results[4]
     assert first["input_rmsd_label_free_angstrom_p90"] < 0.04  # 0.02 A of noise, no change of membership
     assert first["output_rmsd_label_free_angstrom_p90"] < 0.04  # and the label-blind model passes it on, no more
-    assert results[8]["input_rmsd_label_free_angstrom_p90"] > 10 * first["input_rmsd_label_free_angstrom_p90"]  # 4 of 12 second neighbours
+    assert (
+        results[8]["input_rmsd_label_free_angstrom_p90"] > 10 * first["input_rmsd_label_free_angstrom_p90"]
+    )  # 4 of 12 second neighbours
 
 
 @pytest.mark.parametrize("n_known", [1, 2, 3])
@@ -73,7 +88,9 @@ def test_tetrahedral_completion_restores_a_perfect_tetrahedron(n_known):
     completed = tetrahedral_completion(bonds[None, :n_known], BOND_ANGSTROM)[0]
     assert completed.shape == (4 - n_known, 3)
     np.testing.assert_allclose(np.linalg.norm(completed, axis=1), BOND_ANGSTROM)
-    cosines = (np.vstack([bonds[:n_known], completed]) / BOND_ANGSTROM) @ (np.vstack([bonds[:n_known], completed]) / BOND_ANGSTROM).T
+    cosines = (np.vstack([bonds[:n_known], completed]) / BOND_ANGSTROM) @ (
+        np.vstack([bonds[:n_known], completed]) / BOND_ANGSTROM
+    ).T
     np.testing.assert_allclose(cosines[~np.eye(4, dtype=bool)], -1.0 / 3.0, atol=1e-12)  # ideal 109.47 deg everywhere
     if n_known == 3:
         np.testing.assert_allclose(completed[0], bonds[3], atol=1e-12)
@@ -114,7 +131,11 @@ def test_aggregate_gaussian_density_matches_the_training_posteriors():
     draws = density.draw(20000, np.random.default_rng(7))
     np.testing.assert_allclose(np.cov(draws, rowvar=False), expected, atol=0.1 * np.abs(expected).max())
     standard = latent_density(model, normaliser, upper, "standard_normal")
-    assert standard.kind == "standard_normal" and np.array_equal(standard.covariance, np.eye(2)) and not standard.mean.any()
+    assert (
+        standard.kind == "standard_normal"
+        and np.array_equal(standard.covariance, np.eye(2))
+        and not standard.mean.any()
+    )
     with pytest.raises(ConfigError, match="latent_density"):
         latent_density(model, normaliser, upper, "flow")
 
@@ -123,7 +144,9 @@ def test_novelty_tells_copies_from_new_environments():
     rng = np.random.default_rng(8)
     train = rng.standard_normal((300, 4, 3)) * 2.0
     held_out = rng.standard_normal((100, 4, 3)) * 2.0
-    copies = train[rng.choice(300, 100)][:, [2, 0, 3, 1]] @ _rotation(9)  # relabelled, rotated copies of training environments
+    copies = train[rng.choice(300, 100)][:, [2, 0, 3, 1]] @ _rotation(
+        9
+    )  # relabelled, rotated copies of training environments
     memorised = novelty(copies, train, held_out, (4,))
     assert memorised["sample_to_train_angstrom_median"] < 1e-6 and memorised["fraction_near_copies"] == 1.0
     fresh = novelty(rng.standard_normal((100, 4, 3)) * 2.0, train, held_out, (4,))
@@ -144,11 +167,18 @@ class _ConstantDecoder(torch.nn.Module):
 def test_inpainting_follows_the_labels_a_shell_loss_decoder_chose():
     from matdisco.motifs.sampling import InpaintSettings, inpaint
 
-    truth = _tetrahedron(10) + 0.4 * np.random.default_rng(10).standard_normal((4, 3))  # no symmetry: every labelling differs
+    truth = _tetrahedron(10) + 0.4 * np.random.default_rng(10).standard_normal(
+        (4, 3)
+    )  # no symmetry: every labelling differs
     normaliser = GramNormaliser(30.0, 5.0, -1.0, 2.0, 4)
     model = MotifVAE(10, (8,), 2, shell_sizes=(4,), invariant_encoder=True)
     model.decoder = _ConstantDecoder(normaliser.normalise(gram_upper(truth[[2, 3, 0, 1]])))  # the truth, relabelled
-    filled = inpaint(model, normaliser, truth[None, [0, 1, 3]], InpaintSettings(steps=2, n_restarts=1, prior_weight=0.0),
-                     np.random.default_rng(11))
+    filled = inpaint(
+        model,
+        normaliser,
+        truth[None, [0, 1, 3]],
+        InpaintSettings(steps=2, n_restarts=1, prior_weight=0.0),
+        np.random.default_rng(11),
+    )
     assert filled["known_rmsd"][0] < 1e-4
     np.testing.assert_allclose(filled["infilled"][0, 0], truth[2], atol=1e-4)

@@ -31,7 +31,10 @@ def test_read_cell_round_trip(tmp_path):
     "content, message",
     [
         ("this is not\nan xyz file\n", "cannot parse"),
-        ('2\nLattice="10 0 0 0 10 0 0 0 10" Properties=species:S:1:pos:R:3 pbc="T T T"\nSi 0 0 0\nC 1 1 1\n', "species"),
+        (
+            '2\nLattice="10 0 0 0 10 0 0 0 10" Properties=species:S:1:pos:R:3 pbc="T T T"\nSi 0 0 0\nC 1 1 1\n',
+            "species",
+        ),
         ('2\nProperties=species:S:1:pos:R:3 pbc="F F F"\nSi 0 0 0\nSi 2.3 0 0\n', "periodic"),
     ],
 )
@@ -63,8 +66,13 @@ def test_simulate_imports_user_cells_and_reports_them(make_cfg, tmp_path):
         cell = bulk("Si", "diamond", a=A_SI, cubic=True).repeat(2)
         cell.positions += rng.normal(scale=0.05, size=cell.positions.shape)
         write(tmp_path / f"user_{k}.extxyz", cell, format="extxyz")
-    cfg = make_cfg("simulate=md_quick", "data=motifs", "model=motifs_vae", "simulate.source=extxyz",
-                   f"simulate.input_glob={tmp_path}/user_*.extxyz")
+    cfg = make_cfg(
+        "simulate=md_quick",
+        "data=motifs",
+        "model=motifs_vae",
+        "simulate.source=extxyz",
+        f"simulate.input_glob={tmp_path}/user_*.extxyz",
+    )
     result = simulate(cfg)
     assert result["n_cells"] == 2 and result["mean_coordination_mean"] == 4.0
     assert read_cell(tmp_path / "processed/motifs/cells/cell_001.extxyz").info["source"].endswith("user_1.extxyz")
@@ -74,7 +82,12 @@ def test_simulate_names_a_malformed_user_file(make_cfg, tmp_path):
     from matdisco.motifs import simulate
 
     (tmp_path / "broken.extxyz").write_text("3\nnot a header\nSi 0 0\n")
-    cfg = make_cfg("simulate=md_quick", "data=motifs", "model=motifs_vae", "simulate.source=extxyz",
-                   f"simulate.input_glob={tmp_path}/broken.extxyz")
+    cfg = make_cfg(
+        "simulate=md_quick",
+        "data=motifs",
+        "model=motifs_vae",
+        "simulate.source=extxyz",
+        f"simulate.input_glob={tmp_path}/broken.extxyz",
+    )
     with pytest.raises(InputError, match="broken.extxyz"):
         simulate(cfg)

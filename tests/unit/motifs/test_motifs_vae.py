@@ -7,9 +7,9 @@ from ase.build import bulk
 
 from matdisco.core.seeding import seed_everything
 from matdisco.core.training import build_trainer
-from matdisco.motifs.environments import GramNormaliser, augment, environments
 from matdisco.motifs.baselines import baseline_mean, baseline_random
 from matdisco.motifs.data import GramDataModule
+from matdisco.motifs.environments import GramNormaliser, augment, environments
 from matdisco.motifs.models import build_module
 from matdisco.motifs.sampling import InpaintSettings, LatentDensity, inpaint, matched_rmsds, sample, split_known
 
@@ -33,8 +33,17 @@ def trained(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a tiny MLP: one thread is fastest on busy cores
     seed_everything(0)
-    cfg = compose(["experiment=motifs_talk", "trainer.max_epochs=25", "trainer.enable_progress_bar=false",
-                   "model.beta_warmup_epochs=5", "model.lr=0.003", "paths.allow_outside_project=true", f"paths.logs={tmp_path_factory.mktemp('logs')}"])
+    cfg = compose(
+        [
+            "experiment=motifs_talk",
+            "trainer.max_epochs=25",
+            "trainer.enable_progress_bar=false",
+            "model.beta_warmup_epochs=5",
+            "model.lr=0.003",
+            "paths.allow_outside_project=true",
+            f"paths.logs={tmp_path_factory.mktemp('logs')}",
+        ]
+    )
     grams, _, _ = augment(rattled_environments(0, 12), 4, np.random.default_rng(0))
     normaliser = GramNormaliser.fit(grams)
     model = build_module(cfg, grams.shape[1], normaliser)

@@ -22,27 +22,45 @@ def _good_cells(folder, n=2):
 
 
 def _snapshot(root):
-    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and "logs" not in p.parts}
+    return {
+        p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and "logs" not in p.parts
+    }
 
 
-@pytest.mark.parametrize(("cell", "message"), [
-    (Atoms("Si2", positions=[[0, 0, 0], [1.2, 1.2, 1.2]], cell=[5.4] * 3, pbc=True), "2 atoms"),
-    (Atoms("Si4", positions=[[0, 0, 0], [2.35, 0, 0], [0, 2.35, 0], [0, 0, 2.35]], cell=[20.0] * 3, pbc=True), "atoms"),
-    (bulk("Si", "diamond", a=A_SI * 1.25, cubic=True).repeat(2), "density"),
-])
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        (Atoms("Si2", positions=[[0, 0, 0], [1.2, 1.2, 1.2]], cell=[5.4] * 3, pbc=True), "2 atoms"),
+        (
+            Atoms("Si4", positions=[[0, 0, 0], [2.35, 0, 0], [0, 2.35, 0], [0, 0, 2.35]], cell=[20.0] * 3, pbc=True),
+            "atoms",
+        ),
+        (bulk("Si", "diamond", a=A_SI * 1.25, cubic=True).repeat(2), "density"),
+    ],
+)
 def test_a_bad_cell_is_refused_before_the_good_cells_are_replaced(make_cfg, tmp_path, cell, message):
     from matdisco.motifs import simulate
 
     user = tmp_path / "user"
     user.mkdir()
     _good_cells(user)
-    good = make_cfg("simulate=md_quick", "data=motifs", "model=motifs_vae", "simulate.source=extxyz",
-                    f"simulate.input_glob={user}/good_*.extxyz")
+    good = make_cfg(
+        "simulate=md_quick",
+        "data=motifs",
+        "model=motifs_vae",
+        "simulate.source=extxyz",
+        f"simulate.input_glob={user}/good_*.extxyz",
+    )
     simulate(good)
     before = _snapshot(tmp_path / "processed") | _snapshot(tmp_path / "metrics")
     write(user / "bad.extxyz", cell, format="extxyz")
-    bad = make_cfg("simulate=md_quick", "data=motifs", "model=motifs_vae", "simulate.source=extxyz",
-                   f"simulate.input_glob={user}/*.extxyz")
+    bad = make_cfg(
+        "simulate=md_quick",
+        "data=motifs",
+        "model=motifs_vae",
+        "simulate.source=extxyz",
+        f"simulate.input_glob={user}/*.extxyz",
+    )
     with pytest.raises(InputError, match=message) as error:
         simulate(bad)
     assert "bad.extxyz" in str(error.value)
@@ -55,7 +73,13 @@ def test_an_atom_short_of_neighbours_within_the_cutoff_is_refused(make_cfg, tmp_
     user = tmp_path / "user"
     user.mkdir()
     _good_cells(user, n=1)
-    cfg = make_cfg("simulate=md_quick", "data=motifs", "model=motifs_vae", "simulate.source=extxyz",
-                   f"simulate.input_glob={user}/*.extxyz", "data.n_neighbours=30")
+    cfg = make_cfg(
+        "simulate=md_quick",
+        "data=motifs",
+        "model=motifs_vae",
+        "simulate.source=extxyz",
+        f"simulate.input_glob={user}/*.extxyz",
+        "data.n_neighbours=30",
+    )
     with pytest.raises(InputError, match="fewer than 30 neighbours"):
         simulate(cfg)

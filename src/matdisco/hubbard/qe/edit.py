@@ -64,7 +64,11 @@ def input_entries(text: str) -> Entries:
         return [(int(i), int(j), _float(v)) for i, j, _, v in _HUBBARD_V.findall(text)]
     species, atoms = input_labels(text, "pw.x input")
     per_type = {int(t): _float(v) for t, v in _HUBBARD_U.findall(text)}
-    return [(n, n, per_type[species.index(label) + 1]) for n, label in enumerate(atoms, 1) if species.index(label) + 1 in per_type]
+    return [
+        (n, n, per_type[species.index(label) + 1])
+        for n, label in enumerate(atoms, 1)
+        if species.index(label) + 1 in per_type
+    ]
 
 
 def replace_hubbard(text: str, entries: Entries, where: str) -> str:
@@ -111,7 +115,7 @@ def input_positions(text: str, where: str) -> tuple[str, np.ndarray]:
     if match is None:
         raise InputError("no ATOMIC_POSITIONS card", where=where, expected="a pw.x input")
     nat = len(input_labels(text, where)[1])
-    rows = [line.split() for line in text[match.end():].splitlines()[1:] if line.strip()][:nat]
+    rows = [line.split() for line in text[match.end() :].splitlines()[1:] if line.strip()][:nat]
     try:
         positions = np.array([[_float(x) for x in row[1:4]] for row in rows])
     except (ValueError, IndexError) as error:
@@ -119,8 +123,15 @@ def input_positions(text: str, where: str) -> tuple[str, np.ndarray]:
     return (match.group(1) or "alat").lower(), positions
 
 
-def require_same_structure(text: str, input_where: str, symbols_out: list[str], positions_out_angstrom: np.ndarray,
-                           cell_out_angstrom: np.ndarray, output_where: str, tolerance_angstrom: float = 1e-3) -> None:
+def require_same_structure(
+    text: str,
+    input_where: str,
+    symbols_out: list[str],
+    positions_out_angstrom: np.ndarray,
+    cell_out_angstrom: np.ndarray,
+    output_where: str,
+    tolerance_angstrom: float = 1e-3,
+) -> None:
     """Raise :class:`InputError` naming both files when a pw.x input does not describe the structure of
     the pw.x output it is paired with: other atom count, other species per atom, or (for positions in
     angstrom, bohr or crystal units) an atom more than ``tolerance_angstrom`` away (minimum image)."""
@@ -128,13 +139,20 @@ def require_same_structure(text: str, input_where: str, symbols_out: list[str], 
     symbols_in = [symbol_of(label) for label in labels]
     pair = f"{input_where} and {output_where}"
     if len(symbols_in) != len(symbols_out):
-        raise InputError(f"the input has {len(symbols_in)} atoms, the output {len(symbols_out)}", where=pair,
-                         expected="the pw.x input that produced this output")
+        raise InputError(
+            f"the input has {len(symbols_in)} atoms, the output {len(symbols_out)}",
+            where=pair,
+            expected="the pw.x input that produced this output",
+        )
     wrong = [n for n, (a, b) in enumerate(zip(symbols_in, symbols_out), 1) if a != b]
     if wrong:
         n = wrong[0]
-        raise InputError(f"atom {n} is {symbols_in[n - 1]} in the input but {symbols_out[n - 1]} in the output "
-                         f"({len(wrong)} atoms differ)", where=pair, expected="the pw.x input that produced this output")
+        raise InputError(
+            f"atom {n} is {symbols_in[n - 1]} in the input but {symbols_out[n - 1]} in the output "
+            f"({len(wrong)} atoms differ)",
+            where=pair,
+            expected="the pw.x input that produced this output",
+        )
     unit, positions = input_positions(text, input_where)
     cell = np.asarray(cell_out_angstrom, dtype=float)
     if unit == "crystal":
@@ -148,5 +166,8 @@ def require_same_structure(text: str, input_where: str, symbols_out: list[str], 
     shift = np.linalg.norm(delta @ cell, axis=1)
     if shift.max() > tolerance_angstrom:
         n = int(np.argmax(shift)) + 1
-        raise InputError(f"atom {n} sits {shift.max():.3f} A from its position in the output", where=pair,
-                         expected="the pw.x input that produced this output")
+        raise InputError(
+            f"atom {n} sits {shift.max():.3f} A from its position in the output",
+            where=pair,
+            expected="the pw.x input that produced this output",
+        )

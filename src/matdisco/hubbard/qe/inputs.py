@@ -9,7 +9,8 @@ allowed and become ``Hubbard_U(species)``.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
@@ -111,5 +112,13 @@ def pw_input(
 def hp_input(*, prefix: str, qpts: Iterable[int], conv_thr_chi: float, outdir: str = "./tmp/") -> str:
     """Text of an hp.x input: q mesh and the chi convergence threshold."""
     q1, q2, q3 = qpts
-    entries = {"prefix": prefix, "outdir": outdir, "nq1": q1, "nq2": q2, "nq3": q3, "conv_thr_chi": float(conv_thr_chi), "iverbosity": 2}
+    entries = {
+        "prefix": prefix,
+        "outdir": outdir,
+        "nq1": q1,
+        "nq2": q2,
+        "nq3": q3,
+        "conv_thr_chi": float(conv_thr_chi),
+        "iverbosity": 2,
+    }
     return namelist("INPUTHP", entries)

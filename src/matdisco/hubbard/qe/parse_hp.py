@@ -95,7 +95,9 @@ def parse_hubbard_parameters(path: str | Path) -> HubbardParameters:
 def _u_row(line: str, path: str | Path, number: int) -> HpU:
     match = _U_ROW.match(line)
     if not match:
-        raise QEOutputError(f"malformed Hubbard U row {line.strip()!r}", path, number, "site type label spin new_type new_label U")
+        raise QEOutputError(
+            f"malformed Hubbard U row {line.strip()!r}", path, number, "site type label spin new_type new_label U"
+        )
     site, _, label, spin, new_type, new_label, value = match.groups()
     return HpU(int(site), label, int(spin), int(new_type), new_label, float(value))
 

@@ -53,8 +53,13 @@ def run_qe(launcher: Launcher, program: str, folder: Path, input_name: str, outp
     with open(folder / output_name, "w") as stdout, open(folder / f"{output_name}.err", "w") as stderr:
         try:
             process = subprocess.run(
-                launcher.command(program, input_name), cwd=folder, stdout=stdout, stderr=stderr, env=env,
-                timeout=launcher.timeout_s, check=False,
+                launcher.command(program, input_name),
+                cwd=folder,
+                stdout=stdout,
+                stderr=stderr,
+                env=env,
+                timeout=launcher.timeout_s,
+                check=False,
             )
         except subprocess.TimeoutExpired as error:
             raise QERunError(f"{program} ran past {launcher.timeout_s:.0f} s in {folder / output_name}") from error
@@ -63,5 +68,7 @@ def run_qe(launcher: Launcher, program: str, folder: Path, input_name: str, outp
         raise QEInterrupted(f"{program} in {folder} was killed by signal {-process.returncode}")
     if process.returncode != 0:
         tail = (folder / f"{output_name}.err").read_text(errors="replace").strip().splitlines()[-3:]
-        raise QERunError(f"{program} exited with status {process.returncode} in {folder / output_name}: {' | '.join(tail)}")
+        raise QERunError(
+            f"{program} exited with status {process.returncode} in {folder / output_name}: {' | '.join(tail)}"
+        )
     return elapsed
