@@ -393,7 +393,7 @@ def _hubbard_variant(variant: str, result: object, baselines: list[str]) -> Tabl
     """The holdouts of one variant: paths, rows, the model's scores and each baseline's (MAE, MARE, model minus it)."""
     skipped = dig(result, ("skipped",)) or {}
     table = Table(
-        f"{fmt(dig(result, ('parameter',)), 'text')}, target {fmt(dig(result, ('target',)), 'text')} ({variant}): "
+        f"{variant} ({fmt(dig(result, ('parameter',)), 'text')}, target {fmt(dig(result, ('target',)), 'text')}): "
         "held-out errors, value [95 % interval, test paths resampled]",
         [
             "holdout",
@@ -447,7 +447,8 @@ MOTIFS_RECONSTRUCTION = ("model", "mean_environment", "nearest_training_environm
 """Predictors of ``reconstruction_vs_baselines`` listed first (then the PCA baseline(s) the file holds)."""
 MOTIFS_SAMPLES = {"samples": "VAE samples", "samples_standard_normal": "VAE samples, z ~ N(0, 1)"}
 MOTIFS_INPAINTING = ("model", "tetrahedral_baseline", "random_baseline", "mean_baseline")
-MOTIFS_INPAINTED_ATOMS = {"": "all missing", "bonded_": "bonded (first shell)", "second_shell_": "second shell"}
+MOTIFS_INPAINTED_GROUPS = {"bonded_": "bonded (first shell)", "second_shell_": "second shell"}
+"""Groups of missing atoms scored apart by ``motifs.scoring.inpainting_scores`` (key prefixes), with their labels."""
 MOTIFS_VACANCY = {
     "displacement_angstrom": "distance to the removed atom (Angstrom)",
     "delta_energy_eV": "energy change, unrelaxed (eV)",
@@ -566,28 +567,38 @@ def _w1_cells(row: object) -> list[str]:
 
 
 def _motifs_inpainting(generate: object) -> Table:
-    """Per number of known atoms and group of missing atoms: median RMSD of the model and each placement baseline."""
+    """Per number of known atoms: median RMSD of the model and each placement baseline over all missing atoms,
+    and per group (bonded, second shell) where both groups were missing."""
     inpainting = dig(generate, ("inpainting",)) or {NOT_COMPUTED: None}
     table = Table(
         "Inpainting: missing atoms placed from k known ones, RMSD of the placed atoms after matching (Angstrom, median)",
-        ["known atoms", "missing atoms", "atoms scored", *MOTIFS_INPAINTING, "model beats random"],
+        ["known atoms", "missing atoms", "scored", *MOTIFS_INPAINTING, "model beats random"],
         note="Baselines: tetrahedral completion of the known bonds, random and mean placement at the mean neighbour radius.",
     )
     for name in sorted(inpainting, key=lambda k: (len(k), k)):
         entry = inpainting[name]
-        for prefix, label in MOTIFS_INPAINTED_ATOMS.items():
-            n_atoms = dig(entry, ("model", f"{prefix}n_atoms"))
-            if n_atoms == 0:
-                continue
-            table.rows.append(
+        known = name.removeprefix("k")
+        table.rows.append(
+            [
+                known,
+                "all",
+                f"{fmt(dig(entry, ('n_environments',)), 'int')} environments",
+                *(fmt(dig(entry, (predictor, "rmsd_angstrom_median"))) for predictor in MOTIFS_INPAINTING),
+                fmt(dig(entry, ("fraction_model_beats_random",)), "pct"),
+            ]
+        )
+        n_atoms = {prefix: dig(entry, ("model", f"{prefix}n_atoms")) for prefix in MOTIFS_INPAINTED_GROUPS}
+        if all(isinstance(n, int) and n > 0 for n in n_atoms.values()):
+            table.rows += [
                 [
-                    name.removeprefix("k"),
+                    known,
                     label,
-                    fmt(n_atoms, "int") if prefix else f"{fmt(dig(entry, ('n_environments',)), 'int')} environments",
-                    *(fmt(dig(entry, (predictor, f"{prefix}rmsd_angstrom_median"))) for predictor in MOTIFS_INPAINTING),
-                    "" if prefix else fmt(dig(entry, ("fraction_model_beats_random",)), "pct"),
+                    f"{n_atoms[prefix]} atoms",
+                    *(fmt(dig(entry, (p, f"{prefix}rmsd_angstrom_median"))) for p in MOTIFS_INPAINTING),
+                    "",
                 ]
-            )
+                for prefix, label in MOTIFS_INPAINTED_GROUPS.items()
+            ]
     return table
 
 
