@@ -169,8 +169,20 @@ def fixture_tree(root: Path) -> Path:
     import matplotlib.pyplot as plt
 
     (root / "metrics/ionic").mkdir(parents=True)
+    rmse = {"value": 0.812, "ci_low": 0.75, "ci_high": 0.88}
     (root / "metrics/ionic/evaluate.json").write_text(
-        json.dumps({"models": {"ionic_additive": {"kfold": {"rmse_mean": 0.812, "rmse_std": 0.05}}}})
+        json.dumps(
+            {
+                "predictors": {
+                    "ionic_additive": {
+                        "kind": "model",
+                        "kfold": {"rmse_mean": 0.812, "rmse_std": 0.05},
+                        "out_of_fold": {"rmse_ln": rmse},
+                    }
+                },
+                "differences": {"ionic_additive_minus_ridge_additive": {"rmse_ln": {**rmse, "p_model_better": 0.9}}},
+            }
+        )
     )
     (root / "plots/ionic").mkdir(parents=True)
     fig, ax = plt.subplots(figsize=(3, 3))
