@@ -2,8 +2,7 @@
 
 - extract labels every row with ``split_by_path`` (paths split within each material, so every
   held-out path has training paths of its own material) and ``split_by_material``;
-- train and evaluate rebuild the same runs from those labels: ``by_path`` and ``lomo``
-  (leave-one-material-out, one fold per material);
+- train and evaluate rebuild the ``by_path`` run from those labels;
 - ``blocked_runs`` holds out whole blocks instead of interpolating (``data.evaluate.blocked``):
   a ``range`` scheme tests every row whose column lies in [min, max] (e.g. every strain >= +2 %),
   an ``each`` scheme one fold per distinct value of the column (distortion type, Li content,
@@ -24,7 +23,7 @@ from matdisco.core.errors import ConfigError, InputError
 from matdisco.hubbard import keys as K
 
 SPLITS = ("train", "val", "test")
-BY_PATH, LOMO = "by_path", "lomo"
+BY_PATH = "by_path"
 
 
 def group_split(
@@ -80,30 +79,17 @@ class SplitRun:
 
 
 def split_runs(points: pd.DataFrame, names: list[str]) -> list[SplitRun]:
-    """The training runs of ``names`` (``by_path``, ``lomo``); see module docstring."""
+    """The training runs of ``names`` (``by_path``); see module docstring."""
     runs = []
     for name in names:
         if name == BY_PATH:
             label = points[K.SPLIT_BY_PATH] if len(points) else pd.Series([], dtype=str)
             runs.append(SplitRun(BY_PATH, *(list(np.flatnonzero(label == s)) for s in ("train", "val", "test"))))
-        elif name == LOMO:
-            for material in sorted(points[K.MATERIAL].unique()):
-                held = points[K.MATERIAL] == material
-                rest = ~held
-                val = rest & (points[K.SPLIT_BY_PATH] == "val")
-                train = rest & ~val
-                if not train.any():  # too few paths: keep every other material for training
-                    train, val = rest, val & False
-                runs.append(
-                    SplitRun(
-                        f"{LOMO}_{material}",
-                        list(np.flatnonzero(train)),
-                        list(np.flatnonzero(val)),
-                        list(np.flatnonzero(held)),
-                    )
-                )
         else:
-            raise ConfigError(f"unknown split {name!r}; splits are {BY_PATH!r} and {LOMO!r}")
+            raise ConfigError(
+                f"unknown split {name!r} in model.training.splits; the one split is {BY_PATH!r} "
+                "(held-out materials and other blocks are data.evaluate.blocked schemes)"
+            )
     for run in runs:
         check_grouped(points, run)
     return runs

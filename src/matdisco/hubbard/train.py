@@ -3,8 +3,8 @@
 Splits (``cfg.model.training.splits``):
 - ``by_path``: the extract's ``split_by_path`` labels (every iteration of one self-consistent path
   in one set); trains on ``train``, early-stops on ``val``.
-- ``lomo``: leave-one-material-out, one fold per material: train on every other material (its
-  ``val``-labelled paths for early stopping), test on the held-out material (transferability).
+(Held-out materials, strain ranges, distortion types and Li contents are the evaluate step's
+blocked holdouts, each with its own model: ``data.evaluate.blocked``.)
 
 Every model trains on the symmetry-distinct rows of its sets (``baselines.distinct_rows``, with
 ``data.distinct_decimals``): equivalent sites or pairs of one record once.
@@ -66,12 +66,7 @@ def train(cfg) -> dict:
                 summary["skipped"][run.name] = "no training rows"
                 print(f"[hubbard_train] {name}: split {run.name} skipped (no training rows)")
                 continue
-            n_members = (
-                int(training.n_members)
-                if run.name == BY_PATH
-                else int(training.get("n_members_lomo", training.n_members))
-            )
-            ensemble, info = fit_ensemble(cfg, points, run, n_members, metadata)
+            ensemble, info = fit_ensemble(cfg, points, run, int(training.n_members), metadata)
             for member, module in enumerate(ensemble.members):
                 save_module(
                     out / run.name / f"member_{member}.pt",

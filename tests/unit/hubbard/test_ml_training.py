@@ -8,10 +8,11 @@ import torch
 from omegaconf import OmegaConf
 
 from matdisco.core.config import compose
+from matdisco.core.errors import ConfigError
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.data import load_points
 from matdisco.hubbard.features import CONVERGED, select_points
-from matdisco.hubbard.splits import BY_PATH, LOMO, SplitRun, add_splits, check_grouped, split_runs
+from matdisco.hubbard.splits import BY_PATH, SplitRun, add_splits, check_grouped, split_runs
 from matdisco.hubbard.tables import u_table, v_table
 from matdisco.hubbard.train import train
 
@@ -110,14 +111,12 @@ def test_grouped_splits_keep_each_path_in_one_set(tmp_path):
     write_tables(tmp_path, synthetic_records())
     cfg = tiny_cfg(tmp_path)
     points = load_points(cfg)
-    runs = split_runs(points, [BY_PATH, LOMO])
-    assert [r.name for r in runs] == [BY_PATH, f"{LOMO}_CoO", f"{LOMO}_FeO", f"{LOMO}_NiO"]
-    for run in runs:
-        sets = [set(points.iloc[rows][K.PATH_ID]) for rows in (run.train, run.val, run.test)]
-        assert not (sets[0] & sets[1]) and not (sets[0] & sets[2]) and not (sets[1] & sets[2])
-        assert sorted(run.train + run.val + run.test) == list(range(len(points)))
-    held = points.iloc[runs[1].test][K.MATERIAL].unique()
-    assert list(held) == ["CoO"] and "CoO" not in set(points.iloc[runs[1].train][K.MATERIAL])
+    (run,) = split_runs(points, [BY_PATH])
+    sets = [set(points.iloc[rows][K.PATH_ID]) for rows in (run.train, run.val, run.test)]
+    assert not (sets[0] & sets[1]) and not (sets[0] & sets[2]) and not (sets[1] & sets[2])
+    assert sorted(run.train + run.val + run.test) == list(range(len(points)))
+    with pytest.raises(ConfigError, match="data.evaluate.blocked"):  # held-out materials are evaluate's blocks
+        split_runs(points, ["lomo"])
     bad = SplitRun("bad", [0], [1], [])  # rows 0 and 1 are the same path (two sites of one iteration)
     with pytest.raises(Exception, match="in both train and val"):
         check_grouped(points, bad)
@@ -133,9 +132,8 @@ def test_converged_target_uses_first_iteration_and_final_value():
 
 def test_train_u_on_tiny_tables(tmp_path):
     write_tables(tmp_path, synthetic_records())
-    cfg = tiny_cfg(tmp_path, splits=[BY_PATH, LOMO])
-    result = train(cfg)
-    assert result["splits_trained"] == [BY_PATH, f"{LOMO}_CoO", f"{LOMO}_FeO", f"{LOMO}_NiO"]
+    result = train(tiny_cfg(tmp_path))
+    assert result["splits_trained"] == [BY_PATH]
     assert (tmp_path / "models" / "hubbard" / "hubbard_u" / BY_PATH / "member_0.pt").is_file()
 
 
@@ -143,7 +141,7 @@ def test_v_on_one_path_skips_instead_of_crashing(tmp_path):
     write_tables(tmp_path, synthetic_records(materials=("CoO",), strains=(0.0,), iterations=1))
     cfg = tiny_cfg(tmp_path, model="hubbard_v")
     result = train(cfg)
-    assert result["splits_trained"] == [BY_PATH] and f"{LOMO}_CoO" in result["splits_skipped"]
+    assert result["splits_trained"] + list(result["splits_skipped"]) == [BY_PATH]
 
 
 def test_converged_variant_trains_under_its_own_name(tmp_path):
