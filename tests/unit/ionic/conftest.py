@@ -24,6 +24,15 @@ MELTING_K = {
     "BMPyrr BF4": 425.0,
 }
 TEMPERATURES_K = (293.15, 303.15, 313.15, 323.15)
+RUN_OVERRIDES = (  # a seconds-long extract + train + screen on the tiny data (additive model, no k-fold)
+    "data.split.n_test=2",
+    "data.split.n_folds=2",
+    "data.split.kfold=false",
+    "data.melting.n_folds=2",
+    "trainer.max_epochs=3",
+    "trainer.early_stopping_patience=null",
+    "data.screening.model=ionic_additive",
+)
 
 
 def user_rows() -> list[str]:
@@ -44,7 +53,8 @@ def user_rows() -> list[str]:
 def tiny_ionic(tmp_path):
     """Raw folder (tmp_path/raw) with name tables and melting points, and a user CSV of points.
 
-    Returns a namespace: raw_dir, user_csv, n_rows (data rows of the CSV) and the constants above.
+    Returns a namespace: raw_dir, user_csv, n_rows (data rows of the CSV), run_overrides (a tiny
+    extract + train + screen) and the constants above.
     """
     folder = tmp_path / "raw" / RAW_SUBDIR
     folder.mkdir(parents=True)
@@ -72,4 +82,5 @@ def tiny_ionic(tmp_path):
         anions=ANIONS,
         unmeasured=UNMEASURED,
         glassy=GLASSY,
+        run_overrides=RUN_OVERRIDES,
     )

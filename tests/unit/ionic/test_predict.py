@@ -8,27 +8,18 @@ from matdisco.core.errors import InputError
 from matdisco.ionic.screening import VERDICTS
 
 EMIM_OTHER_FORM, BF4, DCA = "CC[n+]1ccn(C)c1", "F[B-](F)(F)F", "N#C[N-]C#N"
-TINY = (
-    "data.split.n_test=2",
-    "data.split.n_folds=2",
-    "data.split.kfold=false",
-    "data.melting.n_folds=2",
-    "trainer.max_epochs=3",
-    "trainer.early_stopping_patience=null",
-    "data.screening.model=ionic_additive",
-)
 
 
 @pytest.fixture
 def trained(make_cfg, tiny_ionic, tmp_path):
     """Extract the tiny CSV data and train a 2-member additive ensemble; return the CLI overrides
     that point ``matdisco predict`` at them."""
-    data = ("data.source=csv", f"data.csv_path={tiny_ionic.user_csv}", *TINY)
+    data = ("data.source=csv", f"data.csv_path={tiny_ionic.user_csv}", *tiny_ionic.run_overrides)
     cfg = make_cfg("model=ionic_additive", "model.training.n_members=2", *data)
     ionic.extract(cfg)
     ionic.train(cfg)
     paths = [f"paths.{kind}={tmp_path / kind}" for kind in ("raw", "processed", "models")]
-    return [*paths, "paths.allow_outside_project=true", *TINY]
+    return [*paths, "paths.allow_outside_project=true", *tiny_ionic.run_overrides]
 
 
 def test_predict_prints_sigma_spread_and_every_verdict_at_each_temperature(trained, tiny_ionic, capsys):

@@ -14,13 +14,7 @@ def test_generate_writes_verdicts_top20_and_counts(make_cfg, tiny_ionic, tmp_pat
         "model=ionic_additive",
         "data.source=csv",
         f"data.csv_path={tiny_ionic.user_csv}",
-        "data.split.n_test=2",
-        "data.split.n_folds=2",
-        "data.split.kfold=false",
-        "data.melting.n_folds=2",
-        "trainer.max_epochs=3",
-        "trainer.early_stopping_patience=null",
-        "data.screening.model=ionic_additive",
+        *tiny_ionic.run_overrides,
         "data.screening.temperatures_K=[298.15,320.0]",
     )
     ionic.extract(cfg)
