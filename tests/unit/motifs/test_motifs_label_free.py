@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from ase import Atoms
+from ase.build import bulk
 
 from matdisco.motifs.baselines import mean_environment, nearest_training_environment, pca_reconstruction
 from matdisco.motifs.environments import GramNormaliser, entry_permutations, environments, gram_upper
@@ -75,20 +76,7 @@ def test_entry_permutations_match_relabelled_gram():
 
 def _diamond() -> Atoms:
     """Conventional diamond-Si cell repeated 2x2x2 (64 atoms), lattice 5.431 A."""
-    frac = np.array(
-        [
-            [0, 0, 0],
-            [0, 0.5, 0.5],
-            [0.5, 0, 0.5],
-            [0.5, 0.5, 0],
-            [0.25, 0.25, 0.25],
-            [0.25, 0.75, 0.75],
-            [0.75, 0.25, 0.75],
-            [0.75, 0.75, 0.25],
-        ]
-    )
-    cell = Atoms("Si8", scaled_positions=frac, cell=np.eye(3) * 5.431, pbc=True)
-    return cell.repeat((2, 2, 2))
+    return bulk("Si", "diamond", a=5.431, cubic=True).repeat((2, 2, 2))
 
 
 def test_noise_robustness_zero_without_noise_and_small_with_it():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from ase import Atoms
+from ase.build import bulk
 
 from matdisco.core.errors import ConfigError
 from matdisco.motifs.baselines import IDEAL_TETRAHEDRON, tetrahedral_baseline, tetrahedral_completion
@@ -30,19 +31,7 @@ def _tetrahedron(seed: int) -> np.ndarray:
 
 def _rattled_diamond(seed: int) -> Atoms:
     """Diamond Si, 2x2x2 conventional cells (64 atoms), every atom moved by 0.1 A rms (breaks the distance ties)."""
-    frac = np.array(
-        [
-            [0, 0, 0],
-            [0, 0.5, 0.5],
-            [0.5, 0, 0.5],
-            [0.5, 0.5, 0],
-            [0.25, 0.25, 0.25],
-            [0.25, 0.75, 0.75],
-            [0.75, 0.25, 0.75],
-            [0.75, 0.75, 0.25],
-        ]
-    )
-    atoms = Atoms("Si8", scaled_positions=frac, cell=np.eye(3) * 5.431, pbc=True).repeat((2, 2, 2))
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat((2, 2, 2))
     atoms.positions += np.random.default_rng(seed).standard_normal(atoms.positions.shape) * 0.1 / np.sqrt(3)
     return atoms
 
