@@ -44,6 +44,7 @@ class TrainerSchema(_Section):
 
 class TrainingSchema(_Section):
     n_members: PositiveInt | None = None
+    kfold_members: PositiveInt | None = None
     batch_size: PositiveInt | None = None
     batch_size_ils: PositiveInt | None = None
 

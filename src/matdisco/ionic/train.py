@@ -49,7 +49,7 @@ def train(cfg) -> dict:
                 seed=int(cfg.seed),
                 require_known_types=needs_known_types(cfg.model),
             )
-            for member in range(training.n_members):
+            for member in range(split_members(training, split_name)):
                 seed_everything(member_seed(int(cfg.seed), member))
                 module = instantiate_model(
                     cfg.model, n_types=len(datamodule.vocabulary), node_dim=NODE_DIM, edge_dim=EDGE_DIM
@@ -78,11 +78,21 @@ def train(cfg) -> dict:
             "model": cfg.model.name,
             "val_rmse_ln": val_rmse,
             "n_members": training.n_members,
+            "members_per_split": {name: split_members(training, name) for name, _ in runs},
             "splits": [name for name, _ in runs],
         }
         atomic_write_json(out / "train_summary.json", summary)
     objective = float(np.mean(val_rmse["default"]))
     return {"objective": objective, "val_rmse_ln_default": objective, "model_dir": str(model_dir(cfg, cfg.model.name))}
+
+
+def split_members(training, split_name: str) -> int:
+    """Ensemble size on ``split_name``: ``n_members`` on the default split (the screening ensemble),
+    ``kfold_members`` (when set) on the k-fold splits, which only feed the cross-validated evaluation."""
+    kfold_members = training.get("kfold_members")
+    if split_name == "default" or kfold_members is None:
+        return int(training.n_members)
+    return int(kfold_members)
 
 
 def needs_known_types(model_cfg) -> bool:

@@ -38,6 +38,12 @@ def test_tiny_pipeline_runs_and_writes_every_artifact(make_cfg, tmp_path):
             else make_cfg(f"model={model}", *TINY)
         )
         assert result["objective"] > 0
+    members = {
+        split.name: len(list(split.glob("member_*.pt")))
+        for split in (tmp_path / "models" / "ionic" / "ionic_gnn").iterdir()
+        if split.is_dir()
+    }
+    assert members.pop("default") == 2 and set(members.values()) == {1}, "kfold_members=1 on the k-fold splits"
     cfg = make_cfg("model=ionic_gnn", *TINY)
     ionic.evaluate(cfg)
     metrics = json.loads((tmp_path / "metrics" / "ionic" / "evaluate.json").read_text())
