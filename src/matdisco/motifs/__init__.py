@@ -1,9 +1,10 @@
 """Amorphous-silicon motifs: melt-quench MD, environments as Gram matrices, and a generative VAE.
 
 Steps (each ``(cfg) -> dict``, one module each), run as
-``python pipelines/<step>.py simulate=md_full data=motifs model=motifs_vae``:
+``python pipelines/<step>.py simulate=md_dataset data=motifs model=motifs_vae``:
 
-- ``simulate``: LAMMPS melt-quench cells (``conf/simulate/md_full.yaml``; ``md_quick`` for tests),
+- ``simulate``: the committed slow-quench cells plus their LAMMPS spot-check (``md_dataset``; the cells
+  themselves come from ``md_slow``), fresh LAMMPS melt-quenches (``md_full``; ``md_quick`` for tests),
   or your own periodic Si cells with ``simulate.source=extxyz simulate.input_glob='path/*.extxyz'``
   (e.g. Deringer's GAP-MD a-Si); writes the cells and a structure report against experiment.
 - ``extract``: environments (closest n within r_cut, periodic), Gram entries, split by cell,

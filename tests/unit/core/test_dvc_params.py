@@ -16,7 +16,7 @@ CHANGES = {
     "ionic_gnn.hidden=128": {"ionic_train@ionic_gnn"},
     "ionic.screening.top_n=10": {"ionic_generate"},
     "motifs_vae.beta=0.01": {"motifs_train"},
-    "md_full.n_cells=8": {"motifs_simulate"},
+    "md_dataset.spotcheck.tolerance_angstrom=1e-5": {"motifs_simulate"},
     "hubbard_u.lr=0.01": {"hubbard_train@hubbard_u", "hubbard_train@hubbard_u_converged", "hubbard_evaluate"},
     "hubbard_v.trainer.max_epochs=3": {
         "hubbard_train@hubbard_v",
