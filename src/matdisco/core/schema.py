@@ -40,6 +40,7 @@ class TrainerSchema(_Section):
     max_epochs: PositiveInt | None = None
     early_stopping_patience: NonNegativeInt | None = None
     monitor: str
+    parallel_fits: PositiveInt | None = None
 
 
 class TrainingSchema(_Section):

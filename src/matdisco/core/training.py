@@ -6,7 +6,10 @@ import copy
 import importlib
 import inspect
 import io
+import multiprocessing
 import pickle
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import hydra
@@ -14,6 +17,7 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from tqdm.auto import tqdm
 
 from matdisco.core.config import CONF_DIR
 from matdisco.core.errors import InputError
@@ -21,7 +25,7 @@ from matdisco.core.io import atomic_write_bytes
 from matdisco.core.loggers import finish_loggers, make_loggers
 
 # Keys of conf/trainer/*.yaml that are ours, not pl.Trainer arguments.
-_OWN_TRAINER_KEYS = ("name", "early_stopping_patience", "monitor")
+_OWN_TRAINER_KEYS = ("name", "early_stopping_patience", "monitor", "parallel_fits")
 # Keys of conf/model/*.yaml that are ours, not arguments of the module named by `_target_`:
 # identity, and the settings blocks of the steps that use the model.
 OWN_MODEL_KEYS = ("name", "family", "training", "evaluate", "generate", "bench")
@@ -147,6 +151,33 @@ def build_trainer(
         enable_checkpointing=False,
         **kwargs,
     )
+
+
+def run_fits(cfg: DictConfig, fit_one: Callable, jobs: Sequence, desc: str) -> list:
+    """``[fit_one(cfg, job) for job in jobs]``, with up to ``trainer.parallel_fits`` fits at once.
+
+    Each fit seeds itself from its job, so the results (in ``jobs`` order) do not depend on the number
+    of workers. Workers are fresh (spawned) processes on ``torch_num_threads`` threads each, with the
+    Lightning progress bar off (the bar here counts finished fits); ``fit_one`` must be a module-level
+    function. One worker runs everything in this process.
+    """
+    n_workers = min(int(cfg.trainer.get("parallel_fits") or 1), len(jobs))
+    if n_workers <= 1:
+        return [fit_one(cfg, job) for job in tqdm(jobs, desc=desc, unit="fit")]
+    quiet = copy.deepcopy(cfg)
+    OmegaConf.update(quiet, "trainer.enable_progress_bar", False)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(n_workers, mp_context=context) as pool:
+        futures = [pool.submit(_in_worker, fit_one, quiet, job) for job in jobs]
+        for _ in tqdm(as_completed(futures), total=len(futures), desc=f"{desc} ({n_workers} at once)", unit="fit"):
+            pass
+        return [future.result() for future in futures]
+
+
+def _in_worker(fit_one: Callable, cfg: DictConfig, job):
+    """One fit in a worker process, on the configured number of torch threads."""
+    torch.set_num_threads(int(cfg.get("torch_num_threads") or 1))
+    return fit_one(cfg, job)
 
 
 def fit(

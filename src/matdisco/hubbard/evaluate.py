@@ -94,13 +94,13 @@ def evaluate(cfg) -> dict:
 def variant_config(cfg, overrides: list[str]):
     """The config of one model variant: conf/ composed with ``overrides`` (its model, schedule and
     target), then params.yaml's sections for them when ``cfg`` runs from it, with ``cfg``'s paths,
-    data, logger, seed and threads."""
-    variant = compose(overrides)
+    data, seed and threads, and the logger ``data.evaluate.blocked_logger`` for its holdout fits."""
+    variant = compose([*overrides, f"logger={cfg.data.evaluate.blocked_logger}"])
     OmegaConf.set_struct(variant, False)
     if cfg.get("params_file"):
         variant.params_file = cfg.params_file
         variant = apply_params_file(variant, overrides)
-    for key in ("paths", "data", "logger", "seed", "torch_num_threads"):
+    for key in ("paths", "data", "seed", "torch_num_threads"):
         variant[key] = cfg[key]
     return variant
 

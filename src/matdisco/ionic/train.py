@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from matdisco.core.config import artifact
 from matdisco.core.io import atomic_dir, atomic_path, atomic_write_json
 from matdisco.core.provenance import run_metadata
 from matdisco.core.seeding import member_seed, seed_everything
-from matdisco.core.training import fit, instantiate_model, save_module
+from matdisco.core.training import fit, instantiate_model, run_fits, save_module
 from matdisco.ionic.data import IonicDataModule, load_points, load_splits, model_dir, processed_dir, salt_graphs
 from matdisco.ionic.graphs import EDGE_DIM, NODE_DIM
 from matdisco.ionic.models import AdditiveConductivity
@@ -27,53 +27,25 @@ def train(cfg) -> dict:
 
     Writes ``models/ionic/<model>/<split>/member_<i>.pt`` (weights + type vocabulary), the learned
     A, B, C per atom type for the additive model, and ``train_summary.json``. The folder is replaced
-    only when every fit succeeded. Returns the mean best validation RMSE (ln units) of the default
-    split as ``objective``.
+    only when every fit succeeded. Fits run ``trainer.parallel_fits`` at a time (``core.training.run_fits``).
+    Returns the mean best validation RMSE (ln units) of the default split as ``objective``.
     """
-    points = load_points(cfg)
-    graphs = salt_graphs(points, cfg.data.typing.scheme)
     runs = named_splits(load_splits(cfg))
     if not cfg.data.split.kfold:
         runs = runs[:1]
     training = cfg.model.training
     metadata = run_metadata(cfg, [processed_dir(cfg) / "points.parquet", processed_dir(cfg) / "splits.json"])
     group = cfg.logger.get("group") or f"ionic-{cfg.model.name}"
-    val_rmse: dict[str, list[float]] = {}
     with atomic_dir(model_dir(cfg, cfg.model.name)) as out:
-        for split_name, split in tqdm(runs, desc=f"train {cfg.model.name}", unit="split"):
-            datamodule = IonicDataModule(
-                points,
-                graphs,
-                split,
-                training.batch_size_ils,
-                seed=int(cfg.seed),
-                require_known_types=needs_known_types(cfg.model),
-            )
-            for member in range(split_members(training, split_name)):
-                seed_everything(member_seed(int(cfg.seed), member))
-                module = instantiate_model(
-                    cfg.model, n_types=len(datamodule.vocabulary), node_dim=NODE_DIM, edge_dim=EDGE_DIM
-                )
-                fit(
-                    cfg,
-                    module,
-                    datamodule,
-                    artifact(cfg, "logs"),
-                    f"{cfg.model.name}-{split_name}-m{member}",
-                    metadata,
-                    group=group,
-                )
-                val_rmse.setdefault(split_name, []).append(_best_val_rmse(module, datamodule))
-                save_module(
-                    out / split_name / f"member_{member}.pt",
-                    module,
-                    vocabulary=datamodule.vocabulary,
-                    unseen_val=datamodule.unseen_val,
-                )
-                if isinstance(module, AdditiveConductivity) and split_name == "default":
-                    _write_parameter_table(
-                        out / f"atom_type_parameters_member_{member}.csv", module, datamodule.vocabulary
-                    )
+        jobs = [
+            MemberFit(split_name, split, member, out, metadata, group)
+            for split_name, split in runs
+            for member in range(split_members(training, split_name))
+        ]
+        scores = run_fits(cfg, fit_member, jobs, desc=f"train {cfg.model.name}")
+        val_rmse: dict[str, list[float]] = {}
+        for job, score in zip(jobs, scores, strict=True):
+            val_rmse.setdefault(job.split_name, []).append(score)
         summary = {
             "model": cfg.model.name,
             "val_rmse_ln": val_rmse,
@@ -84,6 +56,57 @@ def train(cfg) -> dict:
         atomic_write_json(out / "train_summary.json", summary)
     objective = float(np.mean(val_rmse["default"]))
     return {"objective": objective, "val_rmse_ln_default": objective, "model_dir": str(model_dir(cfg, cfg.model.name))}
+
+
+@dataclass(frozen=True)
+class MemberFit:
+    """One ensemble member on one split, written to ``out/<split_name>/member_<member>.pt``."""
+
+    split_name: str
+    split: object
+    member: int
+    out: Path
+    metadata: dict
+    group: str
+
+
+def fit_member(cfg, job: MemberFit) -> float:
+    """Fit one member (seeded by its index) and save it; returns its best validation RMSE (ln units)."""
+    points, graphs = _points_and_graphs(cfg)
+    datamodule = IonicDataModule(
+        points,
+        graphs,
+        job.split,
+        cfg.model.training.batch_size_ils,
+        seed=int(cfg.seed),
+        require_known_types=needs_known_types(cfg.model),
+    )
+    seed_everything(member_seed(int(cfg.seed), job.member))
+    module = instantiate_model(cfg.model, n_types=len(datamodule.vocabulary), node_dim=NODE_DIM, edge_dim=EDGE_DIM)
+    run = f"{cfg.model.name}-{job.split_name}-m{job.member}"
+    fit(cfg, module, datamodule, artifact(cfg, "logs"), run, job.metadata, group=job.group)
+    save_module(
+        job.out / job.split_name / f"member_{job.member}.pt",
+        module,
+        vocabulary=datamodule.vocabulary,
+        unseen_val=datamodule.unseen_val,
+    )
+    if isinstance(module, AdditiveConductivity) and job.split_name == "default":
+        _write_parameter_table(job.out / f"atom_type_parameters_member_{job.member}.csv", module, datamodule.vocabulary)
+    return _best_val_rmse(module, datamodule)
+
+
+_INPUTS: dict[tuple, tuple[pd.DataFrame, dict]] = {}
+
+
+def _points_and_graphs(cfg) -> tuple[pd.DataFrame, dict]:
+    """The curated points and their salt graphs, built once per process (and again if the points file changes)."""
+    points_file = processed_dir(cfg) / "points.parquet"
+    key = (str(points_file), points_file.stat().st_mtime_ns, str(cfg.data.typing.scheme))
+    if key not in _INPUTS:
+        points = load_points(cfg)
+        _INPUTS[key] = (points, salt_graphs(points, cfg.data.typing.scheme))
+    return _INPUTS[key]
 
 
 def split_members(training, split_name: str) -> int:

@@ -158,3 +158,11 @@ def test_a_variant_key_that_does_not_match_its_overrides_names_both(tmp_path):
     cfg.data.evaluate.variants = {"hubbard_v": ["model=hubbard_u"]}
     with pytest.raises(ConfigError, match="variants.hubbard_v composes the variant 'hubbard_u'"):
         E.evaluate(cfg)
+
+
+def test_holdout_fits_log_to_the_blocked_logger_not_the_runs_logger():
+    cfg = compose(["data=hubbard"])
+    assert cfg.logger.kind == "wandb"
+    variant = E.variant_config(cfg, list(cfg.data.evaluate.variants.hubbard_u))
+    assert variant.logger.kind == cfg.data.evaluate.blocked_logger == "csv"
+    assert variant.model.name == "hubbard_u" and variant.paths == cfg.paths
