@@ -53,11 +53,13 @@ pipeline: setup qe
 	dvc repro
 
 # The full-fidelity run as a DVC experiment (the committed metrics stay those of `make pipeline`):
-# every k-fold split of ionic_gnn gets the whole 5-member ensemble instead of one member.
+# every k-fold split of ionic_gnn gets the whole 5-member ensemble instead of one member; the stages
+# that do not read it are reused. Compare with `dvc exp show` / `dvc metrics diff`; rerun after
+# `dvc exp remove full-fidelity`.
 pipeline-full: setup qe
 	matdisco data fetch
 	dvc commit -q -f data.dvc
-	dvc exp run -f -n full-fidelity -S 'ionic_gnn.training.kfold_members=null'
+	dvc exp run -n full-fidelity -S 'ionic_gnn.training.kfold_members=null'
 
 # ruff: lint and formatting check (CI runs this before the tests); `make format` rewrites the tree.
 lint: setup
