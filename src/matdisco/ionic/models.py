@@ -138,7 +138,13 @@ class ConductivityModule(pl.LightningModule):
 
 
 class AdditiveConductivity(ConductivityModule):
-    """The talk's ansatz: one (A, B, C) per atom type. Unseen types (index -1) are refused."""
+    """The talk's ansatz: one (A, B, C) per atom type. Unseen types (index -1) are refused.
+
+    ``init_ridge_alpha``: when set, :meth:`initialise_closed_form` starts training from the
+    closed-form ridge fit of the ansatz (penalty ``alpha`` on the per-type terms, squared error
+    summed over points, as the ``ridge_additive`` baseline); with ``trainer.max_epochs=0`` the model
+    is that fit. ``None``: terms start at zero.
+    """
 
     needs_known_types = True
 
@@ -151,10 +157,30 @@ class AdditiveConductivity(ConductivityModule):
         huber_delta: float = 1.0,
         temperature_reference_K: float = 298.15,
         weighting: str = "point",
+        init_ridge_alpha: float | None = None,
     ):
         super().__init__(lr, l2, loss, huber_delta, temperature_reference_K, weighting)
         self.save_hyperparameters()
+        self.init_ridge_alpha = init_ridge_alpha
         self.type_terms = nn.Parameter(torch.zeros(n_types, 3))
+
+    def initialise_closed_form(self, items) -> None:
+        """Set ``type_terms`` [n_types, 3] to the ridge fit on ``items`` (``ILPoints`` items: graph
+        with ``type_id``, temperature_K [k], ln_sigma [k]); no-op when ``init_ridge_alpha`` is None."""
+        if self.init_ridge_alpha is None:
+            return
+        n_types = self.type_terms.shape[0]
+        rows, targets = [], []
+        for graph, temperature_K, ln_sigma in items:
+            counts = torch.bincount(graph.type_id, minlength=n_types).double()
+            tau = self.tau(temperature_K.double())
+            rows.append(torch.cat([counts * tau[:, None] ** k for k in range(3)], dim=1))
+            targets.append(ln_sigma.double())
+        x, y = torch.cat(rows), torch.cat(targets)
+        gram = x.T @ x + float(self.init_ridge_alpha) * torch.eye(3 * n_types, dtype=torch.float64)
+        coef = torch.linalg.solve(gram, x.T @ y)
+        with torch.no_grad():
+            self.type_terms.copy_(coef.reshape(3, n_types).T.float())
 
     def atom_terms(self, graphs) -> torch.Tensor:
         if bool((graphs.type_id < 0).any()):

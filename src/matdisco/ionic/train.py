@@ -83,6 +83,8 @@ def fit_member(cfg, job: MemberFit) -> float:
     )
     seed_everything(member_seed(int(cfg.seed), job.member))
     module = instantiate_model(cfg.model, n_types=len(datamodule.vocabulary), node_dim=NODE_DIM, edge_dim=EDGE_DIM)
+    if isinstance(module, AdditiveConductivity):
+        module.initialise_closed_form(datamodule.train_set)
     run = f"{cfg.model.name}-{job.split_name}-m{job.member}"
     fit(cfg, module, datamodule, artifact(cfg, "logs"), run, job.metadata, group=job.group)
     save_module(
