@@ -17,7 +17,9 @@ from rdkit.Chem import Descriptors
 from matdisco.core.errors import InputError
 from matdisco.ionic import keys
 from matdisco.ionic.ions import ion_mol
+from matdisco.ionic.sources import package_file
 
+DENSITY_FILE = ("salty-ilthermo", "salty/data/density.csv")
 RAW_DENSITY = "Specific density, kg/m<SUP>3</SUP>"
 AMBIENT_PRESSURE_KPA = 101.325
 
@@ -77,3 +79,9 @@ def molar_mass_g_per_mol(salt_smiles: str) -> float:
 def molar_conductivity_S_cm2_per_mol(sigma_S_per_m, molar_mass_g_per_mol: float, rho_g_per_cm3):
     """Lambda (S cm^2/mol) = 0.01 * sigma (S/m) * M (g/mol) / rho (g/cm^3); arrays broadcast."""
     return 0.01 * np.asarray(sigma_S_per_m, float) * molar_mass_g_per_mol / np.asarray(rho_g_per_cm3, float)
+
+
+def snapshot_density_lines(cfg) -> dict[str, DensityLine]:
+    """Salt name -> density line from the shipped density.csv (settings ``data.density``)."""
+    raw = pd.read_csv(package_file(*DENSITY_FILE))
+    return density_lines(raw, float(cfg.data.density.pressure_max_deviation_kPa), int(cfg.data.density.min_points))

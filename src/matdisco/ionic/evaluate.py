@@ -19,7 +19,8 @@ from matdisco.core.plots import parity_plot
 from matdisco.ionic import keys
 from matdisco.ionic.baselines import BASELINES
 from matdisco.ionic.data import load_points, load_splits, model_dir, salt_graphs
-from matdisco.ionic.density import density_lines
+from matdisco.ionic.density import snapshot_density_lines
+from matdisco.ionic.molar_volume import attach_ln_concentration, concentration_model
 from matdisco.ionic.prediction import Ensemble, predict_points
 from matdisco.ionic.scoring import (
     LN_LAMBDA_OFFSET,
@@ -34,10 +35,8 @@ from matdisco.ionic.scoring import (
     per_il_errors,
     wide_out_of_fold,
 )
-from matdisco.ionic.sources import package_file
 from matdisco.ionic.splits import named_splits
 
-DENSITY_FILE = ("salty-ilthermo", "salty/data/density.csv")
 UMANA_2025 = {
     "reference": "Umana, Cashen, Zavala, Gebbie, Digital Discovery 4, 1423-1436 (2025)",
     "r2_nernst_einstein": 0.72,
@@ -69,24 +68,16 @@ def held_out_predictions(cfg, points: pd.DataFrame, graphs: dict, splits: dict) 
     return pd.concat(frames, ignore_index=True)
 
 
-def density_lines_of_snapshot(cfg) -> dict:
-    """Salt name -> density line from the shipped density.csv (settings ``data.density``)."""
-    raw = pd.read_csv(package_file(*DENSITY_FILE))
-    return density_lines(raw, float(cfg.data.density.pressure_max_deviation_kPa), int(cfg.data.density.min_points))
-
-
 def evaluate(cfg) -> dict:
     """Score every baseline and model of ``data.evaluate`` on held-out ILs (see the module docstring)."""
     settings = cfg.data.evaluate
     points = load_points(cfg)
+    lines = snapshot_density_lines(cfg)
     points = points.assign(
-        **{
-            LN_LAMBDA_OFFSET: ln_lambda_offsets(
-                points, density_lines_of_snapshot(cfg), float(settings.lambda_extrapolation_K)
-            )
-        }
+        **{LN_LAMBDA_OFFSET: ln_lambda_offsets(points, lines, float(settings.lambda_extrapolation_K))}
     )
-    graphs = salt_graphs(points, cfg.data.typing.scheme)
+    volumes, volume_errors = concentration_model(cfg, points, lines)
+    graphs = attach_ln_concentration(salt_graphs(points, cfg.data.typing.scheme), points, volumes)
     splits = load_splits(cfg)
     predictions = held_out_predictions(cfg, points, graphs, splits)
     scored = common_points(predictions)
@@ -122,6 +113,7 @@ def evaluate(cfg) -> dict:
             "n_resamples": int(settings.bootstrap.n_resamples),
             "n_ils_excluded_unseen_types": len(excluded),
         },
+        "molar_volume_model": volume_errors,
         "literature": UMANA_2025,
     }
     atomic_write_json(artifact(cfg, "metrics", "ionic", "evaluate.json"), report)

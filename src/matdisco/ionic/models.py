@@ -35,6 +35,8 @@ class ConductivityModule(pl.LightningModule):
     points sharing a weight of 1 / n_points, so ILs measured at many temperatures do not dominate).
     ``terms_l2``: penalty on the mean squared per-atom (A, B, C) of the batch; it keeps atom terms
     that the data do not constrain (B and C of atoms only seen at one temperature) near zero.
+    ``molar_volume``: the atom terms give ln Lambda and the graph's ``ln_conc`` [n_graphs]
+    (ln(c / 1 mol L^-1), :mod:`matdisco.ionic.molar_volume`) is added to A: sigma = Lambda c.
     """
 
     def __init__(
@@ -46,12 +48,14 @@ class ConductivityModule(pl.LightningModule):
         temperature_reference_K: float,
         weighting: str,
         terms_l2: float = 0.0,
+        molar_volume: bool = False,
     ):
         super().__init__()
         if loss not in ("mse", "huber"):
             raise ValueError(f"model.loss must be 'mse' or 'huber', got {loss!r}")
         if weighting not in ("point", "il"):
             raise ValueError(f"model.weighting must be 'point' or 'il', got {weighting!r}")
+        self.molar_volume = molar_volume
         self.lr = lr
         self.l2 = l2
         self.terms_l2 = terms_l2
@@ -75,13 +79,18 @@ class ConductivityModule(pl.LightningModule):
         raise NotImplementedError
 
     def graph_terms(self, graphs) -> torch.Tensor:
-        """(A, B, C) summed over the atoms of each graph, [n_graphs, 3]."""
+        """(A, B, C) of each graph, [n_graphs, 3]: atom terms summed (+ ln c on A with ``molar_volume``)."""
         return self._sum_over_graphs(self.atom_terms(graphs), graphs)
 
-    @staticmethod
-    def _sum_over_graphs(atom_terms: torch.Tensor, graphs) -> torch.Tensor:
-        """Per-atom terms [n_atoms, 3] summed per graph -> [n_graphs, 3]."""
-        return scatter(atom_terms, graphs.batch, dim=0, dim_size=graphs.num_graphs, reduce="sum")
+    def _sum_over_graphs(self, atom_terms: torch.Tensor, graphs) -> torch.Tensor:
+        """Per-atom terms [n_atoms, 3] summed per graph -> [n_graphs, 3], plus ``ln_conc`` on A when
+        ``molar_volume``."""
+        terms = scatter(atom_terms, graphs.batch, dim=0, dim_size=graphs.num_graphs, reduce="sum")
+        if not self.molar_volume:
+            return terms
+        if getattr(graphs, "ln_conc", None) is None:
+            raise ValueError("model.molar_volume=true needs graphs with ln_conc (molar_volume.attach_ln_concentration)")
+        return terms + torch.nn.functional.pad(graphs.ln_conc[:, None], (0, 2))
 
     def tau(self, temperature_K: torch.Tensor) -> torch.Tensor:
         """Scaled inverse temperature T_ref / T - 1 (dimensionless)."""
@@ -138,7 +147,13 @@ class ConductivityModule(pl.LightningModule):
 
 
 class AdditiveConductivity(ConductivityModule):
-    """The talk's ansatz: one (A, B, C) per atom type. Unseen types (index -1) are refused."""
+    """The talk's ansatz: one (A, B, C) per atom type. Unseen types (index -1) are refused.
+
+    ``init_ridge_alpha``: when set, :meth:`initialise_closed_form` starts training from the
+    closed-form ridge fit of the ansatz (penalty ``alpha`` on the per-type terms, squared error
+    summed over points, as the ``ridge_additive`` baseline); with ``trainer.max_epochs=0`` the model
+    is that fit. ``None``: terms start at zero.
+    """
 
     needs_known_types = True
 
@@ -151,10 +166,32 @@ class AdditiveConductivity(ConductivityModule):
         huber_delta: float = 1.0,
         temperature_reference_K: float = 298.15,
         weighting: str = "point",
+        init_ridge_alpha: float | None = None,
+        molar_volume: bool = False,
     ):
-        super().__init__(lr, l2, loss, huber_delta, temperature_reference_K, weighting)
+        super().__init__(lr, l2, loss, huber_delta, temperature_reference_K, weighting, molar_volume=molar_volume)
         self.save_hyperparameters()
+        self.init_ridge_alpha = init_ridge_alpha
         self.type_terms = nn.Parameter(torch.zeros(n_types, 3))
+
+    def initialise_closed_form(self, items) -> None:
+        """Set ``type_terms`` [n_types, 3] to the ridge fit on ``items`` (``ILPoints`` items: graph
+        with ``type_id``, temperature_K [k], ln_sigma [k]); no-op when ``init_ridge_alpha`` is None."""
+        if self.init_ridge_alpha is None:
+            return
+        n_types = self.type_terms.shape[0]
+        rows, targets = [], []
+        for graph, temperature_K, ln_sigma in items:
+            counts = torch.bincount(graph.type_id, minlength=n_types).double()
+            tau = self.tau(temperature_K.double())
+            rows.append(torch.cat([counts * tau[:, None] ** k for k in range(3)], dim=1))
+            offset = float(graph.ln_conc) if self.molar_volume else 0.0
+            targets.append(ln_sigma.double() - offset)
+        x, y = torch.cat(rows), torch.cat(targets)
+        gram = x.T @ x + float(self.init_ridge_alpha) * torch.eye(3 * n_types, dtype=torch.float64)
+        coef = torch.linalg.solve(gram, x.T @ y)
+        with torch.no_grad():
+            self.type_terms.copy_(coef.reshape(3, n_types).T.float())
 
     def atom_terms(self, graphs) -> torch.Tensor:
         if bool((graphs.type_id < 0).any()):
@@ -186,8 +223,9 @@ class GraphConductivity(ConductivityModule):
         weighting: str = "point",
         linear_skip: bool = False,
         terms_l2: float = 0.0,
+        molar_volume: bool = False,
     ):
-        super().__init__(lr, l2, loss, huber_delta, temperature_reference_K, weighting, terms_l2)
+        super().__init__(lr, l2, loss, huber_delta, temperature_reference_K, weighting, terms_l2, molar_volume)
         self.save_hyperparameters()
         self.skip = nn.Linear(node_dim, 3, bias=False) if linear_skip else None
         if self.skip is not None:

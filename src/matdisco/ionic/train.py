@@ -16,8 +16,10 @@ from matdisco.core.provenance import run_metadata
 from matdisco.core.seeding import member_seed, seed_everything
 from matdisco.core.training import fit, instantiate_model, run_fits, save_module
 from matdisco.ionic.data import IonicDataModule, load_points, load_splits, model_dir, processed_dir, salt_graphs
+from matdisco.ionic.density import snapshot_density_lines
 from matdisco.ionic.graphs import EDGE_DIM, NODE_DIM
 from matdisco.ionic.models import AdditiveConductivity
+from matdisco.ionic.molar_volume import attach_ln_concentration, concentration_model
 from matdisco.ionic.params_table import parameter_table
 from matdisco.ionic.splits import named_splits
 
@@ -83,6 +85,8 @@ def fit_member(cfg, job: MemberFit) -> float:
     )
     seed_everything(member_seed(int(cfg.seed), job.member))
     module = instantiate_model(cfg.model, n_types=len(datamodule.vocabulary), node_dim=NODE_DIM, edge_dim=EDGE_DIM)
+    if isinstance(module, AdditiveConductivity):
+        module.initialise_closed_form(datamodule.train_set)
     run = f"{cfg.model.name}-{job.split_name}-m{job.member}"
     fit(cfg, module, datamodule, artifact(cfg, "logs"), run, job.metadata, group=job.group)
     save_module(
@@ -102,10 +106,15 @@ _INPUTS: dict[tuple, tuple[pd.DataFrame, dict]] = {}
 def _points_and_graphs(cfg) -> tuple[pd.DataFrame, dict]:
     """The curated points and their salt graphs, built once per process (and again if the points file changes)."""
     points_file = processed_dir(cfg) / "points.parquet"
-    key = (str(points_file), points_file.stat().st_mtime_ns, str(cfg.data.typing.scheme))
+    molar_volume = bool(cfg.model.get("molar_volume", False))
+    key = (str(points_file), points_file.stat().st_mtime_ns, str(cfg.data.typing.scheme), molar_volume)
     if key not in _INPUTS:
         points = load_points(cfg)
-        _INPUTS[key] = (points, salt_graphs(points, cfg.data.typing.scheme))
+        graphs = salt_graphs(points, cfg.data.typing.scheme)
+        if molar_volume:
+            volumes, _ = concentration_model(cfg, points, snapshot_density_lines(cfg))
+            graphs = attach_ln_concentration(graphs, points, volumes)
+        _INPUTS[key] = (points, graphs)
     return _INPUTS[key]
 
 
