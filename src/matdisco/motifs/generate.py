@@ -46,12 +46,15 @@ def generate(cfg: DictConfig) -> dict:
     model, normaliser = load_trained(cfg)
     rng = np.random.default_rng(int(cfg.seed))
     held_out = arrays[keys.COORDS][split_rows(arrays, "test")]
-    radius = float(np.mean(np.linalg.norm(arrays[keys.COORDS][split_rows(arrays, "train")], axis=-1)))
+    train_coords = arrays[keys.COORDS][split_rows(arrays, "train")]
+    radius = float(np.mean(np.linalg.norm(train_coords, axis=-1)))
+    first_shell = int(cfg.data.evaluate.shell_sizes[0])
+    settings = inpaint_settings(cfg, float(np.median(np.linalg.norm(train_coords[:, :first_shell], axis=-1))), radius)
     metrics = {
         "samples": _samples(cfg, model, normaliser, arrays[keys.GRAM][split_rows(arrays, "train")], rng),
         "interpolation": _interpolation(cfg, model, normaliser, held_out),
-        "inpainting": _inpainting(cfg, model, normaliser, held_out, radius, rng),
-        "vacancy": _vacancy(cfg, model, normaliser, arrays, radius, rng),
+        "inpainting": _inpainting(cfg, model, normaliser, held_out, settings, rng),
+        "vacancy": _vacancy(cfg, model, normaliser, arrays, settings, rng),
     }
     atomic_write_json(artifact(cfg, "metrics", FAMILY, "generate.json"), metrics)
     return flat_metrics(metrics)
@@ -64,8 +67,9 @@ def write_frames(path: Path, frames: list) -> Path:
     return path
 
 
-def inpaint_settings(cfg: DictConfig) -> InpaintSettings:
-    """Inpainting optimisation settings from ``data.generate.inpaint``."""
+def inpaint_settings(cfg: DictConfig, bond_length_angstrom: float, radius_angstrom: float) -> InpaintSettings:
+    """Inpainting settings from ``data.generate.inpaint``; the tetrahedral start uses the training data's median
+    bond length and mean neighbour distance (Angstrom) and ``data.evaluate.bond_cutoff_angstrom``."""
     section = cfg.data.generate.inpaint
     return InpaintSettings(
         steps=int(section.steps),
@@ -73,6 +77,10 @@ def inpaint_settings(cfg: DictConfig) -> InpaintSettings:
         n_restarts=int(section.n_restarts),
         prior_weight=float(section.prior_weight),
         restore_norms=bool(cfg.data.restore_norms),
+        start=str(section.start),
+        bond_cutoff_angstrom=float(cfg.data.evaluate.bond_cutoff_angstrom),
+        bond_length_angstrom=bond_length_angstrom,
+        radius_angstrom=radius_angstrom,
     )
 
 
@@ -142,15 +150,15 @@ def _inpainting(
     model: MotifVAE,
     normaliser: GramNormaliser,
     held_out: np.ndarray,
-    radius: float,
+    settings: InpaintSettings,
     rng: np.random.Generator,
 ) -> dict:
-    """RMSD of infilled atoms (Hungarian-matched) vs truth for each k, against random and mean placement."""
+    """RMSD of infilled atoms (Hungarian-matched) vs truth for each k, against random, mean and tetrahedral
+    placement (bond length and radius from ``settings``, i.e. the training environments)."""
     section = cfg.data.generate.inpaint
-    settings = inpaint_settings(cfg)
+    radius = settings.radius_angstrom
     picks = rng.choice(len(held_out), size=min(int(section.n_environments), len(held_out)), replace=False)
     first_shell = int(cfg.data.evaluate.shell_sizes[0])
-    bond_length = float(np.median(np.linalg.norm(held_out[:, :first_shell], axis=-1)))
     results, examples = {}, []
     for k in section.k_known:
         known, missing, missing_labels = split_known(held_out[picks], int(k), rng)
@@ -161,7 +169,7 @@ def _inpainting(
             "random_baseline": baseline_random(known, missing.shape[1], radius, rng),
             "mean_baseline": baseline_mean(known, missing.shape[1], radius),
             "tetrahedral_baseline": tetrahedral_baseline(
-                known, missing.shape[1], float(cfg.data.evaluate.bond_cutoff_angstrom), bond_length, radius
+                known, missing.shape[1], settings.bond_cutoff_angstrom, settings.bond_length_angstrom, radius
             ),
         }
         results[f"k{k}"] = {
@@ -184,7 +192,12 @@ def _inpainting(
 
 
 def _vacancy(
-    cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, arrays: dict, radius: float, rng: np.random.Generator
+    cfg: DictConfig,
+    model: MotifVAE,
+    normaliser: GramNormaliser,
+    arrays: dict,
+    settings: InpaintSettings,
+    rng: np.random.Generator,
 ) -> dict:
     """Remove atoms of a held-out cell one at a time and put each back by inpainting its neighbours' environments."""
     test_cell = int(arrays[keys.CELL][split_rows(arrays, "test")][0])
@@ -204,10 +217,10 @@ def _vacancy(
             int(site),
             float(cfg.data.evaluate.bond_cutoff_angstrom),
             float(cfg.data.r_cut_angstrom),
-            inpaint_settings(cfg),
+            settings,
             rng,
         )
-        baseline = found["centres"] + baseline_mean(found["known"], 1, radius)[:, 0]
+        baseline = found["centres"] + baseline_mean(found["known"], 1, settings.radius_angstrom)[:, 0]
         row = {"site": int(site), "n_bonded": len(found["centres"])}
         for name, candidates in (("model", found["model"]), ("mean_baseline", baseline)):
             position = consensus_position(candidates, atoms)

@@ -15,6 +15,7 @@ from ase import Atoms
 from ase.geometry import find_mic
 
 from matdisco.core.errors import ConfigError
+from matdisco.motifs.baselines import tetrahedral_baseline
 from matdisco.motifs.environments import GramNormaliser, environments, gram_full, gram_upper, upper_indices
 from matdisco.motifs.geometry import align, coordinates_from_gram, hungarian_match, matched_rmsd, procrustes, rmsd
 from matdisco.motifs.models import MotifVAE
@@ -125,16 +126,38 @@ def interpolate(
     return frames, discarded
 
 
+INPAINT_STARTS = ("noise", "tetrahedral")
+
+
 @dataclass(frozen=True)
 class InpaintSettings:
     """Optimisation of the latent point (Adam steps and rate, noise restarts per slot choice, prior
-    weight) and the decoding of the result (``restore_norms``, see ``coordinates_from_gram``)."""
+    weight), the decoding of the result (``restore_norms``, see ``coordinates_from_gram``) and the
+    start of the unknown entries: ``noise`` (N(0, 1), normalised) or ``tetrahedral`` (the Gram of the
+    known atoms plus their :func:`~matdisco.motifs.baselines.tetrahedral_baseline` completion, with
+    its bond cutoff, bond length and mean neighbour distance in Angstrom)."""
 
     steps: int = 300
     lr: float = 0.05
     n_restarts: int = 2
     prior_weight: float = 1e-3
     restore_norms: bool = True
+    start: str = "noise"
+    bond_cutoff_angstrom: float = 2.85
+    bond_length_angstrom: float = 2.35
+    radius_angstrom: float = 3.0
+
+    def __post_init__(self):
+        if self.start not in INPAINT_STARTS:
+            raise ConfigError(f"data.generate.inpaint.start must be one of {INPAINT_STARTS}, got {self.start!r}")
+
+    def missing_start(self, known: np.ndarray, n_missing: int) -> np.ndarray | None:
+        """Start positions (B, n_missing, 3) of the missing atoms for known (B, k, 3); None for the noise start."""
+        if self.start == "noise":
+            return None
+        return tetrahedral_baseline(
+            known, n_missing, self.bond_cutoff_angstrom, self.bond_length_angstrom, self.radius_angstrom
+        )
 
 
 def slot_choices(n_neighbours: int, n_known: int) -> np.ndarray:
@@ -149,8 +172,10 @@ def inpaint(
 
     known (B, k, 3), in the order of the ordering rule (nearest first). The labels of the missing
     atoms are unknown, so every placement of the known atoms among the n labels that keeps their
-    order is tried (:func:`slot_choices`). For each, G^I holds the exact known entries and N(0, 1)
-    noise (normalised units) elsewhere; z^I = encoder mean of G^I; then Adam on z minimises the
+    order is tried (:func:`slot_choices`). For each, G^I holds the exact known entries and, elsewhere,
+    N(0, 1) noise (normalised units; ``settings.start`` = noise, ``n_restarts`` draws) or the entries
+    of the tetrahedral completion placed in the free slots (``tetrahedral``, one try per slot
+    choice); z^I = encoder mean of G^I; then Adam on z minimises the
     masked mismatch between decoded and known normalised entries + ``prior_weight`` * mean(z^2)
     (keeps z on the learned manifold). Of all slot choices and ``n_restarts`` noise draws the
     smallest masked mismatch wins. The decoded environment is aligned (O(3)) on its known atoms to
@@ -163,10 +188,13 @@ def inpaint(
     """
     n_env, n_known = known.shape[:2]
     n = normaliser.n_neighbours
-    slots = np.tile(slot_choices(n, n_known), (settings.n_restarts, 1))
+    missing_start = settings.missing_start(known, n - n_known)
+    slots = np.tile(slot_choices(n, n_known), (1 if missing_start is not None else settings.n_restarts, 1))
     n_tries = len(slots)
     placed = np.zeros((n_env, n_tries, n, 3))
     placed[:, np.arange(n_tries)[:, None], slots] = known[:, None]
+    if missing_start is not None:
+        placed[:, np.arange(n_tries)[:, None], _missing_labels(slots, n)] = missing_start[:, None]
     labelled = np.zeros((n_tries, n), dtype=bool)
     labelled[np.arange(n_tries)[:, None], slots] = True
     rows, cols = upper_indices(n)
@@ -174,7 +202,8 @@ def inpaint(
         n_env * n_tries, -1
     )
     start = normaliser.normalise(gram_upper(placed)).reshape(n_env * n_tries, -1)
-    start[~mask] = rng.standard_normal(int((~mask).sum()))
+    if missing_start is None:
+        start[~mask] = rng.standard_normal(int((~mask).sum()))
     z = _optimise_latent(model, start, mask, settings)
     with torch.no_grad():
         loss, relabelling = _masked_loss(model, z, torch.as_tensor(start, dtype=torch.float32), torch.as_tensor(mask))
