@@ -14,17 +14,20 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from matdisco.core.config import artifact
+from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_path, atomic_write_json
 from matdisco.motifs import keys
 from matdisco.motifs.baselines import baseline_mean, baseline_random, tetrahedral_baseline
 from matdisco.motifs.data import FAMILY, cells_dir, load_environments, split_rows
-from matdisco.motifs.environments import GramNormaliser
+from matdisco.motifs.environments import GramNormaliser, gram_upper
 from matdisco.motifs.figures import strip_figure
 from matdisco.motifs.geometry import aligned_rmsd
 from matdisco.motifs.md import final_potential, potential_energy, relax
 from matdisco.motifs.models import MotifVAE, load_trained
 from matdisco.motifs.sampling import (
+    MAX_ASSIGNMENTS,
     InpaintSettings,
+    conditional_mean_infill,
     consensus_position,
     environment_atoms,
     inpaint,
@@ -32,6 +35,7 @@ from matdisco.motifs.sampling import (
     latent_density,
     matched_rmsds,
     mic_distance,
+    n_label_choices,
     sample,
     split_known,
     vacancy_candidates,
@@ -53,7 +57,7 @@ def generate(cfg: DictConfig) -> dict:
     metrics = {
         "samples": _samples(cfg, model, normaliser, arrays[keys.GRAM][split_rows(arrays, "train")], rng),
         "interpolation": _interpolation(cfg, model, normaliser, held_out),
-        "inpainting": _inpainting(cfg, model, normaliser, held_out, settings, rng),
+        "inpainting": _inpainting(cfg, model, normaliser, held_out, train_coords, settings, rng),
         "vacancy": _vacancy(cfg, model, normaliser, arrays, settings, rng),
     }
     atomic_write_json(artifact(cfg, "metrics", FAMILY, "generate.json"), metrics)
@@ -150,19 +154,22 @@ def _inpainting(
     model: MotifVAE,
     normaliser: GramNormaliser,
     held_out: np.ndarray,
+    train_coords: np.ndarray,
     settings: InpaintSettings,
     rng: np.random.Generator,
 ) -> dict:
     """RMSD of infilled atoms (Hungarian-matched) vs truth for each k, against random, mean and tetrahedral
-    placement (bond length and radius from ``settings``, i.e. the training environments)."""
+    placement (bond length and radius from ``settings``, i.e. the training environments) and the mean of
+    the best-fitting training environments (:func:`conditional_mean_infill`, where the label choices are few)."""
     section = cfg.data.generate.inpaint
     radius = settings.radius_angstrom
     picks = rng.choice(len(held_out), size=min(int(section.n_environments), len(held_out)), replace=False)
     first_shell = int(cfg.data.evaluate.shell_sizes[0])
+    candidates = _decoded_candidates(cfg, model, normaliser, train_coords, rng)
     results, examples = {}, []
     for k in section.k_known:
         known, missing, missing_labels = split_known(held_out[picks], int(k), rng)
-        filled = inpaint(model, normaliser, known, settings, rng)
+        filled = _model_infill(model, normaliser, known, settings, candidates, int(section.n_best), rng)
         model_rmsd = matched_rmsds(filled["infilled"], missing)
         predictions = {
             "model": filled["infilled"],
@@ -172,9 +179,14 @@ def _inpainting(
                 known, missing.shape[1], settings.bond_cutoff_angstrom, settings.bond_length_angstrom, radius
             ),
         }
+        if n_label_choices(held_out.shape[1], int(k)) <= MAX_ASSIGNMENTS:
+            predictions["nearest_training_baseline"] = conditional_mean_infill(
+                known, train_coords, int(section.n_best)
+            )["infilled"]
         results[f"k{k}"] = {
             "n_environments": len(picks),
-            "known_atoms_rmsd_angstrom_median": float(np.median(filled["known_rmsd"])),
+            "method": str(section.method),
+            **{name: float(np.median(values)) for name, values in filled.items() if name != "infilled"},
             **{
                 name: inpainting_scores(predicted, missing, missing_labels < first_shell)
                 for name, predicted in predictions.items()
@@ -189,6 +201,42 @@ def _inpainting(
         ]
     write_frames(artifact(cfg, "results", FAMILY, "inpainting.extxyz"), examples)
     return results
+
+
+INPAINT_METHODS = ("optimise", "conditional_mean")
+
+
+def _decoded_candidates(
+    cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, train_coords: np.ndarray, rng: np.random.Generator
+) -> np.ndarray | None:
+    """For ``inpaint.method=conditional_mean``: ``inpaint.n_candidates`` environments (S, n, 3) decoded from the
+    configured latent density (``data.evaluate.latent_density``); None for ``optimise``."""
+    section = cfg.data.generate.inpaint
+    if str(section.method) not in INPAINT_METHODS:
+        raise ConfigError(f"data.generate.inpaint.method must be one of {INPAINT_METHODS}, got {section.method!r}")
+    if str(section.method) == "optimise":
+        return None
+    density = latent_density(model, normaliser, gram_upper(train_coords), str(cfg.data.evaluate.latent_density))
+    return sample(model, normaliser, density, int(section.n_candidates), rng, bool(cfg.data.restore_norms))[0]
+
+
+def _model_infill(
+    model: MotifVAE,
+    normaliser: GramNormaliser,
+    known: np.ndarray,
+    settings: InpaintSettings,
+    candidates: np.ndarray | None,
+    n_best: int,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """The model's missing atoms (B, n-k, 3) for known (B, k, 3) and a per-environment diagnostic: latent
+    optimisation (:func:`inpaint`; ``known_rmsd``, Angstrom) or, with decoded ``candidates``, the conditional
+    mean of the best-fitting ones (:func:`conditional_mean_infill`; ``fit``, Angstrom^4)."""
+    if candidates is None:
+        filled = inpaint(model, normaliser, known, settings, rng)
+        return {"infilled": filled["infilled"], "known_atoms_rmsd_angstrom_median": filled["known_rmsd"]}
+    filled = conditional_mean_infill(known, candidates, n_best)
+    return {"infilled": filled["infilled"], "best_fit_angstrom4_median": filled["fit"]}
 
 
 def _vacancy(

@@ -7,6 +7,7 @@ unless called normalised. Every decoded environment is defined up to O(3) (see `
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -225,6 +226,56 @@ def inpaint(
         "known_rmsd": rmsd(decoded[:, :n_known], known),
         "loss": loss[chosen],
     }
+
+
+MAX_ASSIGNMENTS = 5040  # k known atoms onto n candidate labels: n! / (n - k)!; 4 neighbours: at most 24
+
+
+def n_label_choices(n_neighbours: int, n_known: int) -> int:
+    """Ordered choices of ``n_known`` of ``n_neighbours`` labels, n! / (n - k)!."""
+    return math.perm(n_neighbours, n_known)
+
+
+def conditional_mean_infill(
+    known: np.ndarray, candidates: np.ndarray, n_best: int, chunk_size: int = 16
+) -> dict[str, np.ndarray]:
+    """Missing atoms as the mean over the candidate environments that fit the known atoms best.
+
+    known (B, k, 3) in Angstrom; candidates (S, n, 3), e.g. decoded latent draws (the VAE's density
+    conditioned on the known atoms by selection) or training environments (a nearest-neighbour
+    baseline). Fit of candidate s to environment b = least squared mismatch (Angstrom^4) of the k x k
+    Gram of the known atoms with the Gram block of k candidate atoms, over every ordered choice of
+    those k labels (O(3)- and label-free). Of the ``n_best`` best candidates, each is aligned (O(3)
+    Procrustes) on its chosen atoms to ``known``; its other n - k atoms, matched (Hungarian) to those
+    of the best candidate, are averaged. Returns ``infilled`` (B, n-k, 3) and ``fit`` (B,) of the best.
+    """
+    n_env, n_known = known.shape[:2]
+    n = candidates.shape[1]
+    if n_label_choices(n, n_known) > MAX_ASSIGNMENTS:
+        raise ConfigError(
+            f"conditional-mean inpainting tries {n_label_choices(n, n_known)} label choices of {n_known} of {n} "
+            f"atoms, more than {MAX_ASSIGNMENTS}: use data.generate.inpaint.method=optimise for this shell"
+        )
+    choices = np.array(list(itertools.permutations(range(n), n_known)), dtype=np.int64)  # (A, k)
+    gram = np.einsum("sad,sbd->sab", candidates, candidates)
+    blocks = gram[:, choices[:, :, None], choices[:, None, :]].reshape(len(candidates), len(choices), -1)
+    target = np.einsum("bad,bcd->bac", known, known).reshape(n_env, 1, 1, -1)
+    fits, best_choice = np.empty((n_env, len(candidates))), np.empty((n_env, len(candidates)), dtype=np.int64)
+    for start in range(0, n_env, chunk_size):
+        mismatch = np.sum((blocks[None] - target[start : start + chunk_size]) ** 2, axis=-1)  # (b, S, A)
+        best_choice[start : start + chunk_size] = mismatch.argmin(axis=2)
+        fits[start : start + chunk_size] = mismatch.min(axis=2)
+    top = np.argsort(fits, axis=1)[:, :n_best]  # (B, n_best)
+    chosen = choices[np.take_along_axis(best_choice, top, axis=1)]  # (B, n_best, k)
+    others = np.stack([_missing_labels(c, n) for c in chosen])  # (B, n_best, n-k)
+    picked = candidates[top]  # (B, n_best, n, 3)
+    fitted = np.take_along_axis(picked, chosen[..., None], axis=2)
+    rest = np.take_along_axis(picked, others[..., None], axis=2)
+    rest = rest @ procrustes(fitted, np.broadcast_to(known[:, None], fitted.shape), proper=False)
+    for b in range(n_env):
+        for j in range(1, n_best):
+            rest[b, j] = rest[b, j][hungarian_match(rest[b, j], rest[b, 0])]
+    return {"infilled": rest.mean(axis=1), "fit": fits[np.arange(n_env), top[:, 0]]}
 
 
 def _missing_labels(known_labels: np.ndarray, n: int) -> np.ndarray:
