@@ -108,4 +108,4 @@ def test_cell_folds_hold_out_every_cell(run):
     assert len(folds["methods"]["model"]["per_cell_median_angstrom"]) == 3
     interval = folds["methods"]["pca_3"]["model_minus_this_median_angstrom"]
     assert interval["ci_low"] <= interval["diff"] <= interval["ci_high"]
-    assert "pca_3" in (root / "results/motifs/cell_folds.md").read_text()
+    assert "pca_3" in (root / "results/motifs_cell_folds.md").read_text()
