@@ -1,22 +1,28 @@
 """``motifs_evaluate``: reconstruction on held-out cells (Gram MSE, RMSD under O(3) and under
 rotations only; label-free and per shell next to the baselines), samples from the configured latent
 density and from N(0, 1) against held-out MD (Wasserstein-1, validity, novelty), noise robustness, latent plot.
-Artifacts: ``metrics/motifs/evaluate.json``, ``plots/motifs/{distances,angles,latent,reconstruction}.png``.
+With ``data.evaluate.cell_folds``, also the cell-level cross-validation of the reconstruction
+comparison (:mod:`matdisco.motifs.folds`).
+Artifacts: ``metrics/motifs/evaluate.json``, ``plots/motifs/{distances,angles,latent,reconstruction}.png``,
+``results/motifs_cell_folds.md``.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 from ase.io import read
 from omegaconf import DictConfig
 
-from matdisco.core.config import artifact
+from matdisco.core.config import artifact, require
 from matdisco.core.io import atomic_write_json
 from matdisco.core.plots import histogram_comparison
 from matdisco.motifs import keys
 from matdisco.motifs.data import FAMILY, cells_dir, load_environments, split_rows
 from matdisco.motifs.environments import GramNormaliser, gram_full, gram_upper
 from matdisco.motifs.figures import latent_figure
+from matdisco.motifs.folds import fold_rmsds, fold_summary, write_fold_table
 from matdisco.motifs.geometry import coordinates_from_gram
 from matdisco.motifs.models import MotifVAE, load_trained
 from matdisco.motifs.sampling import LatentDensity, encode_mean, latent_density
@@ -73,11 +79,24 @@ def evaluate(cfg: DictConfig) -> dict:
     metrics["reconstruction_vs_baselines"] = reconstruction_comparison(
         model, normaliser, arrays[keys.GRAM][train], coords, gram, ev, restore
     )
+    if bool(ev.cell_folds):
+        metrics["cell_folds"] = _cell_folds(cfg, arrays, model)
     metrics["md_train_vs_test"] = distribution_metrics(train_coords, coords, cutoff)
     metrics["md_test_validity"] = validity(coords, gram_full(gram), np.zeros(len(coords)), ev)
     _evaluation_plots(cfg, model, normaliser, decoded["samples"], coords)
     atomic_write_json(artifact(cfg, "metrics", FAMILY, "evaluate.json"), metrics)
     return {"objective": metrics["reconstruction"]["rmsd_o3_angstrom_median"], **flat_metrics(metrics)}
+
+
+def _cell_folds(cfg: DictConfig, arrays: dict, model: MotifVAE) -> dict:
+    """Cell-level cross-validation of the reconstruction comparison (:mod:`matdisco.motifs.folds`) with VAEs like
+    ``model`` (batch size ``model.training.batch_size``, so the step runs with ``model=motifs_vae``), table, time."""
+    require(cfg, "model.training.batch_size")
+    start = time.perf_counter()
+    rmsds, cells = fold_rmsds(cfg, arrays, model, int(cfg.model.training.batch_size))
+    summary = fold_summary(rmsds, cells, int(cfg.data.evaluate.n_bootstrap), int(cfg.seed))
+    table = write_fold_table(artifact(cfg, "results", f"{FAMILY}_cell_folds.md"), summary, arrays[keys.CELL_NAMES])
+    return {**summary, "table": str(table), "time_s": time.perf_counter() - start}
 
 
 def _test_cell_robustness(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, arrays: dict) -> dict:

@@ -14,17 +14,20 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from matdisco.core.config import artifact
+from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_path, atomic_write_json
 from matdisco.motifs import keys
 from matdisco.motifs.baselines import baseline_mean, baseline_random, tetrahedral_baseline
 from matdisco.motifs.data import FAMILY, cells_dir, load_environments, split_rows
-from matdisco.motifs.environments import GramNormaliser
+from matdisco.motifs.environments import GramNormaliser, gram_upper
 from matdisco.motifs.figures import strip_figure
 from matdisco.motifs.geometry import aligned_rmsd
 from matdisco.motifs.md import final_potential, potential_energy, relax
 from matdisco.motifs.models import MotifVAE, load_trained
 from matdisco.motifs.sampling import (
+    MAX_ASSIGNMENTS,
     InpaintSettings,
+    conditional_mean_infill,
     consensus_position,
     environment_atoms,
     inpaint,
@@ -32,6 +35,7 @@ from matdisco.motifs.sampling import (
     latent_density,
     matched_rmsds,
     mic_distance,
+    n_label_choices,
     sample,
     split_known,
     vacancy_candidates,
@@ -46,12 +50,15 @@ def generate(cfg: DictConfig) -> dict:
     model, normaliser = load_trained(cfg)
     rng = np.random.default_rng(int(cfg.seed))
     held_out = arrays[keys.COORDS][split_rows(arrays, "test")]
-    radius = float(np.mean(np.linalg.norm(arrays[keys.COORDS][split_rows(arrays, "train")], axis=-1)))
+    train_coords = arrays[keys.COORDS][split_rows(arrays, "train")]
+    radius = float(np.mean(np.linalg.norm(train_coords, axis=-1)))
+    first_shell = int(cfg.data.evaluate.shell_sizes[0])
+    settings = inpaint_settings(cfg, float(np.median(np.linalg.norm(train_coords[:, :first_shell], axis=-1))), radius)
     metrics = {
         "samples": _samples(cfg, model, normaliser, arrays[keys.GRAM][split_rows(arrays, "train")], rng),
         "interpolation": _interpolation(cfg, model, normaliser, held_out),
-        "inpainting": _inpainting(cfg, model, normaliser, held_out, radius, rng),
-        "vacancy": _vacancy(cfg, model, normaliser, arrays, radius, rng),
+        "inpainting": _inpainting(cfg, model, normaliser, held_out, train_coords, settings, rng),
+        "vacancy": _vacancy(cfg, model, normaliser, arrays, settings, rng),
     }
     atomic_write_json(artifact(cfg, "metrics", FAMILY, "generate.json"), metrics)
     return flat_metrics(metrics)
@@ -64,8 +71,9 @@ def write_frames(path: Path, frames: list) -> Path:
     return path
 
 
-def inpaint_settings(cfg: DictConfig) -> InpaintSettings:
-    """Inpainting optimisation settings from ``data.generate.inpaint``."""
+def inpaint_settings(cfg: DictConfig, bond_length_angstrom: float, radius_angstrom: float) -> InpaintSettings:
+    """Inpainting settings from ``data.generate.inpaint``; the tetrahedral start uses the training data's median
+    bond length and mean neighbour distance (Angstrom) and ``data.evaluate.bond_cutoff_angstrom``."""
     section = cfg.data.generate.inpaint
     return InpaintSettings(
         steps=int(section.steps),
@@ -73,6 +81,10 @@ def inpaint_settings(cfg: DictConfig) -> InpaintSettings:
         n_restarts=int(section.n_restarts),
         prior_weight=float(section.prior_weight),
         restore_norms=bool(cfg.data.restore_norms),
+        start=str(section.start),
+        bond_cutoff_angstrom=float(cfg.data.evaluate.bond_cutoff_angstrom),
+        bond_length_angstrom=bond_length_angstrom,
+        radius_angstrom=radius_angstrom,
     )
 
 
@@ -142,31 +154,39 @@ def _inpainting(
     model: MotifVAE,
     normaliser: GramNormaliser,
     held_out: np.ndarray,
-    radius: float,
+    train_coords: np.ndarray,
+    settings: InpaintSettings,
     rng: np.random.Generator,
 ) -> dict:
-    """RMSD of infilled atoms (Hungarian-matched) vs truth for each k, against random and mean placement."""
+    """RMSD of infilled atoms (Hungarian-matched) vs truth for each k, against random, mean and tetrahedral
+    placement (bond length and radius from ``settings``, i.e. the training environments) and the mean of
+    the best-fitting training environments (:func:`conditional_mean_infill`, where the label choices are few)."""
     section = cfg.data.generate.inpaint
-    settings = inpaint_settings(cfg)
+    radius = settings.radius_angstrom
     picks = rng.choice(len(held_out), size=min(int(section.n_environments), len(held_out)), replace=False)
     first_shell = int(cfg.data.evaluate.shell_sizes[0])
-    bond_length = float(np.median(np.linalg.norm(held_out[:, :first_shell], axis=-1)))
+    candidates = _decoded_candidates(cfg, model, normaliser, train_coords, rng)
     results, examples = {}, []
     for k in section.k_known:
         known, missing, missing_labels = split_known(held_out[picks], int(k), rng)
-        filled = inpaint(model, normaliser, known, settings, rng)
+        filled = _model_infill(model, normaliser, known, settings, candidates, int(section.n_best), rng)
         model_rmsd = matched_rmsds(filled["infilled"], missing)
         predictions = {
             "model": filled["infilled"],
             "random_baseline": baseline_random(known, missing.shape[1], radius, rng),
             "mean_baseline": baseline_mean(known, missing.shape[1], radius),
             "tetrahedral_baseline": tetrahedral_baseline(
-                known, missing.shape[1], float(cfg.data.evaluate.bond_cutoff_angstrom), bond_length, radius
+                known, missing.shape[1], settings.bond_cutoff_angstrom, settings.bond_length_angstrom, radius
             ),
         }
+        if n_label_choices(held_out.shape[1], int(k)) <= MAX_ASSIGNMENTS:
+            predictions["nearest_training_baseline"] = conditional_mean_infill(
+                known, train_coords, int(section.n_best)
+            )["infilled"]
         results[f"k{k}"] = {
             "n_environments": len(picks),
-            "known_atoms_rmsd_angstrom_median": float(np.median(filled["known_rmsd"])),
+            "method": str(section.method),
+            **{name: float(np.median(values)) for name, values in filled.items() if name != "infilled"},
             **{
                 name: inpainting_scores(predicted, missing, missing_labels < first_shell)
                 for name, predicted in predictions.items()
@@ -183,8 +203,49 @@ def _inpainting(
     return results
 
 
+INPAINT_METHODS = ("optimise", "conditional_mean")
+
+
+def _decoded_candidates(
+    cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, train_coords: np.ndarray, rng: np.random.Generator
+) -> np.ndarray | None:
+    """For ``inpaint.method=conditional_mean``: ``inpaint.n_candidates`` environments (S, n, 3) decoded from the
+    configured latent density (``data.evaluate.latent_density``); None for ``optimise``."""
+    section = cfg.data.generate.inpaint
+    if str(section.method) not in INPAINT_METHODS:
+        raise ConfigError(f"data.generate.inpaint.method must be one of {INPAINT_METHODS}, got {section.method!r}")
+    if str(section.method) == "optimise":
+        return None
+    density = latent_density(model, normaliser, gram_upper(train_coords), str(cfg.data.evaluate.latent_density))
+    return sample(model, normaliser, density, int(section.n_candidates), rng, bool(cfg.data.restore_norms))[0]
+
+
+def _model_infill(
+    model: MotifVAE,
+    normaliser: GramNormaliser,
+    known: np.ndarray,
+    settings: InpaintSettings,
+    candidates: np.ndarray | None,
+    n_best: int,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """The model's missing atoms (B, n-k, 3) for known (B, k, 3) and a per-environment diagnostic: latent
+    optimisation (:func:`inpaint`; ``known_rmsd``, Angstrom) or, with decoded ``candidates``, the conditional
+    mean of the best-fitting ones (:func:`conditional_mean_infill`; ``fit``, Angstrom^4)."""
+    if candidates is None:
+        filled = inpaint(model, normaliser, known, settings, rng)
+        return {"infilled": filled["infilled"], "known_atoms_rmsd_angstrom_median": filled["known_rmsd"]}
+    filled = conditional_mean_infill(known, candidates, n_best)
+    return {"infilled": filled["infilled"], "best_fit_angstrom4_median": filled["fit"]}
+
+
 def _vacancy(
-    cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, arrays: dict, radius: float, rng: np.random.Generator
+    cfg: DictConfig,
+    model: MotifVAE,
+    normaliser: GramNormaliser,
+    arrays: dict,
+    settings: InpaintSettings,
+    rng: np.random.Generator,
 ) -> dict:
     """Remove atoms of a held-out cell one at a time and put each back by inpainting its neighbours' environments."""
     test_cell = int(arrays[keys.CELL][split_rows(arrays, "test")][0])
@@ -204,10 +265,10 @@ def _vacancy(
             int(site),
             float(cfg.data.evaluate.bond_cutoff_angstrom),
             float(cfg.data.r_cut_angstrom),
-            inpaint_settings(cfg),
+            settings,
             rng,
         )
-        baseline = found["centres"] + baseline_mean(found["known"], 1, radius)[:, 0]
+        baseline = found["centres"] + baseline_mean(found["known"], 1, settings.radius_angstrom)[:, 0]
         row = {"site": int(site), "n_bonded": len(found["centres"])}
         for name, candidates in (("model", found["model"]), ("mean_baseline", baseline)):
             position = consensus_position(candidates, atoms)

@@ -7,6 +7,7 @@ unless called normalised. Every decoded environment is defined up to O(3) (see `
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from ase import Atoms
 from ase.geometry import find_mic
 
 from matdisco.core.errors import ConfigError
+from matdisco.motifs.baselines import tetrahedral_baseline
 from matdisco.motifs.environments import GramNormaliser, environments, gram_full, gram_upper, upper_indices
 from matdisco.motifs.geometry import align, coordinates_from_gram, hungarian_match, matched_rmsd, procrustes, rmsd
 from matdisco.motifs.models import MotifVAE
@@ -125,16 +127,38 @@ def interpolate(
     return frames, discarded
 
 
+INPAINT_STARTS = ("noise", "tetrahedral")
+
+
 @dataclass(frozen=True)
 class InpaintSettings:
     """Optimisation of the latent point (Adam steps and rate, noise restarts per slot choice, prior
-    weight) and the decoding of the result (``restore_norms``, see ``coordinates_from_gram``)."""
+    weight), the decoding of the result (``restore_norms``, see ``coordinates_from_gram``) and the
+    start of the unknown entries: ``noise`` (N(0, 1), normalised) or ``tetrahedral`` (the Gram of the
+    known atoms plus their :func:`~matdisco.motifs.baselines.tetrahedral_baseline` completion, with
+    its bond cutoff, bond length and mean neighbour distance in Angstrom)."""
 
     steps: int = 300
     lr: float = 0.05
     n_restarts: int = 2
     prior_weight: float = 1e-3
     restore_norms: bool = True
+    start: str = "noise"
+    bond_cutoff_angstrom: float = 2.85
+    bond_length_angstrom: float = 2.35
+    radius_angstrom: float = 3.0
+
+    def __post_init__(self):
+        if self.start not in INPAINT_STARTS:
+            raise ConfigError(f"data.generate.inpaint.start must be one of {INPAINT_STARTS}, got {self.start!r}")
+
+    def missing_start(self, known: np.ndarray, n_missing: int) -> np.ndarray | None:
+        """Start positions (B, n_missing, 3) of the missing atoms for known (B, k, 3); None for the noise start."""
+        if self.start == "noise":
+            return None
+        return tetrahedral_baseline(
+            known, n_missing, self.bond_cutoff_angstrom, self.bond_length_angstrom, self.radius_angstrom
+        )
 
 
 def slot_choices(n_neighbours: int, n_known: int) -> np.ndarray:
@@ -149,8 +173,10 @@ def inpaint(
 
     known (B, k, 3), in the order of the ordering rule (nearest first). The labels of the missing
     atoms are unknown, so every placement of the known atoms among the n labels that keeps their
-    order is tried (:func:`slot_choices`). For each, G^I holds the exact known entries and N(0, 1)
-    noise (normalised units) elsewhere; z^I = encoder mean of G^I; then Adam on z minimises the
+    order is tried (:func:`slot_choices`). For each, G^I holds the exact known entries and, elsewhere,
+    N(0, 1) noise (normalised units; ``settings.start`` = noise, ``n_restarts`` draws) or the entries
+    of the tetrahedral completion placed in the free slots (``tetrahedral``, one try per slot
+    choice); z^I = encoder mean of G^I; then Adam on z minimises the
     masked mismatch between decoded and known normalised entries + ``prior_weight`` * mean(z^2)
     (keeps z on the learned manifold). Of all slot choices and ``n_restarts`` noise draws the
     smallest masked mismatch wins. The decoded environment is aligned (O(3)) on its known atoms to
@@ -163,10 +189,13 @@ def inpaint(
     """
     n_env, n_known = known.shape[:2]
     n = normaliser.n_neighbours
-    slots = np.tile(slot_choices(n, n_known), (settings.n_restarts, 1))
+    missing_start = settings.missing_start(known, n - n_known)
+    slots = np.tile(slot_choices(n, n_known), (1 if missing_start is not None else settings.n_restarts, 1))
     n_tries = len(slots)
     placed = np.zeros((n_env, n_tries, n, 3))
     placed[:, np.arange(n_tries)[:, None], slots] = known[:, None]
+    if missing_start is not None:
+        placed[:, np.arange(n_tries)[:, None], _missing_labels(slots, n)] = missing_start[:, None]
     labelled = np.zeros((n_tries, n), dtype=bool)
     labelled[np.arange(n_tries)[:, None], slots] = True
     rows, cols = upper_indices(n)
@@ -174,7 +203,8 @@ def inpaint(
         n_env * n_tries, -1
     )
     start = normaliser.normalise(gram_upper(placed)).reshape(n_env * n_tries, -1)
-    start[~mask] = rng.standard_normal(int((~mask).sum()))
+    if missing_start is None:
+        start[~mask] = rng.standard_normal(int((~mask).sum()))
     z = _optimise_latent(model, start, mask, settings)
     with torch.no_grad():
         loss, relabelling = _masked_loss(model, z, torch.as_tensor(start, dtype=torch.float32), torch.as_tensor(mask))
@@ -196,6 +226,56 @@ def inpaint(
         "known_rmsd": rmsd(decoded[:, :n_known], known),
         "loss": loss[chosen],
     }
+
+
+MAX_ASSIGNMENTS = 5040  # k known atoms onto n candidate labels: n! / (n - k)!; 4 neighbours: at most 24
+
+
+def n_label_choices(n_neighbours: int, n_known: int) -> int:
+    """Ordered choices of ``n_known`` of ``n_neighbours`` labels, n! / (n - k)!."""
+    return math.perm(n_neighbours, n_known)
+
+
+def conditional_mean_infill(
+    known: np.ndarray, candidates: np.ndarray, n_best: int, chunk_size: int = 16
+) -> dict[str, np.ndarray]:
+    """Missing atoms as the mean over the candidate environments that fit the known atoms best.
+
+    known (B, k, 3) in Angstrom; candidates (S, n, 3), e.g. decoded latent draws (the VAE's density
+    conditioned on the known atoms by selection) or training environments (a nearest-neighbour
+    baseline). Fit of candidate s to environment b = least squared mismatch (Angstrom^4) of the k x k
+    Gram of the known atoms with the Gram block of k candidate atoms, over every ordered choice of
+    those k labels (O(3)- and label-free). Of the ``n_best`` best candidates, each is aligned (O(3)
+    Procrustes) on its chosen atoms to ``known``; its other n - k atoms, matched (Hungarian) to those
+    of the best candidate, are averaged. Returns ``infilled`` (B, n-k, 3) and ``fit`` (B,) of the best.
+    """
+    n_env, n_known = known.shape[:2]
+    n = candidates.shape[1]
+    if n_label_choices(n, n_known) > MAX_ASSIGNMENTS:
+        raise ConfigError(
+            f"conditional-mean inpainting tries {n_label_choices(n, n_known)} label choices of {n_known} of {n} "
+            f"atoms, more than {MAX_ASSIGNMENTS}: use data.generate.inpaint.method=optimise for this shell"
+        )
+    choices = np.array(list(itertools.permutations(range(n), n_known)), dtype=np.int64)  # (A, k)
+    gram = np.einsum("sad,sbd->sab", candidates, candidates)
+    blocks = gram[:, choices[:, :, None], choices[:, None, :]].reshape(len(candidates), len(choices), -1)
+    target = np.einsum("bad,bcd->bac", known, known).reshape(n_env, 1, 1, -1)
+    fits, best_choice = np.empty((n_env, len(candidates))), np.empty((n_env, len(candidates)), dtype=np.int64)
+    for start in range(0, n_env, chunk_size):
+        mismatch = np.sum((blocks[None] - target[start : start + chunk_size]) ** 2, axis=-1)  # (b, S, A)
+        best_choice[start : start + chunk_size] = mismatch.argmin(axis=2)
+        fits[start : start + chunk_size] = mismatch.min(axis=2)
+    top = np.argsort(fits, axis=1)[:, :n_best]  # (B, n_best)
+    chosen = choices[np.take_along_axis(best_choice, top, axis=1)]  # (B, n_best, k)
+    others = np.stack([_missing_labels(c, n) for c in chosen])  # (B, n_best, n-k)
+    picked = candidates[top]  # (B, n_best, n, 3)
+    fitted = np.take_along_axis(picked, chosen[..., None], axis=2)
+    rest = np.take_along_axis(picked, others[..., None], axis=2)
+    rest = rest @ procrustes(fitted, np.broadcast_to(known[:, None], fitted.shape), proper=False)
+    for b in range(n_env):
+        for j in range(1, n_best):
+            rest[b, j] = rest[b, j][hungarian_match(rest[b, j], rest[b, 0])]
+    return {"infilled": rest.mean(axis=1), "fit": fits[np.arange(n_env), top[:, 0]]}
 
 
 def _missing_labels(known_labels: np.ndarray, n: int) -> np.ndarray:

@@ -232,6 +232,49 @@ def shell_rmsd_summary(decoded: np.ndarray, coords: np.ndarray, shell_sizes: tup
     return summary
 
 
+def reconstruction_predictions(
+    model: MotifVAE, normaliser: GramNormaliser, train_gram: np.ndarray, gram: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Normalised Gram entries (M, P) of held-out ``gram`` (M, P) predicted by the model (mean reconstruction)
+    and by the baselines at its latent size fitted on ``train_gram`` (N, P) (both Angstrom^2): the mean
+    training environment, the nearest training environment, PCA with latent_dim components."""
+    train, test = normaliser.normalise(train_gram), normaliser.normalise(gram)
+    latent_dim = int(model.hparams.latent_dim)
+    return {
+        "model": decode_normalised(model, encode_mean(model, normaliser, gram)),
+        "mean_environment": mean_environment(train, len(test)),
+        "nearest_training_environment": nearest_training_environment(train, test),
+        f"pca_{latent_dim}": pca_reconstruction(train, test, latent_dim),
+    }
+
+
+def _decoded_predictions(
+    model: MotifVAE, normaliser: GramNormaliser, train_gram: np.ndarray, gram: np.ndarray, restore_norms: bool
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per method of :func:`reconstruction_predictions`: coordinates (M, n, 3), Gram (M, n, n), discarded fraction (M,)."""
+    decoded = {}
+    for name, normalised in reconstruction_predictions(model, normaliser, train_gram, gram).items():
+        full = gram_full(normaliser.denormalise(normalised))
+        coords, discarded = coordinates_from_gram(full, restore_norms=restore_norms)
+        decoded[name] = (coords, full, discarded)
+    return decoded
+
+
+def reconstruction_rmsds(
+    model: MotifVAE,
+    normaliser: GramNormaliser,
+    train_gram: np.ndarray,
+    coords: np.ndarray,
+    gram: np.ndarray,
+    restore_norms: bool,
+    shell_sizes: tuple[int, ...],
+) -> dict[str, np.ndarray]:
+    """Label-free RMSD (M,) in Angstrom of each method of :func:`reconstruction_predictions` on held-out
+    environments coords (M, n, 3) with Gram entries ``gram`` (M, P)."""
+    decoded = _decoded_predictions(model, normaliser, train_gram, gram, restore_norms)
+    return {name: label_free_rmsd(d, coords, shell_sizes)[0] for name, (d, _, _) in decoded.items()}
+
+
 def reconstruction_comparison(
     model: MotifVAE,
     normaliser: GramNormaliser,
@@ -243,29 +286,20 @@ def reconstruction_comparison(
 ) -> dict[str, dict[str, float]]:
     """The model's mean reconstructions next to the baselines at its latent size, on held-out environments.
 
-    train_gram (N, P) and gram (M, P) in Angstrom^2, coords (M, n, 3). Baselines work on normalised
-    entries: the mean training environment, the nearest training environment, PCA with latent_dim
-    components. Each row: label-free and fixed-label RMSD per shell (``ev.shell_sizes``) and the
-    invalid fraction of the decoded environments (see :func:`validity`).
+    train_gram (N, P) and gram (M, P) in Angstrom^2, coords (M, n, 3); methods as in
+    :func:`reconstruction_predictions`. Each row: label-free and fixed-label RMSD per shell
+    (``ev.shell_sizes``) and the invalid fraction of the decoded environments (see :func:`validity`).
     """
-    train, test = normaliser.normalise(train_gram), normaliser.normalise(gram)
-    latent_dim = int(model.hparams.latent_dim)
-    predictions = {
-        "model": decode_normalised(model, encode_mean(model, normaliser, gram)),
-        "mean_environment": mean_environment(train, len(test)),
-        "nearest_training_environment": nearest_training_environment(train, test),
-        f"pca_{latent_dim}": pca_reconstruction(train, test, latent_dim),
-    }
     shells = tuple(int(k) for k in ev.shell_sizes)
-    rows = {}
-    for name, normalised in predictions.items():
-        full = gram_full(normaliser.denormalise(normalised))
-        decoded, discarded = coordinates_from_gram(full, restore_norms=restore_norms)
-        rows[name] = {
+    return {
+        name: {
             **shell_rmsd_summary(decoded, coords, shells),
             "fraction_invalid": validity(decoded, full, discarded, ev)["fraction_invalid"],
         }
-    return rows
+        for name, (decoded, full, discarded) in _decoded_predictions(
+            model, normaliser, train_gram, gram, restore_norms
+        ).items()
+    }
 
 
 def inpainting_scores(predicted: np.ndarray, missing: np.ndarray, bonded: np.ndarray) -> dict[str, float]:

@@ -24,6 +24,10 @@ TINY = [
     "data.generate.inpaint.k_known=[3,1]",
     "data.generate.inpaint.n_environments=10",
     "data.generate.inpaint.steps=30",
+    "data.generate.inpaint.method=conditional_mean",
+    "data.generate.inpaint.n_candidates=500",
+    "data.generate.inpaint.n_best=20",
+    "data.evaluate.n_bootstrap=100",
     "data.generate.vacancy.n_sites=1",
 ]
 
@@ -92,3 +96,16 @@ def test_metrics_hold_the_issue_numbers(run):
     assert "ratio_of_medians" in evaluation["samples"]["novelty"]
     assert 0.0 <= generation["interpolation"]["fraction_frames_invalid"] <= 1.0
     assert np.isfinite(generation["vacancy"]["model_displacement_angstrom_median"])
+    assert generation["inpainting"]["k3"]["method"] == "conditional_mean"
+    assert "nearest_training_baseline" in generation["inpainting"]["k3"]
+
+
+def test_cell_folds_hold_out_every_cell(run):
+    _, root, _ = run
+    folds = json.loads((root / "metrics/motifs/evaluate.json").read_text())["cell_folds"]
+    assert folds["n_cells"] == 3
+    assert set(folds["methods"]) == {"model", "mean_environment", "nearest_training_environment", "pca_3"}
+    assert len(folds["methods"]["model"]["per_cell_median_angstrom"]) == 3
+    interval = folds["methods"]["pca_3"]["model_minus_this_median_angstrom"]
+    assert interval["ci_low"] <= interval["diff"] <= interval["ci_high"]
+    assert "pca_3" in (root / "results/motifs_cell_folds.md").read_text()

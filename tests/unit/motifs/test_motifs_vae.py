@@ -5,6 +5,7 @@ import pytest
 import torch
 from ase.build import bulk
 
+from matdisco.core.errors import ConfigError
 from matdisco.core.seeding import seed_everything
 from matdisco.core.training import build_trainer
 from matdisco.motifs.baselines import baseline_mean, baseline_random
@@ -80,3 +81,32 @@ def test_inpainting_beats_baselines(trained):
     model_rmsd = np.median(matched_rmsds(filled["infilled"], missing))
     assert model_rmsd < np.median(matched_rmsds(baseline_random(known, 1, radius, rng), missing))
     assert model_rmsd < np.median(matched_rmsds(baseline_mean(known, 1, radius), missing))
+
+
+def perfect_diamond_environment() -> np.ndarray:
+    """The 8 nearest neighbours (8, 3) of an atom of ideal diamond Si: 4 bonds (2.35 A), 4 second neighbours."""
+    return environments(bulk("Si", "diamond", a=5.431, cubic=True).repeat(2), 4.0, 8)[0][:1]
+
+
+def test_tetrahedral_start_is_the_missing_bond_of_a_perfect_tetrahedron():
+    coords = perfect_diamond_environment()
+    known, missing = np.delete(coords, 2, axis=1), coords[:, 2:3]
+    settings = InpaintSettings(start="tetrahedral", bond_length_angstrom=5.431 * np.sqrt(3) / 4, radius_angstrom=3.0)
+    np.testing.assert_allclose(settings.missing_start(known, 1), missing, atol=1e-9)
+    assert InpaintSettings().missing_start(known, 1) is None
+
+
+def test_tetrahedral_start_inpainting_beats_random(trained):
+    model, normaliser, held_out, _ = trained
+    rng = np.random.default_rng(0)
+    settings = InpaintSettings(
+        steps=20, n_restarts=1, start="tetrahedral", bond_length_angstrom=5.431 * np.sqrt(3) / 4, radius_angstrom=3.0
+    )
+    known, missing, _ = split_known(held_out[:60], 7, rng)
+    model_rmsd = np.median(matched_rmsds(inpaint(model, normaliser, known, settings, rng)["infilled"], missing))
+    assert model_rmsd < np.median(matched_rmsds(baseline_random(known, 1, 3.0, rng), missing))
+
+
+def test_unknown_inpainting_start_is_a_config_error():
+    with pytest.raises(ConfigError, match="data.generate.inpaint.start"):
+        InpaintSettings(start="zeros")
