@@ -177,21 +177,27 @@ def by_material(points: list[Point]) -> dict[str, list[Point]]:
 
 
 # ------------------------------------------------------------------------------------ analysis
-def hubbard_values(record: dict[str, Any]) -> tuple[dict[int, float], dict[tuple[int, int], float]]:
-    """U per site (atom index) and V per pair (atom_i, atom_j) of one record, eV."""
+def hubbard_values(record: dict[str, Any]) -> tuple[dict[int, float], dict[tuple[int, int, float], float]]:
+    """U per site (atom index) and V per bond (atom_i, the cell atom atom_j is an image of, distance in
+    A to 3 decimals) of one record, eV. hp.x numbers the neighbour images by the q-mesh supercell, so
+    ``atom_j`` differs between q meshes; images at the same distance (symmetry-equivalent) share a key."""
     u = {s[K.ATOM_INDEX]: s[K.U_OUT] for s in record[K.SITES]}
-    v = {(p[K.ATOM_I], p[K.ATOM_J]): p[K.V_OUT] for p in record[K.PAIRS]}
-    return u, v
+    by_bond: dict[tuple[int, int, float], list[float]] = {}
+    for p in record[K.PAIRS]:
+        by_bond.setdefault((p[K.ATOM_I], p[K.ATOM_J_CELL], round(p[K.DISTANCE], 3)), []).append(p[K.V_OUT])
+    return u, {bond: max(values, key=abs) for bond, values in by_bond.items()}
 
 
 def step_changes(lower: dict[str, Any], upper: dict[str, Any]) -> tuple[float, float]:
-    """Largest |U| and |V| change (eV) from the ``lower`` setting's record to the ``upper`` one's."""
+    """Largest |U| and |V| change (eV) from the ``lower`` setting's record to the ``upper`` one's; V over
+    the bonds both list (a denser q mesh makes hp.x list more neighbour images)."""
     u0, v0 = hubbard_values(lower)
     u1, v1 = hubbard_values(upper)
-    if u0.keys() != u1.keys() or v0.keys() != v1.keys():
+    shared_bonds = v0.keys() & v1.keys()
+    if u0.keys() != u1.keys() or (v0 and v1 and not shared_bonds):
         raise ConfigError(f"{lower[K.RECORD_ID]} and {upper[K.RECORD_ID]} have different Hubbard sites or pairs")
     du = max(abs(u1[a] - u0[a]) for a in u0)
-    dv = max((abs(v1[p] - v0[p]) for p in v0), default=0.0)
+    dv = max((abs(v1[bond] - v0[bond]) for bond in shared_bonds), default=0.0)
     return du, dv
 
 

@@ -20,7 +20,10 @@ def _record(rid, u, v, status="ok"):
         K.RECORD_ID: rid,
         K.STATUS: status,
         K.SITES: [{K.ATOM_INDEX: n, K.SPECIES: "Co" if n == 1 else "O", K.U_OUT: x} for n, x in enumerate(u, 1)],
-        K.PAIRS: [{K.ATOM_I: 1, K.ATOM_J: j, K.V_OUT: x} for j, x in enumerate(v, 2)],
+        K.PAIRS: [
+            {K.ATOM_I: 1, K.ATOM_J: j, K.ATOM_J_CELL: j, K.DISTANCE: 1.9 + 0.1 * j, K.V_OUT: x}
+            for j, x in enumerate(v, 2)
+        ],
     }
 
 
@@ -46,6 +49,19 @@ def test_first_converged_needs_both_u_and_v_within_tolerance():
 def test_a_failed_record_never_counts_as_converged():
     series = [_record("35", [9.0], [1.0]), _record("45", [9.0], [1.0], status="failed"), _record("55", [9.0], [1.0])]
     assert V.first_converged(series, 0.05, 0.02) is None
+
+
+def test_v_is_compared_bond_by_bond_whatever_numbers_hp_gives_the_images():
+    """q 1x1x1 and 2x2x2 runs of NiO2 (as hp.x prints them): the same Ni-O bond under other image
+    numbers, and more images at the denser q mesh, compare on the shared bond."""
+
+    def pairs(images, v):
+        return [{K.ATOM_I: 1, K.ATOM_J: j, K.ATOM_J_CELL: 2, K.DISTANCE: 1.971943, K.V_OUT: v} for j in images]
+
+    coarse, dense = _record("q1", [4.736], []), _record("q2", [8.117], [])
+    coarse[K.PAIRS], dense[K.PAIRS] = pairs([15, 9], 0.0186), pairs([41, 17, 15, 9, 33, 35], 0.2959)
+    du, dv = V.step_changes(coarse, dense)
+    assert du == pytest.approx(3.381) and dv == pytest.approx(0.2773)
 
 
 def test_different_sites_refuse_to_compare():
