@@ -80,3 +80,15 @@ def test_the_ignore_check_names_a_broad_rule(tmp_path):
     assert ".gitignore:1:/metrics" in git_ignored("metrics/ionic/evaluate.json", tmp_path)
     assert git_ignored("results/ionic/screening.csv", tmp_path)
     assert not git_ignored("results/ionic/screening_top.md", tmp_path)
+
+
+def test_every_spot_check_stage_has_a_cached_out():
+    """The ``*_simulate`` stages re-run an engine (QE, LAMMPS) to check it reproduces the stored data. With
+    only committed outs a fresh clone would find them up to date and skip the check; a DVC-cached out is
+    absent on a fresh clone, so the check runs on every new machine (and not again after that)."""
+    simulate_stages = {stage for stage, _ in OUTS if stage.endswith("_simulate")}
+    assert simulate_stages, "no *_simulate stage in dvc.yaml"
+    for stage in sorted(simulate_stages):
+        assert any(out.use_cache for name, out in OUTS if name == stage), (
+            f"dvc.yaml stage {stage}: no cached out, so a fresh clone skips its spot-check"
+        )
