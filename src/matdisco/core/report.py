@@ -224,7 +224,7 @@ def flatten(data: object, prefix: str = "") -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------- study tables
 
-IONIC_PREDICTORS = ("temperature_only", "ion_identity", "ridge_additive", "ionic_additive", "ionic_gnn")
+IONIC_PREDICTORS = ("temperature_only", "ion_identity", "ridge_additive", "walden_ridge", "ionic_additive", "ionic_gnn")
 """Predictors expected in ``metrics/ionic/evaluate.json`` (conf/data/ionic.yaml evaluate.baselines + models),
 listed as not computed when the file lacks them."""
 IONIC_SCORES = {

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from matdisco.ionic import keys
-from matdisco.ionic.atom_types import type_vocabulary
+from matdisco.ionic.atom_types import type_vocabulary, unseen_types
 from matdisco.ionic.ions import ion_key
 
 TEMPERATURE_ONLY = "temperature_only"
@@ -37,7 +37,8 @@ def ridge_solve(x: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> np.ndarray
     return np.linalg.solve(x.T @ x + np.diag(penalty), x.T @ y)
 
 
-def _with_predictions(test: pd.DataFrame, pred_ln_sigma: np.ndarray, unseen: pd.Series | str) -> pd.DataFrame:
+def with_predictions(test: pd.DataFrame, pred_ln_sigma: np.ndarray, unseen: pd.Series | str) -> pd.DataFrame:
+    """Copy of ``test`` with pred_ln_sigma [n], a zero pred_ln_sigma_std and the unseen-types labels."""
     out = test.copy()
     out[keys.PRED_LN_SIGMA] = pred_ln_sigma
     out[keys.PRED_LN_SIGMA_STD] = 0.0
@@ -52,7 +53,7 @@ def temperature_only_predict(
     coef = ridge_solve(
         temperature_terms(train[keys.TEMPERATURE_K], t_ref_K), train[keys.LN_SIGMA].to_numpy(), np.zeros(3)
     )
-    return _with_predictions(test, temperature_terms(test[keys.TEMPERATURE_K], t_ref_K) @ coef, "")
+    return with_predictions(test, temperature_terms(test[keys.TEMPERATURE_K], t_ref_K) @ coef, "")
 
 
 def ion_keys(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
@@ -90,7 +91,7 @@ def ion_identity_predict(
     cation_shift = test_cation.map(shift["cation"]).fillna(float(np.mean(list(shift["cation"].values())))).to_numpy()
     anion_shift = test_anion.map(shift["anion"]).fillna(float(np.mean(list(shift["anion"].values())))).to_numpy()
     pred = temperature_terms(test[keys.TEMPERATURE_K], t_ref_K) @ coef[:3] + cation_shift + anion_shift
-    return _with_predictions(test, pred, "")
+    return with_predictions(test, pred, "")
 
 
 def _one_hot(labels: pd.Series, vocabulary: list[str]) -> np.ndarray:
@@ -101,30 +102,36 @@ def _one_hot(labels: pd.Series, vocabulary: list[str]) -> np.ndarray:
     return out
 
 
+def additive_design(frame: pd.DataFrame, graphs: dict, vocabulary: dict[str, int], t_ref_K: float) -> np.ndarray:
+    """Additive-ansatz features [n, 3 len(vocabulary)] per row of ``frame``: type counts n_t, n_t tau,
+    n_t tau^2 of its IL's graph (types outside ``vocabulary`` are left out)."""
+    counts = np.zeros((len(frame), len(vocabulary)))
+    for row, il in enumerate(frame[keys.IL_ID]):
+        for label in graphs[il].atom_types:
+            if label in vocabulary:
+                counts[row, vocabulary[label]] += 1
+    tau = temperature_terms(frame[keys.TEMPERATURE_K], t_ref_K)[:, 1:2]
+    return np.hstack([counts, counts * tau, counts * tau**2])
+
+
+def unseen_type_labels(test: pd.DataFrame, graphs: dict, vocabulary: dict[str, int]) -> pd.Series:
+    """Per test row: the space-joined atom types of its IL that ``vocabulary`` lacks ("" if none)."""
+    unseen = {il: " ".join(unseen_types(graphs[il].atom_types, vocabulary)) for il in test[keys.IL_ID].unique()}
+    return test[keys.IL_ID].map(unseen)
+
+
 def ridge_predict(train: pd.DataFrame, test: pd.DataFrame, graphs: dict, alpha: float, t_ref_K: float) -> pd.DataFrame:
     """Closed-form ridge fit of the additive ansatz on the ``train`` points; predictions for ``test``.
 
     Features per point: type counts n_t, n_t tau, n_t tau^2; ILs with types unseen in training get NaN.
     """
     vocabulary = type_vocabulary([graphs[il].atom_types for il in train[keys.IL_ID].unique()])
-
-    def design(frame: pd.DataFrame) -> np.ndarray:
-        counts = np.zeros((len(frame), len(vocabulary)))
-        for row, il in enumerate(frame[keys.IL_ID]):
-            for label in graphs[il].atom_types:
-                if label in vocabulary:
-                    counts[row, vocabulary[label]] += 1
-        tau = temperature_terms(frame[keys.TEMPERATURE_K], t_ref_K)[:, 1:2]
-        return np.hstack([counts, counts * tau, counts * tau**2])
-
-    x = design(train)
+    x = additive_design(train, graphs, vocabulary, t_ref_K)
     coef = ridge_solve(x, train[keys.LN_SIGMA].to_numpy(), np.full(x.shape[1], alpha))
-    unseen = {
-        il: " ".join(sorted({t for t in graphs[il].atom_types if t not in vocabulary}))
-        for il in test[keys.IL_ID].unique()
-    }
-    unseen_column = test[keys.IL_ID].map(unseen)
-    return _with_predictions(test, np.where(unseen_column == "", design(test) @ coef, np.nan), unseen_column)
+    unseen = unseen_type_labels(test, graphs, vocabulary)
+    return with_predictions(
+        test, np.where(unseen == "", additive_design(test, graphs, vocabulary, t_ref_K) @ coef, np.nan), unseen
+    )
 
 
 BASELINES = {TEMPERATURE_ONLY: temperature_only_predict, ION_IDENTITY: ion_identity_predict, RIDGE: ridge_predict}

@@ -57,11 +57,17 @@ def fit_density_line(temperature_K: np.ndarray, rho_g_per_cm3: np.ndarray) -> De
     )
 
 
+def near_ambient(raw: pd.DataFrame, pressure_max_deviation_kPa: float) -> pd.DataFrame:
+    """Rows of an ILThermo table within ``pressure_max_deviation_kPa`` of 101.325 kPa (missing = ambient)."""
+    pressure_kPa = raw[keys.RAW_PRESSURE].fillna(AMBIENT_PRESSURE_KPA)
+    return raw[(pressure_kPa - AMBIENT_PRESSURE_KPA).abs() <= pressure_max_deviation_kPa]
+
+
 def density_lines(raw: pd.DataFrame, pressure_max_deviation_kPa: float, min_points: int) -> dict[str, DensityLine]:
     """Salt name -> :class:`DensityLine` from density.csv rows within ``pressure_max_deviation_kPa``
     of ambient (missing pressure = ambient) for salts with ``min_points`` distinct temperatures."""
-    pressure_kPa = raw[keys.RAW_PRESSURE].fillna(AMBIENT_PRESSURE_KPA)
-    near = raw[((pressure_kPa - AMBIENT_PRESSURE_KPA).abs() <= pressure_max_deviation_kPa) & raw[RAW_DENSITY].gt(0)]
+    near = near_ambient(raw, pressure_max_deviation_kPa)
+    near = near[near[RAW_DENSITY].gt(0)]
     lines = {}
     for name, rows in near.groupby(keys.RAW_SALT_NAME):
         if rows[keys.RAW_TEMPERATURE].nunique() >= min_points:

@@ -2,9 +2,10 @@
 
 Reads the curated points, the splits, every model of ``data.evaluate.models`` and the shipped
 densities (salty-ilthermo ``density.csv``, for molar conductivity); fits the baselines of
-:mod:`matdisco.ionic.baselines` on each split's training ILs; scores everything with
+:mod:`matdisco.ionic.baselines` (and :mod:`matdisco.ionic.walden`, on ``viscosity.csv``) on each split's training ILs; scores everything with
 :mod:`matdisco.ionic.scoring`. Writes metrics/ionic/evaluate.json, plots/ionic/parity.png and
-oof_predictions.csv, results/ionic/per_il_errors.csv and results/ionic/model_comparison.md.
+oof_predictions.csv, results/ionic/per_il_errors.csv and results/ionic/model_comparison.md; the
+scores are also split by how many of each held-out IL's ions its fold trained on (``applicability``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from matdisco.core.config import artifact
 from matdisco.core.io import atomic_path, atomic_write_json, atomic_write_text
 from matdisco.core.plots import parity_plot
 from matdisco.ionic import keys
-from matdisco.ionic.baselines import BASELINES
+from matdisco.ionic.baselines import BASELINES, ion_keys
 from matdisco.ionic.data import load_points, load_splits, model_dir, salt_graphs
 from matdisco.ionic.density import snapshot_density_lines
 from matdisco.ionic.molar_volume import attach_ln_concentration, concentration_model
@@ -25,17 +26,20 @@ from matdisco.ionic.prediction import Ensemble, predict_points
 from matdisco.ionic.scoring import (
     LN_LAMBDA_OFFSET,
     ILScorer,
+    applicability_summary,
     at_reference_temperature,
     bootstrap_draws,
     common_points,
     comparison_markdown,
     fold_metrics,
     interval_summary,
+    ion_coverage,
     ln_lambda_offsets,
     per_il_errors,
     wide_out_of_fold,
 )
 from matdisco.ionic.splits import named_splits
+from matdisco.ionic.walden import WALDEN, snapshot_walden_ridge
 
 UMANA_2025 = {
     "reference": "Umana, Cashen, Zavala, Gebbie, Digital Discovery 4, 1423-1436 (2025)",
@@ -44,15 +48,25 @@ UMANA_2025 = {
 }
 
 
+def baseline_predictors(cfg) -> dict:
+    """Name -> predict function of every baseline in ``data.evaluate.baselines``
+    (``walden_ridge`` is built on the shipped viscosities)."""
+    functions = dict(BASELINES)
+    if WALDEN in cfg.data.evaluate.baselines:
+        functions[WALDEN] = snapshot_walden_ridge(cfg)
+    return {name: functions[name] for name in cfg.data.evaluate.baselines}
+
+
 def held_out_predictions(cfg, points: pd.DataFrame, graphs: dict, splits: dict) -> pd.DataFrame:
     """Test-set predictions of every baseline and model on every split, stacked (long form)."""
     settings = cfg.data.evaluate
+    baselines = baseline_predictors(cfg)
     frames = []
     for split_name, split in tqdm(named_splits(splits), desc="evaluate splits", unit="split"):
         test = points[points[keys.IL_ID].isin(split["test"])]
         train = points[points[keys.IL_ID].isin(split["train"] + split["val"])]
         for name in settings.baselines:
-            prediction = BASELINES[name](
+            prediction = baselines[name](
                 train,
                 test,
                 graphs,
@@ -66,6 +80,18 @@ def held_out_predictions(cfg, points: pd.DataFrame, graphs: dict, splits: dict) 
                 predict_points(ensemble, test, graphs).assign(**{keys.MODEL: model_name, keys.FOLD: split_name})
             )
     return pd.concat(frames, ignore_index=True)
+
+
+def _ion_keys_of_il(points: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """IL id -> (cation InChIKey, anion InChIKey)."""
+    ils = points.drop_duplicates(keys.IL_ID)
+    cation, anion = ion_keys(ils)
+    return dict(zip(ils[keys.IL_ID], zip(cation, anion)))
+
+
+def _training_ils(splits: dict) -> dict[str, list[str]]:
+    """Split name -> the IL ids its models and baselines were fitted on (train + val)."""
+    return {name: split["train"] + split["val"] for name, split in named_splits(splits)}
 
 
 def evaluate(cfg) -> dict:
@@ -90,6 +116,7 @@ def evaluate(cfg) -> dict:
     draws = bootstrap_draws(len(scorer.ils), int(settings.bootstrap.n_resamples), int(cfg.seed))
     values, differences = interval_summary(scorer, draws, list(settings.baselines))
     folds = fold_metrics(scored)
+    coverage = ion_coverage(wide, _ion_keys_of_il(points), _training_ils(splits))
     has_density = np.isfinite(wide[LN_LAMBDA_OFFSET])
     report = {
         "predictors": {
@@ -101,6 +128,15 @@ def evaluate(cfg) -> dict:
             for name in predictors
         },
         "differences": differences,
+        "applicability": applicability_summary(
+            wide,
+            at_reference,
+            predictors,
+            list(settings.baselines),
+            coverage,
+            int(settings.bootstrap.n_resamples),
+            int(cfg.seed),
+        ),
         "counts": {
             "n_folds": len(splits["folds"]),
             "n_points": len(wide),

@@ -223,6 +223,52 @@ def _value_with_interval(value: float, samples: np.ndarray) -> dict[str, float]:
     return {"value": float(value), "ci_low": float(low), "ci_high": float(high)}
 
 
+COVERAGE_METRICS = ("rmse_ln", "r2_298", "spearman_298")
+COVERAGE_CLASSES = ("both", "one", "neither")  # how many of a test IL's two ions its fold trained on
+
+
+def ion_coverage(
+    wide: pd.DataFrame, ion_keys_of_il: dict[str, tuple[str, str]], train_ils: dict[str, list[str]]
+) -> pd.Series:
+    """IL id -> "both" / "one" / "neither": how many of its (cation, anion) keys occur among the
+    training ILs of the fold that held it out. ``ion_keys_of_il``: IL id -> (cation key, anion key);
+    ``train_ils``: fold name -> the IL ids it trained on (train + val)."""
+    coverage = {}
+    for fold, rows in wide.groupby(keys.FOLD):
+        seen = {key for il in train_ils[fold] for key in ion_keys_of_il[il]}
+        for il in rows[keys.IL_ID].unique():
+            n_seen = sum(key in seen for key in ion_keys_of_il[il])
+            coverage[il] = COVERAGE_CLASSES[2 - n_seen]
+    return pd.Series(coverage, name="ion_coverage")
+
+
+def applicability_summary(
+    wide: pd.DataFrame,
+    at_reference: pd.DataFrame,
+    predictors: list[str],
+    baselines: list[str],
+    coverage: pd.Series,
+    draws_per_class: int,
+    seed: int,
+) -> dict:
+    """Per coverage class: counts, each predictor's ``COVERAGE_METRICS`` with IL-bootstrap intervals,
+    and the paired differences of the models against every baseline (as :func:`interval_summary`,
+    restricted to the class's ILs)."""
+    summary = {}
+    for label in COVERAGE_CLASSES:
+        ils = set(coverage.index[coverage == label])
+        sub_wide = wide[wide[keys.IL_ID].isin(ils)]
+        sub_reference = at_reference[at_reference[keys.IL_ID].isin(ils)]
+        entry = {"n_ils": len(ils), "n_points": len(sub_wide), "n_ils_298": len(sub_reference)}
+        if len(ils) >= 2:
+            scorer = ILScorer(sub_wide, sub_reference, predictors)
+            values, differences = interval_summary(scorer, bootstrap_draws(len(ils), draws_per_class, seed), baselines)
+            entry["predictors"] = {p: {m: values[p][m] for m in COVERAGE_METRICS} for p in predictors}
+            entry["differences"] = {d: {m: v[m] for m in COVERAGE_METRICS} for d, v in differences.items()}
+        summary[label] = entry
+    return summary
+
+
 def fold_metrics(scored: pd.DataFrame) -> dict:
     """Per model: default-split test metrics and the per-fold summary (mean, std over folds)."""
     metrics = {}
@@ -311,6 +357,7 @@ def comparison_markdown(report: dict, excluded: list[str], worst: pd.DataFrame, 
             + " | ".join(cells)
             + f" | {entry['rmse_ln']['p_model_better']:.2f} | {entry['spearman_298']['p_model_better']:.2f} |"
         )
+    lines += _applicability_lines(report["applicability"])
     umana = report["literature"]
     lines += [
         "",
@@ -334,3 +381,29 @@ def comparison_markdown(report: dict, excluded: list[str], worst: pd.DataFrame, 
                 f"| {r[keys.SALT_NAME]} | {r['n_points']} | {r['rmse_ln']:.2f} | {r['mean_error_ln']:+.2f} | {r['mean_ln_sigma']:.2f} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _applicability_lines(applicability: dict) -> list[str]:
+    """Markdown: every predictor's scores per ion-coverage class, then the models' differences."""
+    lines = [
+        "",
+        "## By applicability: how many of the held-out IL's ions its fold trained on",
+        "",
+        "Same out-of-fold points, split by the test IL's ions (cation and anion, InChIKey) seen among the "
+        "fold's training ILs. RMSE / R^2 298 K / Spearman 298 K, brackets 95 % IL-bootstrap within the class.",
+        "",
+        "| ions seen | ILs (298 K) | points | predictor | "
+        + " | ".join(METRIC_LABELS[m] for m in COVERAGE_METRICS)
+        + " |",
+        "|---|---|---|---|" + "---|" * len(COVERAGE_METRICS),
+    ]
+    for label, entry in applicability.items():
+        head = f"| {label} | {entry['n_ils']} ({entry['n_ils_298']}) | {entry['n_points']} |"
+        if "predictors" not in entry:
+            lines.append(head + " (too few ILs to score) |" + " |" * len(COVERAGE_METRICS))
+            continue
+        for name, values in {**entry["predictors"], **entry["differences"]}.items():
+            cells = [_cell(values[m], "+" if "_minus_" in name else "") for m in COVERAGE_METRICS]
+            lines.append(f"{head} {name.replace('_minus_', ' - ')} | " + " | ".join(cells) + " |")
+            head = "| | | |"
+    return lines

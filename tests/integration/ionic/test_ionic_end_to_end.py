@@ -53,6 +53,7 @@ def test_tiny_pipeline_runs_and_writes_every_artifact(make_cfg, tmp_path):
         "ridge_additive",
         "temperature_only",
         "ion_identity",
+        "walden_ridge",
     }
     assert metrics["predictors"]["ionic_gnn"]["kfold"]["n_folds"] == 2
     assert (

@@ -12,6 +12,7 @@ from matdisco.ionic.density import (
     fit_density_line,
     molar_conductivity_S_cm2_per_mol,
     molar_mass_g_per_mol,
+    near_ambient,
 )
 
 EMIM_BF4 = "CC[n+]1ccn(C)c1.F[B-](F)(F)F"
@@ -48,3 +49,8 @@ def test_molar_conductivity_of_emim_bf4():
     molar_mass = molar_mass_g_per_mol(EMIM_BF4)
     assert molar_mass == pytest.approx(197.97, abs=0.05)
     assert molar_conductivity_S_cm2_per_mol(1.4, molar_mass, 1.28) == pytest.approx(2.165, abs=0.005)
+
+
+def test_near_ambient_keeps_rows_within_the_pressure_window_and_reads_missing_as_ambient():
+    raw = pd.DataFrame({keys.RAW_PRESSURE: [101.325, 140.0, np.nan, 1000.0, 60.0], "v": [1, 2, 3, 4, 5]})
+    assert near_ambient(raw, 50.0)["v"].tolist() == [1, 2, 3, 5]

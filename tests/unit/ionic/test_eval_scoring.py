@@ -13,9 +13,11 @@ from matdisco.ionic.evaluate import held_out_predictions
 from matdisco.ionic.scoring import (
     LN_LAMBDA_OFFSET,
     ILScorer,
+    applicability_summary,
     at_reference_temperature,
     bootstrap_draws,
     interval_summary,
+    ion_coverage,
     ln_lambda_offsets,
     spearman,
 )
@@ -155,3 +157,31 @@ def test_every_il_is_held_out_in_one_fold_and_never_trained_on_there(monkeypatch
     assert sorted(il for _, test in seen[1:] for il in test) == sorted(ils)  # each IL tested in exactly one fold
     folds = predictions[predictions[keys.FOLD] != "default"]
     assert folds.groupby(keys.IL_ID)[keys.FOLD].nunique().max() == 1 and folds[keys.IL_ID].nunique() == 12
+
+
+def test_ion_coverage_counts_the_held_out_ils_ions_seen_in_its_folds_training_ils():
+    """Fold f1 trains on A (c1 a1) and B (c2 a2): C (c1 a2) has both ions seen, D (c1 a3) one,
+    E (c3 a3) neither; fold f2 trains on C only, so A (c1 a1) there has one."""
+    ions = {"A": ("c1", "a1"), "B": ("c2", "a2"), "C": ("c1", "a2"), "D": ("c1", "a3"), "E": ("c3", "a3")}
+    wide = pd.DataFrame({keys.IL_ID: ["C", "C", "D", "E", "A"], keys.FOLD: ["f1", "f1", "f1", "f1", "f2"]})
+    coverage = ion_coverage(wide, ions, {"f1": ["A", "B"], "f2": ["C"]})
+    assert coverage.to_dict() == {"C": "both", "D": "one", "E": "neither", "A": "one"}
+
+
+def test_applicability_summary_scores_each_class_on_its_own_ils_only():
+    """Model m is exact on the 'both' ILs and off by 1 on the 'one' ILs: RMSE 0 and 1 per class;
+    a class of one IL is counted but not scored."""
+    truth = {"A": 0.0, "B": 2.0, "C": 1.0, "D": 4.0, "E": 0.5}  # ln sigma at 298.15 K
+    error = {"A": 0.0, "B": 0.0, "C": 1.0, "D": 1.0, "E": 3.0}  # model m minus truth
+    rows = []
+    for il, y in truth.items():
+        rows += [(il, 298.15, y, y + error[il], y), (il, 330.0, y + 1.0, y + 1.0 + error[il], y + 1.0)]
+    wide = _wide(rows)
+    coverage = pd.Series({"A": "both", "B": "both", "C": "one", "D": "one", "E": "neither"})
+    at_reference = at_reference_temperature(wide, ["m", "b"], 298.15, 5.0)
+    summary = applicability_summary(wide, at_reference, ["b", "m"], ["b"], coverage, 50, 0)
+    assert summary["both"]["predictors"]["m"]["rmse_ln"]["value"] == pytest.approx(0.0)
+    assert summary["one"]["predictors"]["m"]["rmse_ln"]["value"] == pytest.approx(1.0)
+    assert summary["one"]["differences"]["m_minus_b"]["rmse_ln"]["value"] == pytest.approx(1.0)
+    assert summary["neither"] == {"n_ils": 1, "n_points": 2, "n_ils_298": 1}
+    assert (summary["both"]["n_ils"], summary["both"]["n_points"]) == (2, 4)
