@@ -15,6 +15,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from matdisco.core.config import artifact
+from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_path, atomic_write_json, atomic_write_text
 from matdisco.core.plots import parity_plot
 from matdisco.ionic import keys
@@ -51,10 +52,14 @@ UMANA_2025 = {
 def baseline_predictors(cfg) -> dict:
     """Name -> predict function of every baseline in ``data.evaluate.baselines``
     (``walden_ridge`` is built on the shipped viscosities)."""
+    names = list(cfg.data.evaluate.baselines)
+    unknown = sorted(set(names) - {*BASELINES, WALDEN})
+    if unknown:
+        raise ConfigError(f"data.evaluate.baselines: unknown {unknown} (known: {sorted({*BASELINES, WALDEN})})")
     functions = dict(BASELINES)
-    if WALDEN in cfg.data.evaluate.baselines:
+    if WALDEN in names:
         functions[WALDEN] = snapshot_walden_ridge(cfg)
-    return {name: functions[name] for name in cfg.data.evaluate.baselines}
+    return {name: functions[name] for name in names}
 
 
 def held_out_predictions(cfg, points: pd.DataFrame, graphs: dict, splits: dict) -> pd.DataFrame:

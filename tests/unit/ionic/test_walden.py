@@ -5,9 +5,12 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
+from matdisco.core.errors import ConfigError
 from matdisco.ionic import keys
 from matdisco.ionic.baselines import ion_keys, ridge_predict
+from matdisco.ionic.evaluate import baseline_predictors
 from matdisco.ionic.walden import LN_ETA, WaldenRidge
 
 T_REF = 298.15
@@ -74,3 +77,9 @@ def test_a_type_in_no_training_data_is_refused_and_named():
     train, test = _conductivity(["CN", "CCN"]), _conductivity(["CCS"])
     out = _walden(_viscosity(["CN", "CCN"]))(train, test, GRAPHS, 1e-9, T_REF)
     assert np.isnan(out[keys.PRED_LN_SIGMA]).all() and out[keys.UNSEEN_TYPES].tolist() == ["S"] * len(test)
+
+
+def test_an_unknown_baseline_name_is_refused_with_the_key_and_the_known_names():
+    cfg = OmegaConf.create({"data": {"evaluate": {"baselines": ["ridge_additive", "walden"]}}})
+    with pytest.raises(ConfigError, match=r"data.evaluate.baselines: unknown \['walden'\].*walden_ridge"):
+        baseline_predictors(cfg)
