@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fcntl
 import fnmatch
+import json
 import logging
 import platform
 import re
@@ -52,7 +53,7 @@ from matdisco.hubbard.qe.parse_hp import (
 )
 from matdisco.hubbard.qe.parse_pw import PwResult, parse_pw_output
 from matdisco.hubbard.qe.run import Launcher, QERunError, run_qe
-from matdisco.hubbard.records import load_record, merge_records
+from matdisco.hubbard.records import load_record, merge_records, read_records
 from matdisco.hubbard.structures import TRANSITION_METALS, build, distorted, species_labels, strained, structure_record
 
 LOG = logging.getLogger(__name__)
@@ -67,12 +68,13 @@ class Material:
     ``occupations``: ``fixed`` (non-magnetic insulator), ``smearing`` (metal or magnetic metal),
     ``two_step`` (magnetic insulator: smearing SCF, then fixed occupations at its rounded total
     magnetization, QE examples/HP/example02). ``u_start_eV``: on-site U of the metals at iteration 0.
+    ``kpts``: the k mesh; in the config ``study`` takes the settings study's choice (``chosen_kpts``).
     """
 
     name: str
     structure: dict[str, Any]
     occupations: str
-    kpts: tuple[int, int, int]
+    kpts: tuple[int, int, int] | None  # None: ``kpts: study`` before the settings study chose a mesh
     qpts: tuple[int, int, int]
     u_start_eV: float = 0.0
     magnetic: bool = False
@@ -123,6 +125,7 @@ class Campaign:
     only_materials: list[str] = field(default_factory=list)
     distortions: list[Distortion] = field(default_factory=list)
     only_paths: list[str] = field(default_factory=list)  # shell patterns of path ids (fnmatch); empty: all
+    seed_records: list[Path] = field(default_factory=list)  # settings-study records that may be iteration 0
 
 
 def plan(campaign: Campaign) -> list[PathSpec]:
@@ -134,6 +137,12 @@ def plan(campaign: Campaign) -> list[PathSpec]:
     paths += [PathSpec(m, 0.0, d) for d in campaign.distortions for m in materials if m.name in d.materials]
     if campaign.only_paths:
         paths = [p for p in paths if any(fnmatch.fnmatchcase(p.path_id, pattern) for pattern in campaign.only_paths)]
+    unresolved = sorted({p.material.name for p in paths if p.material.kpts is None})
+    if unresolved:
+        raise ConfigError(
+            f"simulate.materials.{{{','.join(unresolved)}}}.kpts is 'study', but the settings study "
+            "(simulate.settings_study) has not chosen a k mesh for them yet: run the settings study first"
+        )
     return paths[campaign.shard :: campaign.n_shards]
 
 
@@ -179,6 +188,10 @@ def _run_locked_path(campaign: Campaign, path: PathSpec, n_iterations: int) -> l
     for iteration in range(n_iterations):
         folder = campaign.root / path.path_id / f"iter_{iteration}"
         record = load_record(folder, f"{path.path_id}/iter_{iteration}", campaign)
+        if record is None and iteration == 0:
+            record = seeded_record(campaign, path, hubbard_in)
+            if record is not None:
+                merge_records(campaign.records_path, [record])
         if record is None:
             if (campaign.root / "STOP").exists():
                 break
@@ -193,6 +206,48 @@ def _run_locked_path(campaign: Campaign, path: PathSpec, n_iterations: int) -> l
             break
         hubbard_in = next_hubbard(record)
     return records
+
+
+def record_settings(campaign: Campaign, material: Material) -> dict[str, Any]:
+    """The settings stored with every record of ``material``: the campaign's numerical settings plus the
+    material's meshes and electronic treatment (a re-run is comparable only at equal settings)."""
+    return {
+        **campaign.settings,
+        "kpts": list(material.kpts),
+        "qpts": list(material.qpts),
+        "occupations": material.occupations,
+        "magnetic": material.magnetic,
+    }
+
+
+def seeded_record(campaign: Campaign, path: PathSpec, hubbard_in: HubbardEntries) -> dict[str, Any] | None:
+    """Iteration 0 of ``path`` taken from the settings study (``campaign.seed_records``): an ok record
+    of the same structure, Hubbard input and settings, renamed to this path (its study id kept under
+    ``seeded_from``); None when the study has none. The study's points are real iterations 0, so the
+    campaign does not compute them twice."""
+    wanted = {
+        K.SETTINGS: record_settings(campaign, path.material),
+        K.STRUCTURE: structure_record(path_structure(path)),
+        K.HUBBARD_IN: [{K.ATOM_I: i, K.ATOM_J: j, K.VALUE: v} for i, j, v in hubbard_in],
+    }
+    for source in campaign.seed_records:
+        for record in read_records(source):
+            if record[K.STATUS] == "ok" and all(_same(record.get(key), value) for key, value in wanted.items()):
+                return {
+                    **record,
+                    K.RECORD_ID: f"{path.path_id}/iter_0",
+                    K.PATH_ID: path.path_id,
+                    K.STRAIN: path.strain,
+                    K.DISTORTION: path.distortion.name if path.distortion else None,
+                    K.ITERATION: 0,
+                    K.SEEDED_FROM: record[K.RECORD_ID],
+                }
+    return None
+
+
+def _same(stored: Any, wanted: Any) -> bool:
+    """Equality of a stored (JSON) value and a freshly built one (tuples become lists in JSON)."""
+    return json.loads(json.dumps(stored)) == json.loads(json.dumps(wanted))
 
 
 def initial_hubbard(path: PathSpec) -> HubbardEntries:
@@ -245,13 +300,7 @@ def run_iteration(
         K.ITERATION: iteration,
         K.STRUCTURE: structure_record(atoms),
         K.HUBBARD_IN: [{K.ATOM_I: i, K.ATOM_J: j, K.VALUE: v} for i, j, v in hubbard_in],
-        K.SETTINGS: {
-            **campaign.settings,
-            "kpts": list(path.material.kpts),
-            "qpts": list(path.material.qpts),
-            "occupations": path.material.occupations,
-            "magnetic": path.material.magnetic,
-        },
+        K.SETTINGS: record_settings(campaign, path.material),
     }
     timings: dict[str, float] = {}
     try:
@@ -388,7 +437,7 @@ def _pw_step(
     text = pw_input(
         atoms,
         prefix=PREFIX,
-        pseudo_dir=s["pseudo_dir"],
+        pseudo_dir=str(Path(s["pseudo_dir"]).resolve()),  # pw.x runs in the calculation folder
         pseudopotentials=s["pseudopotentials"],
         system=system,
         electrons=electrons,
@@ -511,12 +560,13 @@ def cpu_model() -> str | None:
 def campaign_from_config(sim: Any, root: str | Path, records_path: str | Path, failures_path: str | Path) -> Campaign:
     """Build a :class:`Campaign` from the ``simulate`` config section (see conf/simulate/dfpt_campaign.yaml)."""
     sim = OmegaConf.to_container(sim, resolve=True) if isinstance(sim, DictConfig) else sim
+    study_kpts = chosen_kpts(sim)
     materials = [
         Material(
             name=name,
             structure=dict(m["structure"]),
             occupations=m["occupations"],
-            kpts=tuple(m["kpts"]),
+            kpts=material_kpts(name, m["kpts"], study_kpts),
             qpts=tuple(m["qpts"]),
             u_start_eV=float(m.get("u_start_eV", 0.0)),
             magnetic=bool(m.get("magnetic", False)),
@@ -545,11 +595,29 @@ def campaign_from_config(sim: Any, root: str | Path, records_path: str | Path, f
         n_shards=int(sim.get("n_shards", 1)),
         only_materials=list(sim.get("only_materials") or []),
         only_paths=list(sim.get("only_paths") or []),
+        seed_records=[Path(p) for p in sim.get("seed_records") or []],
         distortions=[
             distortion_from_config(name, d, {m.name for m in materials})
             for name, d in (sim.get("distortions") or {}).items()
         ],
     )
+
+
+def chosen_kpts(sim: dict[str, Any]) -> dict[str, list[int]]:
+    """The k mesh per material that the settings study chose (``chosen.kpts`` of the study's
+    ``convergence.json`` at ``simulate.settings_study``); {} when no study is configured or written yet."""
+    report = sim.get("settings_study")
+    if not report or not Path(report).is_file():
+        return {}
+    return dict(json.loads(Path(report).read_text()).get("chosen", {}).get("kpts") or {})
+
+
+def material_kpts(name: str, kpts: Any, study_kpts: dict[str, list[int]]) -> tuple[int, int, int] | None:
+    """A material's k mesh: the configured one, or for ``kpts: study`` the settings study's choice
+    (None while the study has not chosen one; :func:`plan` refuses to run such a material)."""
+    if kpts != "study":
+        return tuple(int(n) for n in kpts)  # type: ignore[return-value]
+    return tuple(int(n) for n in study_kpts[name]) if name in study_kpts else None  # type: ignore[return-value]
 
 
 def distortion_from_config(name: str, entry: dict[str, Any], known_materials: set[str]) -> Distortion:

@@ -74,8 +74,12 @@ def cutoff_points(conv: dict[str, Any], campaign: Campaign) -> list[Point]:
     """Scan 1, ordered by cutoff first (every material at the lowest cutoff, then the next, ...)."""
     materials = {m.name: m for m in campaign.materials}
     q = mesh_tuple(conv["cutoff_qpts"])
+    k = {name: conv.get("cutoff_kpts") or materials[name].kpts for name in study_materials(conv, campaign)}
+    missing = sorted(name for name, mesh in k.items() if mesh is None)
+    if missing:
+        raise ConfigError(f"materials {missing} have no k mesh yet: set simulate.convergence.cutoff_kpts")
     return [
-        Point(name, "cutoff", (float(w), float(r)), mesh_tuple(materials[name].kpts), q)
+        Point(name, "cutoff", (float(w), float(r)), mesh_tuple(k[name]), q)
         for w, r in conv["cutoffs_Ry"]
         for name in study_materials(conv, campaign)
     ]
@@ -88,8 +92,9 @@ def mesh_points(
     ecut: tuple[float, float],
     chosen_k: dict[str, tuple[int, int, int]],
 ) -> list[Point]:
-    """Scan 2 (``kpts``) or 3 (``qpts``) at cutoff ``ecut``; the q scan uses each material's chosen k."""
-    q_cutoff = mesh_tuple(conv["cutoff_qpts"])
+    """Scan 2 (``kpts``, at the q mesh ``kpts_qpts``, default ``cutoff_qpts``) or 3 (``qpts``) at cutoff
+    ``ecut``; the q scan uses each material's chosen k."""
+    q_cutoff = mesh_tuple(conv.get("kpts_qpts") or conv["cutoff_qpts"])
     points = []
     for name in study_materials(conv, campaign):
         for mesh in conv[scan].get(name, conv[scan]["default"]):
@@ -296,8 +301,10 @@ def run_study(campaign: Campaign, conv: dict[str, Any], report: Callable[[dict[s
         rows += scan_table(points, records_by_id(records_path), u_tol, v_tol)
         series = by_material(points)
         chosen[scan] = {n: list(getattr(series[n][-1 if i is None else i], scan)) for n, i in picks.items()}
-        chosen[f"{scan}_not_converged"] = sorted(n for n, i in picks.items() if i is None)
+        chosen[f"{scan}_not_converged"] = sorted(n for n, i in picks.items() if i is None and len(series[n]) > 1)
         report({"rows": rows, "chosen": chosen})
+    if not conv.get("production_check", True):
+        return {"rows": rows, "chosen": chosen}
     check = [p for pair in production_check_points(conv, campaign, cut, ecut, chosen) for p in pair]
     picks = run_scan(campaign, check, records_path, u_tol, v_tol)
     rows += scan_table(check, records_by_id(records_path), u_tol, v_tol)

@@ -13,6 +13,7 @@ STRAIN = "strain"  # float: isotropic strain, 0.01 = +1 %
 DISTORTION = "distortion"  # str | None: name of the symmetry-lowering distortion (config simulate.distortions)
 ITERATION = "iteration"  # int: 0 for the first (U_in from config), 1, 2, ...
 STATUS = "status"  # "ok" | "failed"
+SEEDED_FROM = "seeded_from"  # str: settings-study record id an iteration 0 was taken from (campaign.seeded_record)
 REASON = "reason"  # str: why a calculation failed (file and line where known)
 CONVERGED = "converged"  # bool: |U_out - U_in| and |V_out - V_in| below the tolerance
 MAX_DELTA_EV = "max_delta_eV"  # float: max |out - in| over all U and V of this iteration, eV

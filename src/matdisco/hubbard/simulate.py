@@ -12,7 +12,14 @@ from omegaconf import DictConfig, OmegaConf
 from matdisco.core.errors import ConfigError, MatdiscoError
 from matdisco.core.io import atomic_write_json
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.campaign import Campaign, PathSpec, campaign_from_config, run_campaign, run_iteration
+from matdisco.hubbard.campaign import (
+    Campaign,
+    PathSpec,
+    campaign_from_config,
+    record_settings,
+    run_campaign,
+    run_iteration,
+)
 from matdisco.hubbard.convergence import run_study, write_report
 from matdisco.hubbard.records import read_records
 from matdisco.hubbard.structures import atoms_from_record
@@ -72,14 +79,7 @@ def _flat(nested: Any) -> list[float]:
 def check_settings(stored: dict[str, Any], campaign: Campaign, path: PathSpec) -> None:
     """Raise :class:`ConfigError` when the configured settings differ from those of the stored record
     (a re-run would then not be comparable)."""
-    material = path.material
-    current = {
-        **campaign.settings,
-        "kpts": list(material.kpts),
-        "qpts": list(material.qpts),
-        "occupations": material.occupations,
-        "magnetic": material.magnetic,
-    }
+    current = record_settings(campaign, path.material)
     changed = sorted(k for k in set(current) | set(stored[K.SETTINGS]) if current.get(k) != stored[K.SETTINGS].get(k))
     if changed:
         raise ConfigError(

@@ -22,7 +22,7 @@ from ase import Atoms
 
 from matdisco.core.errors import ConfigError
 
-TRANSITION_METALS = ("Fe", "Co", "Ni")
+TRANSITION_METALS = ("Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni")
 
 
 def rocksalt_afm(metal: str, a_angstrom: float) -> Atoms:

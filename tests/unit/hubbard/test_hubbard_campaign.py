@@ -1,6 +1,7 @@
 """Campaign logic without running QE: record assembly from QE's reference outputs, resume,
 failure handling, Hubbard feedback."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -233,3 +234,83 @@ def test_locked_path_is_skipped(tmp_path, fake_qe):
         fcntl.flock(held, fcntl.LOCK_EX)
         assert C.run_path(campaign, path) == []
     assert calls == []
+
+
+def _study_record(campaign, path, record_id, hubbard_in):
+    """An ok record as the settings study writes it for ``path`` at the campaign's settings."""
+    return {
+        K.RECORD_ID: record_id,
+        K.PATH_ID: path.path_id,
+        K.MATERIAL: path.material.name,
+        K.STRAIN: path.strain,
+        K.ITERATION: 0,
+        K.STATUS: "ok",
+        K.CONVERGED: False,
+        K.SETTINGS: C.record_settings(campaign, path.material),
+        K.STRUCTURE: C.structure_record(C.path_structure(path)),
+        K.HUBBARD_IN: [{K.ATOM_I: i, K.ATOM_J: j, K.VALUE: v} for i, j, v in hubbard_in],
+        K.HUBBARD_OUT: [{K.ATOM_I: 1, K.ATOM_J: 1, K.VALUE: 7.0}],
+        K.CPU_TIME: 10.0,
+    }
+
+
+def test_iteration_zero_is_taken_from_the_settings_study_only_at_equal_settings(tmp_path, fake_qe):
+    calls, _ = fake_qe
+    campaign = _campaign(tmp_path, max_iterations=2)
+    campaign.settings = {"ecutwfc_Ry": 50.0}
+    unstrained, strained = C.plan(campaign)
+    study = tmp_path / "study.jsonl"
+    start = C.initial_hubbard(unstrained)
+    other_k = C.PathSpec(dataclasses.replace(unstrained.material, kpts=(4, 4, 4)), 0.0)
+    records = [
+        _study_record(campaign, unstrained, "NiO/ecut50-400_k222_q222", start),
+        _study_record(campaign, other_k, "NiO/ecut50-400_k444_q222", start),
+    ]
+    study.write_text("".join(json.dumps(r) + "\n" for r in records))
+    campaign.seed_records = [study]
+    C.run_path(campaign, unstrained)
+    C.run_path(campaign, strained)
+    # the unstrained path's iteration 0 is the study's k222 point; only its iteration 1 runs
+    assert [(c[0], c[1]) for c in calls] == [
+        (unstrained.path_id, 1),
+        (strained.path_id, 0),
+        (strained.path_id, 1),
+    ]
+    assert calls[0][2][0] == (1, 1, 7.0)  # the study's U_out feeds iteration 1
+    stored = {r[K.RECORD_ID]: r for r in read_records(campaign.records_path)}
+    seeded = stored[f"{unstrained.path_id}/iter_0"]
+    assert seeded[K.SEEDED_FROM] == "NiO/ecut50-400_k222_q222" and seeded[K.PATH_ID] == unstrained.path_id
+    # other settings (a changed cutoff) never reuse the study's point
+    campaign.settings = {"ecutwfc_Ry": 60.0}
+    assert C.seeded_record(campaign, unstrained, start) is None
+
+
+def test_kpts_from_the_settings_study(tmp_path):
+    report = tmp_path / "convergence.json"
+    sim = {"settings_study": str(report)}
+    assert C.chosen_kpts(sim) == {}
+    assert C.material_kpts("NiO", "study", {}) is None and C.material_kpts("NiO", [3, 3, 3], {}) == (3, 3, 3)
+    report.write_text(json.dumps({"chosen": {"kpts": {"NiO": [4, 4, 4]}}}))
+    assert C.material_kpts("NiO", "study", C.chosen_kpts(sim)) == (4, 4, 4)
+    campaign = _campaign(tmp_path)
+    campaign.materials[0] = dataclasses.replace(campaign.materials[0], kpts=None)
+    with pytest.raises(ConfigError, match=r"NiO.*'study'.*run the settings study first"):
+        C.plan(campaign)
+
+
+def test_v3_configs_compose_with_their_pseudopotentials(tmp_path):
+    from pathlib import Path
+
+    from hydra import compose, initialize_config_dir
+
+    root = Path(__file__).resolve().parents[3]
+    with initialize_config_dir(version_base="1.3", config_dir=str(root / "conf")):
+        study = compose("config", overrides=["simulate=dfpt_v3_settings"])
+        campaign_cfg = compose("config", overrides=["simulate=dfpt_v3"])
+    assert study.simulate.mode == "convergence" and campaign_cfg.simulate.mode == "campaign"
+    campaign = C.campaign_from_config(campaign_cfg.simulate, tmp_path, tmp_path / "r.jsonl", tmp_path / "f.jsonl")
+    assert campaign.seed_records and {m.qpts for m in campaign.materials} == {(3, 3, 3)}
+    pseudo_dir = root / campaign.settings["pseudo_dir"]
+    sums = dict(line.split()[::-1] for line in (pseudo_dir / "MD5SUMS").read_text().splitlines())
+    for name in campaign.settings["pseudopotentials"].values():
+        assert C.file_md5(pseudo_dir / name) == sums[name], name

@@ -146,3 +146,51 @@ def test_a_series_stops_at_its_first_converged_step_and_reports_it(tmp_path, mon
         _campaign(tmp_path), V.cutoff_points(conv, _campaign(tmp_path)), tmp_path / "r.jsonl", 0.05, 0.02
     ) == {"LiCoO2": None}
     assert ran == []
+
+
+def test_k_scan_at_its_own_q_mesh_and_cutoffs_at_their_own_k(tmp_path):
+    """v3's study: cutoffs at k2/q Gamma, the k scan at the data set's q3 (not the cutoff scan's q)."""
+    conv = {
+        "cutoffs_Ry": [[50, 400], [60, 480]],
+        "cutoff_kpts": [2, 2, 2],
+        "cutoff_qpts": [1, 1, 1],
+        "kpts_qpts": [3, 3, 3],
+        "materials": ["LiCoO2"],
+        "kpts": {"default": [[3, 3, 3], [4, 4, 4]]},
+    }
+    campaign = _campaign(tmp_path)
+    campaign.materials[0] = V.dataclasses.replace(campaign.materials[0], kpts=None)  # kpts: study, not chosen yet
+    assert [p.record_id for p in V.cutoff_points(conv, campaign)][0] == "LiCoO2/ecut50-400_k222_q111"
+    k_scan = V.mesh_points(conv, campaign, "kpts", (50.0, 400.0), {})
+    assert [p.record_id for p in k_scan] == ["LiCoO2/ecut50-400_k333_q333", "LiCoO2/ecut50-400_k444_q333"]
+    with pytest.raises(ConfigError, match="cutoff_kpts"):
+        V.cutoff_points({**conv, "cutoff_kpts": None}, campaign)
+
+
+def test_study_without_production_check_and_single_mesh_series_not_flagged(tmp_path, monkeypatch):
+    u = {"k333": 6.30, "k444": 6.52, "q333": 6.52, "q444": 6.70}
+
+    def fake_run_point(campaign, point, records_path):
+        return _record(point.record_id, [u.get(point.label, 6.0)], [1.0])
+
+    monkeypatch.setattr(V, "run_point", fake_run_point)
+    monkeypatch.setattr(V, "records_by_id", lambda path: {})
+    conv = {
+        "cutoffs_Ry": [[50, 400], [60, 480]],
+        "cutoff_kpts": [2, 2, 2],
+        "cutoff_qpts": [1, 1, 1],
+        "kpts_qpts": [3, 3, 3],
+        "materials": ["LiCoO2"],
+        "kpts": {"default": [[3, 3, 3], [4, 4, 4]]},
+        "qpts": {"default": [[3, 3, 3]]},
+        "u_tolerance_eV": 0.05,
+        "v_tolerance_eV": 0.02,
+        "records": str(tmp_path / "r.jsonl"),
+        "production_check": False,
+    }
+    result = V.run_study(_campaign(tmp_path), conv, lambda partial: None)
+    chosen = result["chosen"]
+    assert chosen["ecut_Ry"] == [50.0, 400.0]
+    assert chosen["kpts"] == {"LiCoO2": [4, 4, 4]} and chosen["kpts_not_converged"] == ["LiCoO2"]
+    assert chosen["qpts"] == {"LiCoO2": [3, 3, 3]} and chosen["qpts_not_converged"] == []  # one mesh: no scan
+    assert "production_check" not in chosen

@@ -48,7 +48,8 @@ def run_qe(launcher: Launcher, program: str, folder: Path, input_name: str, outp
     and the last lines of stderr), :class:`QEInterrupted` when the run was killed by a signal.
     """
     folder = Path(folder)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # one thread per rank: Debian's OpenBLAS (libblas.so.3 alternative) would otherwise start one per core
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     start = time.perf_counter()
     with open(folder / output_name, "w") as stdout, open(folder / f"{output_name}.err", "w") as stderr:
         try:

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Hubbard data set v3, end to end and resumable: the settings study, then the campaign at its settings.
+# Niced (QE yields to interactive work); two single-rank QE runs side by side (parallel_paths: 2).
+# Logs: scratch/v3_settings.log, scratch/v3_campaign.log. Graceful stop: touch scratch/hubbard_v3*/STOP.
+# Start it in the background on a fresh clone after `make setup qe`:
+#   nohup scripts/hubbard_v3_campaign.sh > scratch/v3_driver.log 2>&1 &
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p scratch
+export PATH="$PWD/.venv/bin:$PATH"
+nice -n 19 python pipelines/simulate.py simulate=dfpt_v3_settings >> scratch/v3_settings.log 2>&1
+nice -n 19 python pipelines/simulate.py simulate=dfpt_v3 >> scratch/v3_campaign.log 2>&1
