@@ -13,7 +13,7 @@ from pathlib import Path
 
 from matdisco.core.config import compose
 from matdisco.core.io import atomic_write_json, atomic_write_text
-from matdisco.core.steps import user_errors
+from matdisco.core.steps import STEPS, user_errors
 
 FAMILIES = ("ionic", "motifs", "hubbard")
 
@@ -95,6 +95,39 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    """Print the config a step would run with (params.yaml overlay, hand-run folders; validated) and the
+    layer that set each changed value, without running the step."""
+    from omegaconf import OmegaConf
+
+    from matdisco.core.config import effective_config
+    from matdisco.core.schema import validate_config
+    from matdisco.core.steps import step_family
+
+    cfg, layers = effective_config(args.step, compose(args.overrides), args.overrides)
+    validate_config(cfg)
+    print(OmegaConf.to_yaml(cfg, resolve=True), end="")
+    print(f"# {args.step} runs matdisco.{step_family(args.step, cfg)}.{args.step}; values set by layer:")
+    for entry in layers:
+        print(f"#   {entry['layer']:<12} {entry['key']} = {entry['value']}")
+    return 0
+
+
+def cmd_deps(args: argparse.Namespace) -> int:
+    """Compare (or with ``--write`` rewrite) the code deps of dvc.yaml's stages with their import closures."""
+    from matdisco.core.deps import stale_stages, write_deps
+
+    if args.write:
+        changed = write_deps(Path(args.dvc_file))
+        print(f"rewrote the deps of {len(changed)} stage(s): {', '.join(changed) or 'none'}")
+        return 0
+    stale = stale_stages(Path(args.dvc_file))
+    for name, (missing, extra) in stale.items():
+        print(f"{name}: missing {missing}, not imported {extra}")
+    print("code deps up to date" if not stale else "run `matdisco deps --write` to rewrite them")
+    return 1 if stale else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser of the ``matdisco`` command."""
     parser = argparse.ArgumentParser(prog="matdisco", description=__doc__)
@@ -122,6 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="results/report/index.html")
     report.add_argument("--no-experiments", action="store_true", help="skip `dvc exp show` (the page says so)")
     report.set_defaults(func=cmd_report)
+
+    config = sub.add_parser("config", help="print the config a step runs with and where each value came from")
+    config.add_argument("step", choices=STEPS)
+    config.add_argument("overrides", nargs="*", help="Hydra overrides, as on the step's command line")
+    config.set_defaults(func=cmd_config)
+
+    deps = sub.add_parser("deps", help="check (or --write) dvc.yaml's code deps against the stages' imports")
+    deps.add_argument("--write", action="store_true", help="rewrite the code deps in dvc.yaml")
+    deps.add_argument("--dvc-file", default="dvc.yaml")
+    deps.set_defaults(func=cmd_deps)
 
     predict = sub.add_parser("predict", help="predictions of a trained model for pairs you name").add_subparsers(
         dest="family", required=True

@@ -123,6 +123,54 @@ def hand_run_paths(cfg: DictConfig, step: str, command_line: list[str]) -> DictC
     return moved
 
 
+def effective_config(step: str, cfg: DictConfig, command_line: list[str]) -> tuple[DictConfig, list[dict]]:
+    """The config ``step`` runs with, and where each of its changed values came from.
+
+    ``cfg`` is Hydra's composition (``conf/`` defaults with the command line's group choices and values);
+    then the params.yaml overlay (:func:`apply_params_file`, the command line re-applied over it) and the
+    hand-run folders (:func:`hand_run_paths`). Returns ``(config, layers)``; ``layers`` has one
+    ``{"key", "value", "layer"}`` per value set by the ``command line``, changed by ``params.yaml`` or
+    moved by the ``hand run`` (the folders of its outputs), in that order.
+    """
+    after_params = apply_params_file(cfg, command_line)
+    run_cfg = hand_run_paths(after_params, step, command_line)
+    given = value_overrides(command_line)
+    layers = [{"key": key, "value": value, "layer": "command line"} for key, value in given]
+    given_keys = {key for key, _ in given}
+    for key, value in changed_leaves(cfg, after_params).items():
+        if key not in given_keys:
+            layers.append({"key": key, "value": value, "layer": "params.yaml"})
+    layers += [{"key": k, "value": v, "layer": "hand run"} for k, v in changed_leaves(after_params, run_cfg).items()]
+    return run_cfg, layers
+
+
+def changed_leaves(before: DictConfig, after: DictConfig) -> dict[str, object]:
+    """Dotted key -> value of every leaf of ``after`` (unresolved) that is new or differs from ``before``."""
+    old, new = _leaves(OmegaConf.to_container(before)), _leaves(OmegaConf.to_container(after))
+    return {key: value for key, value in new.items() if key not in old or old[key] != value}
+
+
+def _leaves(tree: object, prefix: str = "") -> dict[str, object]:
+    """Flatten nested dicts into dotted keys (lists are leaves)."""
+    if not isinstance(tree, dict) or not tree:
+        return {prefix: tree} if prefix else {}
+    out: dict[str, object] = {}
+    for key, value in tree.items():
+        out.update(_leaves(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def layers_summary(layers: list[dict]) -> str:
+    """One line per layer: how many values it set and the first few keys."""
+    lines = []
+    for layer in ("command line", "params.yaml", "hand run"):
+        keys = [entry["key"] for entry in layers if entry["layer"] == layer]
+        if keys:
+            shown = ", ".join(keys[:6]) + (f", ... (+{len(keys) - 6})" if len(keys) > 6 else "")
+            lines.append(f"  {layer}: {len(keys)} value(s): {shown}")
+    return "\n".join(lines) if lines else "  conf/ defaults only"
+
+
 def artifact(cfg: DictConfig, kind: str, *parts: str) -> Path:
     """Path of an artifact: the folder ``cfg.paths[kind]`` (e.g. ``models``, ``metrics``) joined with ``parts``.
 

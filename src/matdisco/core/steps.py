@@ -15,12 +15,14 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from matdisco.core.config import apply_params_file, hand_run_paths, hydra_command_line
+from matdisco.core.config import effective_config, hydra_command_line, layers_summary
 from matdisco.core.errors import ConfigError, MatdiscoError
+from matdisco.core.io import atomic_write_text
 from matdisco.core.schema import validate_config
 from matdisco.core.seeding import seed_everything
 
@@ -55,6 +57,24 @@ def user_errors() -> Iterator[None]:
         raise SystemExit(1) from None
 
 
+EFFECTIVE_CONFIG = "effective_config.yaml"
+"""Name of the file, in the Hydra run folder, that holds the config a step ran with and its layers."""
+
+
+def record_effective_config(cfg: DictConfig, layers: list[dict]) -> Path | None:
+    """Write the config the step runs with (resolved) and the layers that set its values into the
+    Hydra run folder, and print where and a one-line-per-layer summary; None outside a Hydra app."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    path = Path(HydraConfig.get().runtime.output_dir) / EFFECTIVE_CONFIG
+    document = {"config": OmegaConf.to_container(cfg, resolve=True), "layers": layers}
+    atomic_write_text(path, OmegaConf.to_yaml(OmegaConf.create(document)))
+    print(f"config this step runs with: {path}\n{layers_summary(layers)}", file=sys.stderr)
+    return path
+
+
 def run_step(step: str, cfg: DictConfig) -> float | None:
     """Run one step with user errors reported in one message (see :func:`user_errors`)."""
     with user_errors():
@@ -63,22 +83,22 @@ def run_step(step: str, cfg: DictConfig) -> float | None:
 
 def _run_step(step: str, cfg: DictConfig) -> float | None:
     """Apply the DVC params overlay (or move a hand run's outputs to its run folder), validate the
-    config, set torch's CPU threads, seed, run ``matdisco.<family>.<step>(cfg)``, print its result.
+    config, record it (:func:`record_effective_config`), set torch's CPU threads, seed, run
+    ``matdisco.<family>.<step>(cfg)``, print its result.
 
     Returns the result's ``objective`` (for Hydra sweepers) or None.
     """
     command_line = hydra_command_line()
-    cfg = apply_params_file(cfg, command_line)
-    run_cfg = hand_run_paths(cfg, step, command_line)
-    moved = {kind: run_cfg.paths[kind] for kind in run_cfg.paths if run_cfg.paths[kind] != cfg.paths[kind]}
+    cfg, layers = effective_config(step, cfg, command_line)
+    moved = [entry["value"] for entry in layers if entry["layer"] == "hand run"]
     if moved:
         print(
-            f"hand run (no params_file): {step} writes {', '.join(moved.values())} (write_pipeline_outputs=true "
+            f"hand run (no params_file): {step} writes {', '.join(map(str, moved))} (write_pipeline_outputs=true "
             "writes the pipeline's folders)",
             file=sys.stderr,
         )
-    cfg = run_cfg
     validate_config(cfg)
+    record_effective_config(cfg, layers)
     torch.set_num_threads(int(cfg.torch_num_threads))
     seed_everything(int(cfg.seed))
     family = step_family(step, cfg)

@@ -200,3 +200,55 @@ def test_artifact_names_stay_inside_their_folder(name):
     # model names from config (model.generate.u_model=../..) resolve inside paths.models
     with pytest.raises(ConfigError, match=r"paths\.models"):
         artifact(compose(), "models", "hubbard", name)
+
+
+def test_effective_config_names_the_layer_of_every_changed_value(tmp_path):
+    """`dvc exp run -S` (params.yaml), the stage's command line and a hand run's folders each show up
+    as their own layer, with the value that won."""
+    from matdisco.core.config import effective_config
+
+    params = _params(tmp_path, "ionic_gnn.hidden=96", "ionic_gnn.lr=0.01")
+    command_line = ["data=ionic", "model=ionic_gnn", f"params_file={params}", "model.lr=0.05"]
+    cfg, layers = effective_config("train", compose(command_line), command_line)
+    by_key = {entry["key"]: entry for entry in layers}
+    assert by_key["model.hidden"] == {"key": "model.hidden", "value": 96, "layer": "params.yaml"}
+    assert by_key["model.lr"]["layer"] == "command line" and cfg.model.lr == 0.05
+    assert not [e for e in layers if e["layer"] == "hand run"]  # a stage writes the pipeline's folders
+    hand = ["model=ionic_gnn", "run_name=try2"]
+    cfg, layers = effective_config("train", compose(hand), hand)
+    moved = {e["key"]: e["value"] for e in layers if e["layer"] == "hand run"}
+    assert moved["paths.models"] == "runs/try2/models" and cfg.paths.models == "runs/try2/models"
+
+
+def test_a_step_writes_the_config_it_ran_with_into_its_run_folder(tmp_path, monkeypatch, capsys):
+    from hydra.core.hydra_config import HydraConfig
+
+    from matdisco.core import steps
+
+    class Runtime:
+        output_dir = str(tmp_path)
+
+    class Fake:
+        runtime = Runtime()
+
+    monkeypatch.setattr(HydraConfig, "initialized", staticmethod(lambda: True))
+    monkeypatch.setattr(HydraConfig, "get", staticmethod(lambda: Fake()))
+    layers = [{"key": "model.lr", "value": 0.05, "layer": "command line"}]
+    path = steps.record_effective_config(compose(["model=ionic_gnn", "model.lr=0.05"]), layers)
+    written = yaml.safe_load(path.read_text())
+    assert path == tmp_path / steps.EFFECTIVE_CONFIG and written["config"]["model"]["lr"] == 0.05
+    assert written["layers"] == layers and written["config"]["seed"] == compose().seed  # resolved
+    assert "command line: 1 value(s): model.lr" in capsys.readouterr().err
+
+
+def test_matdisco_config_prints_the_effective_config_without_running(tmp_path, capsys):
+    from matdisco.cli import main
+
+    params = _params(tmp_path, "ionic_gnn.hidden=80")
+    assert main(["config", "train", "data=ionic", "model=ionic_gnn", f"params_file={params}"]) == 0
+    out = capsys.readouterr().out
+    printed = yaml.safe_load(out)
+    assert printed["model"]["hidden"] == 80 and printed["paths"]["models"] == "models"
+    assert "#   params.yaml  model.hidden = 80" in out
+    with pytest.raises(SystemExit):
+        main(["config", "train", "model=ionic_gnn", "trainer.max_epochs=-3"])  # validated like a run
