@@ -23,14 +23,6 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
     }
 
 
-def mean_absolute_relative_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Mean of |y_pred - y_true| / |y_true| (targets must be non-zero)."""
-    y_true = np.asarray(y_true, dtype=float)
-    if np.any(y_true == 0):
-        raise ValueError("relative error is undefined for zero targets")
-    return float(np.mean(np.abs(np.asarray(y_pred, dtype=float) - y_true) / np.abs(y_true)))
-
-
 def summarise_folds(per_fold: list[dict[str, float]]) -> dict[str, float]:
     """Mean and standard deviation over folds of each numeric metric: ``{name}_mean``, ``{name}_std``."""
     summary: dict[str, float] = {"n_folds": len(per_fold)}

@@ -36,8 +36,6 @@ from matdisco.hubbard import keys as K
 from matdisco.hubbard.campaign import Campaign, PathSpec, initial_hubbard, run_iteration
 from matdisco.hubbard.records import load_record, merge_records, read_records
 
-SCANS = ("cutoff", "kpts", "qpts", "check")
-
 
 @dataclasses.dataclass(frozen=True)
 class Point:

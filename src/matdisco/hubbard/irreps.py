@@ -41,15 +41,6 @@ from e3nn import o3
 
 from matdisco.core.errors import InputError
 
-SHELL_NAMES = {1: "p", 2: "d"}
-"""Angular momentum -> shell letter (Hubbard manifolds here: O 2p, transition-metal 3d)."""
-
-QE_ORBITAL_LABELS = {
-    1: ("z", "-x", "-y"),
-    2: ("3z^2-r^2", "-xz", "-yz", "x^2-y^2", "xy"),
-}
-"""QE's m order as Cartesian polynomials, signs included (see module docstring)."""
-
 
 def qe_real_harmonics(l: int, xyz: torch.Tensor) -> torch.Tensor:
     """QE's real harmonics of degree ``l`` (1 or 2) at unit vectors ``xyz`` [..., 3] -> [..., 2l+1].

@@ -13,7 +13,7 @@ from ase.units import Bohr
 
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.campaign import PathSpec, path_structure
-from matdisco.hubbard.reference import (
+from qe_examples import (
     EXAMPLE10_HUBBARD_IN,
     EXAMPLE10_MATERIAL,
     EXAMPLE10_SETTINGS,

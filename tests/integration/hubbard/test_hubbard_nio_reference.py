@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.reference import (
+from qe_examples import (
     EXAMPLE02_HUBBARD_IN,
     EXAMPLE02_MATERIAL,
     EXAMPLE02_SETTINGS,

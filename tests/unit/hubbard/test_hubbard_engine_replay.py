@@ -8,7 +8,7 @@ from matdisco.hubbard import campaign as C
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.qe.outputs import read_lines
 from matdisco.hubbard.qe.run import Launcher
-from matdisco.hubbard.reference import EXAMPLE02_HUBBARD_IN, EXAMPLE02_MATERIAL, EXAMPLE02_SETTINGS, EXAMPLE02_U_NI_EV
+from qe_examples import EXAMPLE02_HUBBARD_IN, EXAMPLE02_MATERIAL, EXAMPLE02_SETTINGS, EXAMPLE02_U_NI_EV
 
 REPLAY = {"scf1.out": "NiO.scf1.out.gz", "scf2.out": "NiO.scf2.out.gz", "hp.out": "NiO.hp.out.gz"}
 

@@ -1,5 +1,5 @@
 """QE's HP examples expressed as engine materials and settings: the validation cases of the
-engine (tests/integration/hubbard).
+engine (tests/integration/hubbard, tests/unit/hubbard); test data, not part of the package.
 
 - example02: AFM NiO, DFT+U, two-step smearing -> fixed occupations;
   ``reference/NiO.Hubbard_parameters.dat`` gives U(Ni) = 7.9401 eV.
