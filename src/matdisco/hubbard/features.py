@@ -42,7 +42,12 @@ NEXT, CONVERGED = "next", "converged"  # target modes (see select_points)
 def _product(l: int) -> o3.ElementwiseTensorProduct:
     """Weightless elementwise tensor product of two shell-``l`` irreps vectors, in float64."""
     irreps = matrix_irreps(l)
-    return o3.ElementwiseTensorProduct(irreps, irreps, filter_ir_out=[ir for _, ir in irreps]).to(torch.float64)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # e3nn computes its coupling coefficients in the default dtype
+    try:
+        return o3.ElementwiseTensorProduct(irreps, irreps, filter_ir_out=[ir for _, ir in irreps])
+    finally:
+        torch.set_default_dtype(previous)
 
 
 def shell_irreps(l: int) -> o3.Irreps:
