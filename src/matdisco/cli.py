@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 
 from matdisco.core.config import compose
+from matdisco.core.families import FAMILIES
 from matdisco.core.io import atomic_write_json, atomic_write_text
 from matdisco.core.steps import STEPS, user_errors
-
-FAMILIES = ("ionic", "motifs", "hubbard")
 
 
 def _families_with(function: str) -> list[tuple[str, object]]:

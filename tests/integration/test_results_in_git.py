@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from dvc.repo import Repo
 
+from matdisco.core.families import FAMILIES
+
 REPO = Path(__file__).resolve().parents[2]
 HEADLINE_SUFFIXES = (".md", ".html")
 
@@ -66,7 +68,7 @@ def test_cached_outs_are_git_ignored(stage, out):
 
 def test_every_study_has_committed_metrics_and_the_report_page_is_an_out():
     committed = {out.def_path for _, out in OUTS if not out.use_cache}
-    for study in ("ionic", "hubbard", "motifs"):
+    for study in FAMILIES:
         assert any(path.startswith(f"metrics/{study}/") for path in committed), (
             f"no committed metrics of {study} in dvc.yaml"
         )

@@ -24,8 +24,9 @@ from pydantic import (
 
 from matdisco.core.config import OUTPUT_KINDS, outside_project_problem
 from matdisco.core.errors import ConfigError
+from matdisco.core.families import FAMILIES
 
-Family = Literal["ionic", "motifs", "hubbard"]
+Family = Literal[FAMILIES]  # type: ignore[valid-type]
 Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
 
 

@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 
 from matdisco.core.config import CONF_DIR, apply_params_file, artifact, compose, hand_run_paths
 from matdisco.core.errors import ConfigError
+from matdisco.core.families import FAMILIES
 from matdisco.core.training import build_trainer
 
 REPO = CONF_DIR.parent
@@ -55,7 +56,7 @@ def test_every_option_composes_with_name(group):
         cfg = compose([f"{group}={option}"])
         assert cfg[group].name == option, f"conf/{group}/{option}.yaml must carry name: {option}"
         if group in ("model", "data", "simulate"):
-            assert cfg[group].family in ("ionic", "motifs", "hubbard")
+            assert cfg[group].family in FAMILIES
 
 
 def test_every_model_sets_its_epochs_in_trainer_only():
