@@ -117,12 +117,13 @@ def _imported_files(path: Path, family_package: str, subcommand: str | None) -> 
     return out
 
 
-def expanded_stages(dvc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def expanded_stages(dvc: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Stages of dvc.yaml with ``foreach``/``do`` expanded (``name@key``) and ``${item...}`` / ``${key}``
-    substituted; plain stages as they are."""
+    substituted; plain stages as they are. A ``foreach`` over ``${a.b}`` reads ``params`` (params.yaml,
+    DVC's default vars) or dvc.yaml's ``vars``."""
     import yaml
 
-    variables: dict[str, Any] = {}
+    variables: dict[str, Any] = dict(params or {})
     for entry in dvc.get("vars", []):
         variables.update(entry)
     stages = {}
@@ -132,12 +133,22 @@ def expanded_stages(dvc: dict[str, Any]) -> dict[str, dict[str, Any]]:
             continue
         items = stage["foreach"]
         if isinstance(items, str):
-            items = variables[re.fullmatch(r"\$\{(\w+)\}", items).group(1)]
+            items = _lookup(variables, re.fullmatch(r"\$\{([\w.]+)\}", items.strip()).group(1))
         pairs = items.items() if isinstance(items, dict) else ((item, item) for item in items)
         for key, item in pairs:
             text = _substitute(yaml.safe_dump(dict(stage["do"])), key, item)
             stages[f"{name}@{key}"] = yaml.safe_load(text)
     return stages
+
+
+def _lookup(tree: dict[str, Any], dotted: str) -> Any:
+    """The value at ``dotted`` (``a.b.c``) of nested dicts; ConfigError naming the key when absent."""
+    value: Any = tree
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise ConfigError(f"dvc.yaml foreach ${{{dotted}}}: no such key in params.yaml or vars")
+        value = value[part]
+    return value
 
 
 def _substitute(text: str, key: Any, item: Any) -> str:
@@ -181,7 +192,9 @@ def generated_deps(dvc_path: Path) -> dict[str, list[str]]:
     import yaml
 
     dvc = yaml.safe_load(Path(dvc_path).read_text())
-    expanded = expanded_stages(dvc)
+    params_path = Path(dvc_path).with_name("params.yaml")
+    params = yaml.safe_load(params_path.read_text()) if params_path.is_file() else {}
+    expanded = expanded_stages(dvc, params)
     out = {}
     for name, stage in dvc["stages"].items():
         body = stage.get("do", stage)

@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from matdisco.core.config import compose
 from matdisco.core.io import atomic_write_text
 
 NOT_COMPUTED = "not computed"
@@ -366,8 +367,6 @@ def _difference(entry: object, total: str, part: str) -> str:
     return fmt(a - b, "int") if NOT_COMPUTED not in (fmt(a, "int"), fmt(b, "int")) else NOT_COMPUTED
 
 
-HUBBARD_VARIANTS = ("hubbard_u", "hubbard_v", "hubbard_u_converged", "hubbard_v_converged")
-"""Variants expected in ``metrics/hubbard/evaluate.json`` (conf/data/hubbard.yaml evaluate.variants)."""
 HUBBARD_MODEL = "model"
 POOLED = " (pooled)"
 
@@ -385,7 +384,8 @@ def hubbard_tables(metrics: dict) -> list[Table]:
             if name != HUBBARD_MODEL
         )
     )
-    names = [*variants, *(name for name in HUBBARD_VARIANTS if name not in variants)]
+    expected = compose(["data=hubbard"]).data.evaluate.variants  # the one definition of the variants
+    names = [*variants, *(name for name in expected if name not in variants)]
     return [_hubbard_variant(name, variants.get(name), baselines) for name in names]
 
 

@@ -1,7 +1,7 @@
 """``hubbard_evaluate``: every Hubbard model variant against every baseline, per holdout, on identical rows.
 
-Variants (``data.evaluate.variants``: the overrides composing each, e.g. U with target ``next`` and
-``converged``): each is scored on
+Variants (``data.evaluate.variants``: model, target and input choice of each, e.g. U with target
+``next`` and ``converged``; composed with the stage's own command line): each is scored on
 - ``extract_split``: the test paths of the extract's grouped split, with the ``by_path`` model of
   hubbard_train (``models/hubbard/<variant>/by_path``);
 - every blocked holdout of ``data.evaluate.blocked`` (``splits.blocked_runs``: strain ranges,
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from matdisco.core.config import apply_params_file, artifact, compose
+from matdisco.core.config import apply_params_file, artifact, compose, hydra_command_line
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_path, atomic_write_json, atomic_write_text
 from matdisco.core.provenance import run_metadata
@@ -68,15 +68,18 @@ COLUMNS = [
 ]
 
 
-def evaluate(cfg) -> dict:
-    """Score every variant of ``data.evaluate.variants`` on every holdout; see module docstring."""
+def evaluate(cfg, command_line: list[str] | None = None) -> dict:
+    """Score every variant of ``data.evaluate.variants`` on every holdout; see module docstring.
+    ``command_line``: the stage's overrides (default: the running Hydra app's), which every variant's
+    fits honour (:func:`variant_config`)."""
+    command_line = hydra_command_line() if command_line is None else list(command_line)
     results, frames = {}, {}
-    for variant, overrides in cfg.data.evaluate.variants.items():
-        variant_cfg = variant_config(cfg, list(overrides))
+    for variant, spec in cfg.data.evaluate.variants.items():
+        variant_cfg = variant_config(cfg, spec, command_line)
         if run_name(variant_cfg) != variant:
             raise ConfigError(
                 f"data.evaluate.variants.{variant} composes the variant {run_name(variant_cfg)!r}; "
-                f"expected overrides giving {variant!r} (hubbard.data.variant_name)"
+                f"expected model and target giving {variant!r} (hubbard.data.variant_name)"
             )
         results[variant], frames[variant] = evaluate_variant(variant_cfg)
         for fold, reason in sorted(results[variant]["skipped"].items()):
@@ -91,15 +94,28 @@ def evaluate(cfg) -> dict:
     }
 
 
-def variant_config(cfg, overrides: list[str]):
-    """The config of one model variant: conf/ composed with ``overrides`` (its model, schedule and
-    target), then params.yaml's sections for them when ``cfg`` runs from it, with ``cfg``'s paths,
-    data, seed and threads, and the logger ``data.evaluate.blocked_logger`` for its holdout fits."""
-    variant = compose([*overrides, f"logger={cfg.data.evaluate.blocked_logger}"])
+def variant_overrides(spec) -> list[str]:
+    """The overrides that make a variant (``{model, target, use_hubbard_in}`` of ``data.evaluate.variants``)."""
+    return [
+        f"model={spec['model']}",
+        f"model.training.target={spec['target']}",
+        f"model.use_hubbard_in={str(bool(spec['use_hubbard_in'])).lower()}",
+    ]
+
+
+def variant_config(cfg, spec, command_line: list[str]):
+    """The config of one model variant: conf/ composed with the variant's model, target and input
+    choice, the logger ``data.evaluate.blocked_logger``, then the stage's ``command_line`` (it wins:
+    ``trainer.*``, ``trainer=``, ``logger=`` given there reach the fits), then params.yaml's sections when
+    the stage runs from it (the variant's choices and the command line re-applied over them); with
+    ``cfg``'s paths, data, seed and threads."""
+    own = variant_overrides(spec)
+    stage = [word for word in command_line if not word.startswith(("model=", "data=", "hydra.", "+hydra."))]
+    variant = compose([*own, f"logger={cfg.data.evaluate.blocked_logger}", *stage])
     OmegaConf.set_struct(variant, False)
     if cfg.get("params_file"):
         variant.params_file = cfg.params_file
-        variant = apply_params_file(variant, overrides)
+        variant = apply_params_file(variant, [*own, *stage])
     for key in ("paths", "data", "seed", "torch_num_threads"):
         variant[key] = cfg[key]
     return variant

@@ -34,7 +34,7 @@ def eval_cfg(root, variants=("hubbard_u", "hubbard_v")):
     for kind in ("processed", "models", "metrics", "plots", "results", "logs"):
         cfg.paths[kind] = str(root / kind)
     cfg.paths.allow_outside_project = True
-    cfg.data.evaluate.variants = {name: list(cfg.data.evaluate.variants[name]) + TINY for name in variants}
+    cfg.data.evaluate.variants = {name: cfg.data.evaluate.variants[name] for name in variants}
     cfg.data.evaluate.bootstrap.n_resamples = 50
     return cfg
 
@@ -77,7 +77,7 @@ def evaluated(tmp_path_factory):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(E, "fit_ensemble", recording_fit)
-        E.evaluate(cfg)
+        E.evaluate(cfg, TINY)
     metrics = json.loads((root / "metrics" / "hubbard" / "evaluate.json").read_text())["variants"]
     return {"root": root, "u": u, "v": v, "metrics": metrics, "seen": seen}
 
@@ -142,7 +142,7 @@ def test_a_variant_without_rows_or_models_is_reported_not_crashing(tmp_path):
         record[K.CONVERGED] = False  # no converged path: the converged target has no rows
     write_tables(tmp_path, records)
     cfg = eval_cfg(tmp_path, variants=("hubbard_u", "hubbard_u_converged"))
-    out = E.evaluate(cfg)
+    out = E.evaluate(cfg, TINY)
     result = json.loads((tmp_path / "metrics" / "hubbard" / "evaluate.json").read_text())["variants"]
     assert "no trained model" in result["hubbard_u"]["skipped"]["extract_split"]
     assert out["hubbard_u_converged"]["holdouts"] == [] and result["hubbard_u_converged"]["skipped"] == {
@@ -155,14 +155,30 @@ def test_a_variant_key_that_does_not_match_its_overrides_names_both(tmp_path):
     from matdisco.core.errors import ConfigError
 
     cfg = eval_cfg(tmp_path, variants=("hubbard_u",))
-    cfg.data.evaluate.variants = {"hubbard_v": ["model=hubbard_u"]}
+    cfg.data.evaluate.variants = {"hubbard_v": {"model": "hubbard_u", "target": "next", "use_hubbard_in": True}}
     with pytest.raises(ConfigError, match="variants.hubbard_v composes the variant 'hubbard_u'"):
-        E.evaluate(cfg)
+        E.evaluate(cfg, TINY)
 
 
 def test_holdout_fits_log_to_the_blocked_logger_not_the_runs_logger():
     cfg = compose(["data=hubbard"])
     assert cfg.logger.kind == "wandb"
-    variant = E.variant_config(cfg, list(cfg.data.evaluate.variants.hubbard_u))
+    variant = E.variant_config(cfg, cfg.data.evaluate.variants.hubbard_u, [])
     assert variant.logger.kind == cfg.data.evaluate.blocked_logger == "csv"
     assert variant.model.name == "hubbard_u" and variant.paths == cfg.paths
+
+
+def test_the_stage_command_line_reaches_every_variant_fit(tmp_path):
+    """trainer.*, trainer= and logger= on the evaluate command line win over the variant's schedule and
+    the blocked logger; params.yaml (dvc exp run -S) reaches the variant's model section."""
+    from omegaconf import OmegaConf as OC
+
+    params = tmp_path / "params.yaml"
+    params.write_text(OC.to_yaml(compose(["hubbard_u.n_layers=1"], config_name="params"), resolve=True))
+    command_line = ["data=hubbard", f"params_file={params}", "trainer.max_epochs=2", "logger=none"]
+    cfg = compose(command_line)
+    for name, spec in cfg.data.evaluate.variants.items():
+        variant = E.variant_config(cfg, spec, command_line)
+        assert variant.trainer.max_epochs == 2 and variant.logger.name == "none", name
+        assert variant.model.training.target == spec.target and variant.model.use_hubbard_in == spec.use_hubbard_in
+        assert (variant.model.n_layers == 1) == (spec.model == "hubbard_u"), name
