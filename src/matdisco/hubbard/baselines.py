@@ -9,7 +9,10 @@ training rows only and scored on the same test rows as the model:
 - ``linear``: least squares in U_in (V: V_in and distance) per (material, species), falling back
   to the (material, species) mean where a group has too few training rows;
 - ``nearest_structure``: target of the closest training row of the same material and species
-  (and QE label for U), closest in strain and occupation-matrix eigenvalues.
+  (and QE label for U), closest in strain and occupation-matrix eigenvalues;
+- ``linear_pooled`` and ``nearest_across_materials``: the same two pooled over the training materials
+  (grouped by species only), the baselines that still use the inputs when a whole material is held
+  out (leave-one-material-out), where the per-material ones fall back to the species mean.
 
 Every predictor falls back to the species mean, then the overall training mean, where a group
 has no training rows, so every test row gets a value.
@@ -24,14 +27,16 @@ from matdisco.hubbard import keys as K
 from matdisco.hubbard.data import TableSpec
 from matdisco.hubbard.features import TARGET
 
-PERSISTENCE, SPECIES_MEAN, MATERIAL_SPECIES_MEAN, LINEAR, NEAREST = (
+PERSISTENCE, SPECIES_MEAN, MATERIAL_SPECIES_MEAN, LINEAR, NEAREST, LINEAR_POOLED, NEAREST_POOLED = (
     "persistence",
     "species_mean",
     "material_species_mean",
     "linear",
     "nearest_structure",
+    "linear_pooled",
+    "nearest_across_materials",
 )
-BASELINES = (PERSISTENCE, SPECIES_MEAN, MATERIAL_SPECIES_MEAN, LINEAR, NEAREST)
+BASELINES = (PERSISTENCE, SPECIES_MEAN, MATERIAL_SPECIES_MEAN, LINEAR, NEAREST, LINEAR_POOLED, NEAREST_POOLED)
 
 
 def output_scaling(
@@ -78,14 +83,17 @@ def linear_inputs(rows: pd.DataFrame, spec: TableSpec) -> np.ndarray:
     return np.column_stack([np.ones(len(rows))] + [rows[c].to_numpy(dtype=float) for c in columns])
 
 
-def linear_baseline(train: pd.DataFrame, rows: pd.DataFrame, spec: TableSpec, fallback_eV: np.ndarray) -> np.ndarray:
-    """Least squares per (material, species) on the training rows; ``fallback_eV`` [len(rows)] where a
-    group has fewer rows than 2 x coefficients or a rank-deficient design. Shape [len(rows)], eV."""
+def linear_baseline(
+    train: pd.DataFrame, rows: pd.DataFrame, spec: TableSpec, fallback_eV: np.ndarray, pooled: bool = False
+) -> np.ndarray:
+    """Least squares per (material, species) on the training rows (``pooled``: per species, over every
+    training material); ``fallback_eV`` [len(rows)] where a group has fewer rows than 2 x coefficients or
+    a rank-deficient design. Shape [len(rows)], eV."""
     out = np.array(fallback_eV, dtype=float)
-    by = [K.MATERIAL, *species_columns(spec)]
-    train_groups = dict(list(train.groupby(by)))
+    by = species_columns(spec) if pooled else [K.MATERIAL, *species_columns(spec)]
+    train_groups = {_key(group): frame for group, frame in train.groupby(by)}
     for group, index in rows.groupby(by).indices.items():
-        fit = train_groups.get(group)
+        fit = train_groups.get(_key(group))
         if fit is None:
             continue
         design = linear_inputs(fit, spec)
@@ -94,6 +102,11 @@ def linear_baseline(train: pd.DataFrame, rows: pd.DataFrame, spec: TableSpec, fa
         coefficients, *_ = np.linalg.lstsq(design, fit[TARGET].to_numpy(dtype=float), rcond=None)
         out[index] = linear_inputs(rows.iloc[index], spec) @ coefficients
     return out
+
+
+def _key(group: object) -> tuple:
+    """A groupby key as a tuple (pandas gives a bare value for some one-column groupings, a tuple for others)."""
+    return group if isinstance(group, tuple) else (group,)
 
 
 def _eigenvalues(flat: list, m: int) -> np.ndarray:
@@ -116,14 +129,20 @@ def structure_descriptor(rows: pd.DataFrame, spec: TableSpec) -> np.ndarray:
     return np.array(vectors, dtype=float).reshape(len(rows), -1)
 
 
-def nearest_baseline(train: pd.DataFrame, rows: pd.DataFrame, spec: TableSpec, fallback_eV: np.ndarray) -> np.ndarray:
+def nearest_baseline(
+    train: pd.DataFrame, rows: pd.DataFrame, spec: TableSpec, fallback_eV: np.ndarray, pooled: bool = False
+) -> np.ndarray:
     """Target of the nearest training row (Euclidean in ``structure_descriptor``) of the same material,
-    species and (U) QE label; ``fallback_eV`` where there is none. Shape [len(rows)], eV."""
+    species and (U) QE label (``pooled``: of the same species in any training material); ``fallback_eV``
+    where there is none. Shape [len(rows)], eV."""
     out = np.array(fallback_eV, dtype=float)
-    by = [K.MATERIAL, *species_columns(spec)] + ([K.LABEL] if spec.kind == "u" else [])
-    train_groups = dict(list(train.groupby(by)))
+    if pooled:
+        by = species_columns(spec)
+    else:
+        by = [K.MATERIAL, *species_columns(spec)] + ([K.LABEL] if spec.kind == "u" else [])
+    train_groups = {_key(group): frame for group, frame in train.groupby(by)}
     for group, index in rows.groupby(by).indices.items():
-        fit = train_groups.get(group)
+        fit = train_groups.get(_key(group))
         if fit is None:
             continue
         reference, query = structure_descriptor(fit, spec), structure_descriptor(rows.iloc[index], spec)
@@ -150,6 +169,8 @@ def baseline_predictions(train: pd.DataFrame, rows: pd.DataFrame, spec: TableSpe
             MATERIAL_SPECIES_MEAN: material_species,
             LINEAR: linear_baseline(train, rows, spec, material_species),
             NEAREST: nearest_baseline(train, rows, spec, material_species),
+            LINEAR_POOLED: linear_baseline(train, rows, spec, species, pooled=True),
+            NEAREST_POOLED: nearest_baseline(train, rows, spec, species, pooled=True),
         },
         index=rows.index,
     )

@@ -7,8 +7,10 @@ import pytest
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.baselines import (
     LINEAR,
+    LINEAR_POOLED,
     MATERIAL_SPECIES_MEAN,
     NEAREST,
+    NEAREST_POOLED,
     PERSISTENCE,
     SPECIES_MEAN,
     baseline_predictions,
@@ -89,6 +91,27 @@ def test_baselines_fall_back_for_unseen_material_and_species(u_train):
     co_mean, overall = (3 + 4 + 5 + 6 + 6) / 5, u_train[TARGET].mean()
     for name in (SPECIES_MEAN, MATERIAL_SPECIES_MEAN, LINEAR, NEAREST):
         np.testing.assert_allclose(pred[name], [co_mean, overall], err_msg=name)
+
+
+def test_pooled_baselines_use_the_inputs_for_an_unseen_material():
+    """Leave-one-material-out: the held-out material C has no rows, so the per-material line and nearest
+    neighbour fall back to the species mean; the pooled ones fit Co over A and B and find the nearest
+    Co row of any material."""
+    train = _u_rows(
+        [
+            ("A", "Co", 0.00, 1, 2.0, 3.0, 0.50),
+            ("A", "Co", 0.01, 1, 4.0, 4.0, 0.60),
+            ("B", "Co", 0.00, 1, 6.0, 5.0, 0.70),
+            ("B", "Co", 0.01, 1, 8.0, 6.0, 0.80),
+            ("A", "O", 0.00, 1, 8.0, 8.0, 0.90),
+        ]
+    )
+    test = _u_rows([("C", "Co", 0.00, 1, 10.0, 7.0, 0.79), ("C", "O", 0.00, 1, 8.0, 8.5, 0.9)])
+    pred = baseline_predictions(train, test, TABLES["u"])
+    np.testing.assert_allclose(pred[LINEAR], [4.5, 8.0])  # no C rows: species mean
+    np.testing.assert_allclose(pred[LINEAR_POOLED], [2.0 + 0.5 * 10.0, 8.0])  # Co: 2 + 0.5 U_in over A and B
+    np.testing.assert_allclose(pred[NEAREST], [4.5, 8.0])
+    np.testing.assert_allclose(pred[NEAREST_POOLED], [6.0, 8.0])  # occupation 0.79 is nearest B's 0.8
 
 
 def test_v_linear_uses_v_in_and_distance():
