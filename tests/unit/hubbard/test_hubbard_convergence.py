@@ -148,16 +148,20 @@ def test_a_series_stops_at_its_first_converged_step_and_reports_it(tmp_path, mon
     assert ran == []
 
 
+V3_STUDY = {
+    "cutoffs_Ry": [[50, 400], [60, 480]],
+    "cutoff_kpts": [2, 2, 2],
+    "cutoff_qpts": [1, 1, 1],
+    "kpts_qpts": [3, 3, 3],
+    "materials": ["LiCoO2"],
+    "kpts": {"default": [[3, 3, 3], [4, 4, 4]]},
+}
+"""The shape of conf/simulate/dfpt_v3_settings.yaml's study, for one material."""
+
+
 def test_k_scan_at_its_own_q_mesh_and_cutoffs_at_their_own_k(tmp_path):
     """v3's study: cutoffs at k2/q Gamma, the k scan at the data set's q3 (not the cutoff scan's q)."""
-    conv = {
-        "cutoffs_Ry": [[50, 400], [60, 480]],
-        "cutoff_kpts": [2, 2, 2],
-        "cutoff_qpts": [1, 1, 1],
-        "kpts_qpts": [3, 3, 3],
-        "materials": ["LiCoO2"],
-        "kpts": {"default": [[3, 3, 3], [4, 4, 4]]},
-    }
+    conv = dict(V3_STUDY)
     campaign = _campaign(tmp_path)
     campaign.materials[0] = V.dataclasses.replace(campaign.materials[0], kpts=None)  # kpts: study, not chosen yet
     assert [p.record_id for p in V.cutoff_points(conv, campaign)][0] == "LiCoO2/ecut50-400_k222_q111"
@@ -176,12 +180,7 @@ def test_study_without_production_check_and_single_mesh_series_not_flagged(tmp_p
     monkeypatch.setattr(V, "run_point", fake_run_point)
     monkeypatch.setattr(V, "records_by_id", lambda path: {})
     conv = {
-        "cutoffs_Ry": [[50, 400], [60, 480]],
-        "cutoff_kpts": [2, 2, 2],
-        "cutoff_qpts": [1, 1, 1],
-        "kpts_qpts": [3, 3, 3],
-        "materials": ["LiCoO2"],
-        "kpts": {"default": [[3, 3, 3], [4, 4, 4]]},
+        **V3_STUDY,
         "qpts": {"default": [[3, 3, 3]]},
         "u_tolerance_eV": 0.05,
         "v_tolerance_eV": 0.02,
