@@ -15,18 +15,20 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeFloat,
     NonNegativeInt,
-    PositiveFloat,
     PositiveInt,
     ValidationError,
 )
 
-from matdisco.core.config import OUTPUT_KINDS, outside_project_problem
+from matdisco.core.config import OUTPUT_KINDS, outside_project_problem, unwritable_problems
 from matdisco.core.errors import ConfigError
 
 Family = Literal["ionic", "motifs", "hubbard"]
-Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)]
+Kelvin = PositiveFloat
+"""Numbers are finite: ``inf`` and ``nan`` are refused like any other value out of range."""
 
 
 class _Section(BaseModel):
@@ -76,10 +78,20 @@ class HubbardSplitSchema(_Section):
     seed: int
 
 
+class IonicScreeningSchema(_Section):
+    temperatures_K: Annotated[list[Kelvin], Field(min_length=1)]
+    top_n: PositiveInt
+    min_ils_per_ion: NonNegativeInt
+    min_points_per_ion: NonNegativeInt
+    max_spread_ln: NonNegativeFloat
+    sigma_range_window_K: NonNegativeFloat
+
+
 class IonicDataSchema(_Section):
     name: str
     family: Literal["ionic"]
     split: IonicSplitSchema
+    screening: IonicScreeningSchema
 
 
 class MotifsDataSchema(_Section):
@@ -138,8 +150,9 @@ def _describe(prefix: str, error: dict) -> str:
     return f"{key}{given}: {error['msg'].replace('Input should', 'expected to')}"
 
 
-def validate_config(cfg: DictConfig) -> None:
-    """Raise one :class:`ConfigError` listing every problem of ``cfg`` (see :func:`config_problems`)."""
-    problems = config_problems(cfg)
+def validate_config(cfg: DictConfig, step: str | None = None) -> None:
+    """Raise one :class:`ConfigError` listing every problem of ``cfg`` (see :func:`config_problems`)
+    and, for a ``step``, every output folder it cannot write (:func:`unwritable_problems`)."""
+    problems = config_problems(cfg) + (unwritable_problems(cfg, step) if step else [])
     if problems:
         raise ConfigError(f"{len(problems)} invalid config value(s):\n  " + "\n  ".join(problems))

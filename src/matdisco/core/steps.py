@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import torch
 from omegaconf import DictConfig
 
-from matdisco.core.config import apply_params_file, hand_run_paths, hydra_command_line
+from matdisco.core.config import apply_params_file, hand_run_paths, hydra_command_line, require_installed_here
 from matdisco.core.errors import ConfigError, MatdiscoError
 from matdisco.core.schema import validate_config
 from matdisco.core.seeding import seed_everything
@@ -44,11 +44,12 @@ def step_family(step: str, cfg: DictConfig) -> str:
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a :class:`MatdiscoError` into one message on stderr and exit status 1 (the traceback
-    only with ``MATDISCO_DEBUG=1``)."""
+    """Turn a :class:`MatdiscoError` or a :class:`PermissionError` (a file or folder this user cannot
+    write, named by the error) into one message on stderr and exit status 1 (the traceback only with
+    ``MATDISCO_DEBUG=1``)."""
     try:
         yield
-    except MatdiscoError as err:
+    except (MatdiscoError, PermissionError) as err:
         if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
             raise
         print(f"error: {err}\n(set {DEBUG_ENV}=1 for the traceback)", file=sys.stderr)
@@ -67,6 +68,7 @@ def _run_step(step: str, cfg: DictConfig) -> float | None:
 
     Returns the result's ``objective`` (for Hydra sweepers) or None.
     """
+    require_installed_here()
     command_line = hydra_command_line()
     cfg = apply_params_file(cfg, command_line)
     run_cfg = hand_run_paths(cfg, step, command_line)
@@ -78,7 +80,7 @@ def _run_step(step: str, cfg: DictConfig) -> float | None:
             file=sys.stderr,
         )
     cfg = run_cfg
-    validate_config(cfg)
+    validate_config(cfg, step)
     torch.set_num_threads(int(cfg.torch_num_threads))
     seed_everything(int(cfg.seed))
     family = step_family(step, cfg)

@@ -27,6 +27,7 @@ from matdisco.hubbard.prediction import (
     path_reference,
     predict_record,
     record_from_pw,
+    require_a_prediction,
     selected_paths,
     write_next_input,
 )
@@ -52,6 +53,7 @@ def generate(cfg, run_iteration: Callable | None = None) -> dict:
         start = time.perf_counter()
         u, v = predict_record(record, u_model, v_model)
         seconds = time.perf_counter() - start
+        require_a_prediction(u, v, u_model, str(gen.pw_output))
         path, notes = write_next_input(root / run_folder_name(gen.pw_output, gen.pw_input), record, u, v)
         result = {
             "pw_output": str(gen.pw_output),

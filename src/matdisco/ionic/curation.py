@@ -76,6 +76,7 @@ class CurationReport:
     n_ils_kept: int = 0
     n_synonym_names_merged: int = 0
     glassy_points: pd.DataFrame | None = field(default=None, repr=False)
+    source: str = "Raw snapshot"  # what the points came from, the report's first words
 
     def as_dict(self) -> dict:
         """Plain dict (JSON); the glassy points are a table of their own (:attr:`glassy_points`)."""
@@ -95,7 +96,7 @@ class CurationReport:
         lines = [
             "# Ionic-liquid conductivity: curation report",
             "",
-            f"Raw snapshot: {self.n_points_raw} points, {self.n_salt_names_raw} salt names.",
+            f"{self.source}: {self.n_points_raw} points, {self.n_salt_names_raw} salt names.",
             f"Kept: **{self.n_points_kept} points, {self.n_ils_kept} ionic liquids** "
             f"({self.n_synonym_names_merged} synonymous names merged into the same IL).",
             "",
