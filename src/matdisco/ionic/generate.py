@@ -117,10 +117,12 @@ def predict_pairs(cfg, requested: list[tuple[str, str, float]]) -> tuple[pd.Data
     :class:`InputError`. Returns one row per triple, in order (with the nearest measured point of a
     salt already in the data), and the inputs used (ensemble, rules).
     """
-    from matdisco.ionic.curation import split_salt
+    from matdisco.ionic.curation import salt_of_fragments
 
     unique_pairs = list(dict.fromkeys((c, a) for c, a, _ in requested))  # each distinct pair parsed once
-    salt_of = {pair: split_salt(f"{pair[0]}.{pair[1]}", where=f"pair {pair[0]} + {pair[1]}") for pair in unique_pairs}
+    salt_of = {
+        (c, a): salt_of_fragments([*c.split("."), *a.split(".")], where=f"pair {c} + {a}") for c, a in unique_pairs
+    }
     salts = [salt_of[(c, a)] for c, a, _ in requested]
     inputs = load_inputs(cfg)
     unique = list(dict.fromkeys((s.cation_smiles, s.anion_smiles) for s in salts))

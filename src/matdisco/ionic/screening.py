@@ -17,10 +17,9 @@ from math import gcd
 
 import numpy as np
 import pandas as pd
-from rdkit import Chem
 
 from matdisco.ionic import keys
-from matdisco.ionic.curation import canonical_smiles
+from matdisco.ionic.curation import canonical_smiles, formal_charge
 from matdisco.ionic.data import ion_graphs
 from matdisco.ionic.ions import PROTIC_CAVEAT, ion_key, is_protic
 from matdisco.ionic.melting import MeltingModel
@@ -61,7 +60,7 @@ def pair_table(cation_smiles: list[str], anion_smiles: list[str]) -> pd.DataFram
     "." + anion InChIKey).
     """
     key = {s: ion_key(s) for s in set(cation_smiles) | set(anion_smiles)}
-    charge = {s: Chem.GetFormalCharge(Chem.MolFromSmiles(s)) for s in key}
+    charge = {s: formal_charge(s) for s in key}
     q_cation = np.array([charge[s] for s in cation_smiles], int)
     q_anion = -np.array([charge[s] for s in anion_smiles], int)
     common = np.array([gcd(int(c), int(a)) for c, a in zip(q_cation, q_anion)], int)

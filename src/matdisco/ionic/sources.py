@@ -315,14 +315,12 @@ def _row_salt_smiles(path: Path, table: pd.DataFrame, row: int, columns: tuple[s
 
 def _check_ion_charge(path: Path, line: int, column: str, smiles: str, sign: int) -> None:
     """:class:`InputError` unless ``smiles`` parses to one ion of the charge sign its column says."""
-    from rdkit import Chem
+    from matdisco.ionic.curation import canonical_smiles, formal_charge
 
-    from matdisco.ionic.curation import canonical_smiles
-
-    mol = Chem.MolFromSmiles(canonical_smiles(smiles, where=f"raw file {path} line {line} column {column!r}"))
-    if Chem.GetFormalCharge(mol) * sign <= 0:
+    charge = formal_charge(canonical_smiles(smiles, where=f"raw file {path} line {line} column {column!r}"))
+    if charge * sign <= 0:
         raise InputError(
-            f"raw file {path} line {line} column {column!r} holds {smiles!r} of charge {Chem.GetFormalCharge(mol):+d}",
+            f"raw file {path} line {line} column {column!r} holds {smiles!r} of charge {charge:+d}",
             expected="a cation" if sign > 0 else "an anion",
         )
 
