@@ -18,12 +18,14 @@ from pydantic import (
     NonNegativeInt,
     PositiveInt,
     ValidationError,
+    field_validator,
 )
 
 from matdisco.core.config import OUTPUT_KINDS, outside_project_problem, unwritable_problems
 from matdisco.core.errors import ConfigError
 
 Family = Literal["ionic", "motifs", "hubbard"]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 PositiveFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)]
@@ -78,6 +80,23 @@ class HubbardSplitSchema(_Section):
     seed: int
 
 
+class IonicCurationSchema(_Section):
+    pressure_max_deviation_kPa: NonNegativeFloat
+    sigma_max_S_per_m: PositiveFloat
+    temperature_range_K: Annotated[list[Kelvin], Field(min_length=2, max_length=2)]
+
+    @field_validator("temperature_range_K")
+    @classmethod
+    def _low_below_high(cls, range_K: list[float]) -> list[float]:
+        if range_K[0] >= range_K[1]:
+            raise ValueError("the low end must lie below the high end")
+        return range_K
+
+
+class IonicMeltingSchema(_Section):
+    margin_K: FiniteFloat
+
+
 class IonicScreeningSchema(_Section):
     temperatures_K: Annotated[list[Kelvin], Field(min_length=1)]
     top_n: PositiveInt
@@ -91,7 +110,9 @@ class IonicDataSchema(_Section):
     name: str
     family: Literal["ionic"]
     split: IonicSplitSchema
+    curation: IonicCurationSchema
     screening: IonicScreeningSchema
+    melting: IonicMeltingSchema
 
 
 class MotifsDataSchema(_Section):
@@ -103,14 +124,26 @@ class MotifsDataSchema(_Section):
     split: MotifsSplitSchema
 
 
+class HubbardClosedLoopSchema(_Section):
+    max_paths: PositiveInt
+
+
+class HubbardGenerateSchema(_Section):
+    target: Literal["next", "converged"]
+    max_paths: PositiveInt
+    saving_margin_eV: NonNegativeFloat
+    closed_loop: HubbardClosedLoopSchema
+
+
 class HubbardDataSchema(_Section):
     name: str
     family: Literal["hubbard"]
     split: HubbardSplitSchema
+    generate: HubbardGenerateSchema
 
 
 class RunSchema(_Section):
-    seed: int
+    seed: NonNegativeInt
     torch_num_threads: PositiveInt
     trainer: TrainerSchema
     model: ModelSchema | None = None

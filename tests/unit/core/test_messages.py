@@ -116,6 +116,9 @@ def test_make_setup_makes_a_venv_copied_from_another_folder_again(tmp_path):
         ("data.screening.temperatures_K=[298.15,-5]", "data.screening.temperatures_K.1=-5: expected to be greater"),
         ("data.screening.temperatures_K=[inf]", "data.screening.temperatures_K.0=inf: expected to be a finite number"),
         ("data.screening.temperatures_K=[]", "data.screening.temperatures_K=[]: List should have at least 1 item"),
+        ("data.curation.temperature_range_K=[500,200]", "data.curation.temperature_range_K=[500, 200]: Value error"),
+        ("data.melting.margin_K=inf", "data.melting.margin_K=inf: expected to be a finite number"),
+        ("seed=-1", "seed=-1: expected to be greater than or equal to 0"),
     ],
 )
 def test_numbers_must_be_finite_and_temperatures_positive(override, expected):
@@ -146,3 +149,17 @@ def test_a_permission_error_prints_one_message(capsys, monkeypatch):
         raise PermissionError(13, "Permission denied", "metrics/ionic/evaluate.json")
     assert exited.value.code == 1
     assert "Permission denied: 'metrics/ionic/evaluate.json'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("data.generate.max_paths=-1", "data.generate.max_paths=-1: expected to be greater than 0"),
+        ("data.generate.target=nxt", "data.generate.target='nxt': expected to be 'next' or 'converged'"),
+        ("data.generate.saving_margin_eV=nan", "data.generate.saving_margin_eV=nan: expected to be a finite number"),
+    ],
+)
+def test_hubbard_generate_settings_are_checked(override, expected):
+    # issue 28, the general rule: max_paths=-1 silently dropped the last held-out path
+    problems = config_problems(compose(["data=hubbard", override]))
+    assert any(problem.startswith(expected) for problem in problems), problems

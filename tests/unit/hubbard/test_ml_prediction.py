@@ -206,3 +206,17 @@ def test_every_site_without_a_prediction_gets_a_note():
         "atom 2 (Mn): unknown to the U model, U_in kept",
         "atom 3 (Ga): unknown to the U model, U_in kept",
     ]
+
+
+def test_missing_qe_files_stop_generate_before_any_model_loads(tmp_path):
+    # issue 28, the general rule: a missing pw.x input ended in a FileNotFoundError traceback
+    from test_ml_training import tiny_cfg
+
+    cfg = tiny_cfg(tmp_path)  # no model trained under tmp_path: the files are checked first
+    cfg.data.generate.pw_output = str(tmp_path / "scf.out")
+    (tmp_path / "scf.out").write_text("")
+    with pytest.raises(ConfigError, match=r"data\.generate\.pw_output needs data\.generate\.pw_input"):
+        generate(cfg)
+    cfg.data.generate.pw_input = str(tmp_path / "missing.in")
+    with pytest.raises(ConfigError, match=r"data\.generate\.pw_input=.*missing\.in is not a file"):
+        generate(cfg)
