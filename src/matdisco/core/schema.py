@@ -19,6 +19,7 @@ from pydantic import (
     PositiveInt,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from matdisco.core.config import OUTPUT_KINDS, outside_project_problem, unwritable_problems
@@ -115,13 +116,55 @@ class IonicDataSchema(_Section):
     melting: IonicMeltingSchema
 
 
+UnitFraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+class MotifsEvaluateSchema(_Section):
+    n_samples: PositiveInt
+    bond_cutoff_angstrom: PositiveFloat
+    min_distance_angstrom: PositiveFloat
+    max_negative_fraction: UnitFraction
+    n_bootstrap: PositiveInt
+    noise_angstrom: NonNegativeFloat
+
+
+class MotifsInpaintSchema(_Section):
+    k_known: Annotated[list[PositiveInt], Field(min_length=1)]
+    n_environments: PositiveInt
+    steps: NonNegativeInt
+    lr: PositiveFloat
+    n_restarts: PositiveInt
+    prior_weight: NonNegativeFloat
+    n_candidates: PositiveInt
+    n_best: PositiveInt
+
+
+class MotifsGenerateSchema(_Section):
+    n_samples: PositiveInt
+    interpolation_frames: PositiveInt
+    inpaint: MotifsInpaintSchema
+
+
 class MotifsDataSchema(_Section):
     name: str
     family: Literal["motifs"]
     r_cut_angstrom: PositiveFloat
     n_neighbours: PositiveInt
     n_permutations: NonNegativeInt
+    max_deficient_fraction: UnitFraction
     split: MotifsSplitSchema
+    evaluate: MotifsEvaluateSchema
+    generate: MotifsGenerateSchema
+
+    @model_validator(mode="after")
+    def _known_atoms_fewer_than_neighbours(self):
+        too_many = [k for k in self.generate.inpaint.k_known if k >= self.n_neighbours]
+        if too_many:
+            raise ValueError(
+                f"generate.inpaint.k_known {too_many}: each must be below n_neighbours={self.n_neighbours} "
+                "(the known atoms of an environment, at least one left to inpaint)"
+            )
+        return self
 
 
 class HubbardClosedLoopSchema(_Section):
@@ -176,11 +219,14 @@ def _problems(schema: type[BaseModel], values: dict, prefix: str) -> list[str]:
 
 def _describe(prefix: str, error: dict) -> str:
     """``data.split.n_test=None: Input should be a valid integer`` from one pydantic error."""
-    key = prefix + ".".join(str(part) for part in error["loc"])
-    given = (
-        " missing" if error["type"] == "missing" else "=" + ("null" if error["input"] is None else repr(error["input"]))
-    )
-    return f"{key}{given}: {error['msg'].replace('Input should', 'expected to')}"
+    key = (prefix + ".".join(str(part) for part in error["loc"])).rstrip(".")
+    if error["type"] == "missing":
+        given = " missing"
+    elif isinstance(error["input"], dict):  # a check across keys of a section: its message names them
+        given = ""
+    else:
+        given = "=" + ("null" if error["input"] is None else repr(error["input"]))
+    return f"{key}{given}: {error['msg'].replace('Input should', 'expected to').replace('Value error, ', '')}"
 
 
 def validate_config(cfg: DictConfig, step: str | None = None) -> None:

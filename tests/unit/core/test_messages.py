@@ -116,7 +116,10 @@ def test_make_setup_makes_a_venv_copied_from_another_folder_again(tmp_path):
         ("data.screening.temperatures_K=[298.15,-5]", "data.screening.temperatures_K.1=-5: expected to be greater"),
         ("data.screening.temperatures_K=[inf]", "data.screening.temperatures_K.0=inf: expected to be a finite number"),
         ("data.screening.temperatures_K=[]", "data.screening.temperatures_K=[]: List should have at least 1 item"),
-        ("data.curation.temperature_range_K=[500,200]", "data.curation.temperature_range_K=[500, 200]: Value error"),
+        (
+            "data.curation.temperature_range_K=[500,200]",
+            "data.curation.temperature_range_K=[500, 200]: the low end must lie below",
+        ),
         ("data.melting.margin_K=inf", "data.melting.margin_K=inf: expected to be a finite number"),
         ("seed=-1", "seed=-1: expected to be greater than or equal to 0"),
     ],
@@ -162,4 +165,21 @@ def test_a_permission_error_prints_one_message(capsys, monkeypatch):
 def test_hubbard_generate_settings_are_checked(override, expected):
     # issue 28, the general rule: max_paths=-1 silently dropped the last held-out path
     problems = config_problems(compose(["data=hubbard", override]))
+    assert any(problem.startswith(expected) for problem in problems), problems
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("data.generate.n_samples=0", "data.generate.n_samples=0: expected to be greater than 0"),
+        ("data.evaluate.max_negative_fraction=2", "data.evaluate.max_negative_fraction=2: expected to be less than"),
+        (
+            "data.generate.inpaint.k_known=[4,2]",
+            "data: generate.inpaint.k_known [4]: each must be below n_neighbours=4",
+        ),
+    ],
+)
+def test_motifs_evaluate_and_generate_settings_are_checked(override, expected):
+    # issue 28, the general rule: counts and fractions of the motifs steps are typed and in range
+    problems = config_problems(compose(["data=motifs", "model=motifs_vae", override]))
     assert any(problem.startswith(expected) for problem in problems), problems
