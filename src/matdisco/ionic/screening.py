@@ -426,7 +426,11 @@ def nearest_measured(table: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
         }
     )
     rows = pd.DataFrame(
-        {"_row": np.arange(len(table)), keys.SALT_KEY: table[keys.SALT_KEY].to_numpy(), "_T": table[keys.TEMPERATURE_K]}
+        {
+            "_row": np.arange(len(table)),
+            keys.SALT_KEY: table[keys.SALT_KEY].to_numpy(),
+            "_T": table[keys.TEMPERATURE_K].to_numpy(),
+        }
     )
     joined = rows.merge(measured, on=keys.SALT_KEY, how="inner")
     joined["_dT"] = (joined["measured_temperature_K"] - joined["_T"]).abs()
