@@ -14,9 +14,20 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export WANDB_MODE ?= offline
 export MPLBACKEND := Agg
 
-.PHONY: setup qe browser lock lint format pre-commit pipeline pipeline-full test test-slow bench report clean-venv
+.PHONY: setup check-venv qe browser lock lint format pre-commit pipeline pipeline-full test test-slow bench report clean-venv
 
-setup: $(STAMP)
+setup: check-venv $(STAMP)
+
+# A venv copied or moved from another folder runs that folder's code: its scripts' #! lines name the
+# old path, and its editable install points back. Make it again here (pip's cache makes it quick).
+check-venv:
+	@if [ -x $(PY) ] && ! head -1 $(VENV)/bin/pip 2>/dev/null | grep -q "^#!$(abspath $(VENV))/bin/python"; then \
+	  echo "$(VENV) was made in another folder ($$(head -1 $(VENV)/bin/pip 2>/dev/null | cut -c3-)): making it again here"; \
+	  rm -rf $(VENV); \
+	elif [ -f $(STAMP) ] && [ "$$($(PY) -c 'from matdisco.core.config import INSTALLED_ROOT; print(INSTALLED_ROOT)' 2>/dev/null)" != "$(CURDIR)" ]; then \
+	  echo "matdisco in $(VENV) is installed from another folder: installing it from $(CURDIR)"; \
+	  rm -f $(STAMP); \
+	fi
 
 # torch first and alone: it resolves to the CPU wheel on disk instead of a CUDA build (STACK.md).
 $(STAMP): requirements/lock.txt pyproject.toml

@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 from pathlib import Path
 
-from matdisco.core.config import compose
+from matdisco.core.config import compose, require_installed_here
 from matdisco.core.families import FAMILIES
-from matdisco.core.io import atomic_write_json, atomic_write_text
+from matdisco.core.io import atomic_path, atomic_write_json, atomic_write_text
 from matdisco.core.steps import STEPS, user_errors
 
 
@@ -89,8 +90,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
         requested = [(args.cation, args.anion, t) for t in temperatures_K]
     else:
         raise InputError("no pair to predict", expected="--cation SMILES --anion SMILES, or --pairs FILE.csv")
+    out = Path(args.out) if args.out else None
+    if out is not None and not out.parent.is_dir():
+        raise InputError(
+            f"--out {out}: folder {out.parent} does not exist", expected="a CSV path in an existing folder"
+        )
     table, inputs = predict_pairs(compose(["data=ionic", *args.overrides]), requested)
-    print(predictions_text(table, len(inputs.ensemble.members), inputs.rules))
+    if out is None:
+        print(predictions_text(table, len(inputs.ensemble.members), inputs.rules))
+        return 0
+    with atomic_path(out) as tmp:
+        table.to_csv(tmp, index=False)
+    print(f"wrote {len(table)} rows to {out} ({len(inputs.ensemble.members)} ensemble member(s))")
     return 0
 
 
@@ -125,6 +136,17 @@ def cmd_deps(args: argparse.Namespace) -> int:
         print(f"{name}: missing {missing}, not imported {extra}")
     print("code deps up to date" if not stale else "run `matdisco deps --write` to rewrite them")
     return 1 if stale else 0
+
+
+def kelvin(text: str) -> float:
+    """``--temperature`` value: a finite temperature in K above 0 (argparse names the option otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (expected a temperature in K)") from None
+    if not math.isfinite(value) or value <= 0.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a temperature in K (expected a finite number above 0)")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,7 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     ionic.add_argument(
         "--pairs", help="CSV with cation_smiles, anion_smiles and optionally temperature_K (then no --temperature)"
     )
-    ionic.add_argument("--temperature", type=float, action="append", help="K; repeat for several (default 298.15)")
+    ionic.add_argument("--temperature", type=kelvin, action="append", help="K; repeat for several (default 298.15)")
+    ionic.add_argument(
+        "--out", help="write every row with its verdict columns to this CSV (else the text blocks on stdout)"
+    )
     ionic.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data.screening.model=ionic_additive")
     ionic.set_defaults(func=cmd_predict)
     return parser
@@ -184,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``matdisco`` console script."""
     args = build_parser().parse_args(argv)
     with user_errors():
+        require_installed_here()
         return args.func(args)
 
 

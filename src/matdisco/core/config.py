@@ -16,6 +16,7 @@ unless ``paths.allow_outside_project=true`` (see :func:`artifact`).
 from __future__ import annotations
 
 import datetime
+import os
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -24,6 +25,12 @@ from matdisco.core.errors import ConfigError
 
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 """The repository's Hydra config folder (the package is installed editable from the repository)."""
+
+INSTALLED_ROOT = CONF_DIR.parent
+"""The project folder whose code and ``conf/`` the installed package runs."""
+
+DVC_EXPERIMENT_TMP = Path(".dvc") / "tmp"
+"""Below the installed root: the copies `dvc queue start` runs queued experiments in (same code)."""
 
 OPTION_GROUPS = ("model", "data", "simulate")
 """Groups whose options each have their own params.yaml section, named after the option."""
@@ -45,6 +52,27 @@ STEP_OUTPUT_KINDS = {
 
 RUNS_DIR = "runs"
 """Folder of the hand runs (git-ignored), one subfolder per run."""
+
+HAND_RUN_KINDS = ("logs",)
+"""``paths.*`` folders every hand run moves under its run folder, whatever its step: CSV logs
+(Lightning replaces a run's earlier curves) and W&B runs."""
+
+
+def require_installed_here(folder: Path | None = None) -> None:
+    """Raise :class:`ConfigError` when ``folder`` (default: the working directory) is a matdisco project
+    other than the one the package is installed from: a copied project folder whose venv still runs
+    the original's code and ``conf/``. DVC's queued-experiment copies below the installed root pass."""
+    here = (folder or Path.cwd()).resolve()
+    pyproject = here / "pyproject.toml"
+    if not (here / "conf").is_dir() or not pyproject.is_file() or 'name = "matdisco"' not in pyproject.read_text():
+        return
+    installed = INSTALLED_ROOT.resolve()
+    if here == installed or _is_within(here, installed / DVC_EXPERIMENT_TMP):
+        return
+    raise ConfigError(
+        f"this project folder {here} is not the one the venv runs: its matdisco is installed from {installed} "
+        f"(code and conf/ there); run `make setup` in {here} (a copied .venv is made again)"
+    )
 
 
 def apply_params_file(cfg: DictConfig, command_line: list[str] | None = None) -> DictConfig:
@@ -108,16 +136,17 @@ def hydra_command_line() -> list[str]:
 
 
 def hand_run_paths(cfg: DictConfig, step: str, command_line: list[str]) -> DictConfig:
-    """For a hand run (no ``params_file``), ``cfg`` with the ``paths.*`` folders ``step`` writes moved
-    under ``runs/<run_name>/`` (default name: the start time); unchanged for a DVC stage, with
-    ``write_pipeline_outputs=true``, and for folders set on the command line."""
+    """For a hand run (no ``params_file``), ``cfg`` with the ``paths.*`` folders ``step`` writes (and
+    ``paths.logs``) moved under ``runs/<run_name>/`` (default name: the start time; see
+    :func:`run_folder_name`); unchanged for a DVC stage, with ``write_pipeline_outputs=true``, and for
+    folders set on the command line."""
     if cfg.get("params_file") or cfg.get("write_pipeline_outputs"):
         return cfg
     given = {key for key, _ in value_overrides(command_line)}
-    name = cfg.get("run_name") or datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    run_dir = Path(RUNS_DIR) / str(name)
+    name = run_folder_name(cfg.get("run_name"))
+    run_dir = Path(RUNS_DIR) / name
     moved = cfg.copy()
-    for kind in STEP_OUTPUT_KINDS.get(step, ()):
+    for kind in (*STEP_OUTPUT_KINDS.get(step, ()), *HAND_RUN_KINDS):
         if f"paths.{kind}" not in given and moved.paths.get(kind) is not None:
             moved.paths[kind] = str(run_dir / moved.paths[kind])
     return moved
@@ -171,6 +200,23 @@ def layers_summary(layers: list[dict]) -> str:
     return "\n".join(lines) if lines else "  conf/ defaults only"
 
 
+def run_folder_name(run_name: object) -> str:
+    """``run_name`` as the name of one folder under ``runs/`` (the start time when null).
+
+    Raises :class:`ConfigError` unless it is a plain folder name: not empty, no ``/``, not ``.`` or
+    ``..`` (``runs/..`` is the project itself, whose ``models/`` a hand run would replace).
+    """
+    if run_name is None:
+        return datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    name = str(run_name)
+    if name.strip() in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise ConfigError(
+            f"run_name={name!r} must name one folder under {RUNS_DIR}/ (letters, digits, '-', '_', '.'; "
+            "no '/', not '.' or '..')"
+        )
+    return name
+
+
 def artifact(cfg: DictConfig, kind: str, *parts: str) -> Path:
     """Path of an artifact: the folder ``cfg.paths[kind]`` (e.g. ``models``, ``metrics``) joined with ``parts``.
 
@@ -205,6 +251,24 @@ def outside_project_problem(cfg: DictConfig, kind: str) -> str | None:
     if folder is None or cfg.paths.get("allow_outside_project", False) or _is_within((root / folder).resolve(), root):
         return None
     return f"paths.{kind}={folder} lies outside the project {root}; set paths.allow_outside_project=true to write there"
+
+
+def unwritable_problems(cfg: DictConfig, step: str) -> list[str]:
+    """``paths.<kind>=<folder> ...`` for every folder ``step`` writes (and ``paths.logs``) that this user
+    cannot write: the folder itself, or where it does not exist yet, the nearest folder above it."""
+    problems = []
+    for kind in (*STEP_OUTPUT_KINDS.get(step, ()), *HAND_RUN_KINDS):
+        folder = cfg.paths.get(kind)
+        if folder is None:
+            continue
+        existing = Path(folder).absolute()
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            problems.append(f"paths.{kind}={folder}: {existing} is a file (expected a folder)")
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            problems.append(f"paths.{kind}={folder}: {existing} is not writable (expected a folder you can write)")
+    return problems
 
 
 def _is_within(path: Path, root: Path) -> bool:

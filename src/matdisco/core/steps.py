@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from matdisco.core.config import effective_config, hydra_command_line, layers_summary
+from matdisco.core.config import effective_config, hydra_command_line, layers_summary, require_installed_here
 from matdisco.core.errors import ConfigError, MatdiscoError
 from matdisco.core.io import atomic_write_text
 from matdisco.core.schema import validate_config
@@ -46,11 +46,12 @@ def step_family(step: str, cfg: DictConfig) -> str:
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a :class:`MatdiscoError` into one message on stderr and exit status 1 (the traceback
-    only with ``MATDISCO_DEBUG=1``)."""
+    """Turn a :class:`MatdiscoError` or a :class:`PermissionError` (a file or folder this user cannot
+    write, named by the error) into one message on stderr and exit status 1 (the traceback only with
+    ``MATDISCO_DEBUG=1``)."""
     try:
         yield
-    except MatdiscoError as err:
+    except (MatdiscoError, PermissionError) as err:
         if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
             raise
         print(f"error: {err}\n(set {DEBUG_ENV}=1 for the traceback)", file=sys.stderr)
@@ -88,6 +89,7 @@ def _run_step(step: str, cfg: DictConfig) -> float | None:
 
     Returns the result's ``objective`` (for Hydra sweepers) or None.
     """
+    require_installed_here()
     command_line = hydra_command_line()
     cfg, layers = effective_config(step, cfg, command_line)
     moved = [entry["value"] for entry in layers if entry["layer"] == "hand run"]
@@ -97,7 +99,7 @@ def _run_step(step: str, cfg: DictConfig) -> float | None:
             "writes the pipeline's folders)",
             file=sys.stderr,
         )
-    validate_config(cfg)
+    validate_config(cfg, step)
     record_effective_config(cfg, layers)
     torch.set_num_threads(int(cfg.torch_num_threads))
     seed_everything(int(cfg.seed))

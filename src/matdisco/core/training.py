@@ -7,7 +7,10 @@ import importlib
 import inspect
 import io
 import multiprocessing
+import os
 import pickle
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -167,11 +170,29 @@ def run_fits(cfg: DictConfig, fit_one: Callable, jobs: Sequence, desc: str) -> l
     quiet = copy.deepcopy(cfg)
     OmegaConf.update(quiet, "trainer.enable_progress_bar", False)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(n_workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        n_workers, mp_context=context, initializer=exit_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         futures = [pool.submit(_in_worker, fit_one, quiet, job) for job in jobs]
         for _ in tqdm(as_completed(futures), total=len(futures), desc=f"{desc} ({n_workers} at once)", unit="fit"):
             pass
         return [future.result() for future in futures]
+
+
+PARENT_POLL_S = 0.5
+"""How often a fit worker checks that the process that started it is still alive (seconds)."""
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker as soon as ``parent_pid`` is gone (a ``kill -9`` of the
+    step leaves no orphan fits writing into its staging folder). Polls from a daemon thread."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _in_worker(fit_one: Callable, cfg: DictConfig, job):

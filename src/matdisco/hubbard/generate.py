@@ -27,6 +27,7 @@ from matdisco.hubbard.prediction import (
     path_reference,
     predict_record,
     record_from_pw,
+    require_a_prediction,
     selected_paths,
     write_next_input,
 )
@@ -40,18 +41,29 @@ def run_folder_name(pw_output: str | Path, pw_input: str | Path) -> str:
     return f"{Path(pw_output).stem}-{digest}"
 
 
+def require_qe_files(gen) -> None:
+    """:class:`ConfigError` unless ``pw_input`` comes with ``pw_output`` and every QE file named in
+    ``data.generate`` (``pw_output``, ``pw_input``, ``parameters_out``) is an existing file."""
+    if not gen.get("pw_input"):
+        raise ConfigError("data.generate.pw_output needs data.generate.pw_input (the pw.x input that produced it)")
+    for key in ("pw_output", "pw_input", "parameters_out"):
+        if gen.get(key) and not Path(gen[key]).is_file():
+            raise ConfigError(f"data.generate.{key}={gen[key]} is not a file (expected a QE file to read)")
+
+
 def generate(cfg, run_iteration: Callable | None = None) -> dict:
     """Predict U/V and write the next pw.x input(s); reference comparison and optional closed loop. See module docstring."""
     gen = cfg.data.generate
+    if gen.get("pw_output"):
+        require_qe_files(gen)
     u_model, v_model = load_models(cfg)
     root = artifact(cfg, "results", "hubbard", "generate")
     if gen.get("pw_output"):
-        if not gen.get("pw_input"):
-            raise ConfigError("generate.pw_output needs generate.pw_input (the pw.x input that produced it)")
         record = record_from_pw(gen.pw_output, gen.pw_input, gen.get("parameters_out"))
         start = time.perf_counter()
         u, v = predict_record(record, u_model, v_model)
         seconds = time.perf_counter() - start
+        require_a_prediction(u, v, u_model, str(gen.pw_output))
         path, notes = write_next_input(root / run_folder_name(gen.pw_output, gen.pw_input), record, u, v)
         result = {
             "pw_output": str(gen.pw_output),

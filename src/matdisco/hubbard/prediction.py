@@ -156,7 +156,7 @@ def next_entries(record: dict[str, Any], u: pd.DataFrame, v: pd.DataFrame) -> tu
         if species in TRANSITION_METALS and np.isfinite(pred):
             entries.append((atom, atom, round(float(pred), 4)))
         else:
-            if species in TRANSITION_METALS:
+            if not np.isfinite(pred):
                 notes.append(f"atom {atom} ({species}): unknown to the U model, U_in kept")
             entries.append((atom, atom, getattr(row, K.U_IN) or TINY_EV))
     for row in v.itertuples(index=False):
@@ -167,6 +167,21 @@ def next_entries(record: dict[str, Any], u: pd.DataFrame, v: pd.DataFrame) -> tu
             notes.append(f"pair ({i}, {j}): no V prediction, V_in kept")
             entries.append((i, j, getattr(row, K.V_IN)))
     return entries, notes
+
+
+def require_a_prediction(u: pd.DataFrame, v: pd.DataFrame, u_model: Ensemble, source: str) -> None:
+    """:class:`InputError` when no metal site of ``u`` and no pair of ``v`` got a prediction (every
+    species unknown to the models): the next input would only repeat the given one."""
+    predicted_u = u[u[K.SPECIES].isin(TRANSITION_METALS)]["pred_eV"].notna().any() if len(u) else False
+    predicted_v = v["pred_eV"].notna().any() if len(v) else False
+    if predicted_u or predicted_v:
+        return
+    species = sorted(set(u[K.SPECIES])) if len(u) else []
+    raise InputError(
+        f"no U or V prediction for any Hubbard site of {source} (species {', '.join(species) or 'none'}; "
+        f"the U model {u_model.folder} knows {', '.join(u_model.vocabulary)}); nothing written",
+        expected="a pw.x output of a material with a transition metal the models were trained on",
+    )
 
 
 def load_models(cfg) -> tuple[Ensemble, Ensemble | None]:

@@ -2,11 +2,13 @@
 
 Runs in a temporary folder (the pipeline's artifacts are untouched): extract, train each model on
 the default split (one member, ``trainer.max_epochs`` epochs, no early stopping), then time the
-screening of every new pair over a temperature grid.
+screening of every new pair over a temperature grid and ``matdisco predict ionic --pairs`` on
+10,000 pairs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import tempfile
 import time
@@ -70,6 +72,52 @@ def _time_screening(cfg, model_name: str, temperatures_K: list[float]) -> dict:
     }
 
 
+PREDICT_N_PAIRS = 10_000
+"""Pairs of the ``matdisco predict ionic --pairs`` benchmark (issue 28: 40-66 s before)."""
+
+
+def benchmark_pairs(grid: pd.DataFrame, n_pairs: int, seed: int) -> pd.DataFrame:
+    """``n_pairs`` rows (cation_smiles, anion_smiles) of ``grid``, shuffled: every pair of the grid
+    once and, where the grid is smaller, a seeded draw of repeats up to ``n_pairs``."""
+    pairs = grid[[keys.CATION_SMILES, keys.ANION_SMILES]]
+    repeats = pairs.sample(n=max(n_pairs - len(pairs), 0), replace=True, random_state=seed)
+    return pd.concat([pairs, repeats]).sample(frac=1.0, random_state=seed).head(n_pairs)
+
+
+def _time_predict_pairs(cfg, model_name: str, workdir: str, n_pairs: int = PREDICT_N_PAIRS) -> dict:
+    """Seconds of ``matdisco predict ionic --pairs`` on ``n_pairs`` cation x anion pairs of the ion
+    table (:func:`benchmark_pairs`) at 298.15 K: the whole command (CSV out, then text out) and the CSV read + prediction alone."""
+    from matdisco.cli import main
+    from matdisco.ionic.generate import predict_pairs
+    from matdisco.ionic.sources import load_pairs_csv
+
+    ions = pd.read_parquet(processed_dir(cfg) / "ions.parquet")
+    grid = candidate_pairs(ions, load_points(cfg))
+    pairs_csv = f"{workdir}/pairs.csv"
+    benchmark_pairs(grid, n_pairs, int(cfg.seed)).to_csv(pairs_csv, index=False)
+    predict_cfg = cfg.copy()
+    OmegaConf.update(predict_cfg, "data.screening.model", model_name)
+    start = time.perf_counter()
+    table, _ = predict_pairs(predict_cfg, load_pairs_csv(pairs_csv, [298.15]))
+    predict_s = time.perf_counter() - start
+    paths = [f"paths.{kind}={cfg.paths[kind]}" for kind in ("raw", "processed", "models")]
+    argv = ["predict", "ionic", "--pairs", pairs_csv, *paths, "paths.allow_outside_project=true"]
+    argv += [f"data.screening.model={model_name}"]
+    start = time.perf_counter()
+    main([*argv[:4], "--out", f"{workdir}/predictions.csv", *argv[4:]])
+    csv_s = time.perf_counter() - start
+    with open(f"{workdir}/predictions.txt", "w") as text, contextlib.redirect_stdout(text):
+        start = time.perf_counter()
+        main(argv)
+        text_s = time.perf_counter() - start
+    return {
+        "predict_pairs_n": len(table),
+        "predict_pairs_read_and_predict_s": predict_s,
+        "predict_pairs_command_csv_out_s": csv_s,
+        "predict_pairs_command_text_out_s": text_s,
+    }
+
+
 def bench(cfg, max_epochs: int = 100) -> dict:
     """Benchmark JSON for the ionic models (see module docstring)."""
     results: dict = {"max_epochs": max_epochs, "models": {}}
@@ -86,6 +134,7 @@ def bench(cfg, max_epochs: int = 100) -> dict:
                 "train_wall_s_one_member_default_split": train_s,
                 "train_wall_s_per_epoch": train_s / max_epochs,
                 **_time_screening(bench_cfg, model_name, BENCH_TEMPERATURES_K),
+                **_time_predict_pairs(bench_cfg, model_name, workdir),
             }
     results["peak_rss_MiB"] = peak_rss_MiB()
     return results

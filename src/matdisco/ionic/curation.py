@@ -76,6 +76,7 @@ class CurationReport:
     n_ils_kept: int = 0
     n_synonym_names_merged: int = 0
     glassy_points: pd.DataFrame | None = field(default=None, repr=False)
+    source: str = "Raw snapshot"  # what the points came from, the report's first words
 
     def as_dict(self) -> dict:
         """Plain dict (JSON); the glassy points are a table of their own (:attr:`glassy_points`)."""
@@ -95,7 +96,7 @@ class CurationReport:
         lines = [
             "# Ionic-liquid conductivity: curation report",
             "",
-            f"Raw snapshot: {self.n_points_raw} points, {self.n_salt_names_raw} salt names.",
+            f"{self.source}: {self.n_points_raw} points, {self.n_salt_names_raw} salt names.",
             f"Kept: **{self.n_points_kept} points, {self.n_ils_kept} ionic liquids** "
             f"({self.n_synonym_names_merged} synonymous names merged into the same IL).",
             "",
@@ -116,11 +117,31 @@ class CurationReport:
 
 
 def canonical_smiles(smiles: str, where: str) -> str:
-    """RDKit canonical SMILES; :class:`InputError` naming ``where`` if RDKit cannot parse it."""
-    mol = Chem.MolFromSmiles(smiles) if isinstance(smiles, str) and smiles else None
-    if mol is None:
-        raise InputError(f"invalid SMILES {smiles!r}", where=where, expected="a SMILES string RDKit can parse")
-    return Chem.MolToSmiles(mol)
+    """RDKit canonical SMILES; :class:`InputError` naming ``where`` if RDKit cannot parse it.
+
+    Computed once per SMILES string (:data:`_CANONICAL`): salts share their ions."""
+    canonical = _CANONICAL.get(smiles) if isinstance(smiles, str) else None
+    if canonical is None:
+        mol = Chem.MolFromSmiles(smiles) if isinstance(smiles, str) and smiles else None
+        if mol is None:
+            raise InputError(f"invalid SMILES {smiles!r}", where=where, expected="a SMILES string RDKit can parse")
+        canonical = _CANONICAL[smiles] = Chem.MolToSmiles(mol)
+    return canonical
+
+
+_CANONICAL: dict[str, str] = {}
+"""Canonical SMILES by SMILES string, filled by :func:`canonical_smiles`."""
+
+
+def formal_charge(smiles: str) -> int:
+    """Net formal charge of a SMILES that RDKit parses (parsed once per string)."""
+    if smiles not in _CHARGE:
+        _CHARGE[smiles] = Chem.GetFormalCharge(Chem.MolFromSmiles(smiles))
+    return _CHARGE[smiles]
+
+
+_CHARGE: dict[str, int] = {}
+"""Formal charge by SMILES string, filled by :func:`formal_charge`."""
 
 
 def split_salt(smiles: str, where: str) -> Salt:
@@ -129,8 +150,14 @@ def split_salt(smiles: str, where: str) -> Salt:
     Raises :class:`InputError` naming ``where`` for unparsable SMILES, neutral fragments, several
     cation or anion species, or a formula unit that is not charge-balanced.
     """
-    fragments = [canonical_smiles(part, where) for part in canonical_smiles(smiles, where).split(".")]
-    charges = {frag: Chem.GetFormalCharge(Chem.MolFromSmiles(frag)) for frag in fragments}
+    return salt_of_fragments(canonical_smiles(smiles, where).split("."), where)
+
+
+def salt_of_fragments(parts: list[str], where: str) -> Salt:
+    """:func:`split_salt` of the salt made of ``parts`` (SMILES of its fragments, e.g. a cation and
+    an anion given apart), each canonicalised alone: no RDKit pass over the whole salt."""
+    fragments = [canonical_smiles(part, where) for part in parts]
+    charges = {frag: formal_charge(frag) for frag in fragments}
     cations = sorted({f for f in fragments if charges[f] > 0})
     anions = sorted({f for f in fragments if charges[f] < 0})
     neutral = sorted({f for f in fragments if charges[f] == 0})
@@ -506,7 +533,7 @@ def ion_table(points: pd.DataFrame) -> pd.DataFrame:
                     keys.ION_SMILES: smiles,
                     keys.ION_NAME: name,
                     keys.ION_ROLE: role,
-                    keys.ION_CHARGE: Chem.GetFormalCharge(Chem.MolFromSmiles(smiles)),
+                    keys.ION_CHARGE: formal_charge(smiles),
                 }
             )
     return pd.DataFrame(rows).sort_values([keys.ION_ROLE, keys.ION_SMILES]).reset_index(drop=True)

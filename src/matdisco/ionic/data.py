@@ -12,11 +12,12 @@ from torch.utils.data import DataLoader, Dataset
 from torch_geometric.data import Batch, Data
 
 from matdisco.core.config import artifact
-from matdisco.core.errors import InputError
+from matdisco.core.errors import ConfigError, InputError
 from matdisco.core.io import atomic_path, atomic_write_json
 from matdisco.ionic import keys
 from matdisco.ionic.atom_types import type_vocabulary, unseen_types
 from matdisco.ionic.graphs import ion_graph, with_type_id
+from matdisco.ionic.splits import settings_problems
 
 
 def processed_dir(cfg) -> Path:
@@ -41,11 +42,21 @@ def load_points(cfg) -> pd.DataFrame:
 
 
 def load_splits(cfg) -> dict:
-    """IL-level splits written by ``ionic_extract``."""
+    """IL-level splits written by ``ionic_extract``; :class:`ConfigError` when ``cfg.data.split``
+    asks for another split than the file holds (an override that train or evaluate cannot apply)."""
     path = processed_dir(cfg) / "splits.json"
     if not path.is_file():
         raise InputError(f"{path} is missing", expected="the ionic_extract stage to have run")
-    return json.loads(path.read_text())
+    splits = json.loads(path.read_text())
+    split_cfg = cfg.data.split
+    problems = settings_problems(splits, int(split_cfg.n_test), float(split_cfg.val_fraction), int(split_cfg.n_folds))
+    if problems:
+        raise ConfigError(
+            f"{'; '.join(problems)} ({path}, written by extract). The split is made by extract: run "
+            "`python pipelines/extract.py` with the same data.split overrides first (a hand run writes "
+            "runs/<run_name>/data/processed: pass it as paths.processed), or drop the overrides"
+        )
+    return splits
 
 
 def disjoint_union(graphs: list[Data]) -> Data:

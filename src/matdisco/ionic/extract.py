@@ -16,11 +16,19 @@ from matdisco.ionic.data import write_processed
 from matdisco.ionic.sources import load_live, load_snapshot, load_user_csv
 from matdisco.ionic.splits import grouped_splits
 
+SOURCE_HEADINGS = {
+    "snapshot": "Raw snapshot",
+    "live": "ILThermo web API (data.source=live)",
+    "csv": "Your CSV {csv_path} (data.source=csv)",
+}
+"""First words of the curation report: where the raw points came from, by ``data.source``."""
+
 
 def extract(cfg) -> dict:
     """Curate the configured source and write points/ions/splits + report; return the counts."""
     tables = conductivity_tables(cfg)
     points, ions, report = curate(tables, dict(cfg.data.curation))
+    report.source = SOURCE_HEADINGS[cfg.data.source].format(csv_path=cfg.data.get("csv_path"))
     split_cfg = cfg.data.split
     print(f"ionic curation: {report.rejection_summary()}", file=sys.stderr)
     try:
@@ -63,7 +71,7 @@ def conductivity_tables(cfg) -> dict[str, pd.DataFrame]:
     elif cfg.data.source == "csv":
         if not cfg.data.get("csv_path"):
             raise ConfigError("data.source=csv needs data.csv_path (the CSV of your points)")
-        points, names = load_user_csv(cfg.data.csv_path)
+        points, names = load_user_csv(cfg.data.csv_path, dict(cfg.data.curation))
         tables["electrical_conductivity.csv"] = points
         tables["compounds.csv"] = pd.concat([tables["compounds.csv"], names], ignore_index=True)
     elif cfg.data.source != "snapshot":

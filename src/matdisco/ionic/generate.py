@@ -25,6 +25,7 @@ from matdisco.ionic.screening import (
     rank,
     top_markdown,
     verdict_counts,
+    with_data_temperatures,
     with_names,
 )
 from matdisco.ionic.sources import CONDUCTIVITY_TABLES, load_snapshot
@@ -116,15 +117,17 @@ def predict_pairs(cfg, requested: list[tuple[str, str, float]]) -> tuple[pd.Data
     :class:`InputError`. Returns one row per triple, in order (with the nearest measured point of a
     salt already in the data), and the inputs used (ensemble, rules).
     """
-    from matdisco.ionic.curation import split_salt
+    from matdisco.ionic.curation import salt_of_fragments
 
-    salts = [split_salt(f"{c}.{a}", where=f"pair {c} + {a}") for c, a, _ in requested]
+    unique_pairs = list(dict.fromkeys((c, a) for c, a, _ in requested))  # each distinct pair parsed once
+    salt_of = {
+        (c, a): salt_of_fragments([*c.split("."), *a.split(".")], where=f"pair {c} + {a}") for c, a in unique_pairs
+    }
+    salts = [salt_of[(c, a)] for c, a, _ in requested]
     inputs = load_inputs(cfg)
     unique = list(dict.fromkeys((s.cation_smiles, s.anion_smiles) for s in salts))
     pairs = with_names(pair_table([c for c, _ in unique], [a for _, a in unique]), inputs.ions)
     pairs = identity_verdicts(pairs, inputs.points)
-    temperatures_K = sorted({float(t) for _, _, t in requested})
-    table = assess(pairs, inputs.ensemble, inputs.points, inputs.melting, inputs.rules, inputs.scheme, temperatures_K)
     wanted = pd.DataFrame(
         {
             keys.CATION_SMILES: [s.cation_smiles for s in salts],
@@ -132,5 +135,8 @@ def predict_pairs(cfg, requested: list[tuple[str, str, float]]) -> tuple[pd.Data
             keys.TEMPERATURE_K: [float(t) for _, _, t in requested],
         }
     )
-    table = nearest_measured(table, inputs.points)
-    return wanted.merge(table, on=[keys.CATION_SMILES, keys.ANION_SMILES, keys.TEMPERATURE_K], how="left"), inputs
+    on = [keys.CATION_SMILES, keys.ANION_SMILES, keys.TEMPERATURE_K]
+    rows = pairs.merge(wanted.drop_duplicates(), on=on[:2])  # each distinct (pair, temperature) once
+    table = assess(rows, inputs.ensemble, inputs.points, inputs.melting, inputs.rules, inputs.scheme, None)
+    table = with_data_temperatures(nearest_measured(table, inputs.points), inputs.points)
+    return wanted.merge(table, on=on, how="left"), inputs

@@ -65,8 +65,17 @@ def ion_mol(smiles: str, where: str = "ion") -> Chem.Mol:
 
 
 def ion_key(smiles: str, where: str = "ion") -> str:
-    """Standard InChIKey (27 characters) of an ion: equal for its resonance forms and tautomers."""
-    return inchi.MolToInchiKey(ion_mol(smiles, where))
+    """Standard InChIKey (27 characters) of an ion: equal for its resonance forms and tautomers.
+
+    Computed once per SMILES string (:data:`_ION_KEYS`): screening asks for the same ions per pair."""
+    key = _ION_KEYS.get(smiles)
+    if key is None:
+        key = _ION_KEYS[smiles] = inchi.MolToInchiKey(ion_mol(smiles, where))
+    return key
+
+
+_ION_KEYS: dict[str, str] = {}
+"""InChIKey by SMILES string, filled by :func:`ion_key`."""
 
 
 def name_carbon_count(name: str) -> int | None:

@@ -17,10 +17,9 @@ from math import gcd
 
 import numpy as np
 import pandas as pd
-from rdkit import Chem
 
 from matdisco.ionic import keys
-from matdisco.ionic.curation import canonical_smiles
+from matdisco.ionic.curation import canonical_smiles, formal_charge
 from matdisco.ionic.data import ion_graphs
 from matdisco.ionic.ions import PROTIC_CAVEAT, ion_key, is_protic
 from matdisco.ionic.melting import MeltingModel
@@ -61,7 +60,7 @@ def pair_table(cation_smiles: list[str], anion_smiles: list[str]) -> pd.DataFram
     "." + anion InChIKey).
     """
     key = {s: ion_key(s) for s in set(cation_smiles) | set(anion_smiles)}
-    charge = {s: Chem.GetFormalCharge(Chem.MolFromSmiles(s)) for s in key}
+    charge = {s: formal_charge(s) for s in key}
     q_cation = np.array([charge[s] for s in cation_smiles], int)
     q_anion = -np.array([charge[s] for s in anion_smiles], int)
     common = np.array([gcd(int(c), int(a)) for c, a in zip(q_cation, q_anion)], int)
@@ -162,11 +161,12 @@ def screen(
     pairs: pd.DataFrame,
     ion_terms: dict[str, np.ndarray],
     ion_unseen: dict[str, list[str]],
-    temperatures_K: list[float],
+    temperatures_K: list[float] | None,
 ) -> pd.DataFrame:
     """Ensemble mean and std of ln sigma and sigma (S/m) for every pair at every temperature.
 
-    ``ion_terms[smiles]`` is [n_members, 3]; returns one row per pair and temperature.
+    ``ion_terms[smiles]`` is [n_members, 3]; returns one row per pair and temperature. With
+    ``temperatures_K`` None, ``pairs`` holds a ``temperature_K`` column: one row per row of ``pairs``.
     """
     cation_terms = np.stack([ion_terms[s] for s in pairs[keys.CATION_SMILES]], axis=1)  # [members, pairs, 3]
     anion_terms = np.stack([ion_terms[s] for s in pairs[keys.ANION_SMILES]], axis=1)
@@ -179,14 +179,18 @@ def screen(
         for c, a in zip(pairs[keys.CATION_SMILES], pairs[keys.ANION_SMILES])
     ]
     t_ref = ensemble.members[0].temperature_reference_K
+    grid = (
+        [(pairs, pairs[keys.TEMPERATURE_K].to_numpy(float))]
+        if temperatures_K is None
+        else [(pairs.assign(**{keys.TEMPERATURE_K: t}), np.full(len(pairs), t)) for t in temperatures_K]
+    )
     frames = []
-    for temperature in temperatures_K:
-        tau = np.full(len(pairs), t_ref / temperature - 1.0)
+    for rows, temperature in grid:
+        tau = t_ref / temperature - 1.0
         ln_sigma = np.stack([temperature_law_np(member_terms, tau) for member_terms in salt_terms])
         frames.append(
-            pairs.assign(
+            rows.assign(
                 **{
-                    keys.TEMPERATURE_K: temperature,
                     keys.PRED_LN_SIGMA: ln_sigma.mean(axis=0),
                     keys.PRED_LN_SIGMA_STD: ln_sigma.std(axis=0),
                     keys.PRED_SIGMA_S_PER_M: np.exp(ln_sigma.mean(axis=0)),
@@ -245,10 +249,11 @@ def assess(
     melting: MeltingModel,
     rules: VerdictRules,
     scheme: str,
-    temperatures_K: list[float],
+    temperatures_K: list[float] | None,
 ) -> pd.DataFrame:
     """Predictions and every verdict of ``pairs`` (from :func:`candidate_pairs` or :func:`pair_table`
-    + :func:`identity_verdicts`) at every temperature; one row per pair and temperature."""
+    + :func:`identity_verdicts`) at every temperature; one row per pair and temperature (with
+    ``temperatures_K`` None, one row per row of ``pairs``, at its ``temperature_K``)."""
     ions = sorted(set(pairs[keys.CATION_SMILES]) | set(pairs[keys.ANION_SMILES]))
     ion_terms, ion_unseen = per_ion_terms(ensemble, ions, scheme)
     pairs = melting_columns(domain_verdict(pairs, points, rules), melting)
@@ -410,15 +415,47 @@ def _members_line(n_members: int) -> str:
 
 def nearest_measured(table: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
     """``table`` with the measured point of the same salt (any resonance form) nearest to each row's
-    temperature: ``measured_temperature_K`` and ``measured_sigma_S_per_m`` (NaN for new salts)."""
-    measured = points.assign(**{keys.SALT_KEY: salt_keys(points)})
-    nearest_T, nearest_sigma = [], []
-    for key, T in zip(table[keys.SALT_KEY], table[keys.TEMPERATURE_K]):
-        same = measured[measured[keys.SALT_KEY] == key]
-        row = same.iloc[(same[keys.TEMPERATURE_K] - T).abs().argmin()] if len(same) else None
-        nearest_T.append(row[keys.TEMPERATURE_K] if row is not None else np.nan)
-        nearest_sigma.append(row[keys.SIGMA_S_PER_M] if row is not None else np.nan)
-    return table.assign(measured_temperature_K=nearest_T, measured_sigma_S_per_m=nearest_sigma)
+    temperature: ``measured_temperature_K`` and ``measured_sigma_S_per_m`` (NaN for new salts); of
+    equally near points, the first in ``points``. One join, not one scan of ``points`` per row."""
+    measured = pd.DataFrame(
+        {
+            keys.SALT_KEY: salt_keys(points).to_numpy(),
+            "measured_temperature_K": points[keys.TEMPERATURE_K].to_numpy(),
+            "measured_sigma_S_per_m": points[keys.SIGMA_S_PER_M].to_numpy(),
+            "_point": np.arange(len(points)),
+        }
+    )
+    rows = pd.DataFrame(
+        {
+            "_row": np.arange(len(table)),
+            keys.SALT_KEY: table[keys.SALT_KEY].to_numpy(),
+            "_T": table[keys.TEMPERATURE_K].to_numpy(),
+        }
+    )
+    joined = rows.merge(measured, on=keys.SALT_KEY, how="inner")
+    joined["_dT"] = (joined["measured_temperature_K"] - joined["_T"]).abs()
+    nearest = joined.sort_values(["_row", "_dT", "_point"]).drop_duplicates("_row").set_index("_row")
+    at = np.arange(len(table))
+    return table.assign(
+        measured_temperature_K=nearest["measured_temperature_K"].reindex(at).to_numpy(),
+        measured_sigma_S_per_m=nearest["measured_sigma_S_per_m"].reindex(at).to_numpy(),
+    )
+
+
+DATA_TEMPERATURE_RANGE = "data_temperature_range_K"
+WITHIN_DATA_TEMPERATURES = "within_data_temperatures"
+
+
+def with_data_temperatures(table: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with ``within_data_temperatures`` (the row's temperature lies within the lowest and
+    highest measured temperature of ``points``, the data the models were fitted to) and that range (K)."""
+    low_K, high_K = float(points[keys.TEMPERATURE_K].min()), float(points[keys.TEMPERATURE_K].max())
+    return table.assign(
+        **{
+            WITHIN_DATA_TEMPERATURES: table[keys.TEMPERATURE_K].between(low_K, high_K),
+            DATA_TEMPERATURE_RANGE: f"{low_K:.2f}-{high_K:.2f}",
+        }
+    )
 
 
 def predictions_text(table: pd.DataFrame, n_members: int, rules: VerdictRules) -> str:
@@ -447,6 +484,8 @@ def predictions_text(table: pd.DataFrame, n_members: int, rules: VerdictRules) -
             lines.append(
                 f"  measured in the data: {r['measured_sigma_S_per_m']:.4g} S/m at {r['measured_temperature_K']:.2f} K (nearest point)"
             )
+        if not r.get(WITHIN_DATA_TEMPERATURES, True):
+            lines.append(f"  extrapolated: outside the temperatures of the data, {r[DATA_TEMPERATURE_RANGE]} K")
         lines += [f"  {'PASS' if r[v] else 'FAIL'} {v}: {meaning}" for v, meaning in VERDICTS.items()]
         if not r["within_sigma_range"]:
             lines.append(

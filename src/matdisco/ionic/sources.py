@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from matdisco.core.errors import InputError
@@ -140,14 +141,16 @@ def _check_numeric(path: Path, table: pd.DataFrame, column: str) -> None:
         )
 
 
-def load_user_csv(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_user_csv(path: str | Path, curation: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A user's conductivity CSV (columns :data:`USER_COLUMNS`) in the raw-snapshot layout.
 
     Returns (points with the ``RAW_*`` columns of :mod:`matdisco.ionic.keys` and, when given, the
     ``source`` label; name -> salt SMILES rows to add to the compound table, where they win). Every row is
-    checked: required values present, numbers numeric, SMILES parsable, one cation and one anion
-    species with a neutral formula unit, one SMILES per name. :class:`InputError` names the file,
-    the line (line 1 is the header) and the column.
+    checked: required values present, numbers numeric and finite, sigma and pressure positive, the
+    temperature within ``curation["temperature_range_K"]`` (K; else positive) and sigma at most
+    ``curation["sigma_max_S_per_m"]``, SMILES parsable, one cation and one anion species with a neutral
+    formula unit, one SMILES per name. :class:`InputError` names the file, the line (line 1 is the
+    header) and the column.
     """
     from matdisco.ionic import keys
     from matdisco.ionic.curation import split_salt
@@ -163,6 +166,7 @@ def load_user_csv(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     smiles_columns = _smiles_columns(path, table)
     for column in ("name", "temperature_K", "sigma_S_per_m"):
         _check_present(path, table, column)
+    _check_user_ranges(path, table, curation or {})
     salt_of_name: dict[str, tuple[str, int]] = {}
     for row, name in enumerate(table["name"].astype(str)):
         line = row + 2
@@ -188,6 +192,44 @@ def load_user_csv(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return points, names
 
 
+def _check_user_ranges(path: Path, table: pd.DataFrame, curation: dict) -> None:
+    """Temperature, sigma and pressure of every row of a user CSV in range (see :func:`load_user_csv`)."""
+    low_K, high_K = curation.get("temperature_range_K") or (0.0, float("inf"))
+    sigma_max = curation.get("sigma_max_S_per_m") or float("inf")
+    check_range(
+        path,
+        table,
+        "temperature_K",
+        (low_K, high_K),
+        f"a temperature in K within data.curation.temperature_range_K [{low_K:g}, {high_K:g}] "
+        "(degrees Celsius? K = C + 273.15; widen the range to keep the row)",
+    )
+    check_range(
+        path,
+        table,
+        "sigma_S_per_m",
+        (0.0, sigma_max),
+        f"a conductivity in S/m above 0 and at most data.curation.sigma_max_S_per_m={sigma_max:g} "
+        "(mS/cm? S/m = mS/cm / 10)",
+    )
+    if "pressure_kPa" in table:
+        check_range(path, table, "pressure_kPa", (0.0, float("inf")), "a pressure in kPa above 0, or blank")
+
+
+def check_range(path: Path, table: pd.DataFrame, column: str, bounds: tuple[float, float], expected: str) -> None:
+    """:class:`InputError` at the first non-blank value of numeric ``column`` that is not finite or lies
+    outside ``bounds`` (low excluded when it is 0, else included; high included), naming file, line, column."""
+    values = pd.to_numeric(table[column]).to_numpy(dtype=float)
+    low, high = bounds
+    above_low = values > low if low == 0.0 else values >= low
+    bad = ~np.isnan(values) & ~(np.isfinite(values) & above_low & (values <= high))
+    if bad.any():
+        row = int(bad.nonzero()[0][0])
+        raise InputError(
+            f"raw file {path} line {row + 2} column {column!r} holds {float(values[row])!r}", expected=expected
+        )
+
+
 def load_pairs_csv(path: str | Path, temperatures_K: list[float] | None) -> list[tuple[str, str, float]]:
     """(cation SMILES, anion SMILES, temperature K) to predict, from a CSV with ``cation_smiles``,
     ``anion_smiles`` and optionally ``temperature_K`` (else every row at each of ``temperatures_K``,
@@ -206,11 +248,15 @@ def load_pairs_csv(path: str | Path, temperatures_K: list[float] | None) -> list
     table = read_raw_table(path, ("cation_smiles", "anion_smiles"), ("temperature_K",) if has_T else ())
     for column in ("cation_smiles", "anion_smiles", *(("temperature_K",) if has_T else ())):
         _check_present(path, table, column)
-    for row, (cation, anion) in enumerate(zip(table["cation_smiles"], table["anion_smiles"])):
-        _check_ion_charge(path, row + 2, "cation_smiles", str(cation).strip(), +1)
-        _check_ion_charge(path, row + 2, "anion_smiles", str(anion).strip(), -1)
     pairs = list(zip(table["cation_smiles"].astype(str).str.strip(), table["anion_smiles"].astype(str).str.strip()))
+    checked: set[tuple[str, str]] = set()  # each distinct ion once (its first line is the one named)
+    for row, (cation, anion) in enumerate(pairs):
+        for column, smiles, sign in (("cation_smiles", cation, +1), ("anion_smiles", anion, -1)):
+            if (column, smiles) not in checked:
+                _check_ion_charge(path, row + 2, column, smiles, sign)
+                checked.add((column, smiles))
     if has_T:
+        check_range(path, table, "temperature_K", (0.0, float("inf")), "a finite temperature in K above 0")
         return [(c, a, float(t)) for (c, a), t in zip(pairs, pd.to_numeric(table["temperature_K"]))]
     return [(c, a, float(t)) for c, a in pairs for t in temperatures_K]
 
@@ -269,14 +315,12 @@ def _row_salt_smiles(path: Path, table: pd.DataFrame, row: int, columns: tuple[s
 
 def _check_ion_charge(path: Path, line: int, column: str, smiles: str, sign: int) -> None:
     """:class:`InputError` unless ``smiles`` parses to one ion of the charge sign its column says."""
-    from rdkit import Chem
+    from matdisco.ionic.curation import canonical_smiles, formal_charge
 
-    from matdisco.ionic.curation import canonical_smiles
-
-    mol = Chem.MolFromSmiles(canonical_smiles(smiles, where=f"raw file {path} line {line} column {column!r}"))
-    if Chem.GetFormalCharge(mol) * sign <= 0:
+    charge = formal_charge(canonical_smiles(smiles, where=f"raw file {path} line {line} column {column!r}"))
+    if charge * sign <= 0:
         raise InputError(
-            f"raw file {path} line {line} column {column!r} holds {smiles!r} of charge {Chem.GetFormalCharge(mol):+d}",
+            f"raw file {path} line {line} column {column!r} holds {smiles!r} of charge {charge:+d}",
             expected="a cation" if sign > 0 else "an anion",
         )
 

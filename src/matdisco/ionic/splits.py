@@ -42,6 +42,24 @@ def grouped_splits(il_ids, n_test: int, val_fraction: float, n_folds: int, seed:
     return splits
 
 
+def settings_problems(splits: dict, n_test: int, val_fraction: float, n_folds: int) -> list[str]:
+    """``data.split.<key>=<value>`` for every setting that ``splits`` (from :func:`grouped_splits`) was
+    not made with, judged by its sizes: with one seed, equal sizes mean the identical split."""
+    default = splits["default"]
+    n_train_side = len(default["train"]) + len(default["val"])
+    made = {
+        "n_test": (len(default["test"]), n_test, "test ILs"),
+        "val_fraction": (len(default["val"]), int(round(val_fraction * n_train_side)), "validation ILs"),
+        "n_folds": (len(splits["folds"]), n_folds, "folds"),
+    }
+    given = {"n_test": n_test, "val_fraction": val_fraction, "n_folds": n_folds}
+    return [
+        f"data.split.{key}={given[key]} asks for {wanted} {what}, the split holds {held}"
+        for key, (held, wanted, what) in made.items()
+        if held != wanted
+    ]
+
+
 def named_splits(splits: dict) -> list[tuple[str, dict]]:
     """[("default", split), ("fold_0", split), ...] in a fixed order."""
     return [("default", splits["default"])] + [(f"fold_{k}", fold) for k, fold in enumerate(splits["folds"])]

@@ -173,6 +173,21 @@ def test_hand_run_writes_its_step_outputs_under_its_run_folder():
     assert evaluate.paths.models == "models" and evaluate.paths.results == "runs/try1/results"
 
 
+@pytest.mark.parametrize("name", ["..", ".", "", "a/../..", "a/b"])
+def test_hand_run_name_must_be_one_folder_under_runs(name):
+    # issue 28 case 1: run_name=.. made runs/../models, the pipeline's models/, and replaced them
+    with pytest.raises(ConfigError, match=r"run_name=.* must name one folder under runs/"):
+        hand_run_paths(compose([f"run_name='{name}'"]), "train", [f"run_name='{name}'"])
+
+
+def test_hand_run_logs_go_to_its_run_folder():
+    # issue 28: a hand run's CSV logs in logs/csv/<model>-<split>-m0/ replaced the pipeline's curves
+    for step in ("train", "evaluate"):
+        assert hand_run_paths(compose(["run_name=try1"]), step, []).paths.logs == "runs/try1/logs"
+    stage = hand_run_paths(compose(["write_pipeline_outputs=true"]), "train", [])
+    assert stage.paths.logs == "logs"
+
+
 def test_stages_and_explicit_runs_write_the_pipeline_folders(tmp_path):
     stage = hand_run_paths(compose([f"params_file={_params(tmp_path)}"]), "train", [])
     forced = hand_run_paths(compose(["write_pipeline_outputs=true"]), "train", [])

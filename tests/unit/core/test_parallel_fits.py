@@ -28,3 +28,53 @@ def test_parallel_fits_give_the_serial_results_in_job_order():
     assert [r[0] for r in parallel] == jobs
     assert {r[2] for r in serial} == {os.getpid()}
     assert os.getpid() not in {r[2] for r in parallel}, "parallel fits run in worker processes"
+
+
+def sleeping_fit(cfg, job: int) -> int:
+    """A stand-in fit that writes its process id and then runs for a minute."""
+    import time
+    from pathlib import Path
+
+    Path(cfg.pid_dir, f"{job}.pid").write_text(str(os.getpid()))
+    time.sleep(60)
+    return job
+
+
+def test_fit_workers_end_when_the_step_is_killed(tmp_path):
+    # issue 28: `kill -9` of a training step left its two parallel-fit workers running
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "from omegaconf import OmegaConf\n"
+        "from matdisco.core.training import run_fits\n"
+        "import test_parallel_fits as t\n"
+        f"cfg = OmegaConf.create({{'torch_num_threads': 1, 'pid_dir': {str(tmp_path)!r}, "
+        "'trainer': {'parallel_fits': 2, 'enable_progress_bar': False}})\n"
+        "run_fits(cfg, t.sleeping_fit, [0, 1], desc='kill me')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(__file__)}
+    step = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = [int(p.read_text()) for p in tmp_path.glob("*.pid")]
+    assert len(workers) == 2, "both fits started"
+    step.send_signal(signal.SIGKILL)
+    step.wait()
+    time.sleep(3)
+    alive = [pid for pid in workers if _alive(pid)]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert alive == [], "fit workers outlived the killed step"
+
+
+def _alive(pid: int) -> bool:
+    """True while process ``pid`` runs (a zombie counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False

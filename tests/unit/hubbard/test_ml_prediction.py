@@ -4,14 +4,15 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from test_ml_training import synthetic_records, tiny_cfg, write_tables  # noqa: E402  (same test folder)
 
-from matdisco.core.errors import ConfigError
+from matdisco.core.errors import ConfigError, InputError
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.generate import generate
-from matdisco.hubbard.prediction import finished_iteration
+from matdisco.hubbard.prediction import finished_iteration, next_entries
 from matdisco.hubbard.qe.edit import input_entries, replace_hubbard
 from matdisco.hubbard.splits import BY_PATH
 from matdisco.hubbard.train import train
@@ -165,3 +166,57 @@ def test_missing_members_name_the_folder_once(tmp_path):
     with pytest.raises(InputError) as err:
         Ensemble.load(tmp_path / "hubbard_u")
     assert str(err.value).count(str(tmp_path / "hubbard_u")) == 1
+
+
+def _qe_files(qe_reference, tmp_path, example, output, pw_input):
+    """Plain copies of one of QE's reference pw.x outputs (gzipped) and its input."""
+    import gzip
+    import shutil
+
+    with gzip.open(qe_reference(example, output), "rb") as source, open(tmp_path / output[:-3], "wb") as target:
+        shutil.copyfileobj(source, target)
+    shutil.copy(qe_reference(example, pw_input), tmp_path / pw_input)
+    return tmp_path / output[:-3], tmp_path / pw_input
+
+
+def test_generate_for_a_material_of_unknown_species_fails_and_writes_nothing(trained, qe_reference, tmp_path):
+    # issue 28 case 4: CrI3 (HP example03; the models know Co, Ni, O) gave an unchanged scf.in, notes [], rc 0
+    cfg, _ = trained
+    output, pw_input = _qe_files(qe_reference, tmp_path, "example03", "CrI3.scf1.out.gz", "CrI3.scf1.in")
+    cfg.data.generate.pw_output, cfg.data.generate.pw_input = str(output), str(pw_input)
+    with pytest.raises(InputError, match=r"no U or V prediction for any Hubbard site of .*CrI3\.scf1\.out.*Cr"):
+        generate(cfg)
+    assert not (tmp_path / "results" / "hubbard" / "generate").exists()
+
+
+def test_every_site_without_a_prediction_gets_a_note():
+    # issue 28 case 4: with Ni2MnGa (HP example06) Mn was left at its input without a note
+    u = pd.DataFrame(
+        {
+            K.ATOM_INDEX: [1, 2, 3],
+            K.SPECIES: ["Ni", "Mn", "Ga"],
+            K.U_IN: [1e-8, 1e-8, 1e-8],
+            "pred_eV": [6.1, np.nan, np.nan],
+        }
+    )
+    v = pd.DataFrame({K.ATOM_I: [], K.ATOM_J: [], K.V_IN: [], "pred_eV": []})
+    entries, notes = next_entries({}, u, v)
+    assert entries[0] == (1, 1, 6.1)
+    assert notes == [
+        "atom 2 (Mn): unknown to the U model, U_in kept",
+        "atom 3 (Ga): unknown to the U model, U_in kept",
+    ]
+
+
+def test_missing_qe_files_stop_generate_before_any_model_loads(tmp_path):
+    # issue 28, the general rule: a missing pw.x input ended in a FileNotFoundError traceback
+    from test_ml_training import tiny_cfg
+
+    cfg = tiny_cfg(tmp_path)  # no model trained under tmp_path: the files are checked first
+    cfg.data.generate.pw_output = str(tmp_path / "scf.out")
+    (tmp_path / "scf.out").write_text("")
+    with pytest.raises(ConfigError, match=r"data\.generate\.pw_output needs data\.generate\.pw_input"):
+        generate(cfg)
+    cfg.data.generate.pw_input = str(tmp_path / "missing.in")
+    with pytest.raises(ConfigError, match=r"data\.generate\.pw_input=.*missing\.in is not a file"):
+        generate(cfg)

@@ -51,6 +51,17 @@ def user_rows() -> list[str]:
 
 @pytest.fixture
 def tiny_ionic(tmp_path):
+    """The tiny data set under ``tmp_path`` (see :func:`write_tiny_ionic`)."""
+    return write_tiny_ionic(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def tiny_ionic_shared(tmp_path_factory):
+    """The tiny data set once per test module (for module-scoped fixtures that train on it)."""
+    return write_tiny_ionic(tmp_path_factory.mktemp("tiny_ionic"))
+
+
+def write_tiny_ionic(tmp_path):
     """Raw folder (tmp_path/raw) with name tables and melting points, and a user CSV of points.
 
     Returns a namespace: raw_dir, user_csv, n_rows (data rows of the CSV), run_overrides (a tiny

@@ -115,3 +115,34 @@ def test_source_labels_of_a_user_csv_define_the_sources_of_the_source_rule():
     dataset, source = dataset_and_source(raw)
     assert list(dataset) == [1, 1, 2, 3, 3], "a new label starts a new data set of the same salt"
     assert list(source) == [1, 1, 2, 1, 1], "one source per label, wherever its rows lie"
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        (f"EMIM BF4,{EMIM},{BF4},,300,-1.2", r"line 3 column 'sigma_S_per_m' holds -1.2 \(expected a conductivity"),
+        (f"EMIM BF4,{EMIM},{BF4},,300,0", r"line 3 column 'sigma_S_per_m' holds 0\.0"),
+        (f"EMIM BF4,{EMIM},{BF4},,300,inf", r"line 3 column 'sigma_S_per_m' holds inf"),
+        (f"EMIM BF4,{EMIM},{BF4},,300,45", r"line 3 column 'sigma_S_per_m' holds 45\.0 .*sigma_max_S_per_m=30"),
+        (f"EMIM BF4,{EMIM},{BF4},,25,1.2", r"line 3 column 'temperature_K' holds 25\.0 .*\[200, 500\].*Celsius"),
+        (f"EMIM BF4,{EMIM},{BF4},,nan,1.2", r"line 3 column 'temperature_K' is blank"),
+        (f"EMIM BF4,{EMIM},{BF4},,-inf,1.2", r"line 3 column 'temperature_K' holds -inf"),
+    ],
+)
+def test_a_row_out_of_range_stops_extraction_with_its_line(make_cfg, tmp_path, tiny_ionic, row, message):
+    # issue 28: such rows were dropped by curation without naming the line (all-Celsius: "0 ILs kept")
+    path = tmp_path / "bad_points.csv"
+    path.write_text("\n".join([HEADER, GOOD_ROW, row]) + "\n")
+    cfg = make_cfg("data.source=csv", f"data.csv_path={path}", *CSV_OVERRIDES)
+    with pytest.raises(InputError, match=message):
+        extract(cfg)
+    assert not (tmp_path / "processed").exists() and not (tmp_path / "metrics").exists(), "nothing written"
+
+
+def test_curation_report_of_a_user_csv_names_the_csv(make_cfg, tiny_ionic):
+    # issue 28: the report of a user CSV was headed "Raw snapshot"
+    cfg = make_cfg("data.source=csv", f"data.csv_path={tiny_ionic.user_csv}", *CSV_OVERRIDES)
+    extract(cfg)
+    report = (tiny_ionic.raw_dir.parent / "processed" / "ionic" / "curation_report.md").read_text()
+    assert f"Your CSV {tiny_ionic.user_csv} (data.source=csv): {tiny_ionic.n_rows} points" in report
+    assert "Raw snapshot" not in report

@@ -96,3 +96,21 @@ def test_terms_l2_adds_the_mean_squared_atom_terms_to_the_training_loss():
     atom_terms = model.atom_terms(batch)
     assert (atom_terms**2).mean().item() > 0.01
     assert (losses[1] - losses[0]).item() == pytest.approx(0.5 * (atom_terms**2).mean().item(), rel=1e-5)
+
+
+def test_a_split_override_that_train_cannot_apply_is_refused(make_cfg, tiny_ionic):
+    # issue 28 case 2: data.split.n_test=100000 on train trained on extract's split as if nothing was said
+    from matdisco.core.errors import ConfigError
+    from matdisco.ionic import extract
+    from matdisco.ionic.data import load_splits
+
+    data = ("data.source=csv", f"data.csv_path={tiny_ionic.user_csv}", *tiny_ionic.run_overrides)
+    extract(make_cfg(*data))
+    assert load_splits(make_cfg(*data))["default"]["test"]  # the settings extract ran with
+    for override, message in (
+        ("data.split.n_test=100000", r"data\.split\.n_test=100000 asks for 100000 test ILs, the split holds 2"),
+        ("data.split.n_folds=3", r"data\.split\.n_folds=3 asks for 3 folds, the split holds 2"),
+        ("data.split.val_fraction=0.5", r"data\.split\.val_fraction=0\.5 asks for \d+ validation ILs"),
+    ):
+        with pytest.raises(ConfigError, match=message + r".*splits\.json.*pipelines/extract\.py"):
+            load_splits(make_cfg(*data, override))

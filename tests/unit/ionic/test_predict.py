@@ -4,22 +4,35 @@ import pytest
 
 from matdisco import ionic
 from matdisco.cli import main
+from matdisco.core.config import compose
 from matdisco.core.errors import InputError
 from matdisco.ionic.screening import VERDICTS
 
 EMIM_OTHER_FORM, BF4, DCA = "CC[n+]1ccn(C)c1", "F[B-](F)(F)F", "N#C[N-]C#N"
 
 
-@pytest.fixture
-def trained(make_cfg, tiny_ionic, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_ionic(tiny_ionic_shared):
+    """The tiny data set, once for this module (training on it takes a minute on a busy machine)."""
+    return tiny_ionic_shared
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_ionic):
     """Extract the tiny CSV data and train a 2-member additive ensemble; return the CLI overrides
     that point ``matdisco predict`` at them."""
+    root = tiny_ionic.raw_dir.parent
+    kinds = ("raw", "processed", "datasets", "models", "metrics", "plots", "results", "logs")
+    paths = [f"paths.{kind}={root / kind}" for kind in kinds]  # as the make_cfg fixture
     data = ("data.source=csv", f"data.csv_path={tiny_ionic.user_csv}", *tiny_ionic.run_overrides)
-    cfg = make_cfg("model=ionic_additive", "model.training.n_members=2", *data)
+    cfg = compose(
+        [*paths, "paths.allow_outside_project=true", "logger=csv", "trainer.enable_progress_bar=false"]
+        + ["model=ionic_additive", "model.training.n_members=2", *data]
+    )
     ionic.extract(cfg)
     ionic.train(cfg)
-    paths = [f"paths.{kind}={tmp_path / kind}" for kind in ("raw", "processed", "models")]
-    return [*paths, "paths.allow_outside_project=true", *tiny_ionic.run_overrides]
+    used = [f"paths.{kind}={root / kind}" for kind in ("raw", "processed", "models")]
+    return [*used, "paths.allow_outside_project=true", *tiny_ionic.run_overrides]
 
 
 def test_predict_prints_sigma_spread_and_every_verdict_at_each_temperature(trained, tiny_ionic, capsys):
@@ -93,3 +106,50 @@ def test_pairs_file_with_temperatures_and_temperature_option_is_refused(tmp_path
     with pytest.raises(InputError, match="has a temperature_K column and --temperature is given too"):
         load_pairs_csv(pairs, [300.0])
     assert load_pairs_csv(pairs, None) == [(EMIM_OTHER_FORM, BF4, 298.15)]
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "inf", "nan", "1e400", "abc"])
+def test_a_temperature_that_is_not_a_finite_kelvin_value_stops_before_any_work(value, capsys):
+    # issue 28 case 3: -5 printed "sigma 0 S/m" with rc 0, inf 0.063 S/m; 0 and nan ended in tracebacks
+    with pytest.raises(SystemExit) as exited:
+        main(["predict", "ionic", "--cation", EMIM_OTHER_FORM, "--anion", BF4, "--temperature", value])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --temperature: {value!r} is not a" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "inf", "nan"])
+def test_a_pairs_file_temperature_that_is_not_a_finite_kelvin_value_is_named(value, tmp_path):
+    from matdisco.ionic.sources import load_pairs_csv
+
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(
+        f"cation_smiles,anion_smiles,temperature_K\n{EMIM_OTHER_FORM},{BF4},298.15\nCC[NH3+],{DCA},{value}\n"
+    )
+    where = "is blank" if value == "nan" else f"holds {float(value)!r} \\(expected a finite temperature in K above 0"
+    with pytest.raises(InputError, match=rf"pairs.csv line 3 column 'temperature_K' {where}"):
+        load_pairs_csv(pairs, None)
+
+
+def test_a_temperature_outside_the_data_says_it_is_an_extrapolation(trained, tiny_ionic, capsys):
+    # issue 28 case 3: 1e6 K passed the liquid verdict without a word
+    cation, anion = tiny_ionic.cations["BMPyrr"], tiny_ionic.anions["DCA"]
+    argv = ["predict", "ionic", "--cation", cation, "--anion", anion, *trained]
+    assert main([*argv[:6], "--temperature", "300", "--temperature", "1e6", *argv[6:]]) == 0
+    inside, outside = capsys.readouterr().out.split("\n\n")[1:]
+    assert "extrapolated" not in inside
+    assert "extrapolated: outside the temperatures of the data, 293.15-323.15 K" in outside
+
+
+def test_predict_writes_a_csv_with_every_row_and_verdict(trained, tmp_path, capsys):
+    # issue 28: --pairs needs a CSV output (10,000 pairs printed 132,359 lines of text)
+    import pandas as pd
+
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"cation_smiles,anion_smiles,temperature_K\n{EMIM_OTHER_FORM},{BF4},298.15\nCC[NH3+],{DCA},310\n")
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", "ionic", "--pairs", str(pairs), "--out", str(out), *trained]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote 2 rows to {out} (2 ensemble member(s))"
+    table = pd.read_csv(out)
+    assert list(table["temperature_K"]) == [298.15, 310.0] and list(table["new_salt"]) == [False, True]
+    assert {*VERDICTS, "pred_sigma_S_per_m", "pred_ln_sigma_std", "within_data_temperatures"} <= set(table.columns)
