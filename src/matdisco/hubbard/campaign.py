@@ -583,7 +583,8 @@ def _physical(value: float) -> float:
 
 
 def provenance(campaign: Campaign, folder: Path, pw_version: str | None, hp_version: str | None) -> dict[str, Any]:
-    """QE versions, pseudopotential MD5s, the input files, MPI ranks and machine of one iteration."""
+    """QE versions, pseudopotential MD5s, the input files, MPI ranks, machine and SLURM job (None outside
+    SLURM) of one iteration."""
     pseudo_dir = Path(campaign.settings["pseudo_dir"])
     return {
         "qe_version_pw": pw_version,
@@ -594,6 +595,7 @@ def provenance(campaign: Campaign, folder: Path, pw_version: str | None, hp_vers
         "inputs": {p.name: p.read_text() for p in sorted(folder.glob("*.in"))},
         "mpi_ranks": campaign.launcher.ranks,
         "host": platform.node(),
+        "slurm_job": cluster.slurm_job_id(),
         "cpu_model": cpu_model(),
     }
 
