@@ -100,7 +100,9 @@ def requeue_after_stop(signum: int, max_requeues: int) -> str:
     name = signal.Signals(signum).name
     restarts = int(os.environ.get("SLURM_RESTART_COUNT") or 0)
     if signum == TIME_LIMIT_SIGNAL and job is not None and restarts < max_requeues:
-        subprocess.run(["scontrol", "requeue", job], check=True, capture_output=True, text=True)
-        return f"stopped by {name}; SLURM job {job} requeued (requeue {restarts + 1} of {max_requeues})"
+        done = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True, check=False)
+        if done.returncode == 0:
+            return f"stopped by {name}; SLURM job {job} requeued (requeue {restarts + 1} of {max_requeues})"
+        return f"stopped by {name}; `scontrol requeue {job}` failed ({done.stderr.strip()}): resubmit to resume"
     reason = f"not requeued ({restarts} of {max_requeues} requeues used)" if job else "not a SLURM job"
     return f"stopped by {name}; {reason}: resubmit the same command to resume"

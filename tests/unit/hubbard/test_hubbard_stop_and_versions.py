@@ -145,7 +145,12 @@ def test_failed_qe_run_while_stopping_counts_as_interrupted(tmp_path, monkeypatc
 
 def test_time_limit_signal_requeues_the_slurm_job(tmp_path, monkeypatch):
     commands = []
-    monkeypatch.setattr(cluster.subprocess, "run", lambda command, **kwargs: commands.append(command))
+
+    def scontrol(command, **kwargs):
+        commands.append(command)
+        return cluster.subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(cluster.subprocess, "run", scontrol)
     monkeypatch.setenv("SLURM_JOB_ID", "41")
     monkeypatch.setenv("SLURM_ARRAY_JOB_ID", "40")
     monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "1")
