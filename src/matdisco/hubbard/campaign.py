@@ -42,13 +42,15 @@ from matdisco.core import cluster
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json, atomic_write_text, file_md5
 from matdisco.hubbard import keys as K
+from matdisco.hubbard.qe.hp_split import run_split_hp
 from matdisco.hubbard.qe.inputs import (
     TINY_EV,
     HubbardEntries,
-    hp_input,
+    hp_entries,
     hubbard_card,
     hubbard_entries_to_system,
     hubbard_style,
+    namelist,
     pw_input,
     starting_magnetization,
 )
@@ -129,6 +131,7 @@ class Campaign:
     tolerance_eV: float = 0.01
     parallel_paths: int = 1
     max_requeues: int = 3  # SLURM requeues after time-limit stops (SIGUSR2) before a job gives up
+    hp_parallel_pieces: int = 0  # > 0: hp.x split into (atom, q) pieces, this many at once (each on launcher.ranks)
     only_materials: list[str] = field(default_factory=list)
     distortions: list[Distortion] = field(default_factory=list)
     only_paths: list[str] = field(default_factory=list)  # shell patterns of path ids (fnmatch); empty: all
@@ -331,11 +334,7 @@ def run_iteration(
     try:
         pw = run_scf(campaign, path.material, atoms, hubbard_in, folder, timings)
         require_gap(pw)
-        atomic_write_text(
-            folder / "hp.in",
-            hp_input(prefix=PREFIX, qpts=path.material.qpts, conv_thr_chi=campaign.settings["conv_thr_chi"]),
-        )
-        timings["hp"] = run_explained(campaign.launcher, "hp.x", folder, "hp", parse_hp_output)
+        timings["hp"] = run_hp(campaign, path.material, folder)
         hp = parse_hp_output(folder / "hp.out")
         params = parse_hubbard_parameters(folder / f"{PREFIX}.Hubbard_parameters.dat")
         feedback = hubbard_feedback(folder, params, int(campaign.settings["lda_plus_u_kind"]))
@@ -351,8 +350,21 @@ def run_iteration(
     record[K.QE_CPU_TIMINGS] = {step: t * campaign.launcher.ranks for step, t in qe_cpu_seconds(folder).items()}
     record[K.QE_CPU_TIME] = sum(record[K.QE_CPU_TIMINGS].values())
     shutil.rmtree(folder / "tmp", ignore_errors=True)
+    for piece_tmp in folder.glob("hp_pieces/*/tmp"):
+        shutil.rmtree(piece_tmp, ignore_errors=True)
     atomic_write_json(folder / "record.json", record)
     return record
+
+
+def run_hp(campaign: Campaign, material: Material, folder: Path) -> float:
+    """hp.x on the SCF in ``folder``: one run, or with ``campaign.hp_parallel_pieces`` > 0 split into
+    (perturbed atom, q point) pieces run that many at once and collected (:mod:`.qe.hp_split`); either
+    way ``folder/hp.out`` is the run that computed U and V. Returns wall seconds."""
+    entries = hp_entries(prefix=PREFIX, qpts=material.qpts, conv_thr_chi=campaign.settings["conv_thr_chi"])
+    if campaign.hp_parallel_pieces > 0:
+        return run_split_hp(campaign.launcher, folder, entries, PREFIX, campaign.hp_parallel_pieces)
+    atomic_write_text(folder / "hp.in", namelist("INPUTHP", entries))
+    return run_explained(campaign.launcher, "hp.x", folder, "hp", parse_hp_output)
 
 
 def mark_interrupted(folder: Path, error: Exception) -> None:
@@ -644,6 +656,7 @@ def campaign_from_config(sim: Any, root: str | Path, records_path: str | Path, f
         tolerance_eV=float(sim["tolerance_eV"]),
         parallel_paths=int(sim.get("parallel_paths", 1)),
         max_requeues=int(sim.get("max_requeues", 3)),
+        hp_parallel_pieces=int(sim.get("hp_parallel_pieces", 0)),
         only_materials=list(sim.get("only_materials") or []),
         only_paths=list(sim.get("only_paths") or []),
         seed_records=[Path(p) for p in sim.get("seed_records") or []],

@@ -157,10 +157,10 @@ def pw_input(
     return text + hubbard
 
 
-def hp_input(*, prefix: str, qpts: Iterable[int], conv_thr_chi: float, outdir: str = "./tmp/") -> str:
-    """Text of an hp.x input: q mesh and the chi convergence threshold."""
+def hp_entries(*, prefix: str, qpts: Iterable[int], conv_thr_chi: float, outdir: str = "./tmp/") -> dict[str, Any]:
+    """&INPUTHP entries of an hp.x run: q mesh and the chi convergence threshold."""
     q1, q2, q3 = qpts
-    entries = {
+    return {
         "prefix": prefix,
         "outdir": outdir,
         "nq1": q1,
@@ -169,4 +169,8 @@ def hp_input(*, prefix: str, qpts: Iterable[int], conv_thr_chi: float, outdir: s
         "conv_thr_chi": float(conv_thr_chi),
         "iverbosity": 2,
     }
-    return namelist("INPUTHP", entries)
+
+
+def hp_input(*, prefix: str, qpts: Iterable[int], conv_thr_chi: float, outdir: str = "./tmp/") -> str:
+    """Text of an hp.x input (:func:`hp_entries`)."""
+    return namelist("INPUTHP", hp_entries(prefix=prefix, qpts=qpts, conv_thr_chi=conv_thr_chi, outdir=outdir))
