@@ -489,7 +489,7 @@ def _pw_step(
             system.update(starting_magnetization(atoms, float(s["starting_magnetization"])))
     kind = int(s["lda_plus_u_kind"])
     card = ""
-    if hubbard_style(program_version(campaign.launcher.bin_dir)) == "card":
+    if hubbard_style(program_version(campaign.launcher)) == "card":
         card = hubbard_card(atoms, hubbard_in, kind, s["u_projection_type"])
     else:
         system.update(hubbard_entries_to_system(atoms, hubbard_in, kind))

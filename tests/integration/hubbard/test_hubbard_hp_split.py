@@ -1,6 +1,6 @@
 """hp.x split into (perturbed atom, q point) pieces, run as separate hp.x runs on private copies of the
 SCF output and collected, gives the U and V of one unsplit hp.x run: one iteration of the tiny NiO2
-path (simulate=dfpt_tiny, real pw.x and hp.x) with q 1x1x2, so that there are two perturbed atoms
+path (simulate=dfpt_tiny, real pw.x and hp.x) with q 2x2x2, so that there are two perturbed atoms
 (Ni, O) and more than one q point each."""
 
 import shutil
@@ -19,7 +19,7 @@ pytestmark = [
 
 
 def test_split_hp_equals_one_hp_run(tmp_path):
-    cfg = compose(["simulate=dfpt_tiny", "simulate.materials.NiO2.qpts=[1,1,2]", "simulate.mpi_ranks=1"])
+    cfg = compose(["simulate=dfpt_tiny", "simulate.materials.NiO2.qpts=[2,2,2]", "simulate.mpi_ranks=1"])
     records = {}
     for pieces in (0, 2):
         campaign = campaign_from_config(

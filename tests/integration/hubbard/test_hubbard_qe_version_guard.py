@@ -12,7 +12,7 @@ import pytest
 from matdisco.hubbard.qe.inputs import hubbard_card, hubbard_entries_to_system, hubbard_style, pw_input
 from matdisco.hubbard.qe.outputs import QEOutputError
 from matdisco.hubbard.qe.parse_pw import require_hubbard_applied
-from matdisco.hubbard.qe.run import program_version
+from matdisco.hubbard.qe.run import Launcher, program_version
 from matdisco.hubbard.structures import layered_r3m
 
 PSEUDO_DIR = Path(__file__).resolve().parents[3] / "datasets" / "hubbard" / "v3" / "pseudo"
@@ -50,7 +50,7 @@ def _scf(folder: Path, system: dict, card: str) -> Path:
 
 
 def test_installed_qe_is_read_as_legacy_and_a_card_it_ignores_is_caught(tmp_path):
-    version = program_version(str(Path(shutil.which("pw.x")).parent))
+    version = program_version(Launcher(ranks=1, bin_dir=str(Path(shutil.which("pw.x")).parent)))
     if not version or not version.startswith("6."):
         pytest.skip(f"this test is about QE 6.x (found {version})")
     assert hubbard_style(version) == "namelist"

@@ -122,18 +122,21 @@ def stop_group(process: subprocess.Popen, grace_s: float = 10.0) -> None:
 
 
 @functools.cache
-def program_version(bin_dir: str, program: str = "pw.x") -> str | None:
-    """The version in ``program``'s banner (``Program PWSCF v.6.7MaX``), from a serial run on an empty
-    input in a temporary folder (QE prints the banner, then stops on the missing namelist); None
-    when no banner was printed."""
+def program_version(launcher: Launcher, program: str = "pw.x") -> str | None:
+    """The version in ``program``'s banner (``Program PWSCF v.6.7MaX``), from one rank started the way
+    the calculations are (inside a SLURM step a bare MPI binary may stop before printing anything) on
+    an empty input in a temporary folder: QE prints the banner, then stops on the missing namelist.
+    None when no banner was printed."""
+    one_rank = Launcher(mpi=launcher.mpi, ranks=1, bin_dir=launcher.bin_dir, timeout_s=launcher.timeout_s)
     with tempfile.TemporaryDirectory() as folder:
         result = subprocess.run(
-            [str(Path(bin_dir) / program), "-in", "/dev/null"],
+            one_rank.command(program, "/dev/null"),
             cwd=folder,
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
-            timeout=120,
+            env=mpi_environment(one_rank, dict(os.environ)),
+            timeout=300,
             check=False,
         )
     return qe_version(result.stdout.splitlines())
