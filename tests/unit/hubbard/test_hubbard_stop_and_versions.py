@@ -23,7 +23,7 @@ from matdisco.hubbard.structures import layered_r3m
 # A pw.x that prints QE's banner for the version probe and otherwise starts a child and waits: the
 # child's pid shows whether stopping the run reached the whole process group.
 FAKE_PW = """#!/bin/sh
-if [ "$2" = /dev/null ]; then  # the version probe echo "     Program PWSCF v.{version} starts on  7Dec2026"; exit 1; fi
+if [ "$2" = /dev/null ]; then echo "     Program PWSCF v.{version} starts on  7Dec2026"; exit 1; fi
 sleep 60 &
 echo $! > child.pid
 wait
