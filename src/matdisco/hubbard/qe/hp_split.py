@@ -51,8 +51,8 @@ def perturbed_atoms(out: Path) -> list[int]:
     for number, line in enumerate(lines):
         match = _PERTURBED.search(line)
         if match:
-            rows = lines[number + 1 : number + 1 + int(match.group(1))]
-            return [int(row.split()[0]) for row in rows]
+            rows = [row.split() for row in lines[number + 1 :] if row.strip()][: int(match.group(1))]
+            return [int(row[0]) for row in rows]
     raise QEOutputError("no list of perturbed atoms", out, None, "'List of N atoms which will be perturbed'")
 
 

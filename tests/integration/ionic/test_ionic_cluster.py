@@ -1,5 +1,6 @@
-"""trainer=ddp: one ionic_additive fit by 2 CPU processes (gloo), locally (Lightning starts the second
-process) and as a 2-task SLURM job (srun starts both). What DDP changes: each process takes half of
+"""The ionic models on a cluster. An Optuna sweep of 2 trials through the submitit launchers (local
+processes, and a SLURM job array). trainer=ddp: one ionic_additive fit by 2 CPU processes (gloo),
+locally (Lightning starts the second process) and as a 2-task SLURM job (srun starts both). What DDP changes: each process takes half of
 every epoch's ILs, so the global batch is 2 x batch_size_ils and an epoch has half the optimizer steps;
 both processes restore the weights of the same best epoch (the monitored value is averaged over them),
 so they report the same validation RMSE."""
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from matdisco import ionic
 from matdisco.core.config import compose
@@ -113,3 +115,45 @@ def test_ddp_as_a_two_task_slurm_job_equals_the_local_ddp_fit(slurm, tiny_data, 
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in log
     assert objectives == [local_ddp[0]] * 2  # srun's 2 tasks give exactly the local 2-process fit
     assert _steps_per_epoch(out) == local_ddp[1]
+
+
+def _sweep(launcher: str, data: Path, out: Path) -> dict:
+    """A 2-trial Optuna sweep (+sweep=ionic) run through ``hydra/launcher=<launcher>``; its best trial."""
+    sweep_dir = out / "sweep"
+    command = [
+        sys.executable,
+        "pipelines/train.py",
+        "-m",
+        "+sweep=ionic",
+        *TINY,
+        *[p for p in _paths(data, out) if not p.startswith(("paths.models=", "paths.logs="))],  # per trial: sweep's
+        f"hydra/launcher={launcher}",
+        "hydra.launcher.cpus_per_task=1",
+        "hydra.launcher.timeout_min=30",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.n_jobs=2",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    return yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+
+
+def _submitit_jobs(sweep_dir: Path) -> list[str]:
+    """Job ids of the folders submitit made (its submission folder keeps the literal ``%j``)."""
+    return sorted(p.name for p in (sweep_dir / ".submitit").iterdir() if "%" not in p.name)
+
+
+def test_sweep_through_the_submitit_local_launcher(tiny_data, tmp_path):
+    best = _sweep("local", tiny_data, tmp_path)
+    assert 0 < best["best_value"] < 3 and "model.lr" in best["best_params"]
+    assert len(_submitit_jobs(tmp_path / "sweep")) == 2  # one submitit job per trial
+
+
+@pytest.mark.slurm
+def test_sweep_through_submitit_slurm_runs_each_trial_as_a_slurm_job(slurm, tiny_data, tmp_path):
+    best = _sweep("slurm", tiny_data, tmp_path)
+    assert 0 < best["best_value"] < 3 and "model.lr" in best["best_params"]
+    jobs = [job for job in _submitit_jobs(tmp_path / "sweep") if "_" in job]  # array tasks <array>_<task>
+    assert len(jobs) == 2 and len({job.split("_")[0] for job in jobs}) == 1  # one array of 2 tasks
+    assert [slurm.state(job) for job in jobs] == ["COMPLETED", "COMPLETED"]
