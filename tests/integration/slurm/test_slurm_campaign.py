@@ -66,9 +66,8 @@ def test_tiny_campaign_as_a_job_array_equals_a_local_run(slurm, tmp_path):
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
         "simulate.worker=0,1",
     ]
-    _run(
-        [sys.executable, "pipelines/simulate.py", "-m", *_campaign_overrides(array), *launcher], tmp_path / "array.log"
-    )
+    command = [sys.executable, "pipelines/simulate.py", "-m", *_campaign_overrides(array), *one_iteration, *launcher]
+    _run(command, tmp_path / "array.log")
     array_s = time.perf_counter() - start
     print(f"tiny campaign wall time: local {local_s:.0f} s, SLURM array of 2 workers {array_s:.0f} s")
 

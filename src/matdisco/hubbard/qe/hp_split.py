@@ -8,9 +8,9 @@ over q (``sum_pertq``) and computes U and V (``compute_hp``), whose output is th
 
 Layout in a calculation folder: ``hp_pieces/pert.{in,out}`` (which atoms are perturbed),
 ``hp_pieces/a<i>_q<q>/{hp.in,hp.out,tmp/}``, ``hp_sum_<i>.{in,out}``, ``hp.{in,out}`` (compute_hp).
-QE 6.7 ends a piece that does not cover every q point of its atom with "Missing file with the chi
-matrix" and a non-zero status after writing the piece's response: a piece counts as done when that
-response file exists.
+QE 6.7 ends every partial run (a piece, one atom's sum over q) with "Missing file with the chi matrix"
+and a non-zero status after writing its product: such a run counts as done when its product
+(``dns.pert_<i>.q_<q>.dat``, ``chi.pert_<i>.dat``) exists.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def run_split_hp(launcher: Launcher, folder: Path, base: dict[str, Any], prefix:
     collect(folder, prefix, [Piece(atom, q) for atom in atoms for q in range(1, n_q[atom] + 1)])
     for atom in atoms:
         entries = {**base, f"perturb_only_atom({atom})": True, "sum_pertq": True}
-        wall_s += _run(launcher, folder, f"hp_sum_{atom}", entries, None)
+        product = folder / "tmp" / "HP" / f"{prefix}.chi.pert_{atom}.dat"
+        wall_s += _run_partial(launcher, folder, f"hp_sum_{atom}", entries, None, product)
     return wall_s + _run(launcher, folder, "hp", {**base, "compute_hp": True}, None)
 
 
@@ -101,14 +102,23 @@ def _run_piece(launcher: Launcher, folder: Path, base: dict[str, Any], prefix: s
     where = folder / PIECES / piece.name
     where.mkdir(exist_ok=True)
     entries = {**base, f"perturb_only_atom({piece.atom})": True, "start_q": piece.q, "last_q": piece.q}
+    return _run_partial(launcher, where, "hp", entries, folder / "tmp", response_file(where, prefix, piece))
+
+
+def _run_partial(
+    launcher: Launcher, folder: Path, name: str, entries: dict[str, Any], scf_tmp: Path | None, product: Path
+) -> float:
+    """A partial hp.x run (a piece, or one atom's sum over q) that is done when it wrote ``product``:
+    QE 6.7 goes on to compute U after it, stops with "Missing file with the chi matrix" (not all atoms
+    are there yet) and exits non-zero."""
     start = time.perf_counter()
     try:
-        _run(launcher, where, "hp", entries, folder / "tmp")
+        _run(launcher, folder, name, entries, scf_tmp)
     except QERunError:
-        if not response_file(where, prefix, piece).is_file():
-            raise  # QE 6.7 exits non-zero after a partial piece ("Missing file with the chi matrix")
-    if not response_file(where, prefix, piece).is_file():
-        raise QEOutputError(f"hp.x piece {piece.name} wrote no response file", where / "hp.out")
+        if not product.is_file():
+            raise
+    if not product.is_file():
+        raise QEOutputError(f"hp.x wrote no {product.name}", folder / f"{name}.out")
     return time.perf_counter() - start
 
 
