@@ -110,7 +110,10 @@ def load_module(path: Path) -> tuple[pl.LightningModule, dict]:
 
 
 class RestoreBestWeights(pl.Callback):
-    """Keep an in-memory copy of the weights at the best ``monitor`` value; restore them when fit ends."""
+    """Keep an in-memory copy of the weights at the best ``monitor`` value; restore them when fit ends.
+
+    Under DDP each process validates its own share of the data: the value is averaged over the
+    processes first, so that all of them keep (and restore) the weights of the same epoch."""
 
     def __init__(self, monitor: str):
         self.monitor = monitor
@@ -119,6 +122,8 @@ class RestoreBestWeights(pl.Callback):
 
     def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         value = trainer.callback_metrics.get(self.monitor)
+        if value is not None and trainer.world_size > 1:
+            value = trainer.strategy.reduce(torch.as_tensor(float(value)), reduce_op="mean")
         if value is not None and float(value) < self.best and not trainer.sanity_checking:
             self.best = float(value)
             self.best_state = copy.deepcopy(module.state_dict())

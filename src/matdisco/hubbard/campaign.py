@@ -11,8 +11,12 @@ iteration k - 1's hp.x result (iteration 0: the material's starting U). ``record
 written atomically when an iteration finishes (ok or failed); a folder with it is never run
 again, one without it is wiped and rerun, so killing and restarting the campaign is safe. A
 failed iteration ends its path and its record goes to the failures file, never to the data set.
-Finished records are merged into the data set (JSON lines keyed by record id) under a file lock,
-so several campaign processes (shards, Hydra launcher jobs) can share one data set.
+A stop signal (SIGTERM: scancel, preemption; SIGUSR2: the job's time limit is near) is not a
+failure: the running QE calculation is stopped, its folder gets ``interrupted.json`` instead of a
+record, and the next run redoes that iteration (:mod:`matdisco.core.cluster`; SIGUSR2 requeues the
+SLURM job). Finished records are merged into the data set (JSON lines keyed by record id) under a
+file lock. Any number of campaign processes (SLURM array tasks, Hydra launcher jobs) can share one
+campaign folder: each pulls the next path whose lock is free, so cheap and expensive paths balance.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import logging
 import platform
 import re
 import shutil
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,14 +38,19 @@ import numpy as np
 from ase import Atoms
 from omegaconf import DictConfig, OmegaConf
 
+from matdisco.core import cluster
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json, atomic_write_text, file_md5
 from matdisco.hubbard import keys as K
+from matdisco.hubbard.qe.hp_split import run_split_hp
 from matdisco.hubbard.qe.inputs import (
     TINY_EV,
     HubbardEntries,
-    hp_input,
+    hp_entries,
+    hubbard_card,
     hubbard_entries_to_system,
+    hubbard_style,
+    namelist,
     pw_input,
     starting_magnetization,
 )
@@ -51,8 +61,8 @@ from matdisco.hubbard.qe.parse_hp import (
     parse_hubbard_parameters,
     parse_parameters_out,
 )
-from matdisco.hubbard.qe.parse_pw import PwResult, parse_pw_output
-from matdisco.hubbard.qe.run import Launcher, QERunError, run_qe
+from matdisco.hubbard.qe.parse_pw import PwResult, parse_pw_output, require_hubbard_applied
+from matdisco.hubbard.qe.run import Launcher, QEInterrupted, QERunError, program_version, run_qe
 from matdisco.hubbard.records import load_record, merge_records, read_records
 from matdisco.hubbard.structures import TRANSITION_METALS, build, distorted, species_labels, strained, structure_record
 
@@ -120,8 +130,8 @@ class Campaign:
     passes: tuple[int, ...] = (5,)  # iterations per path after each pass over all paths
     tolerance_eV: float = 0.01
     parallel_paths: int = 1
-    shard: int = 0
-    n_shards: int = 1
+    max_requeues: int = 3  # SLURM requeues after time-limit stops (SIGUSR2) before a job gives up
+    hp_parallel_pieces: int = 0  # > 0: hp.x split into (atom, q) pieces, this many at once (each on launcher.ranks)
     only_materials: list[str] = field(default_factory=list)
     distortions: list[Distortion] = field(default_factory=list)
     only_paths: list[str] = field(default_factory=list)  # shell patterns of path ids (fnmatch); empty: all
@@ -131,7 +141,8 @@ class Campaign:
 def plan(campaign: Campaign) -> list[PathSpec]:
     """Paths in round-robin order: every material at the first strain, then every material at the
     next strain, ... (strains in config order), then every distortion of each of its materials
-    (unstrained); restricted to ``only_materials``, to ``only_paths`` and to this shard."""
+    (unstrained); restricted to ``only_materials`` and ``only_paths``. Every campaign process walks
+    the whole list and runs the paths whose lock it gets (:func:`run_path`)."""
     materials = [m for m in campaign.materials if not campaign.only_materials or m.name in campaign.only_materials]
     paths = [PathSpec(material, strain) for strain in campaign.strains for material in materials]
     paths += [PathSpec(m, 0.0, d) for d in campaign.distortions for m in materials if m.name in d.materials]
@@ -143,22 +154,32 @@ def plan(campaign: Campaign) -> list[PathSpec]:
             f"simulate.materials.{{{','.join(unresolved)}}}.kpts is 'study', but the settings study "
             "(simulate.settings_study) has not chosen a k mesh for them yet: run the settings study first"
         )
-    return paths[campaign.shard :: campaign.n_shards]
+    return paths
 
 
 def run_campaign(campaign: Campaign) -> dict[str, Any]:
-    """Run (or resume) every path of this shard, one pass per entry of ``campaign.passes``; return
-    counts of ok and failed iterations. A file ``<root>/STOP`` ends the campaign gracefully (no
-    new iteration starts)."""
+    """Run (or resume) every path, one pass per entry of ``campaign.passes``; return counts of ok and
+    failed iterations. A file ``<root>/STOP`` ends the campaign gracefully (no new iteration starts);
+    a stop signal ends it at once with :class:`matdisco.core.cluster.JobStopped` (after requeueing
+    the SLURM job when the signal was the time-limit warning), leaving the running iterations
+    interrupted for the next run."""
     paths = plan(campaign)
     merge_records(campaign.failures_path, [])  # the failures file exists even when nothing failed
-    for limit in campaign.passes:
-        limits = [min(limit, campaign.max_iterations)] * len(paths)
-        if campaign.parallel_paths > 1:
-            with ProcessPoolExecutor(campaign.parallel_paths) as pool:
-                results = list(pool.map(run_path, [campaign] * len(paths), paths, limits))
-        else:
-            results = [run_path(campaign, path, n) for path, n in zip(paths, limits)]
+    with cluster.stop_on_signals():
+        for limit in campaign.passes:
+            limits = [min(limit, campaign.max_iterations)] * len(paths)
+            if campaign.parallel_paths > 1:
+                with ProcessPoolExecutor(campaign.parallel_paths) as pool:
+                    results = list(pool.map(run_path, [campaign] * len(paths), paths, limits))
+            else:
+                results = [run_path(campaign, path, n) for path, n in zip(paths, limits)]
+            if cluster.stop_signal() is not None:
+                break
+        stopped_by = cluster.stop_signal()
+    if stopped_by is not None:
+        raise cluster.JobStopped(
+            f"campaign {campaign.root}: {cluster.requeue_after_stop(stopped_by, campaign.max_requeues)}"
+        )
     records = [record for path_records in results for record in path_records]
     return {
         "paths": len(paths),
@@ -170,8 +191,10 @@ def run_campaign(campaign: Campaign) -> dict[str, Any]:
 
 def run_path(campaign: Campaign, path: PathSpec, n_iterations: int | None = None) -> list[dict[str, Any]]:
     """Run or resume the first ``n_iterations`` (default ``max_iterations``) iterations of one path;
-    stop early when converged, failed, or when ``<root>/STOP`` exists. A path another process is
-    working on (its lock is held) is skipped and returns []."""
+    stop early when converged, failed, interrupted by a stop signal, or when ``<root>/STOP`` exists.
+    A path another process is working on (its lock is held) is skipped and returns []. The lock is
+    ``fcntl.flock``: across nodes it needs a file system whose flock is cluster-wide (NFSv4, GPFS,
+    Lustre mounted with ``-o flock``)."""
     lock_file = campaign.root / path.path_id / ".lock"
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_file, "w") as lock:
@@ -193,10 +216,15 @@ def _run_locked_path(campaign: Campaign, path: PathSpec, n_iterations: int) -> l
             if record is not None:
                 merge_records(campaign.records_path, [record])
         if record is None:
-            if (campaign.root / "STOP").exists():
+            if (campaign.root / "STOP").exists() or cluster.stop_signal() is not None:
                 break
             try:
                 record = run_iteration(campaign, path, iteration, hubbard_in, folder)
+            except QEInterrupted as stop:
+                LOG.warning(
+                    "iteration %s of %s interrupted, resumes on the next run: %s", iteration, path.path_id, stop
+                )
+                break
             except Exception:
                 LOG.exception("iteration %s of %s stopped without a record", iteration, path.path_id)
                 raise
@@ -306,25 +334,52 @@ def run_iteration(
     try:
         pw = run_scf(campaign, path.material, atoms, hubbard_in, folder, timings)
         require_gap(pw)
-        atomic_write_text(
-            folder / "hp.in",
-            hp_input(prefix=PREFIX, qpts=path.material.qpts, conv_thr_chi=campaign.settings["conv_thr_chi"]),
-        )
-        timings["hp"] = run_explained(campaign.launcher, "hp.x", folder, "hp", parse_hp_output)
+        timings["hp"] = run_hp(campaign, path.material, folder)
         hp = parse_hp_output(folder / "hp.out")
         params = parse_hubbard_parameters(folder / f"{PREFIX}.Hubbard_parameters.dat")
         feedback = hubbard_feedback(folder, params, int(campaign.settings["lda_plus_u_kind"]))
         record = {**base, **assemble(atoms, pw, params, feedback, hubbard_in, campaign.tolerance_eV), K.STATUS: "ok"}
         record[K.PROVENANCE] = provenance(campaign, folder, pw.version, hp.version)
-    except (QEOutputError, QERunError) as error:
+    except (QEOutputError, QERunError, QEInterrupted) as error:
+        if isinstance(error, QEInterrupted) or cluster.stop_signal() is not None:
+            mark_interrupted(folder, error)
+            raise QEInterrupted(str(error)) from error
         record = {**base, K.STATUS: "failed", K.REASON: str(error), K.CONVERGED: False}
     record[K.TIMINGS] = timings
     record[K.CPU_TIME] = sum(timings.values()) * campaign.launcher.ranks
     record[K.QE_CPU_TIMINGS] = {step: t * campaign.launcher.ranks for step, t in qe_cpu_seconds(folder).items()}
     record[K.QE_CPU_TIME] = sum(record[K.QE_CPU_TIMINGS].values())
     shutil.rmtree(folder / "tmp", ignore_errors=True)
+    for piece_tmp in folder.glob("hp_pieces/*/tmp"):
+        shutil.rmtree(piece_tmp, ignore_errors=True)
     atomic_write_json(folder / "record.json", record)
     return record
+
+
+def run_hp(campaign: Campaign, material: Material, folder: Path) -> float:
+    """hp.x on the SCF in ``folder``: one run, or with ``campaign.hp_parallel_pieces`` > 0 split into
+    (perturbed atom, q point) pieces run that many at once and collected (:mod:`.qe.hp_split`); either
+    way ``folder/hp.out`` is the run that computed U and V. Returns wall seconds."""
+    entries = hp_entries(prefix=PREFIX, qpts=material.qpts, conv_thr_chi=campaign.settings["conv_thr_chi"])
+    if campaign.hp_parallel_pieces > 0:
+        return run_split_hp(campaign.launcher, folder, entries, PREFIX, campaign.hp_parallel_pieces)
+    atomic_write_text(folder / "hp.in", namelist("INPUTHP", entries))
+    return run_explained(campaign.launcher, "hp.x", folder, "hp", parse_hp_output)
+
+
+def mark_interrupted(folder: Path, error: Exception) -> None:
+    """Leave ``interrupted.json`` (why, which signal) in a stopped iteration's folder: no record is
+    written, so the next run wipes the folder and redoes the iteration."""
+    signum = cluster.stop_signal()
+    atomic_write_json(
+        folder / "interrupted.json",
+        {
+            "reason": str(error),
+            "signal": None if signum is None else signal.Signals(signum).name,
+            "job": cluster.slurm_job_id(),
+        },
+    )
+    shutil.rmtree(folder / "tmp", ignore_errors=True)
 
 
 def qe_cpu_seconds(folder: Path) -> dict[str, float]:
@@ -432,8 +487,13 @@ def _pw_step(
             electrons.update(startingpot="file", startingwfc="file")
         else:
             system.update(starting_magnetization(atoms, float(s["starting_magnetization"])))
-    system.update(hubbard_entries_to_system(atoms, hubbard_in, int(s["lda_plus_u_kind"])))
-    system["U_projection_type"] = s["u_projection_type"]
+    kind = int(s["lda_plus_u_kind"])
+    card = ""
+    if hubbard_style(program_version(campaign.launcher)) == "card":
+        card = hubbard_card(atoms, hubbard_in, kind, s["u_projection_type"])
+    else:
+        system.update(hubbard_entries_to_system(atoms, hubbard_in, kind))
+        system["U_projection_type"] = s["u_projection_type"]
     text = pw_input(
         atoms,
         prefix=PREFIX,
@@ -442,9 +502,11 @@ def _pw_step(
         system=system,
         electrons=electrons,
         kpts=material.kpts,
+        hubbard=card,
     )
     atomic_write_text(folder / f"{name}.in", text)
     timings[name] = run_explained(campaign.launcher, "pw.x", folder, name, parse_pw_output)
+    require_hubbard_applied(folder / f"{name}.out")
     return parse_pw_output(folder / f"{name}.out")
 
 
@@ -533,7 +595,8 @@ def _physical(value: float) -> float:
 
 
 def provenance(campaign: Campaign, folder: Path, pw_version: str | None, hp_version: str | None) -> dict[str, Any]:
-    """QE versions, pseudopotential MD5s, the input files, MPI ranks and machine of one iteration."""
+    """QE versions, pseudopotential MD5s, the input files, MPI ranks, machine and SLURM job (None outside
+    SLURM) of one iteration."""
     pseudo_dir = Path(campaign.settings["pseudo_dir"])
     return {
         "qe_version_pw": pw_version,
@@ -544,6 +607,7 @@ def provenance(campaign: Campaign, folder: Path, pw_version: str | None, hp_vers
         "inputs": {p.name: p.read_text() for p in sorted(folder.glob("*.in"))},
         "mpi_ranks": campaign.launcher.ranks,
         "host": platform.node(),
+        "slurm_job": cluster.slurm_job_id(),
         "cpu_model": cpu_model(),
     }
 
@@ -591,8 +655,8 @@ def campaign_from_config(sim: Any, root: str | Path, records_path: str | Path, f
         passes=tuple(int(n) for n in sim.get("passes") or [sim["max_iterations"]]),
         tolerance_eV=float(sim["tolerance_eV"]),
         parallel_paths=int(sim.get("parallel_paths", 1)),
-        shard=int(sim.get("shard", 0)),
-        n_shards=int(sim.get("n_shards", 1)),
+        max_requeues=int(sim.get("max_requeues", 3)),
+        hp_parallel_pieces=int(sim.get("hp_parallel_pieces", 0)),
         only_materials=list(sim.get("only_materials") or []),
         only_paths=list(sim.get("only_paths") or []),
         seed_records=[Path(p) for p in sim.get("seed_records") or []],

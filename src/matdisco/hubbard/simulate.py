@@ -130,7 +130,7 @@ def simulate(cfg: DictConfig) -> dict[str, Any]:
     ``convergence`` (the settings study of :mod:`matdisco.hubbard.convergence`)."""
     mode = cfg.simulate.mode
     if mode == "campaign":
-        return run_campaign(campaign_of(cfg))
+        return {"worker": int(cfg.simulate.worker), **run_campaign(campaign_of(cfg))}
     if mode == "spotcheck":
         return spotcheck(cfg)
     if mode == "convergence":

@@ -2,6 +2,7 @@
 failure handling, Hubbard feedback."""
 
 import dataclasses
+import fcntl
 import json
 
 import numpy as np
@@ -95,13 +96,25 @@ def fake_qe(monkeypatch):
     return calls, behaviour
 
 
-def test_plan_is_round_robin_and_sharded(tmp_path):
+def test_plan_is_round_robin(tmp_path):
     campaign = _campaign(tmp_path)
     campaign.materials.append(C.Material("LiCoO2", {}, "fixed", (2, 2, 2), (2, 2, 2)))
     ids = [p.path_id for p in C.plan(campaign)]
     assert ids == ["NiO_strain+0.0pct", "LiCoO2_strain+0.0pct", "NiO_strain+2.0pct", "LiCoO2_strain+2.0pct"]
-    campaign.n_shards, campaign.shard = 2, 1
-    assert [p.path_id for p in C.plan(campaign)] == ["LiCoO2_strain+0.0pct", "LiCoO2_strain+2.0pct"]
+
+
+def test_workers_pull_the_paths_whose_lock_is_free(tmp_path, fake_qe):
+    calls, _ = fake_qe
+    campaign = _campaign(tmp_path, max_iterations=1)
+    busy, free = C.plan(campaign)
+    lock_file = campaign.root / busy.path_id / ".lock"
+    lock_file.parent.mkdir(parents=True)
+    with open(lock_file, "w") as other_worker:
+        fcntl.flock(other_worker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        C.run_campaign(campaign)
+    assert [c[0] for c in calls] == [free.path_id]
+    C.run_campaign(campaign)  # the other worker let go: this one takes the path it skipped
+    assert [c[0] for c in calls] == [free.path_id, busy.path_id]
 
 
 def test_plan_adds_distorted_paths_of_their_materials(tmp_path):

@@ -1,4 +1,5 @@
-"""pw.x and hp.x input files for QE 6.7 (Hubbard parameters in &SYSTEM, not the 7.x HUBBARD card).
+"""pw.x and hp.x input files; the Hubbard input in the form the QE version reads (:func:`hubbard_style`):
+the legacy &SYSTEM keys for QE < 7.1, the ``HUBBARD`` card for QE >= 7.1.
 
 Hubbard input is a list of ``(i, j, value_eV)``: ``i == j`` is the on-site U of atom ``i``;
 ``i != j`` is the inter-site V between cell atom ``i`` and atom ``j`` of QE's 3x3x3 supercell
@@ -9,6 +10,7 @@ allowed and become ``Hubbard_U(species)``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +22,50 @@ from matdisco.hubbard.structures import species_labels
 
 HubbardEntries = list[tuple[int, int, float]]
 TINY_EV = 1.0e-8  # QE's way to mark a Hubbard manifold without applying a U
+# Hubbard manifold of each element in the HUBBARD card (QE >= 7.1): 3d metals, O 2p.
+MANIFOLDS = {**dict.fromkeys(("Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn"), "3d"), "O": "2p"}
+KNOWN_MAJOR_VERSIONS = (6, 7)  # QE releases whose Hubbard input and output this code was written for
+
+
+def hubbard_style(version: str | None) -> str:
+    """``"namelist"`` (legacy &SYSTEM keys) for QE < 7.1, ``"card"`` (``HUBBARD`` card) for QE >= 7.1.
+
+    QE 7.1 removed the legacy keys (pw.x stops on them) and QE 6.x ignores the card with a warning and
+    runs plain DFT, so a wrong guess is never harmless: an unreadable or unknown version is a ConfigError.
+    """
+    match = re.match(r"(\d+)\.(\d+)", version or "")
+    if match is None or int(match.group(1)) not in KNOWN_MAJOR_VERSIONS:
+        raise ConfigError(
+            f"Quantum ESPRESSO version {version!r} (from pw.x's banner): expected {KNOWN_MAJOR_VERSIONS[0]}.x "
+            f"to {KNOWN_MAJOR_VERSIONS[-1]}.x; set simulate.qe_bin_dir to such a build"
+        )
+    return "card" if (int(match.group(1)), int(match.group(2))) >= (7, 1) else "namelist"
+
+
+def hubbard_card(atoms: Atoms, entries: Iterable[tuple[int, int, float]], kind: int, projection: str) -> str:
+    """The QE >= 7.1 ``HUBBARD`` card for ``entries`` (module docstring). ``kind`` 2 (DFT+U+V): one
+    ``V <label-manifold> <label-manifold> i j eV`` line per entry, on-site U as ``i == j``, in the
+    supercell numbering of ``Hubbard_V``; ``kind`` 0 (DFT+U): one ``U <label-manifold> eV`` per species."""
+    if kind not in (0, 2):
+        raise ConfigError(f"lda_plus_u_kind {kind} is not supported (expected 0 or 2)")
+    lines = [f"HUBBARD {{{projection}}}"]
+    for i, j, value in entries:
+        if kind == 2:
+            lines.append(f"  V {_manifold(atoms, i)} {_manifold(atoms, j)} {i} {j} {fortran(float(value))}")
+        elif i != j:
+            raise ConfigError(f"inter-site Hubbard entry ({i}, {j}) needs lda_plus_u_kind = 2")
+        else:
+            lines.append(f"  U {_manifold(atoms, i)} {fortran(float(value))}")
+    return "\n".join(dict.fromkeys(lines)) + "\n"  # kind 0: one U line per species
+
+
+def _manifold(atoms: Atoms, atom: int) -> str:
+    """``<species label>-<manifold>`` of 1-based ``atom`` (supercell numbering folded into the cell)."""
+    cell_atom = (atom - 1) % len(atoms)
+    symbol = atoms.get_chemical_symbols()[cell_atom]
+    if symbol not in MANIFOLDS:
+        raise ConfigError(f"no Hubbard manifold known for {symbol} (atom {atom}); known: {sorted(MANIFOLDS)}")
+    return f"{species_labels(atoms)[cell_atom]}-{MANIFOLDS[symbol]}"
 
 
 def fortran(value: Any) -> str:
@@ -82,8 +128,10 @@ def pw_input(
     electrons: dict[str, Any],
     kpts: Iterable[int],
     outdir: str = "./tmp/",
+    hubbard: str = "",
 ) -> str:
-    """Text of a pw.x SCF input: Cartesian positions and cell in angstrom, automatic k mesh.
+    """Text of a pw.x SCF input: Cartesian positions and cell in angstrom, automatic k mesh, and the
+    ``hubbard`` card (QE >= 7.1, :func:`hubbard_card`; empty when the Hubbard keys are in ``system``).
 
     ``system`` holds &SYSTEM entries beyond ibrav/nat/ntyp (cutoffs, occupations, Hubbard keys);
     ``pseudopotentials`` maps chemical symbol -> UPF file name in ``pseudo_dir``.
@@ -106,13 +154,13 @@ def pw_input(
         text += f"  {label} {x:.10f} {y:.10f} {z:.10f}\n"
     k1, k2, k3 = kpts
     text += f"K_POINTS automatic\n  {k1} {k2} {k3} 0 0 0\n"
-    return text
+    return text + hubbard
 
 
-def hp_input(*, prefix: str, qpts: Iterable[int], conv_thr_chi: float, outdir: str = "./tmp/") -> str:
-    """Text of an hp.x input: q mesh and the chi convergence threshold."""
+def hp_entries(*, prefix: str, qpts: Iterable[int], conv_thr_chi: float, outdir: str = "./tmp/") -> dict[str, Any]:
+    """&INPUTHP entries of an hp.x run: q mesh and the chi convergence threshold."""
     q1, q2, q3 = qpts
-    entries = {
+    return {
         "prefix": prefix,
         "outdir": outdir,
         "nq1": q1,
@@ -121,4 +169,8 @@ def hp_input(*, prefix: str, qpts: Iterable[int], conv_thr_chi: float, outdir: s
         "conv_thr_chi": float(conv_thr_chi),
         "iverbosity": 2,
     }
-    return namelist("INPUTHP", entries)
+
+
+def hp_input(*, prefix: str, qpts: Iterable[int], conv_thr_chi: float, outdir: str = "./tmp/") -> str:
+    """Text of an hp.x input (:func:`hp_entries`)."""
+    return namelist("INPUTHP", hp_entries(prefix=prefix, qpts=qpts, conv_thr_chi=conv_thr_chi, outdir=outdir))

@@ -71,6 +71,20 @@ def parse_pw_output(path: str | Path, require_occupations: bool = True) -> PwRes
     )
 
 
+def require_hubbard_applied(path: str | Path) -> None:
+    """Raise :class:`QEOutputError` unless pw.x applied the Hubbard terms: it printed the Hubbard
+    occupation matrices (only a DFT+U(+V) run does) and did not report ignoring a ``HUBBARD`` card
+    (QE < 7.1 skips the card with a message and runs plain DFT)."""
+    lines = read_lines(path)
+    for number, line in enumerate(lines, start=1):
+        if re.search(r"card\s+HUBBARD.*ignored", line, re.IGNORECASE):
+            raise QEOutputError(f"pw.x ignored the HUBBARD card and ran plain DFT: {line.strip()}", path, number)
+    if not _last_occupations(lines, path):
+        raise QEOutputError(
+            "pw.x did not apply the Hubbard terms (no Hubbard occupation matrices)", path, None, "a DFT+U(+V) run"
+        )
+
+
 def _scf_iterations(lines: list[str], path: str | Path) -> int:
     """Number of SCF iterations; raises when QE says the SCF did not converge."""
     for number, line in enumerate(lines, start=1):

@@ -6,13 +6,18 @@ The MPI launcher is configuration: QE from Debian is built with OpenMPI, so the 
 
 from __future__ import annotations
 
+import functools
 import os
+import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from matdisco.core.errors import MatdiscoError
+from matdisco.core import cluster
+from matdisco.core.errors import ConfigError, MatdiscoError
+from matdisco.hubbard.qe.outputs import qe_version
 
 DEFAULT_MPI = ("/usr/bin/mpirun", "--allow-run-as-root")
 
@@ -41,35 +46,97 @@ class Launcher:
         return [*prefix, executable, "-in", input_name]
 
 
+def mpi_environment(launcher: Launcher, environ: dict[str, str]) -> dict[str, str]:
+    """The environment of a QE run: one thread per rank (Debian's OpenBLAS would otherwise start one
+    per core) and, inside a SLURM job, OpenMPI told to ignore SLURM's task count: a job with
+    ``--ntasks=1 --cpus-per-task=N`` gives OpenMPI one slot, so ``mpirun -np N`` would refuse to start
+    ("not enough slots"); the ranks then run on the job's N CPUs. More ranks than the job's CPUs is a
+    :class:`ConfigError`."""
+    env = {**environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    if launcher.mpi and "SLURM_JOB_ID" in environ:
+        cpus = int(environ.get("SLURM_CPUS_PER_TASK") or environ.get("SLURM_CPUS_ON_NODE") or launcher.ranks)
+        if launcher.ranks > cpus:
+            raise ConfigError(
+                f"simulate.mpi_ranks = {launcher.ranks} but SLURM job {environ['SLURM_JOB_ID']} has {cpus} CPUs "
+                "per task: ask for --cpus-per-task >= mpi_ranks (hydra.launcher.cpus_per_task)"
+            )
+        env["OMPI_MCA_ras"] = "^slurm"
+    return env
+
+
 def run_qe(launcher: Launcher, program: str, folder: Path, input_name: str, output_name: str) -> float:
     """Run ``program`` in ``folder`` with stdout to ``output_name``; return the wall time in s.
 
-    Raises :class:`QERunError` on a non-zero exit or a timeout (the message names the output file
-    and the last lines of stderr), :class:`QEInterrupted` when the run was killed by a signal.
+    The run gets its own process group (MPI launcher and ranks), which a stop signal
+    (:mod:`matdisco.core.cluster`) or the time limit terminates as a whole. Raises
+    :class:`QERunError` on a non-zero exit or a timeout (the message names the output file and the
+    last lines of stderr), :class:`QEInterrupted` when the run was killed by a signal or a stop
+    signal reached this process while it ran.
     """
     folder = Path(folder)
-    # one thread per rank: Debian's OpenBLAS (libblas.so.3 alternative) would otherwise start one per core
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    env = mpi_environment(launcher, dict(os.environ))
     start = time.perf_counter()
     with open(folder / output_name, "w") as stdout, open(folder / f"{output_name}.err", "w") as stderr:
-        try:
-            process = subprocess.run(
-                launcher.command(program, input_name),
-                cwd=folder,
-                stdout=stdout,
-                stderr=stderr,
-                env=env,
-                timeout=launcher.timeout_s,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as error:
-            raise QERunError(f"{program} ran past {launcher.timeout_s:.0f} s in {folder / output_name}") from error
-    elapsed = time.perf_counter() - start
-    if process.returncode < 0:
-        raise QEInterrupted(f"{program} in {folder} was killed by signal {-process.returncode}")
-    if process.returncode != 0:
-        tail = (folder / f"{output_name}.err").read_text(errors="replace").strip().splitlines()[-3:]
-        raise QERunError(
-            f"{program} exited with status {process.returncode} in {folder / output_name}: {' | '.join(tail)}"
+        process = subprocess.Popen(
+            launcher.command(program, input_name),
+            cwd=folder,
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
+            start_new_session=True,
         )
+        with cluster.track_process_group(process):
+            try:
+                returncode = process.wait(timeout=launcher.timeout_s)
+            except subprocess.TimeoutExpired as error:
+                stop_group(process)
+                raise QERunError(f"{program} ran past {launcher.timeout_s:.0f} s in {folder / output_name}") from error
+            finally:
+                if process.poll() is None:  # an exception (e.g. KeyboardInterrupt) left it running
+                    stop_group(process)
+    elapsed = time.perf_counter() - start
+    stopped_by = cluster.stop_signal()
+    if returncode != 0 and stopped_by is not None:
+        name = signal.Signals(stopped_by).name
+        raise QEInterrupted(f"{program} in {folder} was stopped by {name} (exit status {returncode})")
+    if returncode < 0:
+        raise QEInterrupted(f"{program} in {folder} was killed by signal {-returncode}")
+    if returncode != 0:
+        tail = (folder / f"{output_name}.err").read_text(errors="replace").strip().splitlines()[-3:]
+        raise QERunError(f"{program} exited with status {returncode} in {folder / output_name}: {' | '.join(tail)}")
     return elapsed
+
+
+def stop_group(process: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """SIGTERM to the process group of ``process`` (MPI launcher and ranks), SIGKILL after ``grace_s``."""
+    for signum, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, None)):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@functools.cache
+def program_version(launcher: Launcher, program: str = "pw.x") -> str | None:
+    """The version in ``program``'s banner (``Program PWSCF v.6.7MaX``), from one rank started the way
+    the calculations are (inside a SLURM step a bare MPI binary may stop before printing anything) on
+    an empty input in a temporary folder: QE prints the banner, then stops on the missing namelist.
+    None when no banner was printed."""
+    one_rank = Launcher(mpi=launcher.mpi, ranks=1, bin_dir=launcher.bin_dir, timeout_s=launcher.timeout_s)
+    with tempfile.TemporaryDirectory() as folder:
+        result = subprocess.run(
+            one_rank.command(program, "/dev/null"),
+            cwd=folder,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=mpi_environment(one_rank, dict(os.environ)),
+            timeout=300,
+            check=False,
+        )
+    return qe_version(result.stdout.splitlines())
