@@ -4,7 +4,7 @@ density and from N(0, 1) against held-out MD (Wasserstein-1, validity, novelty),
 With ``data.evaluate.cell_folds``, also the cell-level cross-validation of the reconstruction
 comparison (:mod:`matdisco.motifs.folds`).
 Artifacts: ``metrics/motifs/evaluate.json``, ``plots/motifs/{distances,angles,latent,reconstruction}.png``,
-``results/motifs_cell_folds.md``.
+``results/motifs/cell_folds.md``.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def _cell_folds(cfg: DictConfig, arrays: dict, model: MotifVAE) -> dict:
     start = time.perf_counter()
     rmsds, cells = fold_rmsds(cfg, arrays, model, int(cfg.model.training.batch_size))
     summary = fold_summary(rmsds, cells, int(cfg.data.evaluate.n_bootstrap), int(cfg.seed))
-    table = write_fold_table(artifact(cfg, "results", f"{FAMILY}_cell_folds.md"), summary, arrays[keys.CELL_NAMES])
+    table = write_fold_table(artifact(cfg, "results", FAMILY, "cell_folds.md"), summary, arrays[keys.CELL_NAMES])
     return {**summary, "table": str(table), "time_s": time.perf_counter() - start}
 
 
