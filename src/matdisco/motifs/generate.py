@@ -19,7 +19,7 @@ from matdisco.core.io import atomic_path, atomic_write_json
 from matdisco.motifs import keys
 from matdisco.motifs.baselines import baseline_mean, baseline_random, tetrahedral_baseline
 from matdisco.motifs.cellgen import build_cells, cell_interval, decoded_environments, growth_settings
-from matdisco.motifs.data import FAMILY, cells_dir, load_environments, split_rows
+from matdisco.motifs.data import cells_dir, load_environments, out_parts, split_rows
 from matdisco.motifs.environments import GramNormaliser, gram_upper
 from matdisco.motifs.figures import strip_figure
 from matdisco.motifs.geometry import aligned_rmsd
@@ -74,7 +74,7 @@ def generate(cfg: DictConfig) -> dict:
         "inpainting": _inpainting(cfg, model, normaliser, held_out, train_coords, settings, rng),
         "vacancy": _vacancy(cfg, model, normaliser, arrays, settings, rng),
     }
-    atomic_write_json(artifact(cfg, "metrics", FAMILY, "generate.json"), metrics)
+    atomic_write_json(artifact(cfg, "metrics", *out_parts(cfg), "generate.json"), metrics)
     return flat_metrics(metrics)
 
 
@@ -111,7 +111,7 @@ def _samples(
         model, normaliser, density, int(cfg.data.generate.n_samples), rng, bool(cfg.data.restore_norms)
     )
     frames = [environment_atoms(c, {"discarded_fraction": float(d)}) for c, d in zip(coords, discarded)]
-    path = write_frames(artifact(cfg, "results", FAMILY, "samples.extxyz"), frames)
+    path = write_frames(artifact(cfg, "results", *out_parts(cfg), "samples.extxyz"), frames)
     return {"path": str(path), "n_samples": len(frames), "latent_density": density.kind}
 
 
@@ -137,14 +137,14 @@ def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser,
     grams = np.einsum("fad,fbd->fab", frames, frames)
     frame_validity = validity(frames, grams, discarded, cfg.data.evaluate)
     write_frames(
-        artifact(cfg, "results", FAMILY, "interpolation.extxyz"),
+        artifact(cfg, "results", *out_parts(cfg), "interpolation.extxyz"),
         [
             environment_atoms(f, {"frame": k, "discarded_fraction": float(d)})
             for k, (f, d) in enumerate(zip(frames, discarded))
         ],
     )
     strip_figure(
-        artifact(cfg, "plots", FAMILY, "interpolation.png"),
+        artifact(cfg, "plots", *out_parts(cfg), "interpolation.png"),
         frames,
         cutoff,
         f"latent interpolation: {cn[start]}-fold -> {cn[end]}-fold centre (x-y projection)",
@@ -213,7 +213,7 @@ def _inpainting(
             environment_atoms(np.vstack([kn, fi]), {"k_known": int(k), "infilled_rmsd_angstrom": float(r)})
             for kn, fi, r in zip(known[:10], filled["infilled"][:10], model_rmsd[:10])
         ]
-    write_frames(artifact(cfg, "results", FAMILY, "inpainting.extxyz"), examples)
+    write_frames(artifact(cfg, "results", *out_parts(cfg), "inpainting.extxyz"), examples)
     return results
 
 
@@ -308,7 +308,7 @@ def _vacancy(
                 refilled.info.update({"site": int(site), "hole_atoms": len(removed)})
                 frames.append(refilled)
         rows.append(row)
-    write_frames(artifact(cfg, "results", FAMILY, "vacancy.extxyz"), frames)
+    write_frames(artifact(cfg, "results", *out_parts(cfg), "vacancy.extxyz"), frames)
     return {
         "cell": path.name,
         "potential": potential,

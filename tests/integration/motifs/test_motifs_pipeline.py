@@ -110,6 +110,8 @@ def test_metrics_hold_the_issue_numbers(run):
     assert np.isfinite(generation["vacancy"]["model_displacement_angstrom_median"])
     assert generation["inpainting"]["k3"]["method"] == "conditional_mean"
     assert "nearest_training_baseline" in generation["inpainting"]["k3"]
+    # the sweep objective is the label-free RMSD, the measure the default is judged by
+    assert results["evaluate"]["objective"] == baselines["model"]["rmsd_label_free_all_angstrom_median"]
 
 
 def test_cell_folds_hold_out_every_cell(run):
