@@ -107,7 +107,7 @@ def test_metrics_hold_the_issue_numbers(run):
     assert evaluation["samples"]["latent_density"] == "aggregate_gaussian"
     assert "ratio_of_medians" in evaluation["samples"]["novelty"]
     assert 0.0 <= generation["interpolation"]["fraction_frames_invalid"] <= 1.0
-    assert np.isfinite(generation["vacancy"]["model_displacement_angstrom_median"])
+    assert np.isfinite(generation["vacancy"]["model_rmsd_angstrom_median"])
     assert generation["inpainting"]["k3"]["method"] == "conditional_mean"
     assert "nearest_training_baseline" in generation["inpainting"]["k3"]
     # the sweep objective is the label-free RMSD, the measure the default is judged by
