@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from ase import Atoms
@@ -29,7 +29,7 @@ from scipy.spatial.transform import Rotation
 from matdisco.core.errors import ConfigError, InputError
 from matdisco.motifs.baselines import IDEAL_TETRAHEDRON, tetrahedral_completion
 from matdisco.motifs.md import AMU_G, SI_MASS_AMU, LammpsCell
-from matdisco.motifs.sampling import conditional_sample_infill
+from matdisco.motifs.sampling import candidate_blocks, conditional_sample_infill
 
 
 def box_length_angstrom(n_atoms: int, density_g_cm3: float) -> float:
@@ -88,12 +88,16 @@ class EnvironmentProposer(Proposer):
     candidates: np.ndarray
     n_best: int
     name: str = "vae_growth"
+    _blocks: dict = field(default_factory=dict, repr=False)
 
     def propose(self, known: np.ndarray, n_missing: int, rng: np.random.Generator) -> np.ndarray:
         if len(known) == 0:
             bonds = self.candidates[rng.integers(len(self.candidates))]
         else:
-            bonds = conditional_sample_infill(known[None], self.candidates, self.n_best, rng)[0]
+            if len(known) not in self._blocks:  # the candidates' Gram blocks, once per number of known bonds
+                self._blocks[len(known)] = candidate_blocks(self.candidates, len(known))
+            blocks = self._blocks[len(known)]
+            bonds = conditional_sample_infill(known[None], self.candidates, self.n_best, rng, blocks)[0]
         return orient(bonds, known, rng)[:n_missing]
 
 

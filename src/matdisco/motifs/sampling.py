@@ -255,12 +255,17 @@ def conditional_mean_infill(
 
 
 def conditional_sample_infill(
-    known: np.ndarray, candidates: np.ndarray, n_best: int, rng: np.random.Generator
+    known: np.ndarray,
+    candidates: np.ndarray,
+    n_best: int,
+    rng: np.random.Generator,
+    blocks: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Missing atoms (B, n-k, 3) of one of the ``n_best`` best-fitting candidates (:func:`best_fitting`), drawn
     uniformly per environment and aligned on its chosen atoms to ``known`` (B, k, 3): a draw from the
-    candidates' density conditioned on the known atoms by selection, where the conditional mean averages."""
-    _, top, chosen = best_fitting(known, candidates, n_best)
+    candidates' density conditioned on the known atoms by selection, where the conditional mean averages.
+    ``blocks``: :func:`candidate_blocks` of ``candidates`` for k, when the caller keeps them."""
+    _, top, chosen = best_fitting(known, candidates, n_best, blocks=blocks)
     pick = rng.integers(top.shape[1], size=len(known))[:, None]
     rest = _aligned_rest(
         known, candidates, np.take_along_axis(top, pick, axis=1), np.take_along_axis(chosen, pick[..., None], axis=1)
@@ -268,17 +273,9 @@ def conditional_sample_infill(
     return rest[:, 0]
 
 
-def best_fitting(
-    known: np.ndarray, candidates: np.ndarray, n_best: int, chunk_size: int = 16
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The candidates (S, n, 3) whose atoms fit known (B, k, 3) best, O(3)- and label-free.
-
-    Fit of candidate s to environment b = least squared mismatch (Angstrom^4) of the k x k Gram of the
-    known atoms with the Gram block of k candidate atoms, over every ordered choice of those k labels.
-    Returns fits (B, S), the ``n_best`` best candidates per environment (B, n_best) and their chosen
-    labels (B, n_best, k), in the order of the known atoms.
-    """
-    n_env, n_known = known.shape[:2]
+def candidate_blocks(candidates: np.ndarray, n_known: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered choice of ``n_known`` of the n labels (A, k) and the k x k Gram blocks of the candidates
+    (S, n, 3) at those labels, flattened (S, A, k * k), Angstrom^2."""
     n = candidates.shape[1]
     if n_label_choices(n, n_known) > MAX_ASSIGNMENTS:
         raise ConfigError(
@@ -287,11 +284,30 @@ def best_fitting(
         )
     choices = np.array(list(itertools.permutations(range(n), n_known)), dtype=np.int64)  # (A, k)
     gram = np.einsum("sad,sbd->sab", candidates, candidates)
-    blocks = gram[:, choices[:, :, None], choices[:, None, :]].reshape(len(candidates), len(choices), -1)
+    return choices, gram[:, choices[:, :, None], choices[:, None, :]].reshape(len(candidates), len(choices), -1)
+
+
+def best_fitting(
+    known: np.ndarray,
+    candidates: np.ndarray,
+    n_best: int,
+    chunk_size: int = 16,
+    blocks: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The candidates (S, n, 3) whose atoms fit known (B, k, 3) best, O(3)- and label-free.
+
+    Fit of candidate s to environment b = least squared mismatch (Angstrom^4) of the k x k Gram of the
+    known atoms with the Gram block of k candidate atoms, over every ordered choice of those k labels
+    (``blocks``: :func:`candidate_blocks`, computed here when None). Returns fits (B, S), the ``n_best``
+    best candidates per environment (B, n_best) and their chosen labels (B, n_best, k), in the order of
+    the known atoms.
+    """
+    n_env, n_known = known.shape[:2]
+    choices, grams = blocks if blocks is not None else candidate_blocks(candidates, n_known)
     target = np.einsum("bad,bcd->bac", known, known).reshape(n_env, 1, 1, -1)
     fits, best_choice = np.empty((n_env, len(candidates))), np.empty((n_env, len(candidates)), dtype=np.int64)
     for start in range(0, n_env, chunk_size):
-        mismatch = np.sum((blocks[None] - target[start : start + chunk_size]) ** 2, axis=-1)  # (b, S, A)
+        mismatch = np.sum((grams[None] - target[start : start + chunk_size]) ** 2, axis=-1)  # (b, S, A)
         best_choice[start : start + chunk_size] = mismatch.argmin(axis=2)
         fits[start : start + chunk_size] = mismatch.min(axis=2)
     top = np.argsort(fits, axis=1)[:, :n_best]  # (B, n_best)
