@@ -44,8 +44,8 @@ MODEL_TRAINER_KEY = "trainer"
 STEP_OUTPUT_KINDS = {
     "simulate": ("processed", "metrics", "plots", "results"),
     "extract": ("processed", "metrics", "plots"),
-    "train": ("models", "metrics", "plots"),
-    "evaluate": ("metrics", "plots", "results"),
+    "train": ("models", "metrics", "plots", "logs"),
+    "evaluate": ("metrics", "plots", "results", "logs"),
     "generate": ("metrics", "plots", "results"),
 }
 """``paths.*`` folders each step writes to; a hand run moves them under its run folder."""
@@ -239,7 +239,7 @@ def artifact(cfg: DictConfig, kind: str, *parts: str) -> Path:
     return Path(folder).joinpath(*parts)
 
 
-OUTPUT_KINDS = tuple(dict.fromkeys(kind for kinds in STEP_OUTPUT_KINDS.values() for kind in kinds)) + ("logs",)
+OUTPUT_KINDS = tuple(dict.fromkeys([*(kind for kinds in STEP_OUTPUT_KINDS.values() for kind in kinds), "logs"]))
 """``paths.*`` folders that steps write to (checked to lie inside the project)."""
 
 

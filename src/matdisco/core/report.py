@@ -446,15 +446,16 @@ def _hubbard_baseline(entry: object, name: str) -> str:
 MOTIFS_RECONSTRUCTION = ("model", "mean_environment", "nearest_training_environment")
 """Predictors of ``reconstruction_vs_baselines`` listed first (then the PCA baseline(s) the file holds)."""
 MOTIFS_SAMPLES = {"samples": "VAE samples", "samples_standard_normal": "VAE samples, z ~ N(0, 1)"}
-MOTIFS_INPAINTING = ("model", "tetrahedral_baseline", "random_baseline", "mean_baseline")
+MOTIFS_INPAINTING = ("model", "nearest_training_baseline", "tetrahedral_baseline", "random_baseline", "mean_baseline")
 MOTIFS_INPAINTED_GROUPS = {"bonded_": "bonded (first shell)", "second_shell_": "second shell"}
 """Groups of missing atoms scored apart by ``motifs.scoring.inpainting_scores`` (key prefixes), with their labels."""
 MOTIFS_VACANCY = {
-    "displacement_angstrom": "distance to the removed atom (Angstrom)",
+    "rmsd_angstrom": "RMSD to the removed atoms, unrelaxed (Angstrom)",
     "delta_energy_eV": "energy change, unrelaxed (eV)",
     "relaxed_delta_energy_eV": "energy change, relaxed (eV)",
-    "relaxed_displacement_angstrom": "distance after relaxation (Angstrom)",
+    "relaxed_rmsd_angstrom": "RMSD after relaxation (Angstrom)",
 }
+MOTIFS_VACANCY_METHODS = ("model", "tetrahedral_growth", "largest_hole")
 
 
 def motifs_tables(metrics: dict) -> list[Table]:
@@ -621,15 +622,28 @@ def _motifs_interpolation(generate: object) -> Table:
 
 
 def _motifs_vacancy(generate: object) -> Table:
-    """Vacancy refilling in a held-out cell: the model's refilled atom next to mean placement (medians over sites)."""
+    """Holes refilled in a held-out cell: the model next to tetrahedral growth and largest-hole placement (medians
+    over holes), and the model-minus-baseline mean with its interval from resampling holes."""
     vacancy = dig(generate, ("vacancy",))
     table = Table(
-        f"Vacancy refilling: {fmt(dig(vacancy, ('n_sites',)), 'int')} atoms of {fmt(dig(vacancy, ('cell',)), 'text')} "
-        f"removed and put back (medians over sites; potential {fmt(dig(vacancy, ('potential',)), 'text')})",
+        f"Hole refilling: {fmt(dig(vacancy, ('n_sites',)), 'int')} holes of {fmt(dig(vacancy, ('hole_atoms',)), 'int')} "
+        f"atoms cut out of {fmt(dig(vacancy, ('cell',)), 'text')} and regrown (medians over holes; potential "
+        f"{fmt(dig(vacancy, ('potential',)), 'text')}); the unrelaxed columns are the headline",
         ["predictor", *MOTIFS_VACANCY.values()],
+        note="Rows 'model - X': mean over holes of the per-hole difference [95 % interval, holes resampled].",
     )
-    for name in ("model", "mean_baseline"):
+    for name in MOTIFS_VACANCY_METHODS:
         table.rows.append([name, *(fmt(dig(vacancy, (f"{name}_{key}_median",))) for key in MOTIFS_VACANCY)])
+    for name in MOTIFS_VACANCY_METHODS[1:]:
+        table.rows.append(
+            [
+                f"model - {name}",
+                *(
+                    fmt_interval(dig(vacancy, (f"model_minus_{name}_{key}",)), key="mean", signed=True)
+                    for key in MOTIFS_VACANCY
+                ),
+            ]
+        )
     return table
 
 

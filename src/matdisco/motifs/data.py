@@ -18,6 +18,13 @@ from matdisco.motifs import keys
 FAMILY = "motifs"
 
 
+def out_parts(cfg: DictConfig) -> tuple[str, ...]:
+    """Folder names of this data option's artifacts under each ``paths.*`` folder: ``("motifs",)``, or
+    ``("motifs", <data.variant>)`` for a variant such as the talk's setting (the cells stay shared)."""
+    variant = str(cfg.data.get("variant") or "")
+    return (FAMILY, variant) if variant else (FAMILY,)
+
+
 def cells_dir(cfg: DictConfig) -> Path:
     """Folder of the simulated (or imported) cells."""
     return artifact(cfg, "processed", FAMILY, "cells")
@@ -25,12 +32,12 @@ def cells_dir(cfg: DictConfig) -> Path:
 
 def environments_path(cfg: DictConfig) -> Path:
     """The extracted environments (npz)."""
-    return artifact(cfg, "processed", FAMILY, "environments.npz")
+    return artifact(cfg, "processed", *out_parts(cfg), "environments.npz")
 
 
 def model_path(cfg: DictConfig) -> Path:
     """The trained VAE checkpoint."""
-    return artifact(cfg, "models", FAMILY, "vae.ckpt")
+    return artifact(cfg, "models", *out_parts(cfg), "vae.ckpt")
 
 
 def cell_files(cfg: DictConfig) -> list[Path]:
@@ -47,7 +54,15 @@ def load_environments(cfg: DictConfig) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise InputError("environments file does not exist", str(path), "the output of the extract step")
     with np.load(path) as npz:
-        return {name: npz[name] for name in npz.files}
+        arrays = {name: npz[name] for name in npz.files}
+    n_stored, n_config = int(arrays[keys.COORDS].shape[1]), int(cfg.data.n_neighbours)
+    if n_stored != n_config:
+        raise InputError(
+            f"environments hold {n_stored} neighbours, but data.n_neighbours is {n_config}",
+            str(path),
+            "environments extracted with the same data settings (run the extract step with them first)",
+        )
+    return arrays
 
 
 def split_rows(arrays: dict, name: str) -> np.ndarray:

@@ -4,7 +4,7 @@ density and from N(0, 1) against held-out MD (Wasserstein-1, validity, novelty),
 With ``data.evaluate.cell_folds``, also the cell-level cross-validation of the reconstruction
 comparison (:mod:`matdisco.motifs.folds`).
 Artifacts: ``metrics/motifs/evaluate.json``, ``plots/motifs/{distances,angles,latent,reconstruction}.png``,
-``results/motifs_cell_folds.md``.
+``results/motifs/cell_folds.md``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from matdisco.core.config import artifact, require
 from matdisco.core.io import atomic_write_json
 from matdisco.core.plots import histogram_comparison
 from matdisco.motifs import keys
-from matdisco.motifs.data import FAMILY, cells_dir, load_environments, split_rows
+from matdisco.motifs.data import cells_dir, load_environments, out_parts, split_rows
 from matdisco.motifs.environments import GramNormaliser, gram_full, gram_upper
 from matdisco.motifs.figures import latent_figure
 from matdisco.motifs.folds import fold_rmsds, fold_summary, write_fold_table
@@ -51,7 +51,7 @@ def evaluate(cfg: DictConfig) -> dict:
     cutoff = float(ev.bond_cutoff_angstrom)
     reconstruction, rmsds = reconstruction_errors(model, normaliser, coords, gram, restore)
     histogram_comparison(
-        artifact(cfg, "plots", FAMILY, "reconstruction.png"),
+        artifact(cfg, "plots", *out_parts(cfg), "reconstruction.png"),
         rmsds,
         "reconstruction RMSD (Angstrom)",
         title="held-out environments",
@@ -84,8 +84,9 @@ def evaluate(cfg: DictConfig) -> dict:
     metrics["md_train_vs_test"] = distribution_metrics(train_coords, coords, cutoff)
     metrics["md_test_validity"] = validity(coords, gram_full(gram), np.zeros(len(coords)), ev)
     _evaluation_plots(cfg, model, normaliser, decoded["samples"], coords)
-    atomic_write_json(artifact(cfg, "metrics", FAMILY, "evaluate.json"), metrics)
-    return {"objective": metrics["reconstruction"]["rmsd_o3_angstrom_median"], **flat_metrics(metrics)}
+    atomic_write_json(artifact(cfg, "metrics", *out_parts(cfg), "evaluate.json"), metrics)
+    objective = metrics["reconstruction_vs_baselines"]["model"]["rmsd_label_free_all_angstrom_median"]
+    return {"objective": objective, **flat_metrics(metrics)}
 
 
 def _cell_folds(cfg: DictConfig, arrays: dict, model: MotifVAE) -> dict:
@@ -95,7 +96,9 @@ def _cell_folds(cfg: DictConfig, arrays: dict, model: MotifVAE) -> dict:
     start = time.perf_counter()
     rmsds, cells = fold_rmsds(cfg, arrays, model, int(cfg.model.training.batch_size))
     summary = fold_summary(rmsds, cells, int(cfg.data.evaluate.n_bootstrap), int(cfg.seed))
-    table = write_fold_table(artifact(cfg, "results", f"{FAMILY}_cell_folds.md"), summary, arrays[keys.CELL_NAMES])
+    table = write_fold_table(
+        artifact(cfg, "results", *out_parts(cfg), "cell_folds.md"), summary, arrays[keys.CELL_NAMES]
+    )
     return {**summary, "table": str(table), "time_s": time.perf_counter() - start}
 
 
@@ -122,12 +125,12 @@ def _evaluation_plots(
 ) -> None:
     """Distance and angle histograms (samples vs held-out MD) and the latent-space scatter."""
     histogram_comparison(
-        artifact(cfg, "plots", FAMILY, "distances.png"),
+        artifact(cfg, "plots", *out_parts(cfg), "distances.png"),
         {"held-out MD": neighbour_distances(coords), "VAE samples": neighbour_distances(samples)},
         "centre-neighbour distance (Angstrom)",
     )
     histogram_comparison(
-        artifact(cfg, "plots", FAMILY, "angles.png"),
+        artifact(cfg, "plots", *out_parts(cfg), "angles.png"),
         {"held-out MD": centre_angles(coords), "VAE samples": centre_angles(samples)},
         "neighbour-centre-neighbour angle (degrees)",
     )
@@ -135,4 +138,4 @@ def _evaluation_plots(
     centred = z - z.mean(axis=0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     cn = np.sum(np.linalg.norm(coords, axis=-1) < float(cfg.data.evaluate.bond_cutoff_angstrom), axis=1)
-    latent_figure(artifact(cfg, "plots", FAMILY, "latent.png"), centred @ vt[:2].T, cn, "centre coordination")
+    latent_figure(artifact(cfg, "plots", *out_parts(cfg), "latent.png"), centred @ vt[:2].T, cn, "centre coordination")

@@ -15,7 +15,7 @@ from matdisco.core.config import artifact, require
 from matdisco.core.errors import InputError
 from matdisco.core.io import atomic_path, atomic_write_json
 from matdisco.motifs import keys
-from matdisco.motifs.data import FAMILY, cell_files, environments_path
+from matdisco.motifs.data import cell_files, environments_path, out_parts
 from matdisco.motifs.environments import augment, environments, gram_upper, split_cells
 from matdisco.motifs.structure import read_cell
 
@@ -70,7 +70,7 @@ def extract(cfg: DictConfig) -> dict:
             name: [files[k].name for k in np.flatnonzero(splits == code)] for name, code in keys.SPLITS.items()
         },
     }
-    atomic_write_json(artifact(cfg, "metrics", FAMILY, "extract.json"), metrics)
+    atomic_write_json(artifact(cfg, "metrics", *out_parts(cfg), "extract.json"), metrics)
     return {"environments": str(environments_path(cfg)), **{k: v for k, v in metrics.items() if k.startswith("n_")}}
 
 

@@ -20,7 +20,7 @@ from matdisco.core.io import atomic_write_text
 from matdisco.core.metrics import paired_group_bootstrap
 from matdisco.core.training import fit
 from matdisco.motifs import keys
-from matdisco.motifs.data import FAMILY, GramDataModule
+from matdisco.motifs.data import FAMILY, GramDataModule, out_parts
 from matdisco.motifs.environments import GramNormaliser, augment, gram_upper
 from matdisco.motifs.models import MotifVAE
 from matdisco.motifs.scoring import reconstruction_rmsds
@@ -72,7 +72,15 @@ def _train_fold(
     datamodule = GramDataModule(
         normaliser.normalise(augmented), normaliser.normalise(val_gram), batch_size, int(cfg.seed)
     )
-    fit(cfg, module, datamodule, artifact(cfg, "logs", FAMILY, "cell_folds"), name, {"fold": name}, group=FAMILY)
+    fit(
+        cfg,
+        module,
+        datamodule,
+        artifact(cfg, "logs", *out_parts(cfg), "cell_folds"),
+        name,
+        {"fold": name},
+        group=FAMILY,
+    )
     module.eval()
     return module, normaliser
 

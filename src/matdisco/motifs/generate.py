@@ -18,34 +18,48 @@ from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_path, atomic_write_json
 from matdisco.motifs import keys
 from matdisco.motifs.baselines import baseline_mean, baseline_random, tetrahedral_baseline
-from matdisco.motifs.data import FAMILY, cells_dir, load_environments, split_rows
+from matdisco.motifs.cellgen import build_cells, cell_interval, decoded_environments, growth_settings
+from matdisco.motifs.data import cells_dir, load_environments, out_parts, split_rows
 from matdisco.motifs.environments import GramNormaliser, gram_upper
 from matdisco.motifs.figures import strip_figure
 from matdisco.motifs.geometry import aligned_rmsd
+from matdisco.motifs.growth import (
+    EnvironmentProposer,
+    HoleProposer,
+    TetrahedralProposer,
+    mic_matched_rmsd,
+    nearest_atoms,
+    refill,
+)
 from matdisco.motifs.md import final_potential, potential_energy, relax
 from matdisco.motifs.models import MotifVAE, load_trained
 from matdisco.motifs.sampling import (
     MAX_ASSIGNMENTS,
     InpaintSettings,
     conditional_mean_infill,
-    consensus_position,
     environment_atoms,
     inpaint,
     interpolate,
     latent_density,
     matched_rmsds,
-    mic_distance,
     n_label_choices,
     sample,
     split_known,
-    vacancy_candidates,
 )
 from matdisco.motifs.scoring import flat_metrics, inpainting_scores, min_pair_distance, validity
 from matdisco.motifs.structure import read_cell
 
+GENERATE_WHAT = ("environments", "cells")
+
 
 def generate(cfg: DictConfig) -> dict:
-    """Samples, a latent interpolation, inpainting for k known atoms, and vacancy refilling."""
+    """``data.generate.what``: ``environments`` (samples, a latent interpolation, inpainting for k known atoms,
+    vacancy refilling) or ``cells`` (complete cells grown from motifs, :func:`~matdisco.motifs.cellgen.build_cells`)."""
+    what = str(cfg.data.generate.get("what", "environments"))
+    if what not in GENERATE_WHAT:
+        raise ConfigError(f"data.generate.what must be one of {GENERATE_WHAT}, got {what!r}")
+    if what == "cells":
+        return build_cells(cfg)
     arrays = load_environments(cfg)
     model, normaliser = load_trained(cfg)
     rng = np.random.default_rng(int(cfg.seed))
@@ -60,7 +74,7 @@ def generate(cfg: DictConfig) -> dict:
         "inpainting": _inpainting(cfg, model, normaliser, held_out, train_coords, settings, rng),
         "vacancy": _vacancy(cfg, model, normaliser, arrays, settings, rng),
     }
-    atomic_write_json(artifact(cfg, "metrics", FAMILY, "generate.json"), metrics)
+    atomic_write_json(artifact(cfg, "metrics", *out_parts(cfg), "generate.json"), metrics)
     return flat_metrics(metrics)
 
 
@@ -97,7 +111,7 @@ def _samples(
         model, normaliser, density, int(cfg.data.generate.n_samples), rng, bool(cfg.data.restore_norms)
     )
     frames = [environment_atoms(c, {"discarded_fraction": float(d)}) for c, d in zip(coords, discarded)]
-    path = write_frames(artifact(cfg, "results", FAMILY, "samples.extxyz"), frames)
+    path = write_frames(artifact(cfg, "results", *out_parts(cfg), "samples.extxyz"), frames)
     return {"path": str(path), "n_samples": len(frames), "latent_density": density.kind}
 
 
@@ -123,14 +137,14 @@ def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser,
     grams = np.einsum("fad,fbd->fab", frames, frames)
     frame_validity = validity(frames, grams, discarded, cfg.data.evaluate)
     write_frames(
-        artifact(cfg, "results", FAMILY, "interpolation.extxyz"),
+        artifact(cfg, "results", *out_parts(cfg), "interpolation.extxyz"),
         [
             environment_atoms(f, {"frame": k, "discarded_fraction": float(d)})
             for k, (f, d) in enumerate(zip(frames, discarded))
         ],
     )
     strip_figure(
-        artifact(cfg, "plots", FAMILY, "interpolation.png"),
+        artifact(cfg, "plots", *out_parts(cfg), "interpolation.png"),
         frames,
         cutoff,
         f"latent interpolation: {cn[start]}-fold -> {cn[end]}-fold centre (x-y projection)",
@@ -199,7 +213,7 @@ def _inpainting(
             environment_atoms(np.vstack([kn, fi]), {"k_known": int(k), "infilled_rmsd_angstrom": float(r)})
             for kn, fi, r in zip(known[:10], filled["infilled"][:10], model_rmsd[:10])
         ]
-    write_frames(artifact(cfg, "results", FAMILY, "inpainting.extxyz"), examples)
+    write_frames(artifact(cfg, "results", *out_parts(cfg), "inpainting.extxyz"), examples)
     return results
 
 
@@ -239,6 +253,10 @@ def _model_infill(
     return {"infilled": filled["infilled"], "best_fit_angstrom4_median": filled["fit"]}
 
 
+VACANCY_METHODS = ("model", "tetrahedral_growth", "largest_hole")
+VACANCY_SCORES = ("rmsd_angstrom", "delta_energy_eV", "relaxed_delta_energy_eV", "relaxed_rmsd_angstrom")
+
+
 def _vacancy(
     cfg: DictConfig,
     model: MotifVAE,
@@ -247,7 +265,13 @@ def _vacancy(
     settings: InpaintSettings,
     rng: np.random.Generator,
 ) -> dict:
-    """Remove atoms of a held-out cell one at a time and put each back by inpainting its neighbours' environments."""
+    """Holes of ``vacancy.hole_atoms`` atoms (a site and its nearest neighbours) cut out of the held-out cell and
+    refilled by growth from the atoms around them (:func:`~matdisco.motifs.growth.refill`): from the VAE's
+    decoded environments (model), by tetrahedral completion, or into the largest hole. Scored before relaxation
+    (the headline: the relaxation washes the differences out) and after: RMSD of the refilled to the removed
+    atoms (Hungarian-matched), energy change with the cell's potential; model minus baseline per site with
+    95 % intervals from resampling sites."""
+    section = cfg.data.generate.vacancy
     test_cell = int(arrays[keys.CELL][split_rows(arrays, "test")][0])
     path = cells_dir(cfg) / str(arrays[keys.CELL_NAMES][test_cell])
     atoms = read_cell(path)
@@ -255,41 +279,56 @@ def _vacancy(
         str(atoms.info.get(keys.INFO_POTENTIAL, cfg.get("simulate", {}).get("potential", "edip")))
     )
     reference_energy = potential_energy(atoms, potential)
-    sites = rng.choice(len(atoms), size=min(int(cfg.data.generate.vacancy.n_sites), len(atoms)), replace=False)
+    train_coords = arrays[keys.COORDS][split_rows(arrays, "train")]
+    proposers = {
+        "model": EnvironmentProposer(
+            decoded_environments(cfg, model, normaliser, train_coords, rng), int(cfg.data.cells.n_best)
+        ),
+        "tetrahedral_growth": TetrahedralProposer(settings.bond_length_angstrom),
+        "largest_hole": HoleProposer(),
+    }
+    growth = growth_settings(cfg, len(atoms))
+    sites = rng.choice(len(atoms), size=min(int(section.n_sites), len(atoms)), replace=False)
     rows, frames = [], []
-    for site in tqdm(sites, desc="vacancy refill"):
-        found = vacancy_candidates(
-            model,
-            normaliser,
-            atoms,
-            int(site),
-            float(cfg.data.evaluate.bond_cutoff_angstrom),
-            float(cfg.data.r_cut_angstrom),
-            settings,
-            rng,
-        )
-        baseline = found["centres"] + baseline_mean(found["known"], 1, settings.radius_angstrom)[:, 0]
-        row = {"site": int(site), "n_bonded": len(found["centres"])}
-        for name, candidates in (("model", found["model"]), ("mean_baseline", baseline)):
-            position = consensus_position(candidates, atoms)
-            refilled = found["vacancy"].copy()
-            refilled.append("Si")
-            refilled.positions[-1] = position
+    for site in tqdm(sites, desc="hole refill"):
+        removed = nearest_atoms(atoms, int(site), int(section.hole_atoms))
+        row = {"site": int(site)}
+        for name, proposer in proposers.items():
+            refilled = refill(atoms, removed, proposer, growth, rng)
+            placed = refilled.positions[len(atoms) - len(removed) :]
             relaxed, relaxed_energy = relax(refilled, potential)
-            row[f"{name}_displacement_angstrom"] = mic_distance(position, atoms.positions[site], atoms)
+            truth = atoms.positions[removed]
+            row[f"{name}_rmsd_angstrom"] = mic_matched_rmsd(placed, truth, atoms)
             row[f"{name}_delta_energy_eV"] = potential_energy(refilled, potential) - reference_energy
             row[f"{name}_relaxed_delta_energy_eV"] = relaxed_energy - reference_energy
-            row[f"{name}_relaxed_displacement_angstrom"] = mic_distance(
-                relaxed.positions[-1], atoms.positions[site], atoms
+            row[f"{name}_relaxed_rmsd_angstrom"] = mic_matched_rmsd(
+                relaxed.positions[len(atoms) - len(removed) :], truth, atoms
             )
             if name == "model":
-                refilled.info.update({"site": int(site), "displacement_angstrom": row["model_displacement_angstrom"]})
+                refilled.info.update({"site": int(site), "hole_atoms": len(removed)})
                 frames.append(refilled)
         rows.append(row)
-    write_frames(artifact(cfg, "results", FAMILY, "vacancy.extxyz"), frames)
-    summary = {
-        f"{key}_median": float(np.median([row[key] for row in rows]))
-        for key in rows[0]
-        if key not in ("site", "n_bonded")
+    write_frames(artifact(cfg, "results", *out_parts(cfg), "vacancy.extxyz"), frames)
+    return {
+        "cell": path.name,
+        "potential": potential,
+        "n_sites": len(rows),
+        "hole_atoms": int(section.hole_atoms),
+        **_vacancy_summary(rows, int(cfg.data.evaluate.n_bootstrap), np.random.default_rng(int(cfg.seed))),
+        "sites": rows,
     }
-    return {"cell": path.name, "potential": potential, "n_sites": len(rows), **summary, "sites": rows}
+
+
+def _vacancy_summary(rows: list[dict], n_resamples: int, rng: np.random.Generator) -> dict:
+    """Median over sites of every score and method, and the model-minus-baseline mean per score with a 95 %
+    interval from resampling sites."""
+    summary = {
+        f"{name}_{score}_median": float(np.median([row[f"{name}_{score}"] for row in rows]))
+        for name in VACANCY_METHODS
+        for score in VACANCY_SCORES
+    }
+    for baseline in VACANCY_METHODS[1:]:
+        for score in VACANCY_SCORES:
+            paired = np.array([row[f"model_{score}"] - row[f"{baseline}_{score}"] for row in rows])
+            summary[f"model_minus_{baseline}_{score}"] = cell_interval(paired, n_resamples, rng)
+    return summary

@@ -10,7 +10,8 @@ start skips liquid time that the quench does not need) to ``final_temperature_K`
 ``hot_anneal_temperature_K`` for ``hot_anneal_time_ps`` and cooled to the final temperature at the
 quench rate, before the minimisation (which uses the anneal potential). Measured on a 512-atom EDIP
 cell quenched at 1 K/ps: 7.0 % five-fold, bond-angle sd 13.8 deg; after a 200 ps Vink-SW anneal at
-700 K: 3.5 % defects, 10.5 deg (Vink-SW quenched from the melt at 1 or 5 K/ps crystallises instead). Optionally the minimised
+700 K, the 8 committed cells (``metrics/motifs/structure.json``): 4.4 +- 0.6 % defects, bond-angle sd
+11.1 +- 0.2 deg (Vink-SW quenched from the melt at 1 or 5 K/ps crystallises instead). Optionally the minimised
 cell is relaxed once more with the DFT-trained SNAP of Zuo et al. (J. Phys. Chem. A 124, 731, 2020).
 """
 

@@ -151,4 +151,12 @@ def load_trained(cfg: DictConfig) -> tuple[MotifVAE, GramNormaliser]:
     if not path.is_file():
         raise InputError("model checkpoint does not exist", str(path), "the output of the train step")
     model, _ = load_module(path)
-    return model, GramNormaliser.from_dict(model.hparams.normaliser)
+    normaliser = GramNormaliser.from_dict(model.hparams.normaliser)
+    if normaliser.n_neighbours != int(cfg.data.n_neighbours):
+        raise InputError(
+            f"model was trained on {normaliser.n_neighbours} neighbours, but data.n_neighbours is "
+            f"{cfg.data.n_neighbours}",
+            str(path),
+            "a model trained on environments of the same data settings (run the train step with them first)",
+        )
+    return model, normaliser

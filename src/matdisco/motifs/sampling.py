@@ -13,11 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from ase import Atoms
-from ase.geometry import find_mic
 
 from matdisco.core.errors import ConfigError
 from matdisco.motifs.baselines import tetrahedral_baseline
-from matdisco.motifs.environments import GramNormaliser, environments, gram_full, gram_upper, upper_indices
+from matdisco.motifs.environments import GramNormaliser, gram_full, gram_upper, upper_indices
 from matdisco.motifs.geometry import align, coordinates_from_gram, hungarian_match, matched_rmsd, procrustes, rmsd
 from matdisco.motifs.models import MotifVAE
 
@@ -243,13 +242,40 @@ def conditional_mean_infill(
 
     known (B, k, 3) in Angstrom; candidates (S, n, 3), e.g. decoded latent draws (the VAE's density
     conditioned on the known atoms by selection) or training environments (a nearest-neighbour
-    baseline). Fit of candidate s to environment b = least squared mismatch (Angstrom^4) of the k x k
-    Gram of the known atoms with the Gram block of k candidate atoms, over every ordered choice of
-    those k labels (O(3)- and label-free). Of the ``n_best`` best candidates, each is aligned (O(3)
+    baseline). Fit: :func:`best_fitting`. Of the ``n_best`` best candidates, each is aligned (O(3)
     Procrustes) on its chosen atoms to ``known``; its other n - k atoms, matched (Hungarian) to those
     of the best candidate, are averaged. Returns ``infilled`` (B, n-k, 3) and ``fit`` (B,) of the best.
     """
-    n_env, n_known = known.shape[:2]
+    fits, top, chosen = best_fitting(known, candidates, n_best, chunk_size)
+    rest = _aligned_rest(known, candidates, top, chosen)
+    for b in range(len(known)):
+        for j in range(1, n_best):
+            rest[b, j] = rest[b, j][hungarian_match(rest[b, j], rest[b, 0])]
+    return {"infilled": rest.mean(axis=1), "fit": fits[np.arange(len(known)), top[:, 0]]}
+
+
+def conditional_sample_infill(
+    known: np.ndarray,
+    candidates: np.ndarray,
+    n_best: int,
+    rng: np.random.Generator,
+    blocks: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Missing atoms (B, n-k, 3) of one of the ``n_best`` best-fitting candidates (:func:`best_fitting`), drawn
+    uniformly per environment and aligned on its chosen atoms to ``known`` (B, k, 3): a draw from the
+    candidates' density conditioned on the known atoms by selection, where the conditional mean averages.
+    ``blocks``: :func:`candidate_blocks` of ``candidates`` for k, when the caller keeps them."""
+    _, top, chosen = best_fitting(known, candidates, n_best, blocks=blocks)
+    pick = rng.integers(top.shape[1], size=len(known))[:, None]
+    rest = _aligned_rest(
+        known, candidates, np.take_along_axis(top, pick, axis=1), np.take_along_axis(chosen, pick[..., None], axis=1)
+    )
+    return rest[:, 0]
+
+
+def candidate_blocks(candidates: np.ndarray, n_known: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered choice of ``n_known`` of the n labels (A, k) and the k x k Gram blocks of the candidates
+    (S, n, 3) at those labels, flattened (S, A, k * k), Angstrom^2."""
     n = candidates.shape[1]
     if n_label_choices(n, n_known) > MAX_ASSIGNMENTS:
         raise ConfigError(
@@ -258,24 +284,45 @@ def conditional_mean_infill(
         )
     choices = np.array(list(itertools.permutations(range(n), n_known)), dtype=np.int64)  # (A, k)
     gram = np.einsum("sad,sbd->sab", candidates, candidates)
-    blocks = gram[:, choices[:, :, None], choices[:, None, :]].reshape(len(candidates), len(choices), -1)
+    return choices, gram[:, choices[:, :, None], choices[:, None, :]].reshape(len(candidates), len(choices), -1)
+
+
+def best_fitting(
+    known: np.ndarray,
+    candidates: np.ndarray,
+    n_best: int,
+    chunk_size: int = 16,
+    blocks: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The candidates (S, n, 3) whose atoms fit known (B, k, 3) best, O(3)- and label-free.
+
+    Fit of candidate s to environment b = least squared mismatch (Angstrom^4) of the k x k Gram of the
+    known atoms with the Gram block of k candidate atoms, over every ordered choice of those k labels
+    (``blocks``: :func:`candidate_blocks`, computed here when None). Returns fits (B, S), the ``n_best``
+    best candidates per environment (B, n_best) and their chosen labels (B, n_best, k), in the order of
+    the known atoms.
+    """
+    n_env, n_known = known.shape[:2]
+    choices, grams = blocks if blocks is not None else candidate_blocks(candidates, n_known)
     target = np.einsum("bad,bcd->bac", known, known).reshape(n_env, 1, 1, -1)
     fits, best_choice = np.empty((n_env, len(candidates))), np.empty((n_env, len(candidates)), dtype=np.int64)
     for start in range(0, n_env, chunk_size):
-        mismatch = np.sum((blocks[None] - target[start : start + chunk_size]) ** 2, axis=-1)  # (b, S, A)
+        mismatch = np.sum((grams[None] - target[start : start + chunk_size]) ** 2, axis=-1)  # (b, S, A)
         best_choice[start : start + chunk_size] = mismatch.argmin(axis=2)
         fits[start : start + chunk_size] = mismatch.min(axis=2)
     top = np.argsort(fits, axis=1)[:, :n_best]  # (B, n_best)
-    chosen = choices[np.take_along_axis(best_choice, top, axis=1)]  # (B, n_best, k)
-    others = np.stack([_missing_labels(c, n) for c in chosen])  # (B, n_best, n-k)
-    picked = candidates[top]  # (B, n_best, n, 3)
+    return fits, top, choices[np.take_along_axis(best_choice, top, axis=1)]
+
+
+def _aligned_rest(known: np.ndarray, candidates: np.ndarray, top: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """The atoms (B, m, n-k, 3) of candidates ``top`` (B, m) other than their ``chosen`` labels (B, m, k), each
+    candidate aligned (O(3) Procrustes) on its chosen atoms to ``known`` (B, k, 3)."""
+    n = candidates.shape[1]
+    others = np.stack([_missing_labels(c, n) for c in chosen])  # (B, m, n-k)
+    picked = candidates[top]  # (B, m, n, 3)
     fitted = np.take_along_axis(picked, chosen[..., None], axis=2)
     rest = np.take_along_axis(picked, others[..., None], axis=2)
-    rest = rest @ procrustes(fitted, np.broadcast_to(known[:, None], fitted.shape), proper=False)
-    for b in range(n_env):
-        for j in range(1, n_best):
-            rest[b, j] = rest[b, j][hungarian_match(rest[b, j], rest[b, 0])]
-    return {"infilled": rest.mean(axis=1), "fit": fits[np.arange(n_env), top[:, 0]]}
+    return rest @ procrustes(fitted, np.broadcast_to(known[:, None], fitted.shape), proper=False)
 
 
 def _missing_labels(known_labels: np.ndarray, n: int) -> np.ndarray:
@@ -350,55 +397,3 @@ def environment_atoms(coords: np.ndarray, info: dict | None = None) -> Atoms:
     atoms = Atoms("Si" * (len(coords) + 1), positions=np.vstack([np.zeros(3), coords]), pbc=False)
     atoms.info.update(info or {})
     return atoms
-
-
-def vacancy_candidates(
-    model: MotifVAE,
-    normaliser: GramNormaliser,
-    atoms: Atoms,
-    site: int,
-    bond_cutoff_angstrom: float,
-    r_cut_angstrom: float,
-    settings: InpaintSettings,
-    rng: np.random.Generator,
-) -> dict:
-    """Remove atom ``site`` and predict its position from each bonded neighbour's environment.
-
-    For every atom j bonded to ``site`` (within ``bond_cutoff_angstrom``), the n-1 nearest atoms of
-    j in the vacancy cell are j's original environment without ``site``; inpainting its one missing
-    atom gives a candidate r_j + x. Returns ``vacancy`` (the cell without ``site``), ``centres``
-    (m, 3) positions of the bonded neighbours, ``known`` (m, n-1, 3) their environments and
-    ``model`` (m, 3) the candidates, in Angstrom in the cell frame.
-    """
-    n = normaliser.n_neighbours
-    bonded = _bonded_neighbours(atoms, site, bond_cutoff_angstrom)
-    vacancy = atoms.copy()
-    del vacancy[site]
-    rows = bonded - (bonded > site)
-    coords, counts = environments(vacancy, r_cut_angstrom, n - 1)
-    if np.any(counts[rows] < n - 1):
-        raise ValueError(f"a neighbour of atom {site} has fewer than {n - 1} atoms within {r_cut_angstrom} A")
-    result = inpaint(model, normaliser, coords[rows], settings, rng)
-    centres = vacancy.positions[rows]
-    return {"vacancy": vacancy, "centres": centres, "known": coords[rows], "model": centres + result["infilled"][:, 0]}
-
-
-def _bonded_neighbours(atoms: Atoms, site: int, bond_cutoff_angstrom: float) -> np.ndarray:
-    """Indices of the atoms within ``bond_cutoff_angstrom`` of atom ``site`` (minimum image)."""
-    vectors, distances = find_mic(atoms.positions - atoms.positions[site], atoms.cell, pbc=True)
-    bonded = np.flatnonzero((distances < bond_cutoff_angstrom) & (np.arange(len(atoms)) != site))
-    if len(bonded) == 0:
-        raise ValueError(f"atom {site} has no neighbour within {bond_cutoff_angstrom} A")
-    return bonded
-
-
-def consensus_position(candidates: np.ndarray, atoms: Atoms) -> np.ndarray:
-    """Mean of candidate positions (m, 3) under the minimum-image convention of ``atoms``' cell, (3,)."""
-    offsets, _ = find_mic(candidates - candidates[0], atoms.cell, pbc=True)
-    return candidates[0] + offsets.mean(axis=0)
-
-
-def mic_distance(a: np.ndarray, b: np.ndarray, atoms: Atoms) -> float:
-    """Minimum-image distance between two points (3,) in the cell of ``atoms``, Angstrom."""
-    _, distance = find_mic((a - b)[None], atoms.cell, pbc=True)
-    return float(distance[0])

@@ -87,6 +87,49 @@ def bond_angles(atoms: Atoms, bond_cutoff_angstrom: float) -> np.ndarray:
     return np.concatenate(angles) if angles else np.empty(0)
 
 
+def fraction_all_staggered(atoms: Atoms, bond_cutoff_angstrom: float, tolerance_deg: float = 25.0) -> float:
+    """Share of atoms whose four bonds all lead to 4-fold atoms in the staggered conformation, the
+    local order of diamond (every atom of a diamond crystal; a crystallite shows up as a cluster of them).
+
+    A bond i-j is staggered when each of the 3 x 3 torsion angles between the other bonds of i and
+    of j, seen along the bond, lies within ``tolerance_deg`` of 60, 180 or 300 degrees (eclipsed
+    bonds sit at 0, 120, 240). With 25 degrees the committed slow-quench cells hold 0.2-1.2 %.
+    """
+    i, j, vectors = pairs(atoms, bond_cutoff_angstrom)
+    order = np.argsort(i, kind="stable")
+    i, j, vectors = i[order], j[order], vectors[order]
+    starts = np.searchsorted(i, np.arange(len(atoms) + 1))
+    four = (starts[1:] - starts[:-1]) == 4
+    staggered = np.zeros(len(atoms), dtype=bool)
+    for atom in np.flatnonzero(four):
+        bonds = range(starts[atom], starts[atom + 1])
+        staggered[atom] = all(
+            four[j[b]] and _bond_staggered(vectors[b], vectors, starts, atom, j[b], tolerance_deg) for b in bonds
+        )
+    return float(staggered.mean())
+
+
+def _bond_staggered(
+    axis: np.ndarray, vectors: np.ndarray, starts: np.ndarray, a: int, b: int, tolerance_deg: float
+) -> bool:
+    """Whether bond a -> b (vector ``axis``) is staggered (see :func:`fraction_all_staggered`); ``vectors`` are the
+    bond vectors sorted by centre atom, ``starts`` the first row of each atom."""
+    unit = axis / np.linalg.norm(axis)
+    near = vectors[starts[a] : starts[a + 1]]
+    far = vectors[starts[b] : starts[b + 1]]
+    near = near[np.linalg.norm(near - axis, axis=1) > 1e-3]  # the other bonds of a
+    far = far[np.linalg.norm(far + axis, axis=1) > 1e-3]  # the other bonds of b
+    reference = np.cross(unit, [1.0, 0.0, 0.0] if abs(unit[0]) < 0.9 else [0.0, 1.0, 0.0])
+    reference /= np.linalg.norm(reference)
+    other = np.cross(unit, reference)
+
+    def phase(v: np.ndarray) -> np.ndarray:
+        return np.degrees(np.arctan2(v @ other, v @ reference))
+
+    torsion = np.mod(phase(far)[None, :] - phase(near)[:, None], 120.0)
+    return bool(np.all(np.abs(torsion - 60.0) <= tolerance_deg))
+
+
 def rdf(atoms: Atoms, r_max_angstrom: float, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
     """Radial distribution function g(r): bin centres (n_bins,) in Angstrom and g (n_bins,)."""
     _, _, vectors = pairs(atoms, r_max_angstrom)

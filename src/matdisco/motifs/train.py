@@ -14,7 +14,15 @@ from matdisco.core.io import atomic_write_json
 from matdisco.core.provenance import run_metadata
 from matdisco.core.training import fit, save_module
 from matdisco.motifs import keys
-from matdisco.motifs.data import FAMILY, GramDataModule, environments_path, load_environments, model_path, split_rows
+from matdisco.motifs.data import (
+    FAMILY,
+    GramDataModule,
+    environments_path,
+    load_environments,
+    model_path,
+    out_parts,
+    split_rows,
+)
 from matdisco.motifs.environments import GramNormaliser
 from matdisco.motifs.models import build_module
 
@@ -34,14 +42,14 @@ def train(cfg: DictConfig) -> dict:
         cfg,
         module,
         datamodule,
-        artifact(cfg, "logs", FAMILY),
+        artifact(cfg, "logs", *out_parts(cfg)),
         "motifs_vae",
         run_metadata(cfg, [environments_path(cfg)]),
         group=FAMILY,
     )
     train_time_s = time.perf_counter() - start
     save_module(model_path(cfg), module)
-    atomic_write_json(artifact(cfg, "models", FAMILY, "normaliser.json"), normaliser.to_dict())
+    atomic_write_json(artifact(cfg, "models", *out_parts(cfg), "normaliser.json"), normaliser.to_dict())
     metrics = {
         "train_time_s": train_time_s,
         "epochs": int(module.current_epoch),
@@ -49,5 +57,5 @@ def train(cfg: DictConfig) -> dict:
         "n_parameters": int(sum(p.numel() for p in module.parameters())),
         **final,
     }
-    atomic_write_json(artifact(cfg, "metrics", FAMILY, "train.json"), metrics)
+    atomic_write_json(artifact(cfg, "metrics", *out_parts(cfg), "train.json"), metrics)
     return {"model": str(model_path(cfg)), "objective": final.get("val/loss"), **metrics}

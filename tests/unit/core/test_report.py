@@ -304,6 +304,7 @@ def motifs_generate_metrics() -> dict:
                     ("random_baseline", 1.5),
                     ("mean_baseline", 1.0),
                     ("tetrahedral_baseline", 0.5),
+                    ("nearest_training_baseline", 0.3),
                 )
             },
             "fraction_model_beats_random": 0.9,
@@ -327,14 +328,20 @@ def motifs_generate_metrics() -> dict:
             "cell": "cell_007.extxyz",
             "potential": "edip",
             "n_sites": 4,
-            "model_displacement_angstrom_median": 0.21,
+            "hole_atoms": 5,
+            "model_rmsd_angstrom_median": 0.21,
             "model_delta_energy_eV_median": 0.52,
             "model_relaxed_delta_energy_eV_median": 0.03,
-            "model_relaxed_displacement_angstrom_median": 0.11,
-            "mean_baseline_displacement_angstrom_median": 0.97,
-            "mean_baseline_delta_energy_eV_median": 3.4,
-            "mean_baseline_relaxed_delta_energy_eV_median": 0.4,
-            "mean_baseline_relaxed_displacement_angstrom_median": 0.8,
+            "model_relaxed_rmsd_angstrom_median": 0.11,
+            "tetrahedral_growth_rmsd_angstrom_median": 0.31,
+            "tetrahedral_growth_delta_energy_eV_median": 0.62,
+            "tetrahedral_growth_relaxed_delta_energy_eV_median": 0.04,
+            "tetrahedral_growth_relaxed_rmsd_angstrom_median": 0.12,
+            "largest_hole_rmsd_angstrom_median": 0.97,
+            "largest_hole_delta_energy_eV_median": 3.4,
+            "largest_hole_relaxed_delta_energy_eV_median": 0.4,
+            "largest_hole_relaxed_rmsd_angstrom_median": 0.8,
+            "model_minus_largest_hole_rmsd_angstrom": {"mean": -0.76, "ci_low": -0.9, "ci_high": -0.6},
             "sites": [],
         },
     }
@@ -483,14 +490,22 @@ def test_motifs_model_sits_next_to_its_baselines(repo, written):
         for prefix in groups:
             cells = "".join(
                 f"<td>{entry[name][f'{prefix}rmsd_angstrom_median']:.3f}</td>"
-                for name in ("model", "tetrahedral_baseline", "random_baseline", "mean_baseline")
+                for name in (
+                    "model",
+                    "nearest_training_baseline",
+                    "tetrahedral_baseline",
+                    "random_baseline",
+                    "mean_baseline",
+                )
             )
             scored = f"{entry['model'][f'{prefix}n_atoms']} atoms" if prefix else "10 environments"
             assert re.search(rf"<tr><td>{k}</td><td>[^<]+</td><td>{scored}</td>{cells}<td>(90.0 %)?</td></tr>", motifs)
     assert motifs.count("<td>second shell</td>") == 1  # k = 2, 3: only bonded atoms missing, no group rows
     assert "<td>12.5 %</td>" in motifs and "<td>0.123</td>" in motifs  # interpolation: invalid frames, largest step
     assert "<tr><td>model</td><td>0.210</td><td>0.520</td>" in motifs
-    assert "<tr><td>mean_baseline</td><td>0.970</td><td>3.400</td>" in motifs
+    assert "<tr><td>largest_hole</td><td>0.970</td><td>3.400</td>" in motifs
+    assert "<tr><td>tetrahedral_growth</td><td>0.310</td><td>0.620</td>" in motifs
+    assert "<td>model - largest_hole</td><td>-0.760 [-0.900, -0.600]</td>" in motifs
 
 
 def test_published_figures_sit_next_to_ours(repo, written):
