@@ -23,6 +23,7 @@ MODEL_DATA = {
     "hubbard_u": "hubbard",
     "hubbard_v": "hubbard",
     "motifs_vae": "motifs",
+    "motifs_vae_talk": "motifs_talk",
 }
 # The pipeline's epochs and patience before the move into conf/schedule/ (model.training.* won then).
 PIPELINE_SCHEDULE = {
@@ -31,6 +32,7 @@ PIPELINE_SCHEDULE = {
     "hubbard_u": (200, 40),
     "hubbard_v": (200, 40),
     "motifs_vae": (300, 60),
+    "motifs_vae_talk": (300, 60),
 }
 
 
