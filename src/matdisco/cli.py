@@ -73,7 +73,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """Print sigma, ln sigma, the ensemble spread and every verdict of the named ionic-liquid pairs."""
+    """Print sigma with its calibrated interval, what the data hold of the salt and every verdict of the named pairs."""
     from matdisco.core.errors import InputError
     from matdisco.ionic.generate import predict_pairs
     from matdisco.ionic.screening import predictions_text
@@ -91,7 +91,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         raise InputError("no pair to predict", expected="--cation SMILES --anion SMILES, or --pairs FILE.csv")
     table, inputs = predict_pairs(compose(["data=ionic", *args.overrides]), requested)
-    print(predictions_text(table, len(inputs.ensemble.members), inputs.rules))
+    print(predictions_text(table, inputs.screener, inputs.rules))
     return 0
 
 

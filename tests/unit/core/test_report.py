@@ -158,9 +158,8 @@ def ionic_screening_summary() -> dict:
     return {
         "model": "ionic_gnn",
         "temperature_K": 298.15,
-        "n_members": 5,
+        "model_description": "ionic_gnn (ensemble of 5 member(s)), fitted on the 193 training ILs of the default split",
         "melting_cv": melting_cv,
-        "ensemble_note": "",
         "n_temperatures": 1,
         **verdict_counts(table, 298.15),
         "top_pair": "EMIM + DCA",
