@@ -102,6 +102,12 @@ def blend_predictions(predictions: pd.DataFrame, blends) -> list[pd.DataFrame]:
     member has none. The spread column is 0 (calibration gives the intervals)."""
     frames = []
     for name, members in (blends or {}).items():
+        missing = sorted(set(members) - set(predictions[keys.MODEL]))
+        if missing:
+            raise ConfigError(
+                f"data.evaluate.blends.{name}: {missing} not among the evaluated predictors "
+                "(data.evaluate.baselines and models)"
+            )
         rows = predictions[predictions[keys.MODEL].isin(list(members))]
         mean = rows.groupby([*POINT_KEY], sort=False)[keys.PRED_LN_SIGMA].agg(
             lambda values: values.mean() if values.notna().sum() == len(members) else np.nan

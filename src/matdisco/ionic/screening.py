@@ -452,7 +452,7 @@ def model_line(screener: Screener) -> str:
     """What the screening model is and what its stated intervals mean."""
     if screener.half_width_ln is None:
         interval = (
-            "no calibrated intervals (run ionic_evaluate): intervals are not stated and no pair is judged confident."
+            "No calibrated intervals (run ionic_evaluate): intervals are not stated and no pair is judged confident."
         )
     else:
         widths = ", ".join(f"{label} {width:.2f}" for label, width in screener.half_width_ln.items())

@@ -94,3 +94,12 @@ def test_blend_is_the_mean_of_its_members_point_by_point():
     (blend,) = blend_predictions(predictions, {"mean": ["gbm", "gnn"]})
     assert blend[keys.PRED_LN_SIGMA].tolist()[0] == 1.0 and np.isnan(blend[keys.PRED_LN_SIGMA].tolist()[1])
     assert blend[POINT_KEY].equals(base[POINT_KEY]) and set(blend[keys.MODEL]) == {"mean"}
+
+
+def test_a_blend_of_a_predictor_not_evaluated_is_refused_with_its_key():
+    from matdisco.core.errors import ConfigError
+    from matdisco.ionic.evaluate import blend_predictions
+
+    predictions = pd.DataFrame({keys.MODEL: ["gbm"], keys.PRED_LN_SIGMA: [0.0]})
+    with pytest.raises(ConfigError, match=r"data.evaluate.blends.mean: \['gnn'\] not among the evaluated"):
+        blend_predictions(predictions, {"mean": ["gbm", "gnn"]})

@@ -37,7 +37,7 @@ def test_generate_writes_verdicts_top20_and_counts(make_cfg, tiny_ionic, tmp_pat
     assert summary["n_passing_all"] == metrics["n_passing_all"]
     top = (tmp_path / "results" / "ionic" / "screening_top20.md").read_text()
     assert (
-        "no calibrated intervals (run ionic_evaluate)" in top
+        "No calibrated intervals (run ionic_evaluate)" in top
         and "RMSE" in top
         and "| verdict | meaning | pass | fail |" in top
     )
