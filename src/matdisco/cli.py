@@ -73,7 +73,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """Print sigma, ln sigma, the ensemble spread and every verdict of the named ionic-liquid pairs."""
+    """Print sigma with its calibrated interval, what the data hold of the salt and every verdict of the named pairs."""
     from matdisco.core.errors import InputError
     from matdisco.ionic.generate import predict_pairs
     from matdisco.ionic.screening import predictions_text
@@ -97,11 +97,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
         )
     table, inputs = predict_pairs(compose(["data=ionic", *args.overrides]), requested)
     if out is None:
-        print(predictions_text(table, len(inputs.ensemble.members), inputs.rules))
+        print(predictions_text(table, inputs.screener, inputs.rules))
         return 0
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False)
-    print(f"wrote {len(table)} rows to {out} ({len(inputs.ensemble.members)} ensemble member(s))")
+    print(f"wrote {len(table)} rows to {out} ({inputs.screener.description})")
     return 0
 
 

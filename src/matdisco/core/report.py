@@ -225,7 +225,15 @@ def flatten(data: object, prefix: str = "") -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------- study tables
 
-IONIC_PREDICTORS = ("temperature_only", "ion_identity", "ridge_additive", "walden_ridge", "ionic_additive", "ionic_gnn")
+IONIC_PREDICTORS = (
+    "temperature_only",
+    "ion_identity",
+    "ridge_additive",
+    "walden_ridge",
+    "gbm_descriptors",
+    "ionic_additive",
+    "ionic_gnn",
+)
 """Predictors expected in ``metrics/ionic/evaluate.json`` (conf/data/ionic.yaml evaluate.baselines + models),
 listed as not computed when the file lacks them."""
 IONIC_SCORES = {
@@ -247,8 +255,45 @@ def ionic_tables(metrics: dict) -> list[Table]:
     return [
         _ionic_scores(evaluate),
         _ionic_differences(evaluate),
+        _ionic_calibration(evaluate),
         *_ionic_screening(metrics.get("metrics/ionic/screening.json")),
     ]
+
+
+def _ionic_calibration(evaluate: object) -> Table:
+    """One row per predictor: conformal half-widths per class and the held-out coverage of its intervals."""
+    calibration = dig(evaluate, ("calibration",)) or {}
+    level = dig(calibration, ("level",))
+    table = Table(
+        f"Calibrated {fmt(level, 'pct')} intervals: coverage on held-out ILs (value [95 % interval, ILs resampled])",
+        [
+            "predictor",
+            "half-width, both ions seen (ln)",
+            "half-width, an ion unseen (ln)",
+            "coverage, points",
+            "coverage, ILs",
+            "coverage, ILs with an unseen ion",
+        ],
+        note="Split-conformal over whole ILs (ionic/calibration.py): each fold's ILs judged with widths from the other "
+        "folds' out-of-fold errors; `matdisco predict ionic` states these intervals.",
+    )
+    for name, entry in calibration.items():
+        if not isinstance(entry, dict) or "half_width_ln" not in entry:
+            continue
+        coverage = dig(entry, ("coverage",))
+        table.rows.append(
+            [
+                name,
+                fmt(dig(entry, ("half_width_ln", "seen")), "f2"),
+                fmt(dig(entry, ("half_width_ln", "unseen_ion")), "f2"),
+                fmt_interval(dig(coverage, ("all", "points")), "pct"),
+                fmt_interval(dig(coverage, ("all", "ils")), "pct"),
+                fmt_interval(dig(coverage, ("unseen_ion", "ils")), "pct"),
+            ]
+        )
+    if not table.rows:
+        table.rows.append([NOT_COMPUTED] * len(table.header))
+    return table
 
 
 def _ionic_scores(evaluate: object) -> Table:
@@ -312,7 +357,7 @@ def _ionic_screening(screening: object) -> list[Table]:
         ["quantity", "value"],
         [
             ["ranking model", fmt(dig(screening, ("model",)), "text")],
-            ["ensemble members", fmt(dig(screening, ("n_members",)), "int")],
+            ["model, fitted on", fmt(dig(screening, ("model_description",)), "text")],
             ["temperature (K)", fmt(dig(screening, ("temperature_K",)), "f2")],
             ["candidate pairs", fmt(dig(screening, ("n_pairs",)), "int")],
             ["pairs passing every verdict (ranked)", fmt(dig(screening, ("n_passing_all",)), "int")],

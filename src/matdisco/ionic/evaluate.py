@@ -5,7 +5,9 @@ densities (salty-ilthermo ``density.csv``, for molar conductivity); fits the bas
 :mod:`matdisco.ionic.baselines` (and :mod:`matdisco.ionic.walden`, on ``viscosity.csv``) on each split's training ILs; scores everything with
 :mod:`matdisco.ionic.scoring`. Writes metrics/ionic/evaluate.json, plots/ionic/parity.png and
 oof_predictions.csv, results/ionic/per_il_errors.csv and results/ionic/model_comparison.md; the
-scores are also split by how many of each held-out IL's ions its fold trained on (``applicability``).
+scores are also split by how many of each held-out IL's ions its fold trained on (``applicability``),
+and every predictor gets conformal interval half-widths with their held-out coverage
+(``calibration``, :mod:`matdisco.ionic.calibration`; ``predict`` states these intervals).
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from matdisco.core.io import atomic_path, atomic_write_json, atomic_write_text
 from matdisco.core.plots import parity_plot
 from matdisco.ionic import keys
 from matdisco.ionic.baselines import BASELINES, ion_keys
+from matdisco.ionic.calibration import calibration_report, spread_coverage
 from matdisco.ionic.data import load_points, load_splits, model_dir, salt_graphs
 from matdisco.ionic.density import snapshot_density_lines
+from matdisco.ionic.descriptors import GBM, descriptor_gbm
 from matdisco.ionic.molar_volume import attach_ln_concentration, concentration_model
 from matdisco.ionic.prediction import Ensemble, predict_points
 from matdisco.ionic.scoring import (
     LN_LAMBDA_OFFSET,
+    POINT_KEY,
     ILScorer,
     applicability_summary,
     at_reference_temperature,
@@ -51,14 +56,17 @@ UMANA_2025 = {
 
 def baseline_predictors(cfg) -> dict:
     """Name -> predict function of every baseline in ``data.evaluate.baselines``
-    (``walden_ridge`` is built on the shipped viscosities)."""
+    (``walden_ridge`` is built on the shipped viscosities, ``gbm_descriptors`` on RDKit descriptors)."""
     names = list(cfg.data.evaluate.baselines)
-    unknown = sorted(set(names) - {*BASELINES, WALDEN})
+    known = {*BASELINES, WALDEN, GBM}
+    unknown = sorted(set(names) - known)
     if unknown:
-        raise ConfigError(f"data.evaluate.baselines: unknown {unknown} (known: {sorted({*BASELINES, WALDEN})})")
+        raise ConfigError(f"data.evaluate.baselines: unknown {unknown} (known: {sorted(known)})")
     functions = dict(BASELINES)
     if WALDEN in names:
         functions[WALDEN] = snapshot_walden_ridge(cfg)
+    if GBM in names:
+        functions[GBM] = descriptor_gbm(cfg)
     return {name: functions[name] for name in names}
 
 
@@ -84,7 +92,30 @@ def held_out_predictions(cfg, points: pd.DataFrame, graphs: dict, splits: dict) 
             frames.append(
                 predict_points(ensemble, test, graphs).assign(**{keys.MODEL: model_name, keys.FOLD: split_name})
             )
-    return pd.concat(frames, ignore_index=True)
+    predictions = pd.concat(frames, ignore_index=True)
+    return pd.concat([predictions, *blend_predictions(predictions, settings.blends)], ignore_index=True)
+
+
+def blend_predictions(predictions: pd.DataFrame, blends) -> list[pd.DataFrame]:
+    """Rows of every blend of ``data.evaluate.blends`` (name -> predictors): the unweighted mean of its
+    predictors' ln sigma on each point (fixed weights, nothing fitted on held-out ILs); NaN where any
+    member has none. The spread column is 0 (calibration gives the intervals)."""
+    frames = []
+    for name, members in (blends or {}).items():
+        missing = sorted(set(members) - set(predictions[keys.MODEL]))
+        if missing:
+            raise ConfigError(
+                f"data.evaluate.blends.{name}: {missing} not among the evaluated predictors "
+                "(data.evaluate.baselines and models)"
+            )
+        rows = predictions[predictions[keys.MODEL].isin(list(members))]
+        mean = rows.groupby([*POINT_KEY], sort=False)[keys.PRED_LN_SIGMA].agg(
+            lambda values: values.mean() if values.notna().sum() == len(members) else np.nan
+        )
+        first = rows[rows[keys.MODEL] == members[0]].drop(columns=[keys.PRED_LN_SIGMA])
+        blended = first.merge(mean.reset_index(), on=POINT_KEY, how="left", validate="one_to_one")
+        frames.append(blended.assign(**{keys.MODEL: name, keys.PRED_LN_SIGMA_STD: 0.0, keys.UNSEEN_TYPES: ""}))
+    return frames
 
 
 def _ion_keys_of_il(points: pd.DataFrame) -> dict[str, tuple[str, str]]:
@@ -113,7 +144,7 @@ def evaluate(cfg) -> dict:
     predictions = held_out_predictions(cfg, points, graphs, splits)
     scored = common_points(predictions)
     excluded = sorted(set(predictions[keys.SALT_NAME]) - set(scored[keys.SALT_NAME]))
-    predictors = list(settings.baselines) + list(settings.models)
+    predictors = list(settings.baselines) + list(settings.models) + list(settings.blends or {})
     wide = wide_out_of_fold(scored)
     reference = settings.across_ils
     at_reference = at_reference_temperature(wide, predictors, float(reference.temperature_K), float(reference.window_K))
@@ -154,6 +185,7 @@ def evaluate(cfg) -> dict:
             "n_resamples": int(settings.bootstrap.n_resamples),
             "n_ils_excluded_unseen_types": len(excluded),
         },
+        "calibration": _calibration(cfg, scored, wide, predictors, coverage),
         "molar_volume_model": volume_errors,
         "literature": UMANA_2025,
     }
@@ -163,6 +195,20 @@ def evaluate(cfg) -> dict:
         name: {"rmse_ln": values[name]["rmse_ln"]["value"], "r2_298": values[name]["r2_298"]["value"]}
         for name in predictors
     }
+
+
+def _calibration(cfg, scored: pd.DataFrame, wide: pd.DataFrame, predictors: list[str], coverage: pd.Series) -> dict:
+    """Conformal half-widths and their cross-conformal coverage for every predictor
+    (:mod:`matdisco.ionic.calibration`), and the coverage of each model's uncalibrated ensemble spread."""
+    settings = cfg.data.evaluate
+    level, n_resamples = float(settings.calibration.level), int(settings.bootstrap.n_resamples)
+    report = calibration_report(wide, predictors, coverage, level, n_resamples, int(cfg.seed))
+    oof = scored[scored[keys.FOLD] != "default"]
+    report["ensemble_spread"] = {
+        name: spread_coverage(oof[oof[keys.MODEL] == name], level, n_resamples, int(cfg.seed))
+        for name in settings.models
+    }
+    return report
 
 
 def _write_tables(cfg, scored: pd.DataFrame, report: dict, excluded: list[str]) -> None:
@@ -191,7 +237,7 @@ def _write_tables(cfg, scored: pd.DataFrame, report: dict, excluded: list[str]) 
     errors = per_il_errors(scored)
     with atomic_path(artifact(cfg, "results", "ionic", "per_il_errors.csv")) as tmp:
         errors.to_csv(tmp, index=False)
-    worst = errors[errors[keys.MODEL].isin(list(cfg.data.evaluate.models))]
+    worst = errors[errors[keys.MODEL].isin([*cfg.data.evaluate.models, *(cfg.data.evaluate.blends or {})])]
     atomic_write_text(
         artifact(cfg, "results", "ionic", "model_comparison.md"),
         comparison_markdown(report, excluded, worst, int(cfg.data.evaluate.worst_ils)),

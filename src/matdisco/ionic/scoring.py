@@ -27,6 +27,7 @@ from scipy.stats import rankdata
 
 from matdisco.core.metrics import regression_metrics, summarise_folds
 from matdisco.ionic import keys
+from matdisco.ionic.calibration import calibration_lines
 from matdisco.ionic.density import DensityLine, molar_mass_g_per_mol
 
 POINT_KEY = [keys.FOLD, keys.IL_ID, keys.TEMPERATURE_K, keys.SIGMA_S_PER_M, keys.PRESSURE_KPA]
@@ -358,6 +359,7 @@ def comparison_markdown(report: dict, excluded: list[str], worst: pd.DataFrame, 
             + f" | {entry['rmse_ln']['p_model_better']:.2f} | {entry['spearman_298']['p_model_better']:.2f} |"
         )
     lines += _applicability_lines(report["applicability"])
+    lines += calibration_lines(report["calibration"])
     umana = report["literature"]
     lines += [
         "",

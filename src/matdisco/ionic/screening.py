@@ -12,6 +12,7 @@ verdict: protic pairs carry :data:`matdisco.ionic.ions.PROTIC_CAVEAT`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import gcd
 
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from matdisco.ionic import keys
+from matdisco.ionic.calibration import calibration_class
 from matdisco.ionic.curation import canonical_smiles, formal_charge
 from matdisco.ionic.data import ion_graphs
 from matdisco.ionic.ions import PROTIC_CAVEAT, ion_key, is_protic
@@ -31,7 +33,7 @@ VERDICTS = {
     "likely_liquid": "liquid at the temperature: measured Tm < T, or predicted Tm + margin < T",
     "in_domain": "each ion backed by enough ILs and points of the data (no single-point ion)",
     "known_types": "no atom type unseen in training",
-    "confident": "ensemble spread of ln sigma at most the allowed one (no prediction fails)",
+    "confident": "calibrated interval (conformal over held-out ILs) at most the allowed half-width",
     "within_sigma_range": "predicted sigma not above the highest measured sigma near the temperature (no prediction fails)",
 }
 PASSES_ALL = "passes_all"
@@ -40,6 +42,47 @@ SINGLE_POINT_ION = "single_point_ion"
 TM_PRED_K, TM_PRED_STD_K, TM_MEASURED_K = "tm_pred_K", "tm_pred_std_K", "tm_measured_K"
 SIGMA_CAP_S_PER_M = "sigma_cap_S_per_m"
 PRED_SIGMA_CAPPED_S_PER_M = "pred_sigma_capped_S_per_m"
+TRAINING_IL = "training_il"  # bool: the salt is one of the ILs the model was fitted on (its prediction is a fit)
+IONS_SEEN = "n_ions_seen"  # int 0-2: ions of the pair among the model's training ILs
+HALF_WIDTH_LN = "half_width_ln"  # calibrated half-width of the stated interval of ln sigma (NaN: not calibrated)
+
+
+@dataclass
+class Screener:
+    """A screening model: its predictions, what it was fitted on and its calibrated interval widths.
+
+    ``predict(pairs, temperatures_K)`` returns one row per pair and temperature (``temperatures_K`` None:
+    one per row of ``pairs``, at its ``temperature_K``) with pred_ln_sigma, pred_ln_sigma_std,
+    pred_sigma_S_per_m and unseen_atom_types added (see :func:`screen`);
+    ``training_salt_keys`` / ``training_ion_keys``: salt and ion InChIKeys of its training ILs;
+    ``half_width_ln``: calibration class -> half-width (ln units) of the stated interval, with
+    ``level`` its coverage (:mod:`matdisco.ionic.calibration`), or None when not calibrated;
+    ``description``: what the model is, in words.
+    """
+
+    predict: Callable[[pd.DataFrame, list[float] | None], pd.DataFrame]
+    training_salt_keys: set[str]
+    training_ion_keys: set[str]
+    half_width_ln: dict[str, float] | None
+    level: float
+    description: str
+
+
+def training_columns(pairs: pd.DataFrame, screener: Screener) -> pd.DataFrame:
+    """``pairs`` with ``training_il`` (the salt is a training IL), ``n_ions_seen`` and the calibrated
+    ``half_width_ln`` of the pair's class (NaN without a calibration)."""
+    n_seen = sum(
+        pairs[column].map(lambda s: ion_key(s) in screener.training_ion_keys).astype(int)
+        for column in (keys.CATION_SMILES, keys.ANION_SMILES)
+    )
+    widths = screener.half_width_ln or {}
+    return pairs.assign(
+        **{
+            TRAINING_IL: pairs[keys.SALT_KEY].isin(screener.training_salt_keys),
+            IONS_SEEN: n_seen,
+            HALF_WIDTH_LN: pd.Series(calibration_class(n_seen), index=pairs.index).map(widths).astype(float),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -48,7 +91,7 @@ class VerdictRules:
 
     min_ils_per_ion: int  # in_domain: ILs of the data holding the ion
     min_points_per_ion: int  # in_domain: points of the data holding the ion
-    max_spread_ln: float  # confident: ensemble std of ln sigma
+    max_half_width_ln: float  # confident: half-width of the calibrated interval of ln sigma
     sigma_range_window_K: float  # within_sigma_range: measured points this close to T set the cap
     liquid_margin_K: float  # likely_liquid: predicted Tm + this < T
 
@@ -233,7 +276,7 @@ def temperature_verdicts(table: pd.DataFrame, points: pd.DataFrame, rules: Verdi
         **{
             "likely_liquid": liquid.astype(bool),
             "known_types": table[keys.UNSEEN_TYPES] == "",
-            "confident": table[keys.PRED_LN_SIGMA_STD] <= rules.max_spread_ln,
+            "confident": table[HALF_WIDTH_LN].fillna(np.inf) <= rules.max_half_width_ln,
             "within_sigma_range": table[keys.PRED_SIGMA_S_PER_M] <= cap,
             SIGMA_CAP_S_PER_M: cap,
             PRED_SIGMA_CAPPED_S_PER_M: np.minimum(table[keys.PRED_SIGMA_S_PER_M], cap),
@@ -242,22 +285,30 @@ def temperature_verdicts(table: pd.DataFrame, points: pd.DataFrame, rules: Verdi
     return out.assign(**{PASSES_ALL: out[list(VERDICTS)].all(axis=1)})
 
 
+def ensemble_predict(ensemble: Ensemble, scheme: str) -> Callable[[pd.DataFrame, list[float]], pd.DataFrame]:
+    """``predict(pairs, temperatures_K)`` of an ensemble: per-ion (A, B, C) sums, then :func:`screen`."""
+
+    def predict(pairs: pd.DataFrame, temperatures_K: list[float] | None) -> pd.DataFrame:
+        ions = sorted(set(pairs[keys.CATION_SMILES]) | set(pairs[keys.ANION_SMILES]))
+        ion_terms, ion_unseen = per_ion_terms(ensemble, ions, scheme)
+        return screen(ensemble, pairs, ion_terms, ion_unseen, temperatures_K)
+
+    return predict
+
+
 def assess(
     pairs: pd.DataFrame,
-    ensemble: Ensemble,
+    screener: Screener,
     points: pd.DataFrame,
     melting: MeltingModel,
     rules: VerdictRules,
-    scheme: str,
     temperatures_K: list[float] | None,
 ) -> pd.DataFrame:
     """Predictions and every verdict of ``pairs`` (from :func:`candidate_pairs` or :func:`pair_table`
     + :func:`identity_verdicts`) at every temperature; one row per pair and temperature (with
     ``temperatures_K`` None, one row per row of ``pairs``, at its ``temperature_K``)."""
-    ions = sorted(set(pairs[keys.CATION_SMILES]) | set(pairs[keys.ANION_SMILES]))
-    ion_terms, ion_unseen = per_ion_terms(ensemble, ions, scheme)
-    pairs = melting_columns(domain_verdict(pairs, points, rules), melting)
-    return temperature_verdicts(screen(ensemble, pairs, ion_terms, ion_unseen, temperatures_K), points, rules)
+    pairs = training_columns(melting_columns(domain_verdict(pairs, points, rules), melting), screener)
+    return temperature_verdicts(screener.predict(pairs, temperatures_K), points, rules)
 
 
 def rank(table: pd.DataFrame, temperature_K: float) -> pd.DataFrame:
@@ -326,7 +377,7 @@ def locate_references(
 
 def top_markdown(ranked: pd.DataFrame, counts: dict, references: list[dict], context: dict) -> str:
     """Markdown of the top pairs (all passing every verdict), the verdict rules and counts, and
-    the talk's reference pairs. ``context``: model, temperature_K, top_n, n_members, rules
+    the talk's reference pairs. ``context``: model, model_line (:func:`model_line`), temperature_K, top_n, rules
     (:class:`VerdictRules` as dict), melting_cv (:func:`matdisco.ionic.melting.cross_validate`)."""
     cv, rules = context["melting_cv"], context["rules"]
     verdict = cv["liquid_verdict"]
@@ -335,7 +386,7 @@ def top_markdown(ranked: pd.DataFrame, counts: dict, references: list[dict], con
         "",
         f"Only pairs passing every verdict are ranked: {counts['n_passing_all']} of {counts['n_pairs']} pairs.",
         "",
-        _members_line(context["n_members"]),
+        context["model_line"],
         "",
         f"Liquid at {context['temperature_K']} K: measured Tm (melting_point.csv) below it, else a ridge "
         f"melting-point model (RDKit descriptors + Morgan counts) with Tm_pred + {rules['liquid_margin_K']:g} K below it. "
@@ -345,10 +396,10 @@ def top_markdown(ranked: pd.DataFrame, counts: dict, references: list[dict], con
         f"recall {verdict['recall']:.2f} (base rate {verdict['n_liquid'] / cv['n_salts']:.2f}): a conservative filter.",
         "",
         f"Domain: each ion in at least {rules['min_ils_per_ion']} ILs and {rules['min_points_per_ion']} points of the data. "
-        f"Confident: ensemble std of ln sigma <= {rules['max_spread_ln']:g}. Sigma range: at most the highest measured sigma "
+        f"Confident: half-width of the calibrated interval of ln sigma <= {rules['max_half_width_ln']:g}. Sigma range: at most the highest measured sigma "
         f"within {rules['sigma_range_window_K']:g} K of the temperature ({ranked_cap(ranked):s}).",
         "",
-        "| rank | cation | anion | sigma (S/m) | ln sigma +- std | class | Tm (K) | cation ILs / points | anion ILs / points |",
+        "| rank | cation | anion | sigma (S/m) | ln sigma +- half-width | class | Tm (K) | cation ILs / points | anion ILs / points |",
         "|---:|---|---|---:|---|---|---|---|---|",
     ]
     for _, r in ranked.head(context["top_n"]).iterrows():
@@ -359,7 +410,7 @@ def top_markdown(ranked: pd.DataFrame, counts: dict, references: list[dict], con
         )
         lines.append(
             f"| {r['rank']} | {r[keys.CATION_NAME]} | {r[keys.ANION_NAME]} | {r[keys.PRED_SIGMA_S_PER_M]:.2f} | "
-            f"{r[keys.PRED_LN_SIGMA]:.2f} +- {r[keys.PRED_LN_SIGMA_STD]:.2f} | {'protic*' if r[PROTIC] else 'aprotic'} | {tm} | "
+            f"{r[keys.PRED_LN_SIGMA]:.2f} +- {r[HALF_WIDTH_LN]:.2f} | {'protic*' if r[PROTIC] else 'aprotic'} | {tm} | "
             f"{r['cation_n_ils']} / {r['cation_n_points']} | {r['anion_n_ils']} / {r['anion_n_points']} |"
         )
     lines += [
@@ -403,43 +454,22 @@ def ranked_cap(ranked: pd.DataFrame) -> str:
     return f"{ranked[SIGMA_CAP_S_PER_M].iloc[0]:.2f} S/m here" if len(ranked) else "no pair passes"
 
 
-def _members_line(n_members: int) -> str:
-    """How many members the spread comes from; says so when fewer than the five asked for."""
-    if n_members >= 5:
-        return f"Ensemble spread from {n_members} members."
-    return (
-        f"Ensemble spread from {n_members} member(s): fewer than the 5 asked for, so the spread understates the model "
-        f"uncertainty{' (with one member it is zero and the confidence verdict is void)' if n_members == 1 else ''}."
-    )
+def model_line(screener: Screener) -> str:
+    """What the screening model is and what its stated intervals mean."""
+    if screener.half_width_ln is None:
+        interval = (
+            "No calibrated intervals (run ionic_evaluate): intervals are not stated and no pair is judged confident."
+        )
+    else:
+        widths = ", ".join(f"{label} {width:.2f}" for label, width in screener.half_width_ln.items())
+        interval = (
+            f"Intervals: {screener.level:.0%} split-conformal over held-out ILs (half-width in ln sigma by class: {widths}; "
+            "seen = both ions among the model's training ILs)."
+        )
+    return f"Model: {screener.description}. {interval}"
 
 
-def nearest_measured(table: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with the measured point of the same salt (any resonance form) nearest to each row's
-    temperature: ``measured_temperature_K`` and ``measured_sigma_S_per_m`` (NaN for new salts); of
-    equally near points, the first in ``points``. One join, not one scan of ``points`` per row."""
-    measured = pd.DataFrame(
-        {
-            keys.SALT_KEY: salt_keys(points).to_numpy(),
-            "measured_temperature_K": points[keys.TEMPERATURE_K].to_numpy(),
-            "measured_sigma_S_per_m": points[keys.SIGMA_S_PER_M].to_numpy(),
-            "_point": np.arange(len(points)),
-        }
-    )
-    rows = pd.DataFrame(
-        {
-            "_row": np.arange(len(table)),
-            keys.SALT_KEY: table[keys.SALT_KEY].to_numpy(),
-            "_T": table[keys.TEMPERATURE_K].to_numpy(),
-        }
-    )
-    joined = rows.merge(measured, on=keys.SALT_KEY, how="inner")
-    joined["_dT"] = (joined["measured_temperature_K"] - joined["_T"]).abs()
-    nearest = joined.sort_values(["_row", "_dT", "_point"]).drop_duplicates("_row").set_index("_row")
-    at = np.arange(len(table))
-    return table.assign(
-        measured_temperature_K=nearest["measured_temperature_K"].reindex(at).to_numpy(),
-        measured_sigma_S_per_m=nearest["measured_sigma_S_per_m"].reindex(at).to_numpy(),
-    )
+MEASURED_WINDOW_K = 1.0  # measured points this close to the asked temperature are summarised
 
 
 DATA_TEMPERATURE_RANGE = "data_temperature_range_K"
@@ -458,43 +488,131 @@ def with_data_temperatures(table: pd.DataFrame, points: pd.DataFrame) -> pd.Data
     )
 
 
-def predictions_text(table: pd.DataFrame, n_members: int, rules: VerdictRules) -> str:
-    """Plain-text block per row of :func:`assess`: sigma (S/m), ln sigma +- ensemble std, the
-    melting point, the ions' support and every verdict (PASS / FAIL); protic rows get the caveat."""
-    blocks = [
-        f"{_members_line(n_members)}\nRules: liquid if measured Tm < T, else Tm_pred + {rules.liquid_margin_K:g} K < T; "
-        f"each ion in >= {rules.min_ils_per_ion} ILs and >= {rules.min_points_per_ion} points; ensemble std <= "
-        f"{rules.max_spread_ln:g} ln; sigma at most the highest measured within {rules.sigma_range_window_K:g} K of T."
-    ]
-    for _, r in table.iterrows():
-        tm = (
-            f"measured {r[TM_MEASURED_K]:.0f} K"
-            if pd.notna(r[TM_MEASURED_K])
-            else f"predicted {r[TM_PRED_K]:.0f} +- {r[TM_PRED_STD_K]:.0f} K"
+def nearest_measured(table: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with what the data hold of the same salt (any resonance form): ``measured_n_points``
+    (all its points), ``measured_n_near`` and ``measured_median_S_per_m``, ``measured_min_S_per_m``,
+    ``measured_max_S_per_m`` of its points within :data:`MEASURED_WINDOW_K` of each row's temperature,
+    and the nearest point (``measured_temperature_K``, ``measured_sigma_S_per_m``; NaN for new salts)."""
+    measured = points.assign(**{keys.SALT_KEY: salt_keys(points)})
+    by_salt = dict(tuple(measured.groupby(keys.SALT_KEY)))
+    columns = {
+        name: []
+        for name in (
+            "measured_n_points",
+            "measured_n_near",
+            "measured_median_S_per_m",
+            "measured_min_S_per_m",
+            "measured_max_S_per_m",
+            "measured_temperature_K",
+            "measured_sigma_S_per_m",
         )
+    }
+    for key, T in zip(table[keys.SALT_KEY], table[keys.TEMPERATURE_K]):
+        same = by_salt.get(key, measured.iloc[:0])
+        distance = (same[keys.TEMPERATURE_K] - T).abs()
+        near = same.loc[distance <= MEASURED_WINDOW_K, keys.SIGMA_S_PER_M]
+        nearest = same.iloc[distance.argmin()] if len(same) else None
+        columns["measured_n_points"].append(len(same))
+        columns["measured_n_near"].append(len(near))
+        columns["measured_median_S_per_m"].append(near.median() if len(near) else np.nan)
+        columns["measured_min_S_per_m"].append(near.min() if len(near) else np.nan)
+        columns["measured_max_S_per_m"].append(near.max() if len(near) else np.nan)
+        columns["measured_temperature_K"].append(nearest[keys.TEMPERATURE_K] if nearest is not None else np.nan)
+        columns["measured_sigma_S_per_m"].append(nearest[keys.SIGMA_S_PER_M] if nearest is not None else np.nan)
+    return table.assign(**columns)
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def prediction_line(r: pd.Series, level: float) -> str:
+    """The predicted sigma with its calibrated interval (or why there is none) and the ensemble spread."""
+    line = f"  predicted sigma {r[keys.PRED_SIGMA_S_PER_M]:.3g} S/m (ln sigma {r[keys.PRED_LN_SIGMA]:.2f})"
+    width = r[HALF_WIDTH_LN]
+    if np.isfinite(width):
+        low, high = np.exp(r[keys.PRED_LN_SIGMA] - width), np.exp(r[keys.PRED_LN_SIGMA] + width)
+        seen = "both ions seen" if r[IONS_SEEN] == 2 else f"{2 - r[IONS_SEEN]} ion(s) unseen"
+        line += f", {level:.0%} interval {low:.3g} to {high:.3g} S/m (ln +- {width:.2f}, {seen} in training)"
+    else:
+        line += ", no calibrated interval"
+    if r[keys.PRED_LN_SIGMA_STD] > 0:
+        line += f"; ensemble std {r[keys.PRED_LN_SIGMA_STD]:.3f} ln (spread of the members, not an error bar)"
+    return line
+
+
+def measured_line(r: pd.Series) -> str:
+    """Whether the salt is measured, and what near the asked temperature."""
+    if r["measured_n_points"] == 0:
+        return "  measured: no (no point of this salt under any resonance form)"
+    if r["measured_n_near"]:
+        near = f"{r['measured_n_near']} point(s) within {MEASURED_WINDOW_K:g} K, median {r['measured_median_S_per_m']:.3g} S/m"
+        if r["measured_n_near"] > 1:
+            near += f" (range {r['measured_min_S_per_m']:.3g} to {r['measured_max_S_per_m']:.3g})"
+    else:
+        near = (
+            f"none within {MEASURED_WINDOW_K:g} K; nearest {r['measured_sigma_S_per_m']:.3g} S/m at "
+            f"{r['measured_temperature_K']:.2f} K"
+        )
+    return f"  measured: yes, {near}; {r['measured_n_points']} points of this salt in the data"
+
+
+def verdict_lines(r: pd.Series, rules: VerdictRules) -> list[str]:
+    """One line per verdict: its name, yes (passes) or no, and the facts behind it."""
+    T = r[keys.TEMPERATURE_K]
+    if pd.notna(r[TM_MEASURED_K]):
+        liquid = f"measured Tm {r[TM_MEASURED_K]:.0f} K {'<' if r['likely_liquid'] else '>='} {T:.2f} K"
+    else:
+        liquid = (
+            f"predicted Tm {r[TM_PRED_K]:.0f} +- {r[TM_PRED_STD_K]:.0f} K, plus {rules.liquid_margin_K:g} K margin, "
+            f"{'<' if r['likely_liquid'] else '>='} {T:.2f} K"
+        )
+    width = r[HALF_WIDTH_LN]
+    confident = (
+        f"half-width {width:.2f} ln (a factor {np.exp(width):.1f}) {'<=' if r['confident'] else '>'} allowed "
+        f"{rules.max_half_width_ln:g}"
+        if np.isfinite(width)
+        else "no calibrated interval"
+    )
+    facts = {
+        "new_salt": "not measured under any resonance form" if r["new_salt"] else "measured (see above)",
+        "unique": "the listed form of this salt"
+        if r["unique"]
+        else "another resonance form of this salt is the listed one",
+        "likely_liquid": liquid,
+        "in_domain": f"cation in {r['cation_n_ils']} ILs / {r['cation_n_points']} points, anion in {r['anion_n_ils']} ILs / "
+        f"{r['anion_n_points']} points; needs >= {rules.min_ils_per_ion} ILs and >= {rules.min_points_per_ion} points each",
+        "known_types": f"unseen atom types: {r[keys.UNSEEN_TYPES]}"
+        if r[keys.UNSEEN_TYPES]
+        else "every atom type seen in training",
+        "confident": confident,
+        "within_sigma_range": f"highest measured sigma within {rules.sigma_range_window_K:g} K: {r[SIGMA_CAP_S_PER_M]:.3g} S/m"
+        + ("" if r["within_sigma_range"] else "; capped to it"),
+    }
+    return [f"    {verdict}: {_yes_no(r[verdict])} ({facts[verdict]})" for verdict in VERDICTS]
+
+
+def predictions_text(table: pd.DataFrame, screener: Screener, rules: VerdictRules) -> str:
+    """Plain-text block per row of :func:`assess` (with :func:`nearest_measured`): the prediction with
+    its calibrated interval, what the data hold of the salt, whether it was a training IL of the
+    model, the melting point, and every verdict with the facts behind it; protic rows get the caveat."""
+    blocks = [model_line(screener)]
+    for _, r in table.iterrows():
         lines = [
             f"{r[keys.CATION_NAME]} + {r[keys.ANION_NAME]} at {r[keys.TEMPERATURE_K]:.2f} K "
             f"({r[keys.CATION_SMILES]} . {r[keys.ANION_SMILES]}, {r['n_cation']}:{r['n_anion']})",
-            f"  sigma {r[keys.PRED_SIGMA_S_PER_M]:.4g} S/m   ln sigma {r[keys.PRED_LN_SIGMA]:.3f} +- {r[keys.PRED_LN_SIGMA_STD]:.3f} (ensemble std)",
-            f"  melting point {tm}; cation in {r['cation_n_ils']} ILs / {r['cation_n_points']} points, "
-            f"anion in {r['anion_n_ils']} ILs / {r['anion_n_points']} points",
+            prediction_line(r, screener.level),
+            measured_line(r),
+            f"  training IL of the model: {_yes_no(r[TRAINING_IL])}"
+            + (" (the prediction is a fit to its points, not a test)" if r[TRAINING_IL] else ""),
             f"  class: {'protic' if r[PROTIC] else 'aprotic'}",
+            "  verdicts (yes = passes):",
+            *verdict_lines(r, rules),
         ]
-        if pd.notna(r.get("measured_sigma_S_per_m")):
-            lines.append(
-                f"  measured in the data: {r['measured_sigma_S_per_m']:.4g} S/m at {r['measured_temperature_K']:.2f} K (nearest point)"
-            )
         if not r.get(WITHIN_DATA_TEMPERATURES, True):
             lines.append(f"  extrapolated: outside the temperatures of the data, {r[DATA_TEMPERATURE_RANGE]} K")
-        lines += [f"  {'PASS' if r[v] else 'FAIL'} {v}: {meaning}" for v, meaning in VERDICTS.items()]
-        if not r["within_sigma_range"]:
-            lines.append(
-                f"  capped: {r[PRED_SIGMA_CAPPED_S_PER_M]:.3g} S/m is the highest measured sigma near this temperature"
-            )
-        if r[keys.UNSEEN_TYPES]:
-            lines.append(f"  unseen atom types: {r[keys.UNSEEN_TYPES]}")
         if r[PROTIC]:
             lines.append(f"  caveat: {PROTIC_CAVEAT}")
-        lines.append(f"  verdict: {'passes every verdict' if r[PASSES_ALL] else 'fails ' + failed_verdicts(r)}")
+        lines.append(f"  overall: {'passes every verdict' if r[PASSES_ALL] else 'fails ' + failed_verdicts(r)}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -54,7 +54,11 @@ def test_tiny_pipeline_runs_and_writes_every_artifact(make_cfg, tmp_path):
         "temperature_only",
         "ion_identity",
         "walden_ridge",
+        "gbm_descriptors",
+        "gbm_gnn_mean",
     }
+    assert metrics["predictors"]["gbm_gnn_mean"]["kind"] == "model"
+    assert set(metrics["calibration"]["gbm_descriptors"]["half_width_ln"]) == {"seen", "unseen_ion"}
     assert metrics["predictors"]["ionic_gnn"]["kfold"]["n_folds"] == 2
     assert (
         "ionic_gnn_minus_ionic_additive" in metrics["differences"]
@@ -65,10 +69,15 @@ def test_tiny_pipeline_runs_and_writes_every_artifact(make_cfg, tmp_path):
     ionic.evaluate(make_cfg("model=ionic_additive", "model.temperature_reference_K=350.0", *TINY))
     rerun = json.loads((tmp_path / "metrics" / "ionic" / "evaluate.json").read_text())
     assert rerun["predictors"]["ridge_additive"] == metrics["predictors"]["ridge_additive"]
-    screened = ionic.generate(make_cfg("model=ionic_gnn", "data.screening.temperatures_K=[298.15,350.0]", *TINY))
+    screened = ionic.generate(
+        make_cfg(
+            "model=ionic_gnn", "data.screening.model=ionic_gnn", "data.screening.temperatures_K=[298.15,350.0]", *TINY
+        )
+    )
     table = pd.read_csv(tmp_path / "results" / "ionic" / "screening.csv")
     assert len(table) == 2 * screened["n_pairs"]
     assert table[keys.PRED_LN_SIGMA_STD].gt(0).all(), "a 2-member ensemble gives a spread"
+    assert table["half_width_ln"].notna().all(), "the calibration of ionic_gnn from the evaluation is used"
     assert (tmp_path / "models" / "ionic" / "ionic_additive" / "atom_type_parameters_member_0.csv").is_file()
 
 

@@ -158,9 +158,8 @@ def ionic_screening_summary() -> dict:
     return {
         "model": "ionic_gnn",
         "temperature_K": 298.15,
-        "n_members": 5,
+        "model_description": "ionic_gnn (ensemble of 5 member(s)), fitted on the 193 training ILs of the default split",
         "melting_cv": melting_cv,
-        "ensemble_note": "",
         "n_temperatures": 1,
         **verdict_counts(table, 298.15),
         "top_pair": "EMIM + DCA",
@@ -653,3 +652,24 @@ def test_dvc_experiments_outside_a_dvc_repository_gives_a_reason_not_an_error(tm
     entries, why = report.dvc_experiments(tmp_path)
     assert entries is None and why.startswith("dvc exp show failed")
     assert html.escape(why) in report.render_experiments(entries, why)
+
+
+def test_ionic_calibration_table_shows_half_widths_and_coverage_with_intervals():
+    from matdisco.core.report import _ionic_calibration
+
+    coverage = {"value": 0.912, "ci_low": 0.882, "ci_high": 0.94}
+    evaluate = {
+        "calibration": {
+            "level": 0.9,
+            "gbm_descriptors": {
+                "half_width_ln": {"seen": 1.43, "unseen_ion": 1.56},
+                "coverage": {"all": {"points": coverage, "ils": coverage}, "unseen_ion": {"ils": coverage}},
+            },
+            "ensemble_spread": {"ionic_gnn": {"points": coverage}},
+        }
+    }
+    table = _ionic_calibration(evaluate)
+    assert "90.0 %" in table.title and len(table.rows) == 1
+    assert table.rows[0][:3] == ["gbm_descriptors", "1.43", "1.56"]
+    assert table.rows[0][3] == "91.2 % [88.2 %, 94.0 %]"
+    assert _ionic_calibration({}).rows == [[NOT_COMPUTED] * 6]

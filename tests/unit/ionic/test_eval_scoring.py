@@ -145,6 +145,7 @@ def test_every_il_is_held_out_in_one_fold_and_never_trained_on_there(monkeypatch
             "data": {
                 "evaluate": {
                     "models": [],
+                    "blends": {},
                     "baselines": ["spy"],
                     "baseline_alpha": {"spy": 0.0},
                     "baseline_temperature_reference_K": 298.15,

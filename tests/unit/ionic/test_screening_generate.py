@@ -27,15 +27,19 @@ def test_generate_writes_verdicts_top20_and_counts(make_cfg, tiny_ionic, tmp_pat
     at_298 = table[table[keys.TEMPERATURE_K] == 298.15]
     assert at_298["new_salt"].sum() == 1, "only BMPyrr DCA is unmeasured"
     metrics = json.loads((tmp_path / "metrics" / "ionic" / "screening.json").read_text())
-    assert (
-        metrics["n_pairs"] == n_grid
-        and metrics["n_members"] == 1
-        and metrics["ensemble_note"] == "fewer than 5 members"
+    assert metrics["n_pairs"] == n_grid and metrics["model_description"].startswith(
+        "ionic_additive (ensemble of 1 member"
     )
+    assert metrics["half_width_ln"] is None, "no ionic_evaluate ran: no calibrated interval"
+    assert metrics["failing"]["confident"] == n_grid, "without a calibration no pair is judged confident"
     assert metrics["failing"]["new_salt"] == n_grid - 1 and metrics["n_passing_all"] == int(at_298[PASSES_ALL].sum())
     assert metrics["melting_cv"]["n_folds"] == 2 and "rmse_K" in metrics["melting_cv"]["ridge"]
     assert summary["n_passing_all"] == metrics["n_passing_all"]
     top = (tmp_path / "results" / "ionic" / "screening_top20.md").read_text()
-    assert "fewer than the 5 asked for" in top and "RMSE" in top and "| verdict | meaning | pass | fail |" in top
+    assert (
+        "No calibrated intervals (run ionic_evaluate)" in top
+        and "RMSE" in top
+        and "| verdict | meaning | pass | fail |" in top
+    )
     for verdict in VERDICTS:
         assert f"| {verdict} |" in top

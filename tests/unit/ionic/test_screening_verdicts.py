@@ -20,7 +20,7 @@ from matdisco.ionic.screening import (
 EMIM_A, EMIM_B = "CC[n+]1ccn(C)c1", "CCn1cc[n+](C)c1"  # one cation, charge drawn on either N
 BMIM, BF4, DCA, SO4 = "CCCCn1cc[n+](C)c1", "F[B-](F)(F)F", "N#C[N-]C#N", "O=S(=O)([O-])[O-]"
 RULES = VerdictRules(
-    min_ils_per_ion=1, min_points_per_ion=2, max_spread_ln=0.5, sigma_range_window_K=10.0, liquid_margin_K=20.0
+    min_ils_per_ion=1, min_points_per_ion=2, max_half_width_ln=1.0, sigma_range_window_K=10.0, liquid_margin_K=20.0
 )
 
 
@@ -73,7 +73,7 @@ def test_single_point_ion_is_flagged_and_out_of_domain():
     assert not bf4["single_point_ion"] and bf4["in_domain"]
 
 
-def _table(tm_pred_K, tm_measured_K, pred_sigma, std=0.1, unseen=""):
+def _table(tm_pred_K, tm_measured_K, pred_sigma, std=0.1, unseen="", half_width=0.5):
     rows = len(tm_pred_K)
     return pd.DataFrame(
         {
@@ -84,6 +84,7 @@ def _table(tm_pred_K, tm_measured_K, pred_sigma, std=0.1, unseen=""):
             keys.PRED_SIGMA_S_PER_M: pred_sigma,
             keys.PRED_LN_SIGMA: np.log(pred_sigma),
             keys.PRED_LN_SIGMA_STD: [std] * rows,
+            "half_width_ln": half_width if isinstance(half_width, list) else [half_width] * rows,
             keys.UNSEEN_TYPES: [unseen] * rows,
             "new_salt": [True] * rows,
             "unique": [True] * rows,
@@ -121,16 +122,15 @@ def test_prediction_above_the_measured_range_is_capped_flagged_and_not_ranked():
     assert set(counts["passing"]) == set(VERDICTS)
 
 
-def test_spread_and_unseen_types_fail_their_verdicts():
+def test_wide_interval_and_unseen_types_fail_their_verdicts():
     points = _points([(BMIM, BF4, 300.0, 2.0)])
-    wide = temperature_verdicts(_table([250.0], [np.nan], [1.0], std=0.8), points, RULES)
+    wide = temperature_verdicts(_table([250.0], [np.nan], [1.0], half_width=1.6), points, RULES)
     unseen = temperature_verdicts(_table([250.0], [np.nan], [1.0], unseen="Si"), points, RULES)
     assert not wide["confident"].iloc[0] and not wide[PASSES_ALL].iloc[0]
     assert not unseen["known_types"].iloc[0] and not unseen[PASSES_ALL].iloc[0]
 
 
-def test_nearest_measured_point_by_one_join_matches_a_scan_per_row():
-    # issue 28: the per-row scan of the points table took 39 % of `predict --pairs` with 10,000 pairs
+def test_nearest_measured_point_matches_a_scan_per_row():
     import numpy as np
     import pandas as pd
 
@@ -165,3 +165,12 @@ def test_nearest_measured_point_by_one_join_matches_a_scan_per_row():
         best = same.iloc[(same[keys.TEMPERATURE_K] - row[keys.TEMPERATURE_K]).abs().argmin()]
         assert (T, sigma) == (best[keys.TEMPERATURE_K], best[keys.SIGMA_S_PER_M])
     assert list(got["measured_temperature_K"][:2]) == [300.0, 320.0]  # ties (305 K, 315 K): the first point wins
+
+
+def test_confident_is_judged_on_the_calibrated_width_not_on_the_ensemble_spread():
+    """A zero spread without a calibration is not confident; a wide calibrated interval is not either."""
+    points = _points([(BMIM, BF4, 300.0, 2.0)])
+    table = temperature_verdicts(
+        _table([250.0] * 3, [np.nan] * 3, [1.0] * 3, std=0.0, half_width=[0.8, 1.6, np.nan]), points, RULES
+    )
+    assert list(table["confident"]) == [True, False, False]
