@@ -211,8 +211,7 @@ def run_folder_name(run_name: object) -> str:
     name = str(run_name)
     if name.strip() in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
         raise ConfigError(
-            f"run_name={name!r} must name one folder under {RUNS_DIR}/ (letters, digits, '-', '_', '.'; "
-            "no '/', not '.' or '..')"
+            f"run_name={name!r} must name one folder under {RUNS_DIR}/ (a plain name: no '/', not empty, '.' or '..')"
         )
     return name
 

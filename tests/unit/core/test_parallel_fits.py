@@ -31,12 +31,12 @@ def test_parallel_fits_give_the_serial_results_in_job_order():
 
 
 def sleeping_fit(cfg, job: int) -> int:
-    """A stand-in fit that writes its process id and then runs for a minute."""
+    """A stand-in fit that writes its process id and then runs for ten minutes."""
     import time
     from pathlib import Path
 
     Path(cfg.pid_dir, f"{job}.pid").write_text(str(os.getpid()))
-    time.sleep(60)
+    time.sleep(600)
     return job
 
 
@@ -57,14 +57,16 @@ def test_fit_workers_end_when_the_step_is_killed(tmp_path):
     )
     env = {**os.environ, "PYTHONPATH": os.path.dirname(__file__)}
     step = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240  # spawned workers import torch: slow on a loaded machine
-    while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 300  # spawned workers import torch: slow on a loaded machine
+    while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline and step.poll() is None:
         time.sleep(0.2)
     workers = [int(p.read_text()) for p in tmp_path.glob("*.pid")]
-    assert len(workers) == 2, "both fits started"
     step.send_signal(signal.SIGKILL)
     step.wait()
-    time.sleep(3)
+    assert len(workers) == 2, "both fits started"
+    deadline = time.monotonic() + 60  # each worker polls every PARENT_POLL_S
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
     alive = [pid for pid in workers if _alive(pid)]
     for pid in alive:
         os.kill(pid, signal.SIGKILL)
