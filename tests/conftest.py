@@ -58,7 +58,7 @@ class SlurmClient:
         out = subprocess.run(["sacct", "-n", "-X", "-P", "-j", job, "-o", "State"], capture_output=True, text=True)
         return out.stdout.strip().splitlines()[-1].split()[0] if out.stdout.strip() else ""
 
-    def wait(self, job: str, timeout_s: float = 900) -> str:
+    def wait(self, job: str, timeout_s: float = 2400) -> str:
         """Wait until the job ended; its final state."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -195,6 +195,8 @@ def run_path(campaign: Campaign, path: PathSpec, n_iterations: int | None = None
     A path another process is working on (its lock is held) is skipped and returns []. The lock is
     ``fcntl.flock``: across nodes it needs a file system whose flock is cluster-wide (NFSv4, GPFS,
     Lustre mounted with ``-o flock``)."""
+    if cluster.stop_signal() is not None:  # stopping: touch no other path (its interrupted folder stays)
+        return []
     lock_file = campaign.root / path.path_id / ".lock"
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_file, "w") as lock:

@@ -154,6 +154,6 @@ def test_sweep_through_the_submitit_local_launcher(tiny_data, tmp_path):
 def test_sweep_through_submitit_slurm_runs_each_trial_as_a_slurm_job(slurm, tiny_data, tmp_path):
     best = _sweep("slurm", tiny_data, tmp_path)
     assert 0 < best["best_value"] < 3 and "model.lr" in best["best_params"]
-    jobs = [job for job in _submitit_jobs(tmp_path / "sweep") if "_" in job]  # array tasks <array>_<task>
+    jobs = [job for job in _submitit_jobs(tmp_path / "sweep") if re.fullmatch(r"\d+_\d+", job)]  # <array>_<task>
     assert len(jobs) == 2 and len({job.split("_")[0] for job in jobs}) == 1  # one array of 2 tasks
-    assert [slurm.state(job) for job in jobs] == ["COMPLETED", "COMPLETED"]
+    assert [slurm.wait(job) for job in jobs] == ["COMPLETED", "COMPLETED"]  # results come before sacct says so

@@ -87,7 +87,7 @@ def test_tiny_campaign_as_a_job_array_equals_a_local_run(slurm, tmp_path):
     assert all("_" in job for job in jobs)  # array tasks (<array job>_<task>)
 
 
-def _wait_for(condition, what: str, timeout_s: float = 900) -> None:
+def _wait_for(condition, what: str, timeout_s: float = 2400) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():

@@ -104,6 +104,21 @@ def test_stop_signal_leaves_an_interrupted_iteration_not_a_failure(tmp_path, mon
     assert signal.getsignal(signum) is signal.SIG_DFL  # handlers restored after the campaign
 
 
+def test_a_stopping_worker_leaves_the_other_paths_alone(tmp_path, monkeypatch):
+    """Found on the SLURM array: after its own path was interrupted, a worker went on to the next path
+    (whose worker had just exited), and wiped that path's interrupted folder."""
+    campaign = _tiny_campaign(tmp_path, _fake_qe_bin(tmp_path))
+    campaign.strains = [0.0, 0.02]
+    first, second = C.plan(campaign)
+    other = campaign.root / second.path_id / "iter_0"
+    other.mkdir(parents=True)
+    (other / "interrupted.json").write_text("{}")
+    _signal_self_when(lambda: (campaign.root / first.path_id / "iter_0" / "child.pid").is_file(), signal.SIGTERM)
+    with pytest.raises(cluster.JobStopped):
+        C.run_campaign(campaign)
+    assert (other / "interrupted.json").is_file()
+
+
 def test_interrupted_iteration_is_redone_by_the_next_run(tmp_path, monkeypatch):
     campaign = _tiny_campaign(tmp_path, _fake_qe_bin(tmp_path))
     path = C.plan(campaign)[0]

@@ -6,7 +6,7 @@ response file ``<prefix>.dns.pert_<i>.q_<q>.dat`` into the calculation's ``tmp/H
 over q (``sum_pertq``) and computes U and V (``compute_hp``), whose output is the calculation's
 ``hp.out`` as in an unsplit run.
 
-Layout in a calculation folder: ``hp_pieces/pert.{in,out}`` (which atoms are perturbed),
+Layout in a calculation folder: ``hp_pieces/pert/pert.{in,out}`` (which atoms are perturbed),
 ``hp_pieces/a<i>_q<q>/{hp.in,hp.out,tmp/}``, ``hp_sum_<i>.{in,out}``, ``hp.{in,out}`` (compute_hp).
 QE 6.7 ends every partial run (a piece, one atom's sum over q) with "Missing file with the chi matrix"
 and a non-zero status after writing its product: such a run counts as done when its product
@@ -71,8 +71,9 @@ def run_split_hp(launcher: Launcher, folder: Path, base: dict[str, Any], prefix:
     Returns the wall seconds of every hp.x run summed (the pieces' CPU cost divided by their ranks)."""
     pieces_dir = folder / PIECES
     pieces_dir.mkdir(exist_ok=True)
-    wall_s = _run(launcher, pieces_dir, "pert", {**base, "determine_num_pert_only": True}, folder / "tmp")
-    atoms = perturbed_atoms(pieces_dir / "pert.out")
+    (pieces_dir / "pert").mkdir(exist_ok=True)
+    wall_s = _run(launcher, pieces_dir / "pert", "pert", {**base, "determine_num_pert_only": True}, folder / "tmp")
+    atoms = perturbed_atoms(pieces_dir / "pert" / "pert.out")
 
     def run_all(pieces: list[Piece]) -> float:
         with ThreadPoolExecutor(max(1, parallel_pieces)) as pool:
