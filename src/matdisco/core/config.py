@@ -146,7 +146,7 @@ def hand_run_paths(cfg: DictConfig, step: str, command_line: list[str]) -> DictC
     name = run_folder_name(cfg.get("run_name"))
     run_dir = Path(RUNS_DIR) / name
     moved = cfg.copy()
-    for kind in (*STEP_OUTPUT_KINDS.get(step, ()), *HAND_RUN_KINDS):
+    for kind in dict.fromkeys((*STEP_OUTPUT_KINDS.get(step, ()), *HAND_RUN_KINDS)):  # each folder once
         if f"paths.{kind}" not in given and moved.paths.get(kind) is not None:
             moved.paths[kind] = str(run_dir / moved.paths[kind])
     return moved
@@ -256,7 +256,7 @@ def unwritable_problems(cfg: DictConfig, step: str) -> list[str]:
     """``paths.<kind>=<folder> ...`` for every folder ``step`` writes (and ``paths.logs``) that this user
     cannot write: the folder itself, or where it does not exist yet, the nearest folder above it."""
     problems = []
-    for kind in (*STEP_OUTPUT_KINDS.get(step, ()), *HAND_RUN_KINDS):
+    for kind in dict.fromkeys((*STEP_OUTPUT_KINDS.get(step, ()), *HAND_RUN_KINDS)):  # each folder once
         folder = cfg.paths.get(kind)
         if folder is None:
             continue

@@ -104,7 +104,7 @@ class IonicScreeningSchema(_Section):
     top_n: PositiveInt
     min_ils_per_ion: NonNegativeInt
     min_points_per_ion: NonNegativeInt
-    max_spread_ln: NonNegativeFloat
+    max_half_width_ln: NonNegativeFloat
     sigma_range_window_K: NonNegativeFloat
 
 

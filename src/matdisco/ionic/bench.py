@@ -102,7 +102,10 @@ def _time_predict_pairs(cfg, model_name: str, workdir: str, n_pairs: int = PREDI
     predict_s = time.perf_counter() - start
     paths = [f"paths.{kind}={cfg.paths[kind]}" for kind in ("raw", "processed", "models")]
     argv = ["predict", "ionic", "--pairs", pairs_csv, *paths, "paths.allow_outside_project=true"]
-    argv += [f"data.screening.model={model_name}"]
+    split = OmegaConf.to_container(cfg.data.split, resolve=True)  # the split extract made, as the command is told
+    argv += [f"data.screening.model={model_name}"] + [
+        f"data.split.{key}={value}" for key, value in split.items() if isinstance(value, (bool, int, float))
+    ]
     start = time.perf_counter()
     main([*argv[:4], "--out", f"{workdir}/predictions.csv", *argv[4:]])
     csv_s = time.perf_counter() - start
