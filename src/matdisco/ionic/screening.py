@@ -493,33 +493,35 @@ def nearest_measured(table: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
     (all its points), ``measured_n_near`` and ``measured_median_S_per_m``, ``measured_min_S_per_m``,
     ``measured_max_S_per_m`` of its points within :data:`MEASURED_WINDOW_K` of each row's temperature,
     and the nearest point (``measured_temperature_K``, ``measured_sigma_S_per_m``; NaN for new salts)."""
-    measured = points.assign(**{keys.SALT_KEY: salt_keys(points)})
-    by_salt = dict(tuple(measured.groupby(keys.SALT_KEY)))
-    columns = {
-        name: []
-        for name in (
-            "measured_n_points",
-            "measured_n_near",
-            "measured_median_S_per_m",
-            "measured_min_S_per_m",
-            "measured_max_S_per_m",
-            "measured_temperature_K",
-            "measured_sigma_S_per_m",
-        )
-    }
-    for key, T in zip(table[keys.SALT_KEY], table[keys.TEMPERATURE_K]):
-        same = by_salt.get(key, measured.iloc[:0])
-        distance = (same[keys.TEMPERATURE_K] - T).abs()
-        near = same.loc[distance <= MEASURED_WINDOW_K, keys.SIGMA_S_PER_M]
-        nearest = same.iloc[distance.argmin()] if len(same) else None
-        columns["measured_n_points"].append(len(same))
-        columns["measured_n_near"].append(len(near))
-        columns["measured_median_S_per_m"].append(near.median() if len(near) else np.nan)
-        columns["measured_min_S_per_m"].append(near.min() if len(near) else np.nan)
-        columns["measured_max_S_per_m"].append(near.max() if len(near) else np.nan)
-        columns["measured_temperature_K"].append(nearest[keys.TEMPERATURE_K] if nearest is not None else np.nan)
-        columns["measured_sigma_S_per_m"].append(nearest[keys.SIGMA_S_PER_M] if nearest is not None else np.nan)
-    return table.assign(**columns)
+    measured = pd.DataFrame(
+        {
+            keys.SALT_KEY: salt_keys(points).to_numpy(),
+            "_Tm": points[keys.TEMPERATURE_K].to_numpy(float),
+            "_sigma": points[keys.SIGMA_S_PER_M].to_numpy(float),
+            "_point": np.arange(len(points)),
+        }
+    )
+    rows = pd.DataFrame(
+        {
+            "_row": np.arange(len(table)),
+            keys.SALT_KEY: table[keys.SALT_KEY].to_numpy(),
+            "_T": table[keys.TEMPERATURE_K].to_numpy(float),
+        }
+    )
+    joined = rows.merge(measured, on=keys.SALT_KEY, how="inner")  # one join, not a scan of points per row
+    joined["_dT"] = (joined["_Tm"] - joined["_T"]).abs()
+    near = joined[joined["_dT"] <= MEASURED_WINDOW_K].groupby("_row")["_sigma"]
+    nearest = joined.sort_values(["_row", "_dT", "_point"]).drop_duplicates("_row").set_index("_row")
+    at = np.arange(len(table))
+    return table.assign(
+        measured_n_points=joined.groupby("_row").size().reindex(at, fill_value=0).to_numpy(),
+        measured_n_near=near.size().reindex(at, fill_value=0).to_numpy(),
+        measured_median_S_per_m=near.median().reindex(at).to_numpy(),
+        measured_min_S_per_m=near.min().reindex(at).to_numpy(),
+        measured_max_S_per_m=near.max().reindex(at).to_numpy(),
+        measured_temperature_K=nearest["_Tm"].reindex(at).to_numpy(),
+        measured_sigma_S_per_m=nearest["_sigma"].reindex(at).to_numpy(),
+    )
 
 
 def _yes_no(value: bool) -> str:
