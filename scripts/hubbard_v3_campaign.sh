@@ -8,5 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p scratch
 export PATH="$PWD/.venv/bin:$PATH"
+# With autogroup scheduling a session's CPU share ignores nice: give this session (and, through
+# matdisco.core.cluster.share_niceness, each QE run's own session) the nice value too.
+echo 19 > /proc/self/autogroup 2>/dev/null || true
 nice -n 19 python pipelines/simulate.py simulate=dfpt_v3_settings >> scratch/v3_settings.log 2>&1
 nice -n 19 python pipelines/simulate.py simulate=dfpt_v3 >> scratch/v3_campaign.log 2>&1

@@ -76,7 +76,9 @@ def stop_on_signals() -> Iterator[None]:
 @contextmanager
 def track_process_group(process: subprocess.Popen) -> Iterator[None]:
     """Register ``process`` (started with ``start_new_session=True``, so its pid is its group) for
-    the stop handler; a signal that arrived before it started stops it at once."""
+    the stop handler; a signal that arrived before it started stops it at once. The new session
+    also gets this process's nice value (:func:`share_niceness`)."""
+    share_niceness(process.pid)
     _process_groups.add(process.pid)
     try:
         if _state["signal"] is not None:
@@ -84,6 +86,25 @@ def track_process_group(process: subprocess.Popen) -> Iterator[None]:
         yield
     finally:
         _process_groups.discard(process.pid)
+
+
+def share_niceness(session_pid: int) -> None:
+    """Give the scheduler group of the new session led by ``session_pid`` this process's nice value.
+
+    On Linux with autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled``) every session
+    gets its own CPU share, and the nice value of its processes counts only inside it: a niced
+    campaign's QE run, started in a session of its own, would otherwise take half of a busy machine.
+    Best effort: nothing happens where ``/proc/<pid>/autogroup`` is absent or not writable, or when
+    this process is not niced.
+    """
+    niceness = os.getpriority(os.PRIO_PROCESS, 0)
+    if niceness <= 0:
+        return
+    try:
+        with open(f"/proc/{session_pid}/autogroup", "w") as group:
+            group.write(str(niceness))
+    except OSError:
+        return
 
 
 def slurm_job_id() -> str | None:
