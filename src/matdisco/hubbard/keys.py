@@ -82,6 +82,7 @@ PARAMETER = "parameter"  # str: "U" | "V"
 TARGET_CHOICE = "target"  # str: "next" | "converged" (model.training.target)
 N_POINTS = "n_points"  # int: rows of the variant's table
 N_PATHS = "n_paths"  # int: self-consistent paths among them
+MODEL_PREDICTOR = "model"  # the trained model's entry among the predictors of a holdout (hubbard.scoring.MODEL)
 SCHEMES = "schemes"  # dict: holdout -> scores (hubbard.scoring.fold_metrics); "<scheme> (pooled)" over its folds
 SKIPPED = "skipped"  # dict: holdout -> why it was not scored
 CPU_S = "cpu_s"  # float: CPU seconds of the variant's evaluation

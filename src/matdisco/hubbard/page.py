@@ -9,7 +9,6 @@ from __future__ import annotations
 from matdisco.core.config import compose
 from matdisco.core.report import NOT_COMPUTED, Published, Table, dig, fmt, fmt_interval
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.scoring import MODEL
 
 HEADING = "Hubbard U and V from occupation matrices"
 EVALUATE = "metrics/hubbard/evaluate.json"
@@ -23,7 +22,7 @@ PUBLISHED = [
         "targets at this data set's DFPT settings, not the paper's)",
         f"{100 * PAPER_MARE[parameter]:.1f} %",
         PAPER,
-        (EVALUATE, (K.VARIANTS, variant, K.SCHEMES, K.EXTRACT_SPLIT, "predictors", MODEL, "mare"), "pct"),
+        (EVALUATE, (K.VARIANTS, variant, K.SCHEMES, K.EXTRACT_SPLIT, "predictors", K.MODEL_PREDICTOR, "mare"), "pct"),
     )
     for parameter, variant in (("U", "hubbard_u"), ("V", "hubbard_v"))
 ]
@@ -43,7 +42,7 @@ def tables(metrics: dict) -> list[Table]:
             for result in variants.values()
             for entry in (dig(result, (K.SCHEMES,)) or {}).values()
             for name in (dig(entry, ("predictors",)) or {})
-            if name != MODEL
+            if name != K.MODEL_PREDICTOR
         )
     )
     names = [*variants, *(name for name in configured_variants() if name not in variants)]
@@ -73,7 +72,7 @@ def variant_table(variant: str, result: object, baselines: list[str]) -> Table:
     schemes = dig(result, (K.SCHEMES,)) or {K.EXTRACT_SPLIT: None}
     for holdout in headline_holdouts(schemes):
         entry = schemes[holdout]
-        model = dig(entry, ("predictors", MODEL))
+        model = dig(entry, ("predictors", K.MODEL_PREDICTOR))
         table.rows.append(
             [
                 holdout,
