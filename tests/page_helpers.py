@@ -1,4 +1,4 @@
-"""Shared helpers of the results-page tests (tests/unit/core/test_report.py and each family's test_page.py):
+"""Shared helpers of the results-page tests (tests/unit/core/test_report.py and each family's test_<family>_page.py):
 a tree of metrics files written as the steps' layout builders make them, the page built from it, and the
 cells as the page spells them."""
 

@@ -1,7 +1,7 @@
 """The results page's core (matdisco.core.report): one section per family of FAMILIES from its page module,
 formatting with one spelling of a missing value, published figures next to ours, relative links, no scripts
 or network, the experiments table, and no family named in core. Each family's own tables are tested in
-tests/unit/<family>/test_page.py, from metrics laid out by the steps' builders."""
+tests/unit/<family>/test_<family>_page.py, from metrics laid out by the steps' builders."""
 
 from __future__ import annotations
 
