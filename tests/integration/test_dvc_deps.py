@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from matdisco.core import deps as D
+from matdisco.core.families import FAMILIES
 
 REPO = D.REPO
 STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
@@ -36,6 +37,15 @@ def test_closure_follows_imports_inside_functions_and_model_loading():
     assert "src/matdisco/hubbard/models.py" in closure  # loaded from the checkpoints' class path
     assert "src/matdisco/core/seeding.py" in closure and "src/matdisco/core/config.py" in closure  # through core.steps
     assert "src/matdisco/ionic/models.py" not in closure and "src/matdisco/hubbard/train.py" not in closure
+
+
+def test_the_report_closure_holds_every_family_page_without_its_steps():
+    """core.report imports each family's page.py through importlib: the closure adds them (and their imports),
+    and their packages' __init__ without the steps it imports eagerly."""
+    closure = {str(path.relative_to(REPO)) for path in D.import_closure(REPO / "src/matdisco/cli.py", None, "report")}
+    for family in FAMILIES:
+        assert {f"src/matdisco/{family}/page.py", f"src/matdisco/{family}/__init__.py"} <= closure, family
+        assert f"src/matdisco/{family}/evaluate.py" not in closure, family
 
 
 def test_write_keeps_data_deps_and_comments_and_fixes_code_deps(tmp_path):

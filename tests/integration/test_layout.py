@@ -15,7 +15,7 @@ FAMILIES = {
     "hubbard": ("simulate", "extract", "train", "evaluate", "generate"),
     "motifs": ("simulate", "extract", "train", "evaluate", "generate"),
 }
-SHARED_MODULES = ("data", "models", "baselines", "keys", "bench")
+SHARED_MODULES = ("data", "models", "baselines", "keys", "bench", "page")
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

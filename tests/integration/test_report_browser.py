@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from matdisco.core.report import STUDIES, write_report
+from matdisco.core.families import FAMILIES
+from matdisco.core.report import write_report
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -195,7 +196,7 @@ def fixture_tree(root: Path) -> Path:
 def test_page_loads_without_console_errors_and_shows_every_study(tmp_path):
     seen = load_page(fixture_tree(tmp_path / "repo"), tmp_path / "profile")
     assert not seen["problems"], f"the page logged problems in chromium: {seen['problems']}"
-    assert {h["section"] for h in seen["headings"]} == set(STUDIES) | {"experiments"}
+    assert {h["section"] for h in seen["headings"]} == set(FAMILIES) | {"experiments"}
     hidden = [h["text"] for h in seen["headings"] if not h["visible"]]
     assert not hidden, f"study headings not visible: {hidden}"
     assert seen["images"] and all(image["loaded"] for image in seen["images"]), (
@@ -207,7 +208,7 @@ def test_the_page_of_the_committed_results_loads_cleanly(tmp_path):
     """The repository's own metrics and plots (whatever is committed): no console errors, no broken plot, every study."""
     seen = load_page(write_report(REPO, tmp_path / "report" / "index.html", experiments=False), tmp_path / "profile")
     assert not seen["problems"], f"the page logged problems in chromium: {seen['problems']}"
-    assert {h["section"] for h in seen["headings"] if h["visible"]} == set(STUDIES) | {"experiments"}
+    assert {h["section"] for h in seen["headings"] if h["visible"]} == set(FAMILIES) | {"experiments"}
     assert all(image["loaded"] for image in seen["images"]), f"plots that did not load: {seen['images']}"
 
 

@@ -3,11 +3,13 @@
 A stage's import closure starts at its pipelines/ entry script and at the family step module that
 ``matdisco.core.steps.run_step`` routes it to (``matdisco.<family>.<step>``, the family taken from the
 stage's own group choices), and follows every ``import`` / ``from`` statement (also those inside
-functions) that names a ``matdisco`` module. Two imports are dynamic and added by rule: the family
+functions) that names a ``matdisco`` module. Three imports are dynamic and added by rule: the family
 package ``__init__.py`` (run_step takes the step function from it; its own eager imports of the other
-steps are not followed) and ``<family>/models.py`` wherever a module of the closure builds or loads a
+steps are not followed), ``<family>/models.py`` wherever a module of the closure builds or loads a
 model (``instantiate_model`` from a config ``_target_``, ``load_module`` from a checkpoint's class
-path: models live in models.py in every family). Package ``__init__.py`` files without imports
+path: models live in models.py in every family), and, where the closure holds ``core/report.py``, the
+``<family>/page.py`` of every family of :data:`~matdisco.core.families.FAMILIES` with its imports (the
+results page reaches them through importlib; their packages' ``__init__.py`` as for a step). Package ``__init__.py`` files without imports
 (docstrings, constants) are left out: they cannot change what a stage computes. A stage that runs a
 ``matdisco`` subcommand (the report) has no family: its closure starts at src/matdisco/cli.py, from its
 module-level imports and those of the subcommand's ``cmd_<name>`` function.
@@ -26,12 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from matdisco.core.errors import ConfigError
+from matdisco.core.families import FAMILIES
 
 REPO = Path(__file__).resolve().parents[3]
 SRC = REPO / "src"
 CODE_PREFIXES = ("src/", "pipelines/")
 """A dep under one of these is code (computed here); every other dep (data, models) is kept as written."""
 DYNAMIC_MODEL_CALLS = ("instantiate_model(", "load_module(")
+PAGE_LOADER = "matdisco.core.report"
+"""The module that imports ``matdisco.<family>.page`` of every family by name (``family_page``)."""
 
 
 def module_file(name: str) -> Path | None:
@@ -78,6 +83,7 @@ def import_closure(entry: Path, family: str | None, step: str) -> set[Path]:
     """Files under src/matdisco that a stage running ``entry`` for ``family``/``step`` imports (see
     the module docstring); ``family`` None: ``entry`` alone (a CLI subcommand)."""
     family_package = f"matdisco.{family}"
+    unfollowed = {family_package}  # family packages whose __init__ is a dep but whose eager imports are not
     files: set[Path] = set()
     todo = [entry]
     if family is not None:
@@ -94,25 +100,30 @@ def import_closure(entry: Path, family: str | None, step: str) -> set[Path]:
         seen.add(path)
         if path.is_relative_to(SRC):
             files.add(path)
-        todo += _imported_files(path, family_package, step if family is None and path == entry else None)
+        if path == module_file(PAGE_LOADER):
+            unfollowed |= {f"matdisco.{name}" for name in FAMILIES}
+            files |= {module_file(f"matdisco.{name}") for name in FAMILIES}
+            todo += [module_file(f"matdisco.{name}.page") for name in FAMILIES]
+        todo += _imported_files(path, unfollowed, step if family is None and path == entry else None)
         if family is not None and path.is_relative_to(SRC / "matdisco" / family):
             if any(call in path.read_text() for call in DYNAMIC_MODEL_CALLS):
                 todo.append(module_file(f"{family_package}.models"))
     return files
 
 
-def _imported_files(path: Path, family_package: str, subcommand: str | None) -> list[Path]:
-    """Files to follow from ``path``: its matdisco imports and the package ``__init__`` files they run."""
+def _imported_files(path: Path, unfollowed: set[str], subcommand: str | None) -> list[Path]:
+    """Files to follow from ``path``: its matdisco imports and the package ``__init__`` files they run
+    (but those of the ``unfollowed`` family packages, already deps)."""
     out = []
     for name in imported_modules(path, subcommand):
         for package in packages_of(name):
             init = module_file(package)
-            if package != family_package and has_imports(init):
+            if package not in unfollowed and has_imports(init):
                 out.append(init)
         target = module_file(name)
         if target is None:
             raise ConfigError(f"{path}: imports {name}, which is no file under {SRC}")
-        if name != family_package and (target.name != "__init__.py" or has_imports(target)):
+        if name not in unfollowed and (target.name != "__init__.py" or has_imports(target)):
             out.append(target)
     return out
 

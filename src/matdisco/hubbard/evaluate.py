@@ -53,7 +53,6 @@ from matdisco.hubbard.scoring import (
 from matdisco.hubbard.splits import BY_PATH, SplitRun, blocked_runs, split_runs
 from matdisco.hubbard.train import fit_ensemble
 
-EXTRACT_SPLIT = "extract_split"
 COLUMNS = [
     FOLD,
     K.RECORD_ID,
@@ -82,15 +81,49 @@ def evaluate(cfg, command_line: list[str] | None = None) -> dict:
                 f"expected model and target giving {variant!r} (hubbard.data.variant_name)"
             )
         results[variant], frames[variant] = evaluate_variant(variant_cfg)
-        for fold, reason in sorted(results[variant]["skipped"].items()):
+        for fold, reason in sorted(results[variant][K.SKIPPED].items()):
             print(f"[hubbard_evaluate] {variant}: {fold} not scored: {reason}")
-    atomic_write_json(artifact(cfg, "metrics", "hubbard", "evaluate.json"), {"variants": results})
+    atomic_write_json(artifact(cfg, "metrics", "hubbard", "evaluate.json"), evaluate_metrics(results))
     atomic_write_text(artifact(cfg, "results", "hubbard", "evaluation.md"), evaluation_markdown(results))
     for variant, frame in frames.items():
-        write_predictions(cfg, variant, frame, results[variant]["parameter"])
+        write_predictions(cfg, variant, frame, results[variant][K.PARAMETER])
     return {
-        variant: {"cpu_s": round(r["cpu_s"], 1), "holdouts": sorted(r["schemes"]), "not_scored": sorted(r["skipped"])}
+        variant: {"cpu_s": round(r[K.CPU_S], 1), "holdouts": sorted(r[K.SCHEMES]), "not_scored": sorted(r[K.SKIPPED])}
         for variant, r in results.items()
+    }
+
+
+def evaluate_metrics(variants: dict) -> dict:
+    """The layout of metrics/hubbard/evaluate.json (the one place it is built; the results page,
+    :mod:`matdisco.hubbard.page`, reads it): variant name -> :func:`variant_metrics`."""
+    return {K.VARIANTS: variants}
+
+
+def variant_metrics(
+    *,
+    model: str,
+    kind: str,
+    parameter: str,
+    target: str,
+    n_points: int,
+    n_paths: int,
+    schemes: dict,
+    skipped: dict,
+    cpu_s: float,
+) -> dict:
+    """The scores of one variant in metrics/hubbard/evaluate.json: its name, kind (u | v), parameter label,
+    target choice, rows and paths, per holdout the scores of :func:`~matdisco.hubbard.scoring.fold_metrics`
+    (``schemes``), the holdouts not scored with why (``skipped``) and the CPU seconds it took."""
+    return {
+        K.VARIANT_MODEL: model,
+        K.VARIANT_KIND: kind,
+        K.PARAMETER: parameter,
+        K.TARGET_CHOICE: target,
+        K.N_POINTS: n_points,
+        K.N_PATHS: n_paths,
+        K.SCHEMES: schemes,
+        K.SKIPPED: skipped,
+        K.CPU_S: cpu_s,
     }
 
 
@@ -126,36 +159,36 @@ def evaluate_variant(cfg) -> tuple[dict, pd.DataFrame]:
     start = time.process_time()
     spec, settings = table_spec(cfg), cfg.data.evaluate
     points = load_points(cfg)
-    result = {
-        "model": run_name(cfg),
-        "kind": spec.kind,
-        "parameter": settings[spec.kind].label,
-        "target": str(cfg.model.training.target),
-        "n_points": len(points),
-        "n_paths": int(points[K.PATH_ID].nunique()) if len(points) else 0,
-        "schemes": {},
-        "skipped": {},
-    }
-    frames = []
+    schemes, skipped, frames = {}, {}, []
     for fold, run, reason in holdouts(points, settings):
         if reason:
-            result["skipped"][fold] = reason
+            skipped[fold] = reason
             continue
-        ensemble = trained_ensemble(cfg, fold, points, run, result["skipped"])
+        ensemble = trained_ensemble(cfg, fold, points, run, skipped)
         if ensemble is None:
             continue
         rows = scored_rows(points, run, ensemble, spec, int(cfg.data.distinct_decimals))
         n_unseen = len(distinct_rows(points.iloc[run.test], spec, int(cfg.data.distinct_decimals))) - len(rows)
         if n_unseen:
-            result["skipped"][f"{fold}:unseen_species"] = f"{n_unseen} row(s) with species unseen in training left out"
+            skipped[f"{fold}:unseen_species"] = f"{n_unseen} row(s) with species unseen in training left out"
         if rows.empty:
-            result["skipped"].setdefault(fold, "no test row with a species seen in training")
+            skipped.setdefault(fold, "no test row with a species seen in training")
             continue
-        result["schemes"][fold] = fold_metrics(rows, int(settings.bootstrap.n_resamples), int(settings.bootstrap.seed))
+        schemes[fold] = fold_metrics(rows, int(settings.bootstrap.n_resamples), int(settings.bootstrap.seed))
         frames.append(rows.assign(**{FOLD: fold}))
     frame = pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS)
-    result["schemes"].update(pooled_metrics(frame, list(settings.blocked), settings.bootstrap))
-    result["cpu_s"] = time.process_time() - start
+    schemes.update(pooled_metrics(frame, list(settings.blocked), settings.bootstrap))
+    result = variant_metrics(
+        model=run_name(cfg),
+        kind=spec.kind,
+        parameter=settings[spec.kind].label,
+        target=str(cfg.model.training.target),
+        n_points=len(points),
+        n_paths=int(points[K.PATH_ID].nunique()) if len(points) else 0,
+        schemes=schemes,
+        skipped=skipped,
+        cpu_s=time.process_time() - start,
+    )
     return result, frame
 
 
@@ -166,7 +199,7 @@ def pooled_metrics(frame: pd.DataFrame, schemes: list[str], bootstrap) -> dict:
     for scheme in schemes:
         rows = frame[frame[FOLD].map(lambda fold: scheme_of(fold, schemes) == scheme)] if len(frame) else frame
         if len(rows) and rows[FOLD].nunique() >= 2:
-            out[f"{scheme} (pooled)"] = fold_metrics(rows, int(bootstrap.n_resamples), int(bootstrap.seed))
+            out[f"{scheme}{K.POOLED}"] = fold_metrics(rows, int(bootstrap.n_resamples), int(bootstrap.seed))
     return out
 
 
@@ -179,9 +212,9 @@ def scheme_of(fold: str, schemes: list[str]) -> str | None:
 def holdouts(points: pd.DataFrame, settings) -> list[tuple[str, SplitRun | None, str]]:
     """(holdout name, run, reason it cannot be scored or "") of the extract split and every blocked scheme."""
     if points.empty:
-        return [(EXTRACT_SPLIT, None, "no rows for this target")]
+        return [(K.EXTRACT_SPLIT, None, "no rows for this target")]
     by_path = split_runs(points, [BY_PATH])[0]
-    out = [(EXTRACT_SPLIT, by_path, "" if by_path.test else "no test paths in the extract split")]
+    out = [(K.EXTRACT_SPLIT, by_path, "" if by_path.test else "no test paths in the extract split")]
     runs, empty = blocked_runs(points, OmegaConf.to_container(settings.blocked, resolve=True))
     out += [(run.name, run, "" if run.train else "no training rows outside the block") for run in runs]
     return out + [(name, None, reason) for name, reason in sorted(empty.items())]
@@ -190,7 +223,7 @@ def holdouts(points: pd.DataFrame, settings) -> list[tuple[str, SplitRun | None,
 def trained_ensemble(cfg, fold: str, points: pd.DataFrame, run: SplitRun, skipped: dict) -> Ensemble | None:
     """The model of one holdout: hubbard_train's ``by_path`` ensemble for the extract split, else one
     fitted here on ``run.train``; None (reason in ``skipped``) where the extract split was not trained."""
-    if fold != EXTRACT_SPLIT:
+    if fold != K.EXTRACT_SPLIT:
         metadata = run_metadata(cfg, [processed_table(cfg, table_spec(cfg).kind)])
         return fit_ensemble(cfg, points, run, int(cfg.data.evaluate.blocked_members), metadata)[0]
     folder = model_dir(cfg) / BY_PATH
@@ -229,6 +262,6 @@ def write_predictions(cfg, variant: str, frame: pd.DataFrame, label: str) -> Non
     plots = artifact(cfg, "plots", "hubbard_ml", variant)
     with atomic_path(plots / "predictions.csv") as tmp:
         frame.to_csv(tmp, index=False)
-    extract_rows = frame[frame[FOLD] == EXTRACT_SPLIT]
+    extract_rows = frame[frame[FOLD] == K.EXTRACT_SPLIT]
     if len(extract_rows):
-        parity_by_species(plots / f"parity_{EXTRACT_SPLIT}.png", extract_rows, label, f"{variant}: {EXTRACT_SPLIT}")
+        parity_by_species(plots / f"parity_{K.EXTRACT_SPLIT}.png", extract_rows, label, f"{variant}: {K.EXTRACT_SPLIT}")

@@ -73,3 +73,18 @@ N_ORBITALS_I = "n_orbitals_i"
 N_ORBITALS_J = "n_orbitals_j"
 SPLIT_BY_PATH = "split_by_path"  # "train" | "val" | "test", grouped by PATH_ID
 SPLIT_BY_MATERIAL = "split_by_material"  # "train" | "val" | "test", grouped by MATERIAL
+
+# --- metrics files: keys of metrics/hubbard/evaluate.json (hubbard.evaluate.evaluate_metrics) --
+VARIANTS = "variants"  # dict: variant name -> its scores (hubbard.evaluate.variant_metrics)
+VARIANT_MODEL = "model"  # str: the variant's name (hubbard.data.run_name)
+VARIANT_KIND = "kind"  # str: "u" | "v"
+PARAMETER = "parameter"  # str: "U" | "V"
+TARGET_CHOICE = "target"  # str: "next" | "converged" (model.training.target)
+N_POINTS = "n_points"  # int: rows of the variant's table
+N_PATHS = "n_paths"  # int: self-consistent paths among them
+MODEL_PREDICTOR = "model"  # the trained model's entry among the predictors of a holdout (hubbard.scoring.MODEL)
+SCHEMES = "schemes"  # dict: holdout -> scores (hubbard.scoring.fold_metrics); "<scheme> (pooled)" over its folds
+SKIPPED = "skipped"  # dict: holdout -> why it was not scored
+CPU_S = "cpu_s"  # float: CPU seconds of the variant's evaluation
+POOLED = " (pooled)"  # suffix of a blocked scheme scored over all its folds
+EXTRACT_SPLIT = "extract_split"  # holdout name: the test paths of the extract's grouped split

@@ -18,7 +18,7 @@ from matdisco.hubbard.baselines import BASELINES
 from matdisco.hubbard.features import TARGET
 
 PRED, PRED_STD, FOLD, GROUP = "pred_eV", "pred_std_eV", "holdout", "species_group"
-MODEL = "model"  # the trained model's entry among the predictors
+MODEL = K.MODEL_PREDICTOR  # the trained model's entry among the predictors (keys.py: the page reads it too)
 
 
 def baseline_column(baseline: str) -> str:

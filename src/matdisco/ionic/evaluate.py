@@ -154,17 +154,10 @@ def evaluate(cfg) -> dict:
     folds = fold_metrics(scored)
     coverage = ion_coverage(wide, _ion_keys_of_il(points), _training_ils(splits))
     has_density = np.isfinite(wide[LN_LAMBDA_OFFSET])
-    report = {
-        "predictors": {
-            name: {
-                "kind": "baseline" if name in settings.baselines else "model",
-                "out_of_fold": values[name],
-                **folds[name],
-            }
-            for name in predictors
-        },
-        "differences": differences,
-        "applicability": applicability_summary(
+    report = evaluate_metrics(
+        predictor_entries(values, folds, predictors, list(settings.baselines)),
+        differences,
+        applicability_summary(
             wide,
             at_reference,
             predictors,
@@ -173,27 +166,90 @@ def evaluate(cfg) -> dict:
             int(settings.bootstrap.n_resamples),
             int(cfg.seed),
         ),
-        "counts": {
-            "n_folds": len(splits["folds"]),
-            "n_points": len(wide),
-            "n_ils": len(scorer.ils),
-            "n_ils_298": len(at_reference),
-            "temperature_K": float(reference.temperature_K),
-            "window_K": float(reference.window_K),
-            "n_points_lambda": int(has_density.sum()),
-            "n_ils_lambda": int(wide.loc[has_density, keys.IL_ID].nunique()),
-            "n_resamples": int(settings.bootstrap.n_resamples),
-            "n_ils_excluded_unseen_types": len(excluded),
-        },
-        "calibration": _calibration(cfg, scored, wide, predictors, coverage),
-        "molar_volume_model": volume_errors,
-        "literature": UMANA_2025,
-    }
+        evaluate_counts(
+            n_folds=len(splits["folds"]),
+            n_points=len(wide),
+            n_ils=len(scorer.ils),
+            n_ils_at_reference_T=len(at_reference),
+            reference_temperature_K=float(reference.temperature_K),
+            window_K=float(reference.window_K),
+            n_points_lambda=int(has_density.sum()),
+            n_ils_lambda=int(wide.loc[has_density, keys.IL_ID].nunique()),
+            n_resamples=int(settings.bootstrap.n_resamples),
+            n_ils_excluded_unseen_types=len(excluded),
+        ),
+        _calibration(cfg, scored, wide, predictors, coverage),
+        volume_errors,
+    )
     atomic_write_json(artifact(cfg, "metrics", "ionic", "evaluate.json"), report)
     _write_tables(cfg, scored, report, excluded)
     return {
-        name: {"rmse_ln": values[name]["rmse_ln"]["value"], "r2_298": values[name]["r2_298"]["value"]}
+        name: {
+            "rmse_ln": values[name]["rmse_ln"]["value"],
+            keys.R2_AT_REFERENCE_T: values[name][keys.R2_AT_REFERENCE_T]["value"],
+        }
         for name in predictors
+    }
+
+
+def predictor_entries(values: dict, folds: dict, predictors: list[str], baselines: list[str]) -> dict:
+    """``predictors`` of metrics/ionic/evaluate.json: per predictor its kind, its out-of-fold metrics with
+    intervals (``values`` of :func:`~matdisco.ionic.scoring.interval_summary`) and its k-fold summary
+    (``folds`` of :func:`~matdisco.ionic.scoring.fold_metrics`)."""
+    return {
+        name: {
+            keys.KIND: "baseline" if name in baselines else "model",
+            keys.OUT_OF_FOLD: values[name],
+            **folds[name],
+        }
+        for name in predictors
+    }
+
+
+def evaluate_counts(
+    *,
+    n_folds: int,
+    n_points: int,
+    n_ils: int,
+    n_ils_at_reference_T: int,
+    reference_temperature_K: float,
+    window_K: float,
+    n_points_lambda: int,
+    n_ils_lambda: int,
+    n_resamples: int,
+    n_ils_excluded_unseen_types: int,
+) -> dict:
+    """``counts`` of metrics/ionic/evaluate.json: the numbers behind every score (temperatures in K)."""
+    return {
+        keys.N_FOLDS: n_folds,
+        keys.N_POINTS: n_points,
+        keys.N_ILS: n_ils,
+        keys.N_ILS_AT_REFERENCE_T: n_ils_at_reference_T,
+        keys.REFERENCE_TEMPERATURE_K: reference_temperature_K,
+        keys.WINDOW_K: window_K,
+        keys.N_POINTS_LAMBDA: n_points_lambda,
+        keys.N_ILS_LAMBDA: n_ils_lambda,
+        keys.N_RESAMPLES: n_resamples,
+        keys.N_ILS_EXCLUDED_UNSEEN_TYPES: n_ils_excluded_unseen_types,
+    }
+
+
+def evaluate_metrics(
+    predictors: dict, differences: dict, applicability: dict, counts: dict, calibration: dict, molar_volume_model: dict
+) -> dict:
+    """The layout of metrics/ionic/evaluate.json (the one place it is built; the results page,
+    :mod:`matdisco.ionic.page`, reads it): ``predictors`` from :func:`predictor_entries`, paired
+    ``differences`` (:func:`~matdisco.ionic.scoring.interval_summary`), ``applicability``
+    (:func:`~matdisco.ionic.scoring.applicability_summary`), ``counts`` from :func:`evaluate_counts`,
+    ``calibration`` and the molar-volume model's errors, and the literature figures (:data:`UMANA_2025`)."""
+    return {
+        keys.PREDICTORS: predictors,
+        keys.DIFFERENCES: differences,
+        keys.APPLICABILITY: applicability,
+        keys.COUNTS: counts,
+        keys.CALIBRATION: calibration,
+        keys.MOLAR_VOLUME_MODEL: molar_volume_model,
+        keys.LITERATURE: UMANA_2025,
     }
 
 

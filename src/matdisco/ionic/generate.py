@@ -206,18 +206,55 @@ def generate(cfg) -> dict:
         artifact(cfg, "results", "ionic", "screening_top20.md"), top_markdown(ranked, counts, references, context)
     )
     top = ranked.iloc[0] if len(ranked) else None
-    summary = {
-        **{k: v for k, v in context.items() if k not in ("top_n", "model_line")},
-        "model_description": inputs.screener.description,
-        "half_width_ln": inputs.screener.half_width_ln,
-        "n_temperatures": len(temperatures_K),
-        **counts,
-        "top_pair": f"{top[keys.CATION_NAME]} + {top[keys.ANION_NAME]}" if top is not None else None,
-        "top_sigma_S_per_m": float(top[keys.PRED_SIGMA_S_PER_M]) if top is not None else None,
-        "talk_reference_pairs": references,
-    }
+    summary = screening_metrics(
+        model=context["model"],
+        temperature_K=context["temperature_K"],
+        rules=context["rules"],
+        melting_cv=context["melting_cv"],
+        model_description=inputs.screener.description,
+        half_width_ln=inputs.screener.half_width_ln,
+        n_temperatures=len(temperatures_K),
+        counts=counts,
+        top_pair=f"{top[keys.CATION_NAME]} + {top[keys.ANION_NAME]}" if top is not None else None,
+        top_sigma_S_per_m=float(top[keys.PRED_SIGMA_S_PER_M]) if top is not None else None,
+        talk_reference_pairs=references,
+    )
     atomic_write_json(artifact(cfg, "metrics", "ionic", "screening.json"), summary)
-    return {k: summary[k] for k in ("n_pairs", "n_passing_all", "top_pair", "top_sigma_S_per_m")}
+    return {k: summary[k] for k in ("n_pairs", "n_passing_all", keys.TOP_PAIR, keys.TOP_SIGMA_S_PER_M)}
+
+
+def screening_metrics(
+    *,
+    model: str,
+    temperature_K: float,
+    rules: dict,
+    melting_cv: dict,
+    model_description: str,
+    half_width_ln: dict,
+    n_temperatures: int,
+    counts: dict,
+    top_pair: str | None,
+    top_sigma_S_per_m: float | None,
+    talk_reference_pairs: list[dict],
+) -> dict:
+    """The layout of metrics/ionic/screening.json (the one place it is built; the results page,
+    :mod:`matdisco.ionic.page`, reads it): the ranking model at ``temperature_K`` (K), the rules, the melting
+    model's CV, the calibrated half-widths (ln), the verdict ``counts`` of
+    :func:`~matdisco.ionic.screening.verdict_counts`, the top pair with its sigma (S/m) and the talk's pairs
+    (:func:`~matdisco.ionic.screening.locate_references`)."""
+    return {
+        keys.MODEL: model,
+        keys.TEMPERATURE_K: temperature_K,
+        keys.RULES: rules,
+        keys.MELTING_CV: melting_cv,
+        keys.MODEL_DESCRIPTION: model_description,
+        keys.HALF_WIDTH_LN: half_width_ln,
+        keys.N_TEMPERATURES: n_temperatures,
+        **counts,
+        keys.TOP_PAIR: top_pair,
+        keys.TOP_SIGMA_S_PER_M: top_sigma_S_per_m,
+        keys.TALK_REFERENCE_PAIRS: talk_reference_pairs,
+    }
 
 
 def predict_pairs(cfg, requested: list[tuple[str, str, float]]) -> tuple[pd.DataFrame, ScreeningInputs]:

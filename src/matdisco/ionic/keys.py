@@ -37,3 +37,36 @@ UNSEEN_TYPES = "unseen_atom_types"  # str: atom types absent from training ('' i
 SPLIT = "split"  # str: "train" | "val" | "test"
 MODEL = "model"
 FOLD = "fold"
+
+# Metrics files: keys of metrics/ionic/evaluate.json (ionic.evaluate.evaluate_metrics)
+PREDICTORS = "predictors"  # dict: predictor name -> {KIND, OUT_OF_FOLD, kfold}
+KIND = "kind"  # str: "baseline" | "model"
+OUT_OF_FOLD = "out_of_fold"  # dict: metric -> {value, ci_low, ci_high} (ionic.scoring.interval_summary)
+DIFFERENCES = "differences"  # dict: "<model>_minus_<baseline>" -> metric -> {value, ci_low, ci_high, p_model_better}
+APPLICABILITY = "applicability"  # dict: ion-coverage class -> counts and scores (ionic.scoring.applicability_summary)
+COUNTS = "counts"  # dict: the counts below
+CALIBRATION = "calibration"  # dict: level, predictor -> conformal half-widths and coverage (ionic.calibration)
+MOLAR_VOLUME_MODEL = "molar_volume_model"  # dict: errors of the molar-volume model (ionic.molar_volume)
+LITERATURE = "literature"  # dict: the published figures the page quotes beside ours
+R2_AT_REFERENCE_T = "r2_at_reference_T"  # R^2 of ln sigma across ILs at REFERENCE_TEMPERATURE_K
+SPEARMAN_AT_REFERENCE_T = "spearman_at_reference_T"  # Spearman rank correlation across ILs at REFERENCE_TEMPERATURE_K
+N_FOLDS = "n_folds"
+N_POINTS = "n_points"  # int: out-of-fold points every predictor is scored on
+N_ILS = "n_ils"
+N_ILS_AT_REFERENCE_T = "n_ils_at_reference_T"  # int: ILs with a point within WINDOW_K of REFERENCE_TEMPERATURE_K
+REFERENCE_TEMPERATURE_K = "reference_temperature_K"  # float: temperature of the across-IL scores, K
+WINDOW_K = "window_K"  # float: half-width of the temperature window around it, K
+N_POINTS_LAMBDA = "n_points_lambda"  # int: points with a density (molar conductivity scores)
+N_ILS_LAMBDA = "n_ils_lambda"
+N_RESAMPLES = "n_resamples"  # int: IL-bootstrap resamples behind every interval
+N_ILS_EXCLUDED_UNSEEN_TYPES = "n_ils_excluded_unseen_types"  # int: ILs no additive model can predict
+
+# Metrics files: keys of metrics/ionic/screening.json (ionic.generate.screening_metrics)
+MODEL_DESCRIPTION = "model_description"  # str: the ranking model and what it was fitted on
+RULES = "rules"  # dict: the screening rules (ionic.screening.Rules)
+MELTING_CV = "melting_cv"  # dict: cross-validation of the melting-point model (ionic.melting)
+HALF_WIDTH_LN = "half_width_ln"  # dict: calibrated interval half-widths, ln units
+N_TEMPERATURES = "n_temperatures"
+TOP_PAIR = "top_pair"  # str: "<cation> + <anion>" ranked first
+TOP_SIGMA_S_PER_M = "top_sigma_S_per_m"  # float: its predicted sigma, S/m
+TALK_REFERENCE_PAIRS = "talk_reference_pairs"  # list: the talk's top pairs, each with a label and our rank

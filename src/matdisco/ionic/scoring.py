@@ -1,5 +1,5 @@
 """Held-out-IL scores of the ionic models and baselines: common points, out-of-fold metrics with
-IL-bootstrap intervals, paired differences, the across-IL table at 298 K and the comparison report.
+IL-bootstrap intervals, paired differences, the across-IL table at the reference temperature and the comparison report.
 
 Over the grouped folds every IL is held out exactly once, so the out-of-fold predictions cover the
 whole data set once. Every predictor is scored on the points that all of them predict (the
@@ -9,14 +9,15 @@ counted and listed).
 Metrics (ln sigma, sigma in S/m; from the pooled out-of-fold points):
 - ``rmse_ln``, ``mae_ln``, ``r2_ln``: over points (ILs with many temperatures weigh more);
 - ``per_il_rmse_ln``: sqrt of the mean over ILs of each IL's mean squared error (every IL once);
-- ``r2_298``, ``spearman_298``: across ILs at the reference temperature: ILs with points within
+- ``r2_at_reference_T``, ``spearman_at_reference_T`` (keys.R2_AT_REFERENCE_T, keys.SPEARMAN_AT_REFERENCE_T):
+  across ILs at the reference temperature (``data.evaluate.across_ils.temperature_K``): ILs with points within
   ``window_K`` of it, one value per IL (the mean over its points at the temperature nearest the
   reference); the screening task is this ranking;
 - ``r2_ln_lambda``, ``r2_lambda``: molar conductivity Lambda = sigma M / rho (S cm^2/mol) on the
   points with a density, in ln and linear form (the errors of ln Lambda equal those of ln sigma; its
   spread across ILs differs).
 Intervals: 2.5 / 97.5 percentiles over resamples of whole ILs (all points of a drawn IL move
-together; the 298 K table and the Lambda points follow the same draws, so differences are paired).
+together; the reference-temperature table and the Lambda points follow the same draws, so differences are paired).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from matdisco.ionic.density import DensityLine, molar_mass_g_per_mol
 POINT_KEY = [keys.FOLD, keys.IL_ID, keys.TEMPERATURE_K, keys.SIGMA_S_PER_M, keys.PRESSURE_KPA]
 LN_LAMBDA_OFFSET = "ln_lambda_offset"  # ln(Lambda / sigma) = ln(0.01 M / rho), Lambda in S cm^2/mol, sigma in S/m
 LOWER_IS_BETTER = ("rmse_ln", "mae_ln", "per_il_rmse_ln")
-HIGHER_IS_BETTER = ("r2_ln", "r2_298", "spearman_298", "r2_ln_lambda", "r2_lambda")
+HIGHER_IS_BETTER = ("r2_ln", keys.R2_AT_REFERENCE_T, keys.SPEARMAN_AT_REFERENCE_T, "r2_ln_lambda", "r2_lambda")
 METRICS = LOWER_IS_BETTER + HIGHER_IS_BETTER
 
 
@@ -147,10 +148,10 @@ class ILScorer:
         }
         rows = self.reference_row[draw]
         rows = rows[rows >= 0]
-        out["r2_298"] = np.array(
+        out[keys.R2_AT_REFERENCE_T] = np.array(
             [r2_score(self.y_reference[rows], self.pred_reference[rows, m]) for m in range(len(self.models))]
         )
-        out["spearman_298"] = np.array(
+        out[keys.SPEARMAN_AT_REFERENCE_T] = np.array(
             [spearman(self.y_reference[rows], self.pred_reference[rows, m]) for m in range(len(self.models))]
         )
         return out
@@ -224,7 +225,7 @@ def _value_with_interval(value: float, samples: np.ndarray) -> dict[str, float]:
     return {"value": float(value), "ci_low": float(low), "ci_high": float(high)}
 
 
-COVERAGE_METRICS = ("rmse_ln", "r2_298", "spearman_298")
+COVERAGE_METRICS = ("rmse_ln", keys.R2_AT_REFERENCE_T, keys.SPEARMAN_AT_REFERENCE_T)
 COVERAGE_CLASSES = ("both", "one", "neither")  # how many of a test IL's two ions its fold trained on
 
 
@@ -260,7 +261,7 @@ def applicability_summary(
         ils = set(coverage.index[coverage == label])
         sub_wide = wide[wide[keys.IL_ID].isin(ils)]
         sub_reference = at_reference[at_reference[keys.IL_ID].isin(ils)]
-        entry = {"n_ils": len(ils), "n_points": len(sub_wide), "n_ils_298": len(sub_reference)}
+        entry = {"n_ils": len(ils), "n_points": len(sub_wide), keys.N_ILS_AT_REFERENCE_T: len(sub_reference)}
         if len(ils) >= 2:
             scorer = ILScorer(sub_wide, sub_reference, predictors)
             values, differences = interval_summary(scorer, bootstrap_draws(len(ils), draws_per_class, seed), baselines)
@@ -307,8 +308,8 @@ METRIC_LABELS = {
     "mae_ln": "MAE",
     "per_il_rmse_ln": "per-IL RMSE",
     "r2_ln": "R^2 (points)",
-    "r2_298": "R^2 across ILs, 298 K",
-    "spearman_298": "Spearman across ILs, 298 K",
+    keys.R2_AT_REFERENCE_T: "R^2 across ILs, T_ref",
+    keys.SPEARMAN_AT_REFERENCE_T: "Spearman across ILs, T_ref",
     "r2_ln_lambda": "R^2 ln Lambda",
     "r2_lambda": "R^2 Lambda",
 }
@@ -326,8 +327,8 @@ def comparison_markdown(report: dict, excluded: list[str], worst: pd.DataFrame, 
         "# Ionic-liquid conductivity: held-out-IL comparison",
         "",
         f"ln(sigma / S m^-1), out of fold over {counts['n_folds']} IL-grouped folds (every IL held out once; identical points for every row): "
-        f"{counts['n_points']} points of {counts['n_ils']} ILs; across-IL columns: {counts['n_ils_298']} ILs with points within "
-        f"{counts['window_K']:g} K of {counts['temperature_K']:g} K (one value each); Lambda = sigma M / rho (S cm^2/mol): "
+        f"{counts['n_points']} points of {counts['n_ils']} ILs; across-IL columns: {counts[keys.N_ILS_AT_REFERENCE_T]} ILs with points within "
+        f"{counts['window_K']:g} K of T_ref = {counts[keys.REFERENCE_TEMPERATURE_K]:g} K (one value each); Lambda = sigma M / rho (S cm^2/mol): "
         f"{counts['n_points_lambda']} points of {counts['n_ils_lambda']} ILs with a density line. Brackets: 95 % intervals from "
         f"{counts['n_resamples']} resamples of whole ILs. k-fold RMSE: mean +- std over folds.",
         "",
@@ -348,7 +349,7 @@ def comparison_markdown(report: dict, excluded: list[str], worst: pd.DataFrame, 
         "",
         "| model - reference | "
         + " | ".join(METRIC_LABELS[m] for m in METRICS)
-        + " | P(better RMSE) | P(better Spearman 298 K) |",
+        + " | P(better RMSE) | P(better Spearman T_ref) |",
         "|---|" + "---|" * (len(METRICS) + 2),
     ]
     for name, entry in report["differences"].items():
@@ -356,7 +357,7 @@ def comparison_markdown(report: dict, excluded: list[str], worst: pd.DataFrame, 
         lines.append(
             f"| {name.replace('_minus_', ' - ')} | "
             + " | ".join(cells)
-            + f" | {entry['rmse_ln']['p_model_better']:.2f} | {entry['spearman_298']['p_model_better']:.2f} |"
+            + f" | {entry['rmse_ln']['p_model_better']:.2f} | {entry[keys.SPEARMAN_AT_REFERENCE_T]['p_model_better']:.2f} |"
         )
     lines += _applicability_lines(report["applicability"])
     lines += calibration_lines(report["calibration"])
@@ -392,15 +393,15 @@ def _applicability_lines(applicability: dict) -> list[str]:
         "## By applicability: how many of the held-out IL's ions its fold trained on",
         "",
         "Same out-of-fold points, split by the test IL's ions (cation and anion, InChIKey) seen among the "
-        "fold's training ILs. RMSE / R^2 298 K / Spearman 298 K, brackets 95 % IL-bootstrap within the class.",
+        "fold's training ILs. RMSE / R^2 T_ref / Spearman T_ref, brackets 95 % IL-bootstrap within the class.",
         "",
-        "| ions seen | ILs (298 K) | points | predictor | "
+        "| ions seen | ILs (T_ref) | points | predictor | "
         + " | ".join(METRIC_LABELS[m] for m in COVERAGE_METRICS)
         + " |",
         "|---|---|---|---|" + "---|" * len(COVERAGE_METRICS),
     ]
     for label, entry in applicability.items():
-        head = f"| {label} | {entry['n_ils']} ({entry['n_ils_298']}) | {entry['n_points']} |"
+        head = f"| {label} | {entry['n_ils']} ({entry[keys.N_ILS_AT_REFERENCE_T]}) | {entry['n_points']} |"
         if "predictors" not in entry:
             lines.append(head + " (too few ILs to score) |" + " |" * len(COVERAGE_METRICS))
             continue

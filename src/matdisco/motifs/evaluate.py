@@ -56,37 +56,81 @@ def evaluate(cfg: DictConfig) -> dict:
         "reconstruction RMSD (Angstrom)",
         title="held-out environments",
     )
-    metrics = {"decoding": "restore_norms" if restore else "spectral", "reconstruction": reconstruction}
     train = split_rows(arrays, "train")
     train_coords = arrays[keys.COORDS][train]
     shells = tuple(int(k) for k in ev.shell_sizes)
     densities = {
-        "samples": latent_density(model, normaliser, arrays[keys.GRAM][train], str(ev.latent_density)),
-        "samples_standard_normal": LatentDensity.standard_normal(int(model.hparams.latent_dim)),
+        keys.SAMPLES: latent_density(model, normaliser, arrays[keys.GRAM][train], str(ev.latent_density)),
+        keys.SAMPLES_STANDARD_NORMAL: LatentDensity.standard_normal(int(model.hparams.latent_dim)),
     }
-    decoded = {}
+    decoded, sampled = {}, {}
     for name, density in densities.items():
         grams = sampled_grams(model, normaliser, density, int(ev.n_samples), int(cfg.seed))
         decoded[name], discarded = coordinates_from_gram(grams, restore_norms=restore)
-        metrics[name] = {
-            "latent_density": density.kind,
-            "n_samples": int(ev.n_samples),
-            **distribution_metrics(decoded[name], coords, cutoff),
-            **validity(decoded[name], grams, discarded, ev),
-            "novelty": novelty(decoded[name], train_coords, coords, shells),
-        }
-    metrics["noise_robustness"] = _test_cell_robustness(cfg, model, normaliser, arrays)
-    metrics["reconstruction_vs_baselines"] = reconstruction_comparison(
-        model, normaliser, arrays[keys.GRAM][train], coords, gram, ev, restore
+        sampled[name] = sample_metrics(
+            density.kind,
+            int(ev.n_samples),
+            distribution_metrics(decoded[name], coords, cutoff),
+            validity(decoded[name], grams, discarded, ev),
+            novelty(decoded[name], train_coords, coords, shells),
+        )
+    noise = _test_cell_robustness(cfg, model, normaliser, arrays)
+    comparison = reconstruction_comparison(model, normaliser, arrays[keys.GRAM][train], coords, gram, ev, restore)
+    metrics = evaluate_metrics(
+        decoding="restore_norms" if restore else "spectral",
+        reconstruction=reconstruction,
+        samples=sampled[keys.SAMPLES],
+        samples_standard_normal=sampled[keys.SAMPLES_STANDARD_NORMAL],
+        noise_robustness=noise,
+        reconstruction_vs_baselines=comparison,
+        cell_folds=_cell_folds(cfg, arrays, model) if bool(ev.cell_folds) else None,
+        md_train_vs_test=distribution_metrics(train_coords, coords, cutoff),
+        md_test_validity=validity(coords, gram_full(gram), np.zeros(len(coords)), ev),
     )
-    if bool(ev.cell_folds):
-        metrics["cell_folds"] = _cell_folds(cfg, arrays, model)
-    metrics["md_train_vs_test"] = distribution_metrics(train_coords, coords, cutoff)
-    metrics["md_test_validity"] = validity(coords, gram_full(gram), np.zeros(len(coords)), ev)
-    _evaluation_plots(cfg, model, normaliser, decoded["samples"], coords)
+    _evaluation_plots(cfg, model, normaliser, decoded[keys.SAMPLES], coords)
     atomic_write_json(artifact(cfg, "metrics", *out_parts(cfg), "evaluate.json"), metrics)
-    objective = metrics["reconstruction_vs_baselines"]["model"]["rmsd_label_free_all_angstrom_median"]
+    objective = comparison["model"]["rmsd_label_free_all_angstrom_median"]
     return {"objective": objective, **flat_metrics(metrics)}
+
+
+def sample_metrics(latent_density: str, n_samples: int, distribution: dict, validity: dict, novelty: dict) -> dict:
+    """One set of samples in metrics/motifs/evaluate.json: the latent density it was drawn from, how many, its
+    distances to held-out MD (:func:`~matdisco.motifs.scoring.distribution_metrics`), validity and novelty."""
+    return {
+        keys.LATENT_DENSITY: latent_density,
+        keys.N_SAMPLES: n_samples,
+        **distribution,
+        **validity,
+        keys.NOVELTY: novelty,
+    }
+
+
+def evaluate_metrics(
+    *,
+    decoding: str,
+    reconstruction: dict,
+    samples: dict,
+    samples_standard_normal: dict,
+    noise_robustness: dict,
+    reconstruction_vs_baselines: dict,
+    cell_folds: dict | None,
+    md_train_vs_test: dict,
+    md_test_validity: dict,
+) -> dict:
+    """The layout of metrics/motifs/evaluate.json (the one place it is built; the results page,
+    :mod:`matdisco.motifs.page`, reads it); the samples from :func:`sample_metrics`, ``cell_folds`` left out
+    when not run (None)."""
+    metrics = {
+        keys.DECODING: decoding,
+        keys.RECONSTRUCTION: reconstruction,
+        keys.SAMPLES: samples,
+        keys.SAMPLES_STANDARD_NORMAL: samples_standard_normal,
+        keys.NOISE_ROBUSTNESS: noise_robustness,
+        keys.RECONSTRUCTION_VS_BASELINES: reconstruction_vs_baselines,
+    }
+    if cell_folds is not None:
+        metrics[keys.CELL_FOLDS] = cell_folds
+    return {**metrics, keys.MD_TRAIN_VS_TEST: md_train_vs_test, keys.MD_TEST_VALIDITY: md_test_validity}
 
 
 def _cell_folds(cfg: DictConfig, arrays: dict, model: MotifVAE) -> dict:

@@ -68,14 +68,27 @@ def generate(cfg: DictConfig) -> dict:
     radius = float(np.mean(np.linalg.norm(train_coords, axis=-1)))
     first_shell = int(cfg.data.evaluate.shell_sizes[0])
     settings = inpaint_settings(cfg, float(np.median(np.linalg.norm(train_coords[:, :first_shell], axis=-1))), radius)
-    metrics = {
-        "samples": _samples(cfg, model, normaliser, arrays[keys.GRAM][split_rows(arrays, "train")], rng),
-        "interpolation": _interpolation(cfg, model, normaliser, held_out),
-        "inpainting": _inpainting(cfg, model, normaliser, held_out, train_coords, settings, rng),
-        "vacancy": _vacancy(cfg, model, normaliser, arrays, settings, rng),
-    }
+    metrics = generate_metrics(
+        samples=_samples(cfg, model, normaliser, arrays[keys.GRAM][split_rows(arrays, "train")], rng),
+        interpolation=_interpolation(cfg, model, normaliser, held_out),
+        inpainting=_inpainting(cfg, model, normaliser, held_out, train_coords, settings, rng),
+        vacancy=_vacancy(cfg, model, normaliser, arrays, settings, rng),
+    )
     atomic_write_json(artifact(cfg, "metrics", *out_parts(cfg), "generate.json"), metrics)
     return flat_metrics(metrics)
+
+
+def generate_metrics(*, samples: dict, interpolation: dict, inpainting: dict, vacancy: dict) -> dict:
+    """The layout of metrics/motifs/generate.json (the one place it is built; the results page,
+    :mod:`matdisco.motifs.page`, reads it): the written samples, the latent path (:func:`interpolation_metrics`),
+    inpainting per number of known atoms (``k<known>`` -> :func:`inpainting_entry`) and hole refilling
+    (:func:`vacancy_metrics`)."""
+    return {
+        keys.SAMPLES: samples,
+        keys.INTERPOLATION: interpolation,
+        keys.INPAINTING: inpainting,
+        keys.VACANCY: vacancy,
+    }
 
 
 def write_frames(path: Path, frames: list) -> Path:
@@ -112,7 +125,7 @@ def _samples(
     )
     frames = [environment_atoms(c, {"discarded_fraction": float(d)}) for c, d in zip(coords, discarded)]
     path = write_frames(artifact(cfg, "results", *out_parts(cfg), "samples.extxyz"), frames)
-    return {"path": str(path), "n_samples": len(frames), "latent_density": density.kind}
+    return {"path": str(path), keys.N_SAMPLES: len(frames), keys.LATENT_DENSITY: density.kind}
 
 
 def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser, held_out: np.ndarray) -> dict:
@@ -132,8 +145,6 @@ def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser,
         int(cfg.data.generate.interpolation_frames),
         bool(cfg.data.restore_norms),
     )
-    steps = np.sqrt(np.mean(np.sum(np.diff(frames, axis=0) ** 2, axis=-1), axis=-1))
-    atom_steps = np.linalg.norm(np.diff(frames, axis=0), axis=-1).max(axis=1)
     grams = np.einsum("fad,fbd->fab", frames, frames)
     frame_validity = validity(frames, grams, discarded, cfg.data.evaluate)
     write_frames(
@@ -149,16 +160,35 @@ def _interpolation(cfg: DictConfig, model: MotifVAE, normaliser: GramNormaliser,
         cutoff,
         f"latent interpolation: {cn[start]}-fold -> {cn[end]}-fold centre (x-y projection)",
     )
+    return interpolation_metrics(
+        frames, discarded, held_out[end], int(cn[start]), int(cn[end]), frame_validity["fraction_invalid"]
+    )
+
+
+def interpolation_metrics(
+    frames: np.ndarray,
+    discarded: np.ndarray,
+    end_environment: np.ndarray,
+    start_coordination: int,
+    end_coordination: int,
+    fraction_frames_invalid: float,
+) -> dict:
+    """``interpolation`` of metrics/motifs/generate.json from the decoded path ``frames`` (F, n, 3) Angstrom, each
+    frame's discarded spectral fraction (F,), the environment it ends at (n, 3) and the centres' coordinations:
+    the largest and mean step between frames (RMSD and largest single-atom move), validity, closest pair and the
+    O(3)-aligned RMSD of the last frame to the end environment (all Angstrom)."""
+    steps = np.sqrt(np.mean(np.sum(np.diff(frames, axis=0) ** 2, axis=-1), axis=-1))
+    atom_steps = np.linalg.norm(np.diff(frames, axis=0), axis=-1).max(axis=1)
     return {
-        "start_coordination": int(cn[start]),
-        "end_coordination": int(cn[end]),
+        "start_coordination": start_coordination,
+        "end_coordination": end_coordination,
         "max_frame_step_rmsd_angstrom": float(steps.max()),
         "mean_frame_step_rmsd_angstrom": float(steps.mean()),
         "max_frame_step_atom_displacement_angstrom": float(atom_steps.max()),
         "n_frames": int(len(frames)),
-        "fraction_frames_invalid": frame_validity["fraction_invalid"],
+        "fraction_frames_invalid": fraction_frames_invalid,
         "min_pair_distance_angstrom": float(min_pair_distance(frames).min()),
-        "end_rmsd_o3_angstrom": float(aligned_rmsd(frames[-1], held_out[end], False)),
+        "end_rmsd_o3_angstrom": float(aligned_rmsd(frames[-1], end_environment, False)),
         "max_discarded_fraction": float(discarded.max()),
     }
 
@@ -197,24 +227,39 @@ def _inpainting(
             predictions["nearest_training_baseline"] = conditional_mean_infill(
                 known, train_coords, int(section.n_best)
             )["infilled"]
-        results[f"k{k}"] = {
-            "n_environments": len(picks),
-            "method": str(section.method),
-            **{name: float(np.median(values)) for name, values in filled.items() if name != "infilled"},
-            **{
+        results[f"k{k}"] = inpainting_entry(
+            n_environments=len(picks),
+            method=str(section.method),
+            diagnostics={name: float(np.median(values)) for name, values in filled.items() if name != "infilled"},
+            scores={
                 name: inpainting_scores(predicted, missing, missing_labels < first_shell)
                 for name, predicted in predictions.items()
             },
-            "fraction_model_beats_random": float(
+            fraction_model_beats_random=float(
                 np.mean(model_rmsd < matched_rmsds(predictions["random_baseline"], missing))
             ),
-        }
+        )
         examples += [
             environment_atoms(np.vstack([kn, fi]), {"k_known": int(k), "infilled_rmsd_angstrom": float(r)})
             for kn, fi, r in zip(known[:10], filled["infilled"][:10], model_rmsd[:10])
         ]
     write_frames(artifact(cfg, "results", *out_parts(cfg), "inpainting.extxyz"), examples)
     return results
+
+
+def inpainting_entry(
+    *, n_environments: int, method: str, diagnostics: dict, scores: dict, fraction_model_beats_random: float
+) -> dict:
+    """One number of known atoms in ``inpainting`` of metrics/motifs/generate.json: environments scored, the
+    inpainting method, its diagnostics (medians), per predictor the scores of
+    :func:`~matdisco.motifs.scoring.inpainting_scores` and how often the model beats random placement."""
+    return {
+        "n_environments": n_environments,
+        "method": method,
+        **diagnostics,
+        **scores,
+        "fraction_model_beats_random": fraction_model_beats_random,
+    }
 
 
 INPAINT_METHODS = ("optimise", "conditional_mean")
@@ -251,10 +296,6 @@ def _model_infill(
         return {"infilled": filled["infilled"], "known_atoms_rmsd_angstrom_median": filled["known_rmsd"]}
     filled = conditional_mean_infill(known, candidates, n_best)
     return {"infilled": filled["infilled"], "best_fit_angstrom4_median": filled["fit"]}
-
-
-VACANCY_METHODS = ("model", "tetrahedral_growth", "largest_hole")
-VACANCY_SCORES = ("rmsd_angstrom", "delta_energy_eV", "relaxed_delta_energy_eV", "relaxed_rmsd_angstrom")
 
 
 def _vacancy(
@@ -309,12 +350,28 @@ def _vacancy(
                 frames.append(refilled)
         rows.append(row)
     write_frames(artifact(cfg, "results", *out_parts(cfg), "vacancy.extxyz"), frames)
+    return vacancy_metrics(
+        path.name,
+        potential,
+        int(section.hole_atoms),
+        rows,
+        int(cfg.data.evaluate.n_bootstrap),
+        np.random.default_rng(int(cfg.seed)),
+    )
+
+
+def vacancy_metrics(
+    cell: str, potential: str, hole_atoms: int, rows: list[dict], n_resamples: int, rng: np.random.Generator
+) -> dict:
+    """``vacancy`` of metrics/motifs/generate.json: the cell and potential, the holes' size and count, the
+    summary over holes (:func:`_vacancy_summary`) and every hole's row (``<method>_<score>`` of
+    :data:`~matdisco.motifs.keys.VACANCY_METHODS` x ``VACANCY_SCORES``, Angstrom / eV)."""
     return {
-        "cell": path.name,
+        "cell": cell,
         "potential": potential,
         "n_sites": len(rows),
-        "hole_atoms": int(section.hole_atoms),
-        **_vacancy_summary(rows, int(cfg.data.evaluate.n_bootstrap), np.random.default_rng(int(cfg.seed))),
+        "hole_atoms": hole_atoms,
+        **_vacancy_summary(rows, n_resamples, rng),
         "sites": rows,
     }
 
@@ -324,11 +381,11 @@ def _vacancy_summary(rows: list[dict], n_resamples: int, rng: np.random.Generato
     interval from resampling sites."""
     summary = {
         f"{name}_{score}_median": float(np.median([row[f"{name}_{score}"] for row in rows]))
-        for name in VACANCY_METHODS
-        for score in VACANCY_SCORES
+        for name in keys.VACANCY_METHODS
+        for score in keys.VACANCY_SCORES
     }
-    for baseline in VACANCY_METHODS[1:]:
-        for score in VACANCY_SCORES:
+    for baseline in keys.VACANCY_METHODS[1:]:
+        for score in keys.VACANCY_SCORES:
             paired = np.array([row[f"model_{score}"] - row[f"{baseline}_{score}"] for row in rows])
             summary[f"model_minus_{baseline}_{score}"] = cell_interval(paired, n_resamples, rng)
     return summary

@@ -39,3 +39,24 @@ MU_DIAG = "mu_diag_angstrom2"
 SIGMA_DIAG = "sigma_diag_angstrom2"
 MU_OFF = "mu_offdiag_angstrom2"
 SIGMA_OFF = "sigma_offdiag_angstrom2"
+
+# --- metrics files: keys of metrics/motifs/evaluate.json and generate.json ----------------------
+# (motifs.evaluate.evaluate_metrics, motifs.generate.generate_metrics)
+DECODING = "decoding"  # str: "spectral" | "restore_norms"
+RECONSTRUCTION = "reconstruction"  # dict: Gram and RMSD errors of the held-out environments
+SAMPLES = "samples"  # dict: samples of the configured latent density against held-out MD (evaluate); the written samples (generate)
+SAMPLES_STANDARD_NORMAL = "samples_standard_normal"  # dict: as SAMPLES, z ~ N(0, 1)
+LATENT_DENSITY = "latent_density"  # str: kind of the latent density sampled
+N_SAMPLES = "n_samples"
+NOVELTY = "novelty"  # dict: distances of samples and held-out MD to training (motifs.scoring.novelty)
+NOISE_ROBUSTNESS = "noise_robustness"  # dict: motifs.scoring.noise_robustness
+RECONSTRUCTION_VS_BASELINES = "reconstruction_vs_baselines"  # dict: predictor -> shell RMSDs (Angstrom)
+CELL_FOLDS = "cell_folds"  # dict: cell-level cross-validation (motifs.folds), when run
+MD_TRAIN_VS_TEST = "md_train_vs_test"  # dict: distribution distances of MD train vs test (the floor)
+MD_TEST_VALIDITY = "md_test_validity"  # dict: validity of the held-out MD environments
+INTERPOLATION = "interpolation"  # dict: the latent path (motifs.generate.interpolation_metrics)
+INPAINTING = "inpainting"  # dict: "k<known>" -> scores (motifs.generate.inpainting_entry)
+VACANCY = "vacancy"  # dict: hole refilling (motifs.generate.vacancy_metrics)
+VACANCY_METHODS = ("model", "tetrahedral_growth", "largest_hole")  # hole refillers: the model, then its baselines
+VACANCY_SCORES = ("rmsd_angstrom", "delta_energy_eV", "relaxed_delta_energy_eV", "relaxed_rmsd_angstrom")
+"""Per hole and refiller (``<method>_<score>``): RMSD to the removed atoms, energy change, both after relaxation too."""

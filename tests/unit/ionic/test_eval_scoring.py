@@ -104,7 +104,9 @@ def test_differences_are_paired_and_name_the_better_model():
     assert (same["value"], same["ci_low"], same["ci_high"], same["p_model_better"]) == (0.0, 0.0, 0.0, 0.0)
     perfect = differences["perfect_minus_b"]["rmse_ln"]
     assert perfect["ci_high"] < 0 and perfect["p_model_better"] == 1.0
-    assert values["perfect"]["rmse_ln"]["value"] == 0.0 and values["perfect"]["r2_298"]["value"] == pytest.approx(1.0)
+    assert values["perfect"]["rmse_ln"]["value"] == 0.0 and values["perfect"][keys.R2_AT_REFERENCE_T][
+        "value"
+    ] == pytest.approx(1.0)
 
 
 def test_ln_lambda_offset_uses_the_density_line_only_near_its_range():
@@ -184,5 +186,5 @@ def test_applicability_summary_scores_each_class_on_its_own_ils_only():
     assert summary["both"]["predictors"]["m"]["rmse_ln"]["value"] == pytest.approx(0.0)
     assert summary["one"]["predictors"]["m"]["rmse_ln"]["value"] == pytest.approx(1.0)
     assert summary["one"]["differences"]["m_minus_b"]["rmse_ln"]["value"] == pytest.approx(1.0)
-    assert summary["neither"] == {"n_ils": 1, "n_points": 2, "n_ils_298": 1}
+    assert summary["neither"] == {"n_ils": 1, "n_points": 2, keys.N_ILS_AT_REFERENCE_T: 1}
     assert (summary["both"]["n_ils"], summary["both"]["n_points"]) == (2, 4)
