@@ -25,7 +25,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from matdisco.core.metrics import regression_metrics, summarise_folds
+from matdisco.core.metrics import (
+    difference_interval,
+    group_resamples,
+    interval,
+    regression_metrics,
+    summarise_folds,
+)
 from matdisco.ionic import keys
 from matdisco.ionic.calibration import calibration_lines
 from matdisco.ionic.density import DensityLine, molar_mass_g_per_mol
@@ -176,11 +182,6 @@ def spearman(y: np.ndarray, pred: np.ndarray) -> float:
     return float(np.corrcoef(rankdata(y), rankdata(pred))[0, 1])
 
 
-def bootstrap_draws(n_ils: int, n_resamples: int, seed: int) -> np.ndarray:
-    """[n_resamples, n_ils] IL indices drawn with replacement (whole ILs are the unit)."""
-    return np.random.default_rng(seed).integers(0, n_ils, size=(n_resamples, n_ils))
-
-
 def interval_summary(scorer: ILScorer, draws: np.ndarray, baselines: list[str]) -> tuple[dict, dict]:
     """Per model and metric: value on all ILs and 95 % interval; per (model, reference) pair with the
     model not a baseline: difference, interval and P(model better) over the same draws.
@@ -191,7 +192,7 @@ def interval_summary(scorer: ILScorer, draws: np.ndarray, baselines: list[str]) 
     samples = [scorer.scores(draw) for draw in draws]
     stacked = {metric: np.array([s[metric] for s in samples]) for metric in METRICS}  # [n_resamples, n_models]
     values = {
-        model: {metric: _value_with_interval(full[metric][m], stacked[metric][:, m]) for metric in METRICS}
+        model: {metric: interval(full[metric][m], stacked[metric][:, m]) for metric in METRICS}
         for m, model in enumerate(scorer.models)
     }
     differences = {}
@@ -200,28 +201,14 @@ def interval_summary(scorer: ILScorer, draws: np.ndarray, baselines: list[str]) 
         for reference in [b for b in baselines if b in scorer.models] + models[:i]:
             a, b = scorer.models.index(reference), scorer.models.index(model)
             differences[f"{model}_minus_{reference}"] = {
-                metric: {
-                    **_value_with_interval(
-                        full[metric][b] - full[metric][a], stacked[metric][:, b] - stacked[metric][:, a]
-                    ),
-                    "p_model_better": _fraction_better(stacked[metric][:, b] - stacked[metric][:, a], metric),
-                }
+                metric: difference_interval(
+                    full[metric][b] - full[metric][a],
+                    stacked[metric][:, b] - stacked[metric][:, a],
+                    lower_is_better=metric in LOWER_IS_BETTER,
+                )
                 for metric in METRICS
             }
     return values, differences
-
-
-def _fraction_better(difference: np.ndarray, metric: str) -> float:
-    """Fraction of the draws (with a defined difference) where the model beats the reference."""
-    defined = difference[np.isfinite(difference)]
-    if not len(defined):
-        return float("nan")
-    return float(np.mean(defined < 0 if metric in LOWER_IS_BETTER else defined > 0))
-
-
-def _value_with_interval(value: float, samples: np.ndarray) -> dict[str, float]:
-    low, high = np.nanpercentile(samples, [2.5, 97.5]) if np.isfinite(samples).any() else (np.nan, np.nan)
-    return {"value": float(value), "ci_low": float(low), "ci_high": float(high)}
 
 
 COVERAGE_METRICS = ("rmse_ln", "r2_298", "spearman_298")
@@ -263,7 +250,7 @@ def applicability_summary(
         entry = {"n_ils": len(ils), "n_points": len(sub_wide), "n_ils_298": len(sub_reference)}
         if len(ils) >= 2:
             scorer = ILScorer(sub_wide, sub_reference, predictors)
-            values, differences = interval_summary(scorer, bootstrap_draws(len(ils), draws_per_class, seed), baselines)
+            values, differences = interval_summary(scorer, group_resamples(len(ils), draws_per_class, seed), baselines)
             entry["predictors"] = {p: {m: values[p][m] for m in COVERAGE_METRICS} for p in predictors}
             entry["differences"] = {d: {m: v[m] for m in COVERAGE_METRICS} for d, v in differences.items()}
         summary[label] = entry

@@ -16,9 +16,10 @@ from tqdm import tqdm
 from matdisco.core.config import artifact
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_path, atomic_write_json
+from matdisco.core.metrics import mean_interval
 from matdisco.motifs import keys
 from matdisco.motifs.baselines import baseline_mean, baseline_random, tetrahedral_baseline
-from matdisco.motifs.cellgen import build_cells, cell_interval, decoded_environments, growth_settings
+from matdisco.motifs.cellgen import build_cells, decoded_environments, growth_settings
 from matdisco.motifs.data import cells_dir, load_environments, out_parts, split_rows
 from matdisco.motifs.environments import GramNormaliser, gram_upper
 from matdisco.motifs.figures import strip_figure
@@ -321,7 +322,8 @@ def _vacancy(
 
 def _vacancy_summary(rows: list[dict], n_resamples: int, rng: np.random.Generator) -> dict:
     """Median over sites of every score and method, and the model-minus-baseline mean per score with a 95 %
-    interval from resampling sites."""
+    interval from resampling sites (``core.metrics.mean_interval``, drawn from ``rng`` in turn; its value under
+    ``mean``, the name the results page, ``core/report.py``, reads)."""
     summary = {
         f"{name}_{score}_median": float(np.median([row[f"{name}_{score}"] for row in rows]))
         for name in VACANCY_METHODS
@@ -330,5 +332,6 @@ def _vacancy_summary(rows: list[dict], n_resamples: int, rng: np.random.Generato
     for baseline in VACANCY_METHODS[1:]:
         for score in VACANCY_SCORES:
             paired = np.array([row[f"model_{score}"] - row[f"{baseline}_{score}"] for row in rows])
-            summary[f"model_minus_{baseline}_{score}"] = cell_interval(paired, n_resamples, rng)
+            entry = mean_interval(paired, n_resamples, rng)
+            summary[f"model_minus_{baseline}_{score}"] = {"mean": entry.pop("value"), **entry}
     return summary

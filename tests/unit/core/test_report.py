@@ -54,13 +54,13 @@ IONIC_MODELS = ["ionic_additive"]  # ionic_gnn left out: "not computed"
 def ionic_evaluate_report() -> dict:
     """metrics/ionic/evaluate.json as ``matdisco.ionic.evaluate.evaluate`` assembles it, from the scoring
     functions on 8 ILs x 3 temperatures (2 IL-grouped folds and a default split)."""
+    from matdisco.core.metrics import group_resamples
     from matdisco.ionic import keys
     from matdisco.ionic.evaluate import UMANA_2025
     from matdisco.ionic.scoring import (
         LN_LAMBDA_OFFSET,
         ILScorer,
         at_reference_temperature,
-        bootstrap_draws,
         fold_metrics,
         interval_summary,
         wide_out_of_fold,
@@ -92,7 +92,7 @@ def ionic_evaluate_report() -> dict:
     wide = wide_out_of_fold(scored)
     at_reference = at_reference_temperature(wide, predictors, 298.15, 5.0)
     scorer = ILScorer(wide, at_reference, predictors)
-    values, differences = interval_summary(scorer, bootstrap_draws(len(scorer.ils), 50, 0), IONIC_BASELINES)
+    values, differences = interval_summary(scorer, group_resamples(len(scorer.ils), 50, 0), IONIC_BASELINES)
     folds = fold_metrics(scored)
     return {
         "predictors": {
