@@ -6,7 +6,7 @@ stage's own group choices), and follows every ``import`` / ``from`` statement (a
 functions) that names a ``matdisco`` module. Two imports are dynamic and added by rule: the family
 package ``__init__.py`` (run_step takes the step function from it; its own eager imports of the other
 steps are not followed) and ``<family>/models.py`` wherever a module of the closure builds or loads a
-model (``instantiate_model`` from a config ``_target_``, ``load_module`` from a checkpoint's class
+model (``instantiate_model`` from a config ``_target_``, ``load_module`` / ``load_members`` from a checkpoint's class
 path: models live in models.py in every family). Package ``__init__.py`` files without imports
 (docstrings, constants) are left out: they cannot change what a stage computes. A stage that runs a
 ``matdisco`` subcommand (the report) has no family: its closure starts at src/matdisco/cli.py, from its
@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[3]
 SRC = REPO / "src"
 CODE_PREFIXES = ("src/", "pipelines/")
 """A dep under one of these is code (computed here); every other dep (data, models) is kept as written."""
-DYNAMIC_MODEL_CALLS = ("instantiate_model(", "load_module(")
+DYNAMIC_MODEL_CALLS = ("instantiate_model(", "load_module(", "load_members(")
 
 
 def module_file(name: str) -> Path | None:

@@ -109,6 +109,23 @@ def load_module(path: Path) -> tuple[pl.LightningModule, dict]:
     return module.eval(), payload
 
 
+def member_path(split_dir: Path, member: int) -> Path:
+    """Where ensemble member ``member`` of one trained split is saved: ``split_dir/member_<member>.pt``."""
+    return Path(split_dir) / f"member_{member}.pt"
+
+
+def load_members(split_dir: Path, expected: str) -> tuple[list[pl.LightningModule], dict]:
+    """Every ensemble member of ``split_dir`` (:func:`member_path` files in name order, each through
+    :func:`load_module`, in eval mode) and the saved payload of the first (the extras the family saved with it,
+    e.g. its vocabulary). :class:`InputError` naming the folder and ``expected`` (the stage that writes it)
+    when it holds none."""
+    files = sorted(Path(split_dir).glob("member_*.pt"))
+    if not files:
+        raise InputError("no trained ensemble members (member_*.pt)", where=str(split_dir), expected=expected)
+    loaded = [load_module(path) for path in files]
+    return [module for module, _ in loaded], loaded[0][1]
+
+
 class RestoreBestWeights(pl.Callback):
     """Keep an in-memory copy of the weights at the best ``monitor`` value; restore them when fit ends.
 

@@ -18,6 +18,7 @@ from rdkit import Chem
 from torch_geometric.data import Data
 
 from matdisco.core.errors import InputError
+from matdisco.core.metrics import mean_abs_relative_error
 from matdisco.ionic import keys
 from matdisco.ionic.baselines import ridge_solve
 from matdisco.ionic.density import DensityLine, molar_mass_g_per_mol
@@ -91,7 +92,7 @@ def grouped_volume_errors(measured: pd.Series, alpha: float, n_folds: int, seed:
     return {
         "n_salts": len(true),
         "rmse_cm3_per_mol": float(np.sqrt(np.mean((pred - true) ** 2))),
-        "mean_abs_relative_error": float(np.mean(np.abs(pred / true - 1.0))),
+        "mean_abs_relative_error": mean_abs_relative_error(true, pred),
         "rmse_ln_c": float(np.sqrt(np.mean(np.log(true / pred) ** 2))),
     }
 

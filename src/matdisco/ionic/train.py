@@ -14,7 +14,7 @@ from matdisco.core.config import artifact
 from matdisco.core.io import atomic_dir, atomic_path, atomic_write_json
 from matdisco.core.provenance import run_metadata
 from matdisco.core.seeding import member_seed, seed_everything
-from matdisco.core.training import fit, instantiate_model, run_fits, save_module
+from matdisco.core.training import fit, instantiate_model, member_path, run_fits, save_module
 from matdisco.ionic.data import IonicDataModule, load_points, load_splits, model_dir, processed_dir, salt_graphs
 from matdisco.ionic.density import snapshot_density_lines
 from matdisco.ionic.graphs import EDGE_DIM, NODE_DIM
@@ -90,7 +90,7 @@ def fit_member(cfg, job: MemberFit) -> float:
     run = f"{cfg.model.name}-{job.split_name}-m{job.member}"
     fit(cfg, module, datamodule, artifact(cfg, "logs"), run, job.metadata, group=job.group)
     save_module(
-        job.out / job.split_name / f"member_{job.member}.pt",
+        member_path(job.out / job.split_name, job.member),
         module,
         vocabulary=datamodule.vocabulary,
         unseen_val=datamodule.unseen_val,
