@@ -64,7 +64,7 @@ def baseline_predictors(cfg) -> dict:
         raise ConfigError(f"data.evaluate.baselines: unknown {unknown} (known: {sorted(known)})")
     functions = dict(BASELINES)
     if WALDEN in names:
-        functions[WALDEN] = snapshot_walden_ridge(cfg)
+        functions[WALDEN] = snapshot_walden_ridge(cfg.data.evaluate.walden, str(cfg.data.typing.scheme))
     if GBM in names:
         functions[GBM] = descriptor_gbm(cfg)
     return {name: functions[name] for name in names}
@@ -134,11 +134,11 @@ def evaluate(cfg) -> dict:
     """Score every baseline and model of ``data.evaluate`` on held-out ILs (see the module docstring)."""
     settings = cfg.data.evaluate
     points = load_points(cfg)
-    lines = snapshot_density_lines(cfg)
+    lines = snapshot_density_lines(cfg.data.density)
     points = points.assign(
         **{LN_LAMBDA_OFFSET: ln_lambda_offsets(points, lines, float(settings.lambda_extrapolation_K))}
     )
-    volumes, volume_errors = concentration_model(cfg, points, lines)
+    volumes, volume_errors = concentration_model(cfg.data.density.molar_volume, int(cfg.seed), points, lines)
     graphs = attach_ln_concentration(salt_graphs(points, cfg.data.typing.scheme), points, volumes)
     splits = load_splits(cfg)
     predictions = held_out_predictions(cfg, points, graphs, splits)

@@ -14,6 +14,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import torch
+from omegaconf import DictConfig
 from rdkit import Chem
 from torch_geometric.data import Data
 
@@ -97,14 +98,15 @@ def grouped_volume_errors(measured: pd.Series, alpha: float, n_folds: int, seed:
     }
 
 
-def concentration_model(cfg, points: pd.DataFrame, lines: dict[str, DensityLine]) -> tuple[dict[str, float], dict]:
-    """Element volumes fitted on every IL of ``points`` with a density line (settings
-    ``data.density.molar_volume``), and their IL-grouped held-out errors."""
-    settings = cfg.data.density.molar_volume
+def concentration_model(
+    settings: DictConfig, seed: int, points: pd.DataFrame, lines: dict[str, DensityLine]
+) -> tuple[dict[str, float], dict]:
+    """Element volumes fitted on every IL of ``points`` with a density line (``settings``: the section
+    ``data.density.molar_volume``), and their IL-grouped held-out errors (folds drawn from ``seed``)."""
     measured = measured_molar_volumes(points, lines, float(settings.temperature_K))
     alpha = float(settings.alpha)
     volumes = fit_element_volumes(list(measured.index), measured.to_numpy(), alpha)
-    errors = grouped_volume_errors(measured, alpha, int(settings.n_folds), int(cfg.seed))
+    errors = grouped_volume_errors(measured, alpha, int(settings.n_folds), seed)
     return volumes, {**errors, "volumes_cm3_per_mol": volumes}
 
 

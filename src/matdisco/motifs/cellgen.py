@@ -30,7 +30,7 @@ from matdisco.core.config import artifact
 from matdisco.core.io import atomic_dir, atomic_write_json, atomic_write_text
 from matdisco.core.metrics import mean_interval
 from matdisco.motifs import keys
-from matdisco.motifs.data import FAMILY, cells_dir, load_environments, split_rows
+from matdisco.motifs.data import FAMILY, cells_dir, load_environments, model_path, split_rows
 from matdisco.motifs.environments import GramNormaliser, environments, gram_upper
 from matdisco.motifs.growth import (
     EnvironmentProposer,
@@ -124,7 +124,7 @@ def _learned_environments(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray, np.n
     (Angstrom), and the CPU seconds the decoding took."""
     cpu_start = time.process_time()
     arrays = load_environments(cfg)
-    model, normaliser = load_trained(cfg)
+    model, normaliser = load_trained(model_path(cfg), int(cfg.data.n_neighbours))
     train_coords = arrays[keys.COORDS][split_rows(arrays, "train")]
     held_out = arrays[keys.COORDS][split_rows(arrays, "test")]
     candidates = decoded_environments(cfg, model, normaliser, train_coords, np.random.default_rng(int(cfg.seed)))

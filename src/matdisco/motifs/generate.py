@@ -20,7 +20,7 @@ from matdisco.core.metrics import mean_interval
 from matdisco.motifs import keys
 from matdisco.motifs.baselines import baseline_mean, baseline_random, tetrahedral_baseline
 from matdisco.motifs.cellgen import build_cells, decoded_environments, growth_settings
-from matdisco.motifs.data import cells_dir, load_environments, out_parts, split_rows
+from matdisco.motifs.data import cells_dir, load_environments, model_path, out_parts, split_rows
 from matdisco.motifs.environments import GramNormaliser, gram_upper
 from matdisco.motifs.figures import strip_figure
 from matdisco.motifs.geometry import aligned_rmsd
@@ -62,7 +62,7 @@ def generate(cfg: DictConfig) -> dict:
     if what == "cells":
         return build_cells(cfg)
     arrays = load_environments(cfg)
-    model, normaliser = load_trained(cfg)
+    model, normaliser = load_trained(model_path(cfg), int(cfg.data.n_neighbours))
     rng = np.random.default_rng(int(cfg.seed))
     held_out = arrays[keys.COORDS][split_rows(arrays, "test")]
     train_coords = arrays[keys.COORDS][split_rows(arrays, "train")]

@@ -105,7 +105,7 @@ def test_trainer_max_epochs_on_the_command_line_reaches_every_model(tmp_path, mo
     ]
     if with_params_file:
         command_line.append(f"params_file={_params(tmp_path)}")
-    trainer = build_trainer(_stage(command_line), loggers=[])
+    trainer = build_trainer(_stage(command_line).trainer, loggers=[])
     stopping = [c for c in trainer.callbacks if type(c).__name__ == "EarlyStopping"]
     assert trainer.max_epochs == 3 and stopping[0].patience == 2
 
