@@ -10,7 +10,15 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from matdisco.core.config import CONF_DIR, apply_params_file, artifact, compose, hand_run_paths
+from matdisco.core.config import (
+    CONF_DIR,
+    apply_params_file,
+    artifact,
+    compose,
+    group_choices,
+    hand_run_paths,
+    value_overrides,
+)
 from matdisco.core.errors import ConfigError
 from matdisco.core.families import FAMILIES
 from matdisco.core.training import build_trainer
@@ -270,3 +278,9 @@ def test_matdisco_config_prints_the_effective_config_without_running(tmp_path, c
     assert "#   params.yaml  model.hidden = 80" in out
     with pytest.raises(SystemExit):
         main(["config", "train", "model=ionic_gnn", "trainer.max_epochs=-3"])  # validated like a run
+
+
+def test_a_command_line_splits_into_group_choices_and_values():
+    words = ["trainer=gpu", "trainer.max_epochs=2", "hydra/launcher=slurm", "~logger.group", "params_file=p.yaml"]
+    assert group_choices(words) == [("trainer", "trainer=gpu")]
+    assert value_overrides(words) == [("trainer.max_epochs", 2)]
