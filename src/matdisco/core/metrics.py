@@ -79,6 +79,13 @@ def interval(value: float, samples: np.ndarray) -> dict[str, float]:
     return {"value": float(value), "ci_low": float(low), "ci_high": float(high)}
 
 
+def interval_text(entry: dict, digits: int = 3, sign: str = "", scale: float = 1.0, key: str = "value") -> str:
+    """``value [ci_low, ci_high]`` of an :func:`interval` entry (its value under ``key``), each times ``scale``
+    to ``digits`` decimals; ``sign="+"`` writes every sign."""
+    value, low, high = (scale * entry[name] for name in (key, "ci_low", "ci_high"))
+    return f"{value:{sign}.{digits}f} [{low:{sign}.{digits}f}, {high:{sign}.{digits}f}]"
+
+
 def difference_interval(value: float, samples: np.ndarray, lower_is_better: bool = True) -> dict[str, float]:
     """A paired difference, model minus reference, over the same group resamples: :func:`interval` plus
     ``p_model_better``, the fraction of the (finite) resampled differences where the model is better

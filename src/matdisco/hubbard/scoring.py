@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from matdisco.core.metrics import difference_interval, group_bootstrap, interval, mean_abs_relative_error
+from matdisco.core.metrics import (
+    difference_interval,
+    group_bootstrap,
+    interval,
+    interval_text,
+    mean_abs_relative_error,
+)
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.baselines import BASELINES
 from matdisco.hubbard.features import TARGET
@@ -94,16 +100,15 @@ def fold_metrics(rows: pd.DataFrame, n_resamples: int, seed: int) -> dict:
 def _interval(score: dict, percent: bool) -> str:
     """``value [low, high]``: eV to 3 decimals, or percent to 1."""
     scale, digits, unit = (100.0, 1, " %") if percent else (1.0, 3, "")
-    value, low, high = (scale * score[k] for k in ("value", "ci_low", "ci_high"))
-    if not np.isfinite(value):
+    if not np.isfinite(score["value"]):
         return "n/a"
-    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]{unit}"
+    return interval_text(score, digits, scale=scale) + unit
 
 
 def _difference(entry: dict | None) -> str:
     if entry is None:
         return ""
-    return f"{entry['diff']:+.3f} [{entry['ci_low']:+.3f}, {entry['ci_high']:+.3f}]"
+    return interval_text(entry, sign="+", key="diff")
 
 
 TARGET_TEXT = {

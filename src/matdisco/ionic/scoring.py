@@ -29,6 +29,7 @@ from matdisco.core.metrics import (
     difference_interval,
     group_resamples,
     interval,
+    interval_text,
     regression_metrics,
     summarise_folds,
 )
@@ -301,10 +302,6 @@ METRIC_LABELS = {
 }
 
 
-def _cell(entry: dict, sign: str = "") -> str:
-    return f"{entry['value']:{sign}.3f} [{entry['ci_low']:{sign}.3f}, {entry['ci_high']:{sign}.3f}]"
-
-
 def comparison_markdown(report: dict, excluded: list[str], worst: pd.DataFrame, n_worst: int) -> str:
     """The comparison page: one table of every model and baseline with intervals, the paired
     differences, the counts behind each metric, the excluded ILs and the worst ILs of each model."""
@@ -323,7 +320,7 @@ def comparison_markdown(report: dict, excluded: list[str], worst: pd.DataFrame, 
     ]
     for name, entry in report["predictors"].items():
         kfold = entry["kfold"]
-        cells = [_cell(entry["out_of_fold"][m]) for m in METRICS]
+        cells = [interval_text(entry["out_of_fold"][m]) for m in METRICS]
         lines.append(
             f"| {name} | {entry['kind']} | {kfold['rmse_mean']:.3f} +- {kfold['rmse_std']:.3f} | "
             + " | ".join(cells)
@@ -339,7 +336,7 @@ def comparison_markdown(report: dict, excluded: list[str], worst: pd.DataFrame, 
         "|---|" + "---|" * (len(METRICS) + 2),
     ]
     for name, entry in report["differences"].items():
-        cells = [_cell(entry[m], "+") for m in METRICS]
+        cells = [interval_text(entry[m], sign="+") for m in METRICS]
         lines.append(
             f"| {name.replace('_minus_', ' - ')} | "
             + " | ".join(cells)
@@ -392,7 +389,7 @@ def _applicability_lines(applicability: dict) -> list[str]:
             lines.append(head + " (too few ILs to score) |" + " |" * len(COVERAGE_METRICS))
             continue
         for name, values in {**entry["predictors"], **entry["differences"]}.items():
-            cells = [_cell(values[m], "+" if "_minus_" in name else "") for m in COVERAGE_METRICS]
+            cells = [interval_text(values[m], sign="+" if "_minus_" in name else "") for m in COVERAGE_METRICS]
             lines.append(f"{head} {name.replace('_minus_', ' - ')} | " + " | ".join(cells) + " |")
             head = "| | | |"
     return lines

@@ -28,7 +28,7 @@ from omegaconf import DictConfig
 
 from matdisco.core.config import artifact
 from matdisco.core.io import atomic_dir, atomic_write_json, atomic_write_text
-from matdisco.core.metrics import mean_interval
+from matdisco.core.metrics import interval_text, mean_interval
 from matdisco.motifs import keys
 from matdisco.motifs.data import FAMILY, cells_dir, load_environments, model_path, split_rows
 from matdisco.motifs.environments import GramNormaliser, environments, gram_upper
@@ -271,7 +271,7 @@ def write_cells_table(path: Path, summary: dict) -> Path:
 
 def _interval_text(entry: dict, score: str) -> str:
     digits = {"fraction_defects": 3, "fraction_all_staggered": 4, "energy_eV_per_atom": 3}.get(score, 2)
-    return f"{entry['value']:.{digits}f} [{entry['ci_low']:.{digits}f}, {entry['ci_high']:.{digits}f}]"
+    return interval_text(entry, digits)
 
 
 def _write_cells(folder: Path, cells: dict[str, Atoms]) -> None:

@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 from matdisco.core.config import artifact
 from matdisco.core.io import atomic_write_text
-from matdisco.core.metrics import difference_interval, group_bootstrap
+from matdisco.core.metrics import difference_interval, group_bootstrap, interval_text
 from matdisco.core.training import fit
 from matdisco.motifs import keys
 from matdisco.motifs.data import FAMILY, GramDataModule, out_parts
@@ -154,7 +154,7 @@ def write_fold_table(path: Path, summary: dict, cell_names: np.ndarray) -> Path:
     ]
     for name, row in summary["methods"].items():
         diff = row.get("model_minus_this_median_angstrom")
-        interval = f"{diff['value']:+.3f} [{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}]" if diff else ""
+        interval = interval_text(diff, sign="+") if diff else ""
         values = [f"{row['per_cell_median_angstrom'][c]:.3f}" for c in cells]
         lines.append("| " + " | ".join([name, *values, f"{row['median_angstrom']:.3f}", interval]) + " |")
     return atomic_write_text(path, "\n".join(lines) + "\n")

@@ -10,6 +10,7 @@ from matdisco.core.metrics import (
     group_members,
     group_resamples,
     interval,
+    interval_text,
     mean_abs_relative_error,
     mean_interval,
     regression_metrics,
@@ -125,3 +126,13 @@ def test_saved_module_bytes_do_not_depend_on_the_temporary_file(tmp_path):
     assert first.read_bytes() == second.read_bytes()
     loaded, payload = load_module(second)
     assert torch.equal(loaded.type_terms, module.type_terms) and payload["note"] == "x"
+
+
+def test_interval_text_writes_value_and_bounds():
+    entry = {"value": 0.12345, "ci_low": -0.0123, "ci_high": 0.5}
+    assert interval_text(entry) == "0.123 [-0.012, 0.500]"
+    assert interval_text(entry, 1, sign="+", scale=100.0) == "+12.3 [-1.2, +50.0]"
+    assert (
+        interval_text({"diff": -0.02, "ci_low": -0.1, "ci_high": 0.0}, key="diff", sign="+")
+        == "-0.020 [-0.100, +0.000]"
+    )
