@@ -29,6 +29,10 @@ from matdisco.core.loggers import finish_loggers, make_loggers
 
 # Keys of conf/trainer/*.yaml that are ours, not pl.Trainer arguments.
 _OWN_TRAINER_KEYS = ("name", "early_stopping_patience", "monitor", "parallel_fits")
+
+_IN_FIT_WORKER = False
+"""True in a :func:`run_fits` worker process (set by :func:`_in_worker`): its trainers draw no progress bar."""
+
 # Keys of conf/model/*.yaml that are ours, not arguments of the module named by `_target_`:
 # identity, and the settings blocks of the steps that use the model.
 OWN_MODEL_KEYS = ("name", "family", "training", "evaluate", "generate", "bench")
@@ -217,10 +221,6 @@ def exit_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-_IN_FIT_WORKER = False
-"""True in a :func:`run_fits` worker process (set by :func:`_in_worker`): its trainers draw no progress bar."""
 
 
 def _in_worker(fit_one: Callable, job, torch_num_threads: int):
