@@ -60,10 +60,10 @@ def row_of(section_html: str, first_cell: str) -> str:
     return match.group(0)
 
 
-def interval(entry: dict, digits: int = 3, key: str = "value", signed: str = "") -> str:
+def interval(entry: dict, digits: int = 3, signed: str = "") -> str:
     """``value [low, high]`` of a writer's interval entry, as the page shows it."""
     return "{:{s}.{d}f} [{:{s}.{d}f}, {:{s}.{d}f}]".format(
-        entry[key], entry["ci_low"], entry["ci_high"], s=signed, d=digits
+        entry["value"], entry["ci_low"], entry["ci_high"], s=signed, d=digits
     )
 
 

@@ -116,16 +116,33 @@ def _lay_option_section(cfg: DictConfig, group: str, section: DictConfig) -> Non
 
 def value_overrides(command_line: list[str]) -> list[tuple[str, object]]:
     """(dotted key, value) of the Hydra overrides in ``command_line`` that set a value: not group
-    selections (``model=hubbard_u``), deletions (``~key``), ``params_file`` or ``hydra.*``."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
+    selections (``model=hubbard_u``, :func:`group_choices`), deletions (``~key``), ``params_file`` or ``hydra.*``."""
     pairs = []
-    for override in OverridesParser.create().parse_overrides(command_line):
+    for override in _parsed(command_line):
         key = override.key_or_group
         if override.is_delete() or key == "params_file" or key.startswith("hydra") or (CONF_DIR / key).is_dir():
             continue
         pairs.append((key, override.value()))
     return pairs
+
+
+def group_choices(command_line: list[str]) -> list[tuple[str, str]]:
+    """(group, override as written) of the Hydra overrides in ``command_line`` that select an option of a
+    conf/ group (``trainer=gpu``, ``logger=none``); not deletions or ``hydra/*``."""
+    return [
+        (override.key_or_group, override.input_line)
+        for override in _parsed(command_line)
+        if not override.is_delete()
+        and not override.key_or_group.startswith("hydra")
+        and (CONF_DIR / override.key_or_group).is_dir()
+    ]
+
+
+def _parsed(command_line: list[str]) -> list:
+    """Hydra's parsed ``Override`` of each word of ``command_line``."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create().parse_overrides(command_line)
 
 
 def hydra_command_line() -> list[str]:

@@ -6,8 +6,8 @@ stage's own group choices), and follows every ``import`` / ``from`` statement (a
 functions) that names a ``matdisco`` module. Three imports are dynamic and added by rule: the family
 package ``__init__.py`` (run_step takes the step function from it; its own eager imports of the other
 steps are not followed), ``<family>/models.py`` wherever a module of the closure builds or loads a
-model (``instantiate_model`` from a config ``_target_``, ``load_module`` from a checkpoint's class
-path: models live in models.py in every family), and, where the closure holds ``core/report.py``, the
+model (``instantiate_model`` from a config ``_target_``, ``load_module`` / ``load_members`` from a
+checkpoint's class path: models live in models.py in every family), and, where the closure holds ``core/report.py``, the
 ``<family>/page.py`` of every family of :data:`~matdisco.core.families.FAMILIES` with its imports (the
 results page reaches them through importlib; their packages' ``__init__.py`` as for a step). Package ``__init__.py`` files without imports
 (docstrings, constants) are left out: they cannot change what a stage computes. A stage that runs a
@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[3]
 SRC = REPO / "src"
 CODE_PREFIXES = ("src/", "pipelines/")
 """A dep under one of these is code (computed here); every other dep (data, models) is kept as written."""
-DYNAMIC_MODEL_CALLS = ("instantiate_model(", "load_module(")
+DYNAMIC_MODEL_CALLS = ("instantiate_model(", "load_module(", "load_members(")
 PAGE_LOADER = "matdisco.core.report"
 """The module that imports ``matdisco.<family>.page`` of every family by name (``family_page``)."""
 

@@ -1,6 +1,13 @@
-"""Regression metrics shared by every model (arrays of shape (n,))."""
+"""Metrics shared by every model (arrays of shape (n,)) and the one way to put an interval on them.
+
+Intervals come from resampling whole groups (ILs, paths, cells: the rows of one group are correlated and move
+together). Every interval has the schema of :func:`interval` (``value``, ``ci_low``, ``ci_high``); a paired
+difference (model minus reference on the same resamples) adds ``p_model_better`` (:func:`difference_interval`).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -33,39 +40,67 @@ def summarise_folds(per_fold: list[dict[str, float]]) -> dict[str, float]:
     return summary
 
 
-def paired_group_bootstrap(
-    y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, groups: np.ndarray, n_resamples: int, seed: int
-) -> dict[str, dict[str, float]]:
-    """Difference (b - a) of RMSE, MAE and median AE, with a 95 % interval from resampling whole groups.
+def group_members(groups: np.ndarray) -> list[np.ndarray]:
+    """Row indices of each distinct label of ``groups`` [n] (labels sorted): the units a group resample draws."""
+    labels, index = np.unique(np.asarray(groups), return_inverse=True)
+    return [np.flatnonzero(index == g) for g in range(len(labels))]
 
-    All arrays [n] over the same points; ``groups`` labels the unit of resampling (an IL, a path),
-    so correlated points of one group move together. Per metric: ``diff`` on the full set,
-    ``ci_low``/``ci_high`` (2.5 / 97.5 percentiles) and ``p_b_better`` (fraction of resamples with
-    b lower than a).
-    """
-    errors_a = np.asarray(pred_a, dtype=float) - np.asarray(y_true, dtype=float)
-    errors_b = np.asarray(pred_b, dtype=float) - np.asarray(y_true, dtype=float)
-    labels, group_index = np.unique(np.asarray(groups), return_inverse=True)
-    members = [np.flatnonzero(group_index == g) for g in range(len(labels))]
-    scores = {
-        "rmse": lambda e: np.sqrt(np.mean(e**2)),
-        "mae": lambda e: np.mean(np.abs(e)),
-        "median_ae": lambda e: np.median(np.abs(e)),
-    }
-    rng = np.random.default_rng(seed)
-    samples = {name: [] for name in scores}
-    for _ in range(n_resamples):
-        pick = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
-        for name, score in scores.items():
-            samples[name].append(score(errors_b[pick]) - score(errors_a[pick]))
-    out = {}
-    for name, score in scores.items():
-        diffs = np.array(samples[name])
-        low, high = np.percentile(diffs, [2.5, 97.5])
-        out[name] = {
-            "diff": float(score(errors_b) - score(errors_a)),
-            "ci_low": float(low),
-            "ci_high": float(high),
-            "p_b_better": float(np.mean(diffs < 0)),
-        }
-    return out
+
+def group_resamples(n_groups: int, n_resamples: int, seed: int | np.random.Generator) -> np.ndarray:
+    """[n_resamples, n_groups] group indices drawn with replacement: each row is one resample of whole groups
+    (ILs, paths, cells). The same seed gives the same resamples; a Generator continues its own stream (for
+    callers that draw several sets in turn)."""
+    return np.random.default_rng(seed).integers(0, n_groups, size=(n_resamples, n_groups))
+
+
+def group_bootstrap(
+    statistic: Callable[[np.ndarray], float], groups: np.ndarray, n_resamples: int, seed: int
+) -> tuple[float, np.ndarray]:
+    """``statistic(rows)`` (rows: indices into ``groups`` [n]) on every row, and on the rows of each of
+    :func:`group_resamples` ([n_resamples]; the rows of a drawn group all move together)."""
+    members = group_members(groups)
+    draws = group_resamples(len(members), n_resamples, seed)
+    samples = np.array([statistic(np.concatenate([members[g] for g in draw])) for draw in draws], dtype=float)
+    return float(statistic(np.arange(len(groups)))), samples
+
+
+def mean_interval(values: np.ndarray, n_resamples: int, seed: int | np.random.Generator) -> dict[str, float]:
+    """Mean of one value per group ([n_groups]) as an :func:`interval` over the means of :func:`group_resamples`."""
+    values = np.asarray(values, dtype=float)
+    return interval(values.mean(), values[group_resamples(len(values), n_resamples, seed)].mean(axis=1))
+
+
+def interval(value: float, samples: np.ndarray) -> dict[str, float]:
+    """The one interval schema: ``value`` (the statistic on all groups) with ``ci_low`` / ``ci_high``, the
+    2.5 / 97.5 percentiles of the statistic over group resamples (``samples`` [n_resamples]; NaN draws, where
+    a resample cannot define the statistic, are left out; NaN bounds without a finite draw)."""
+    samples = np.asarray(samples, dtype=float)
+    low, high = np.nanpercentile(samples, [2.5, 97.5]) if np.isfinite(samples).any() else (np.nan, np.nan)
+    return {"value": float(value), "ci_low": float(low), "ci_high": float(high)}
+
+
+def interval_text(entry: dict, digits: int = 3, sign: str = "", scale: float = 1.0) -> str:
+    """``value [ci_low, ci_high]`` of an :func:`interval` entry, each times ``scale``
+    to ``digits`` decimals; ``sign="+"`` writes every sign."""
+    value, low, high = (scale * entry[name] for name in ("value", "ci_low", "ci_high"))
+    return f"{value:{sign}.{digits}f} [{low:{sign}.{digits}f}, {high:{sign}.{digits}f}]"
+
+
+def difference_interval(value: float, samples: np.ndarray, lower_is_better: bool = True) -> dict[str, float]:
+    """A paired difference, model minus reference, over the same group resamples: :func:`interval` plus
+    ``p_model_better``, the fraction of the (finite) resampled differences where the model is better
+    (difference below 0 when ``lower_is_better``, above 0 otherwise); NaN without a finite draw."""
+    samples = np.asarray(samples, dtype=float)
+    defined = samples[np.isfinite(samples)]
+    better = defined < 0 if lower_is_better else defined > 0
+    return {**interval(value, samples), "p_model_better": float(np.mean(better)) if len(defined) else float("nan")}
+
+
+def mean_abs_relative_error(y_true: np.ndarray, y_pred: np.ndarray, min_abs_target: float = 1e-6) -> float:
+    """Mean over points of |y_pred - y_true| / |y_true| ([n] arrays); points with |y_true| <= ``min_abs_target``
+    (no relative error defined) are left out; NaN when none is left."""
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    kept = np.abs(y_true) > min_abs_target
+    if not kept.any():
+        return float("nan")
+    return float(np.mean(np.abs(y_pred[kept] - y_true[kept]) / np.abs(y_true[kept])))

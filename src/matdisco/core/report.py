@@ -107,11 +107,11 @@ def fmt(value: object, kind: str = "f3", signed: bool = False) -> str:
     return f"{sign}{value:.{int(kind[1:])}f}"
 
 
-def fmt_interval(entry: object, kind: str = "f3", key: str = "value", signed: bool = False) -> str:
-    """The one interval cell: ``value [low, high]`` of an interval entry (keys ``key``, ci_low, ci_high),
+def fmt_interval(entry: object, kind: str = "f3", signed: bool = False) -> str:
+    """The one interval cell: ``value [low, high]`` of an interval entry (``core.metrics.interval``),
     ``signed`` with an explicit ``+``; the bounds left out when either is missing, :data:`NOT_COMPUTED`
     without a value."""
-    value, low, high = (fmt(dig(entry, (name,)), kind, signed) for name in (key, "ci_low", "ci_high"))
+    value, low, high = (fmt(dig(entry, (name,)), kind, signed) for name in ("value", "ci_low", "ci_high"))
     if value == NOT_COMPUTED:
         return NOT_COMPUTED
     return value + ("" if NOT_COMPUTED in (low, high) else f" [{low}, {high}]")

@@ -29,6 +29,10 @@ from matdisco.core.loggers import finish_loggers, make_loggers
 
 # Keys of conf/trainer/*.yaml that are ours, not pl.Trainer arguments.
 _OWN_TRAINER_KEYS = ("name", "early_stopping_patience", "monitor", "parallel_fits")
+
+_IN_FIT_WORKER = False
+"""True in a :func:`run_fits` worker process (set by :func:`_in_worker`): its trainers draw no progress bar."""
+
 # Keys of conf/model/*.yaml that are ours, not arguments of the module named by `_target_`:
 # identity, and the settings blocks of the steps that use the model.
 OWN_MODEL_KEYS = ("name", "family", "training", "evaluate", "generate", "bench")
@@ -109,6 +113,23 @@ def load_module(path: Path) -> tuple[pl.LightningModule, dict]:
     return module.eval(), payload
 
 
+def member_path(split_dir: Path, member: int) -> Path:
+    """Where ensemble member ``member`` of one trained split is saved: ``split_dir/member_<member>.pt``."""
+    return Path(split_dir) / f"member_{member}.pt"
+
+
+def load_members(split_dir: Path, expected: str) -> tuple[list[pl.LightningModule], dict]:
+    """Every ensemble member of ``split_dir`` (:func:`member_path` files in name order, each through
+    :func:`load_module`, in eval mode) and the saved payload of the first (the extras the family saved with it,
+    e.g. its vocabulary). :class:`InputError` naming the folder and ``expected`` (the stage that writes it)
+    when it holds none."""
+    files = sorted(Path(split_dir).glob("member_*.pt"))
+    if not files:
+        raise InputError("no trained ensemble members (member_*.pt)", where=str(split_dir), expected=expected)
+    loaded = [load_module(path) for path in files]
+    return [module for module, _ in loaded], loaded[0][1]
+
+
 class RestoreBestWeights(pl.Callback):
     """Keep an in-memory copy of the weights at the best ``monitor`` value; restore them when fit ends.
 
@@ -134,21 +155,24 @@ class RestoreBestWeights(pl.Callback):
 
 
 def build_trainer(
-    cfg: DictConfig, loggers: list, callbacks: list | None = None, root_dir: Path | None = None
+    trainer: DictConfig, loggers: list, callbacks: list | None = None, root_dir: Path | None = None
 ) -> pl.Trainer:
-    """``pl.Trainer`` from ``cfg.trainer`` (minus our own keys) with the given loggers.
+    """``pl.Trainer`` from ``trainer`` (the section ``trainer``, minus our own keys) with the given loggers.
 
     Epochs and patience are ``trainer.max_epochs`` / ``trainer.early_stopping_patience`` for every
     model (each model's defaults: conf/schedule/<model>.yaml).
 
     Adds :class:`RestoreBestWeights` on ``trainer.monitor`` and, if ``early_stopping_patience`` is
-    set, early stopping on the same metric.
+    set, early stopping on the same metric. In a :func:`run_fits` worker the Lightning progress bar is off
+    (the parent's bar counts the finished fits).
     """
-    kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
+    kwargs = OmegaConf.to_container(trainer, resolve=True)
     monitor = kwargs.get("monitor", "val/loss")
     patience = kwargs.get("early_stopping_patience")
     for key in _OWN_TRAINER_KEYS:
         kwargs.pop(key, None)
+    if _IN_FIT_WORKER:
+        kwargs["enable_progress_bar"] = False
     callbacks = list(callbacks or []) + [RestoreBestWeights(monitor)]
     if patience:
         callbacks.append(pl.callbacks.EarlyStopping(monitor=monitor, patience=patience, mode="min"))
@@ -161,24 +185,23 @@ def build_trainer(
     )
 
 
-def run_fits(cfg: DictConfig, fit_one: Callable, jobs: Sequence, desc: str) -> list:
-    """``[fit_one(cfg, job) for job in jobs]``, with up to ``trainer.parallel_fits`` fits at once.
+def run_fits(fit_one: Callable, jobs: Sequence, desc: str, parallel_fits: int, torch_num_threads: int) -> list:
+    """``[fit_one(job) for job in jobs]``, with up to ``parallel_fits`` (``trainer.parallel_fits``) at once.
 
     Each fit seeds itself from its job, so the results (in ``jobs`` order) do not depend on the number
     of workers. Workers are fresh (spawned) processes on ``torch_num_threads`` threads each, with the
-    Lightning progress bar off (the bar here counts finished fits); ``fit_one`` must be a module-level
-    function. One worker runs everything in this process.
+    Lightning progress bar off (the bar here counts finished fits); ``fit_one`` must pickle (a module-level
+    function, or a ``functools.partial`` of one with the config it needs). One worker runs everything in
+    this process.
     """
-    n_workers = min(int(cfg.trainer.get("parallel_fits") or 1), len(jobs))
+    n_workers = min(parallel_fits, len(jobs))
     if n_workers <= 1:
-        return [fit_one(cfg, job) for job in tqdm(jobs, desc=desc, unit="fit")]
-    quiet = copy.deepcopy(cfg)
-    OmegaConf.update(quiet, "trainer.enable_progress_bar", False)
+        return [fit_one(job) for job in tqdm(jobs, desc=desc, unit="fit")]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         n_workers, mp_context=context, initializer=exit_with_parent, initargs=(os.getpid(),)
     ) as pool:
-        futures = [pool.submit(_in_worker, fit_one, quiet, job) for job in jobs]
+        futures = [pool.submit(_in_worker, fit_one, job, torch_num_threads) for job in jobs]
         for _ in tqdm(as_completed(futures), total=len(futures), desc=f"{desc} ({n_workers} at once)", unit="fit"):
             pass
         return [future.result() for future in futures]
@@ -200,10 +223,12 @@ def exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _in_worker(fit_one: Callable, cfg: DictConfig, job):
-    """One fit in a worker process, on the configured number of torch threads."""
-    torch.set_num_threads(int(cfg.get("torch_num_threads") or 1))
-    return fit_one(cfg, job)
+def _in_worker(fit_one: Callable, job, torch_num_threads: int):
+    """One fit in a worker process, on ``torch_num_threads`` torch threads."""
+    global _IN_FIT_WORKER
+    _IN_FIT_WORKER = True
+    torch.set_num_threads(torch_num_threads)
+    return fit_one(job)
 
 
 def fit(
@@ -218,7 +243,7 @@ def fit(
 ) -> dict[str, float]:
     """Fit ``module`` on ``datamodule`` with fresh loggers; return the final logged metrics as floats."""
     loggers = make_loggers(cfg, log_root, run_name, metadata, group=group)
-    trainer = build_trainer(cfg, loggers, callbacks, root_dir=log_root)
+    trainer = build_trainer(cfg.trainer, loggers, callbacks, root_dir=log_root)
     try:
         trainer.fit(module, datamodule=datamodule)
     finally:

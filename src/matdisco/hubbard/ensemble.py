@@ -10,8 +10,7 @@ import pandas as pd
 import torch
 from torch_geometric.data import Batch
 
-from matdisco.core.errors import InputError
-from matdisco.core.training import load_module
+from matdisco.core.training import load_members
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.features import u_points, v_points
 
@@ -28,15 +27,9 @@ class Ensemble:
 
     @classmethod
     def load(cls, folder: str | Path) -> Ensemble:
-        folder = Path(folder)
-        files = sorted(folder.glob("member_*.pt"))
-        if not files:
-            raise InputError("no trained members (member_*.pt)", where=str(folder), expected="the hubbard_train output")
-        loaded = [load_module(path) for path in files]
-        payload = loaded[0][1]
-        return cls(
-            [module for module, _ in loaded], list(payload["vocabulary"]), payload["kind"], payload["target"], folder
-        )
+        """Every member of ``folder`` (``core.training.load_members``) with the settings saved with them."""
+        members, payload = load_members(Path(folder), expected="the hubbard_train output")
+        return cls(members, list(payload["vocabulary"]), payload["kind"], payload["target"], Path(folder))
 
     def known(self, rows: pd.DataFrame) -> np.ndarray:
         """Mask of rows whose species are all in the vocabulary."""

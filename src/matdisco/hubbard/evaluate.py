@@ -30,7 +30,14 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from matdisco.core.config import apply_params_file, artifact, compose, hydra_command_line
+from matdisco.core.config import (
+    apply_params_file,
+    artifact,
+    compose,
+    group_choices,
+    hydra_command_line,
+    value_overrides,
+)
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_path, atomic_write_json, atomic_write_text
 from matdisco.core.provenance import run_metadata
@@ -138,17 +145,20 @@ def variant_overrides(spec) -> list[str]:
 
 def variant_config(cfg, spec, command_line: list[str]):
     """The config of one model variant: conf/ composed with the variant's model, target and input
-    choice, the logger ``data.evaluate.blocked_logger``, then the stage's ``command_line`` (it wins:
-    ``trainer.*``, ``trainer=``, ``logger=`` given there reach the fits), then params.yaml's sections when
-    the stage runs from it (the variant's choices and the command line re-applied over them); with
+    choice, the logger ``data.evaluate.blocked_logger`` and the stage's ``command_line`` group choices
+    (``trainer=``, ``logger=``; not ``model=`` or ``data=``: those are the variant's and the stage's), then
+    params.yaml's sections when the stage runs from it (the variant's values re-applied over them), then the
+    command line's values (``core.config.value_overrides``: ``trainer.*`` given there reach the fits); with
     ``cfg``'s paths, data, seed and threads."""
     own = variant_overrides(spec)
-    stage = [word for word in command_line if not word.startswith(("model=", "data=", "hydra.", "+hydra."))]
-    variant = compose([*own, f"logger={cfg.data.evaluate.blocked_logger}", *stage])
+    choices = [word for group, word in group_choices(command_line) if group not in ("model", "data")]
+    variant = compose([*own, f"logger={cfg.data.evaluate.blocked_logger}", *choices])
     OmegaConf.set_struct(variant, False)
     if cfg.get("params_file"):
         variant.params_file = cfg.params_file
-        variant = apply_params_file(variant, [*own, *stage])
+        variant = apply_params_file(variant, own)
+    for key, value in value_overrides(command_line):
+        OmegaConf.update(variant, key, value, force_add=True)
     for key in ("paths", "data", "seed", "torch_num_threads"):
         variant[key] = cfg[key]
     return variant

@@ -19,6 +19,7 @@ from matdisco.core.config import artifact
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json
 from matdisco.hubbard import keys as K
+from matdisco.hubbard.data import model_dir, processed_table, variant_name
 from matdisco.hubbard.prediction import (
     closed_loop,
     estimated_saving,
@@ -32,6 +33,7 @@ from matdisco.hubbard.prediction import (
     write_next_input,
 )
 from matdisco.hubbard.records import read_records
+from matdisco.hubbard.splits import BY_PATH
 
 
 def run_folder_name(pw_output: str | Path, pw_input: str | Path) -> str:
@@ -56,7 +58,10 @@ def generate(cfg, run_iteration: Callable | None = None) -> dict:
     gen = cfg.data.generate
     if gen.get("pw_output"):
         require_qe_files(gen)
-    u_model, v_model = load_models(cfg)
+    target = gen.target  # next: one protocol step; converged: the final values
+    u_model, v_model = load_models(
+        *(model_dir(cfg, variant_name(name, target)) / BY_PATH for name in (gen.u_model, gen.v_model))
+    )
     root = artifact(cfg, "results", "hubbard", "generate")
     if gen.get("pw_output"):
         record = record_from_pw(gen.pw_output, gen.pw_input, gen.get("parameters_out"))
@@ -81,7 +86,7 @@ def generate(cfg, run_iteration: Callable | None = None) -> dict:
     for record in records:
         by_path.setdefault(record[K.PATH_ID], []).append(record)
     paths_out = {}
-    for path_id in selected_paths(cfg, records):
+    for path_id in selected_paths(processed_table(cfg, "u"), records, int(gen.max_paths)):
         path_records = sorted(by_path[path_id], key=lambda r: r[K.ITERATION])
         first = path_records[0]
         start = time.perf_counter()
@@ -111,7 +116,7 @@ def generate(cfg, run_iteration: Callable | None = None) -> dict:
         atomic_write_json(path.parent / "prediction.json", entry)
         paths_out[path_id] = entry
     loop = (
-        closed_loop(cfg, by_path, paths_out, u_model, v_model, run_iteration)
+        closed_loop(gen.closed_loop, by_path, paths_out, u_model, v_model, run_iteration)
         if gen.closed_loop.enabled
         else {"enabled": False}
     )

@@ -99,5 +99,5 @@ def _baseline_cell(entry: object, name: str) -> str:
     score = dig(entry, ("predictors", name))
     if score is None:
         return NOT_COMPUTED
-    difference = fmt_interval(dig(entry, ("model_minus_baseline", name)), key="diff", signed=True)
+    difference = fmt_interval(dig(entry, ("model_minus_baseline", name)), signed=True)
     return "\n".join((fmt_interval(dig(score, ("mae_eV",))), fmt_interval(dig(score, ("mare",)), "pct"), difference))

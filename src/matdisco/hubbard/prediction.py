@@ -31,12 +31,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from omegaconf import DictConfig
 
-from matdisco.core.config import artifact
 from matdisco.core.errors import ConfigError, InputError
 from matdisco.core.io import atomic_write_text
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.data import model_dir, variant_name
 from matdisco.hubbard.ensemble import Ensemble
 from matdisco.hubbard.qe.edit import (
     Entries,
@@ -47,7 +46,6 @@ from matdisco.hubbard.qe.edit import (
     symbol_of,
 )
 from matdisco.hubbard.qe.inputs import TINY_EV
-from matdisco.hubbard.splits import BY_PATH
 from matdisco.hubbard.structures import TRANSITION_METALS
 from matdisco.hubbard.tables import spin_channels, u_table, v_table
 
@@ -184,13 +182,9 @@ def require_a_prediction(u: pd.DataFrame, v: pd.DataFrame, u_model: Ensemble, so
     )
 
 
-def load_models(cfg) -> tuple[Ensemble, Ensemble | None]:
-    """The by_path ensembles of ``data.generate.u_model`` and ``data.generate.v_model`` (V optional when untrained),
-    in the variant of ``data.generate.target``."""
-    gen = cfg.data.generate
-    target = gen.target  # next: one protocol step; converged: the final values
-    u_folder = model_dir(cfg, variant_name(gen.u_model, target)) / BY_PATH
-    v_folder = model_dir(cfg, variant_name(gen.v_model, target)) / BY_PATH
+def load_models(u_folder: Path, v_folder: Path) -> tuple[Ensemble, Ensemble | None]:
+    """The U ensemble of ``u_folder`` and the V ensemble of ``v_folder`` (None when V is untrained): the by_path
+    members of the models ``data.generate`` names, in the variant of its ``target``."""
     u_model = Ensemble.load(u_folder)
     v_model = Ensemble.load(v_folder) if v_folder.is_dir() else None
     if v_model is None:
@@ -238,9 +232,9 @@ def estimated_saving(reference: dict[str, Any], ml_error_eV: float, margin_eV: f
     }
 
 
-def selected_paths(cfg, records: list[dict[str, Any]]) -> list[str]:
-    """Held-out (test) paths of the by_path split of the U table, else every path; at most ``generate.max_paths``."""
-    table = artifact(cfg, "processed", "hubbard", "u.parquet")
+def selected_paths(table: Path, records: list[dict[str, Any]], max_paths: int) -> list[str]:
+    """Held-out (test) paths of the by_path split of the U table ``table`` (processed/hubbard/u.parquet), else
+    every path of ``records``; at most ``max_paths`` (``data.generate.max_paths``)."""
     paths: list[str] = []
     if table.is_file():
         u = pd.read_parquet(table)
@@ -249,7 +243,7 @@ def selected_paths(cfg, records: list[dict[str, Any]]) -> list[str]:
     if not paths:
         print("[hubbard_generate] no held-out test path in the split: predicting for every path (in-sample)")
         paths = sorted({r[K.PATH_ID] for r in records})
-    return paths[: int(cfg.data.generate.max_paths)]
+    return paths[:max_paths]
 
 
 def write_next_input(out: Path, record: dict[str, Any], u: pd.DataFrame, v: pd.DataFrame) -> tuple[Path, list[str]]:
@@ -263,7 +257,7 @@ def write_next_input(out: Path, record: dict[str, Any], u: pd.DataFrame, v: pd.D
 
 # --- closed loop (real QE) -------------------------------------------------------------------------
 def closed_loop(
-    cfg,
+    loop_cfg: DictConfig,
     by_path: dict,
     predictions: dict,
     u_model: Ensemble,
@@ -278,12 +272,12 @@ def closed_loop(
     ``max_iterations``. Costs are compared as hp.x and pw.x run counts and as the CPU seconds QE
     reports (:func:`cpu_seconds`). An iteration whose folder holds a
     record made from the same Hubbard input is reused, so an interrupted loop resumes.
-    ``run_iteration`` (default: the campaign's) is injectable for tests.
+    ``run_iteration`` (default: the campaign's) is injectable for tests. ``loop_cfg``: the section
+    ``data.generate.closed_loop``.
     """
     from matdisco.core.config import compose
     from matdisco.hubbard import campaign as C
 
-    loop_cfg = cfg.data.generate.closed_loop
     sim = compose([f"simulate={loop_cfg.simulate}"]).simulate
     campaign = C.campaign_from_config(
         sim, loop_cfg.root, Path(loop_cfg.root) / "records.jsonl", Path(loop_cfg.root) / "failures.jsonl"

@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from matdisco.core.metrics import paired_group_bootstrap
+from matdisco.core.metrics import (
+    difference_interval,
+    group_bootstrap,
+    interval,
+    interval_text,
+    mean_abs_relative_error,
+)
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.baselines import BASELINES
 from matdisco.hubbard.features import TARGET
@@ -33,50 +39,34 @@ def species_group(rows: pd.DataFrame, kind: str) -> pd.Series:
     return rows[K.SPECIES_I].astype(str) + "-" + rows[K.SPECIES_J].astype(str)
 
 
-def _mae(error: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(np.abs(error)))
+def _mae_eV(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(np.mean(np.abs(pred - y)))
 
 
-def _mare(error: np.ndarray, y: np.ndarray) -> float:
-    nonzero = np.abs(y) > 1e-6
-    return float(np.mean(np.abs(error[nonzero]) / np.abs(y[nonzero]))) if nonzero.any() else float("nan")
-
-
-INTERVAL_SCORES = {"mae_eV": _mae, "mare": _mare}
+INTERVAL_SCORES = {"mae_eV": _mae_eV, "mare": mean_abs_relative_error}  # score(y [n], pred [n]) -> float
 
 
 def path_bootstrap(y: np.ndarray, pred: np.ndarray, paths: np.ndarray, n_resamples: int, seed: int) -> dict:
     """MAE (eV) and MARE with 95 % intervals from resampling whole paths (arrays [n]; ``paths`` the path
-    id of each row, so the rows of one path move together). Per score: ``value``, ``ci_low``, ``ci_high``;
-    plus ``n`` rows and ``n_paths`` (the effective sample size)."""
+    id of each row, so the rows of one path move together): per score a ``core.metrics.interval``; plus
+    ``n`` rows and ``n_paths`` (the effective sample size)."""
     y, pred = np.asarray(y, dtype=float), np.asarray(pred, dtype=float)
-    error = pred - y
-    members = resample_members(paths)
-    rng = np.random.default_rng(seed)
-    samples = {name: [] for name in INTERVAL_SCORES}
-    for _ in range(n_resamples):
-        pick = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
-        for name, score in INTERVAL_SCORES.items():
-            samples[name].append(score(error[pick], y[pick]))
-    out = {"n": int(len(y)), "n_paths": len(members)}
+    out = {"n": int(len(y)), "n_paths": len(set(paths))}
     for name, score in INTERVAL_SCORES.items():
-        low, high = np.nanpercentile(samples[name], [2.5, 97.5]) if n_resamples else (np.nan, np.nan)
-        out[name] = {"value": score(error, y), "ci_low": float(low), "ci_high": float(high)}
+        out[name] = interval(*group_bootstrap(lambda rows: score(y[rows], pred[rows]), paths, n_resamples, seed))
     return out
-
-
-def resample_members(paths: np.ndarray) -> list[np.ndarray]:
-    """Row indices of each distinct path (sorted by path id): the units a path bootstrap draws."""
-    labels, index = np.unique(np.asarray(paths).astype(str), return_inverse=True)
-    return [np.flatnonzero(index == g) for g in range(len(labels))]
 
 
 def model_minus_baseline(
     y: np.ndarray, model: np.ndarray, baseline: np.ndarray, paths: np.ndarray, n_resamples: int, seed: int
 ) -> dict:
     """MAE difference model - baseline (eV; negative: the model is better) with its 95 % path-bootstrap
-    interval (``core.metrics.paired_group_bootstrap``): ``diff``, ``ci_low``, ``ci_high``, ``p_b_better``."""
-    return paired_group_bootstrap(y, baseline, model, np.asarray(paths).astype(str), n_resamples, seed)["mae"]
+    interval: a ``core.metrics.difference_interval`` (``value``, ``ci_low``, ``ci_high``, ``p_model_better``)."""
+
+    def difference(rows: np.ndarray) -> float:
+        return _mae_eV(y[rows], model[rows]) - _mae_eV(y[rows], baseline[rows])
+
+    return difference_interval(*group_bootstrap(difference, paths, n_resamples, seed))
 
 
 def fold_metrics(rows: pd.DataFrame, n_resamples: int, seed: int) -> dict:
@@ -108,16 +98,15 @@ def fold_metrics(rows: pd.DataFrame, n_resamples: int, seed: int) -> dict:
 def _interval(score: dict, percent: bool) -> str:
     """``value [low, high]``: eV to 3 decimals, or percent to 1."""
     scale, digits, unit = (100.0, 1, " %") if percent else (1.0, 3, "")
-    value, low, high = (scale * score[k] for k in ("value", "ci_low", "ci_high"))
-    if not np.isfinite(value):
+    if not np.isfinite(score["value"]):
         return "n/a"
-    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]{unit}"
+    return interval_text(score, digits, scale=scale) + unit
 
 
 def _difference(entry: dict | None) -> str:
     if entry is None:
         return ""
-    return f"{entry['diff']:+.3f} [{entry['ci_low']:+.3f}, {entry['ci_high']:+.3f}]"
+    return interval_text(entry, sign="+")
 
 
 TARGET_TEXT = {

@@ -26,7 +26,7 @@ from matdisco.core.config import artifact
 from matdisco.core.io import atomic_dir, atomic_write_json
 from matdisco.core.provenance import run_metadata
 from matdisco.core.seeding import member_seed, seed_everything
-from matdisco.core.training import fit, instantiate_model, save_module
+from matdisco.core.training import fit, instantiate_model, member_path, save_module
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.baselines import distinct_rows, output_scaling
 from matdisco.hubbard.data import (
@@ -69,7 +69,7 @@ def train(cfg) -> dict:
             ensemble, info = fit_ensemble(cfg, points, run, int(training.n_members), metadata)
             for member, module in enumerate(ensemble.members):
                 save_module(
-                    out / run.name / f"member_{member}.pt",
+                    member_path(out / run.name, member),
                     module,
                     vocabulary=ensemble.vocabulary,
                     kind=spec.kind,

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from matdisco.core.metrics import group_resamples, interval, mean_interval
 from matdisco.ionic import keys
 
 SEEN, UNSEEN_ION = "seen", "unseen_ion"
@@ -71,26 +72,20 @@ def cross_conformal_inside(frame: pd.DataFrame, residual: str, level: float) -> 
 
 
 def coverage_with_interval(il_ids: np.ndarray, inside: np.ndarray, n_resamples: int, seed: int) -> dict:
-    """Point coverage and per-IL coverage (each IL once) with 95 % intervals over resamples of whole ILs."""
+    """Point coverage and per-IL coverage (each IL once) of ``inside`` [n] (bool per point, ``il_ids`` [n]),
+    each a ``core.metrics.interval`` over the same resamples of whole ILs."""
     frame = pd.DataFrame({"il": il_ids, "inside": inside.astype(float)})
     per_il = frame.groupby("il")["inside"].agg(["sum", "size"])
     if per_il.empty:
         return {"n_ils": 0, "n_points": 0}
     hits, sizes = per_il["sum"].to_numpy(), per_il["size"].to_numpy()
-    draws = np.random.default_rng(seed).integers(0, len(hits), size=(n_resamples, len(hits)))
-    point_samples = hits[draws].sum(axis=1) / sizes[draws].sum(axis=1)
-    il_samples = (hits / sizes)[draws].mean(axis=1)
+    draws = group_resamples(len(hits), n_resamples, seed)
     return {
         "n_ils": len(hits),
         "n_points": int(sizes.sum()),
-        "points": _with_interval(hits.sum() / sizes.sum(), point_samples),
-        "ils": _with_interval(float(np.mean(hits / sizes)), il_samples),
+        "points": interval(hits.sum() / sizes.sum(), hits[draws].sum(axis=1) / sizes[draws].sum(axis=1)),
+        "ils": mean_interval(hits / sizes, n_resamples, seed),
     }
-
-
-def _with_interval(value: float, samples: np.ndarray) -> dict[str, float]:
-    low, high = np.percentile(samples, [2.5, 97.5])
-    return {"value": float(value), "ci_low": float(low), "ci_high": float(high)}
 
 
 def calibration_report(

@@ -4,7 +4,7 @@ Steps, each counted in the report: map salt names to SMILES (ilthermopy's compou
 then a split of the name into a salty cation name + anion name), parse and split each salt into one
 cation and one anion species with a charge-balanced formula unit, then apply the point rules
 (non-positive sigma, pressure far from ambient, implausible values, exact duplicates) and the four
-v2 rules, each reported with the salts it drops:
+series rules (on whole sources, data sets and ILs), each reported with the salts it drops:
 
 - source consistency (:func:`inconsistent_sources`): a source whose points sit a constant factor
   away from independent series of the same salts is dropped with every point it holds;
@@ -204,7 +204,7 @@ def curate(tables: dict[str, pd.DataFrame], rules: dict) -> tuple[pd.DataFrame, 
 
     ``rules``: ``pressure_max_deviation_kPa`` (keep |P - 101.325| <= this; missing P is taken as
     ambient), ``sigma_max_S_per_m``, ``temperature_range_K`` [low, high], ``drop_exact_duplicates``,
-    and the optional v2 sections ``source`` (:func:`inconsistent_sources`), ``plausibility``
+    and the optional series-rule sections ``source`` (:func:`inconsistent_sources`), ``plausibility``
     (:func:`implausible_datasets`), ``solid`` (:func:`solid_branch`) and ``glassy``
     (:func:`glassy_ils`); a missing or null section switches its rule off.
     """
@@ -302,15 +302,15 @@ def _apply_point_rules(points: pd.DataFrame, rules: dict, report: CurationReport
     if rules.get("drop_exact_duplicates", True):
         columns = [keys.IL_ID, keys.TEMPERATURE_K, keys.PRESSURE_KPA, keys.SIGMA_S_PER_M]
         checks.append(("exact duplicate of another point", lambda p: p.duplicated(subset=columns)))
-    for rule, rule_mask in checks + _v2_checks(rules, report):
+    for rule, rule_mask in checks + _series_checks(rules, report):
         drop = rule_mask(points)
         _count_drop(report, rule, points, drop)
         points = points[~drop]
     return points
 
 
-def _v2_checks(rules: dict, report: CurationReport) -> list:
-    """(rule label, mask function) of the configured v2 rules, in order; each lists its salts."""
+def _series_checks(rules: dict, report: CurationReport) -> list:
+    """(rule label, mask function) of the configured series rules, in order; each lists its salts."""
     checks = []
     if rules.get("source"):
         cfg = rules["source"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from omegaconf import DictConfig
 from rdkit.Chem import Descriptors
 
 from matdisco.core.errors import InputError
@@ -87,7 +88,7 @@ def molar_conductivity_S_cm2_per_mol(sigma_S_per_m, molar_mass_g_per_mol: float,
     return 0.01 * np.asarray(sigma_S_per_m, float) * molar_mass_g_per_mol / np.asarray(rho_g_per_cm3, float)
 
 
-def snapshot_density_lines(cfg) -> dict[str, DensityLine]:
-    """Salt name -> density line from the shipped density.csv (settings ``data.density``)."""
+def snapshot_density_lines(density: DictConfig) -> dict[str, DensityLine]:
+    """Salt name -> density line from the shipped density.csv; ``density``: the section ``data.density``."""
     raw = pd.read_csv(package_file(*DENSITY_FILE))
-    return density_lines(raw, float(cfg.data.density.pressure_max_deviation_kPa), int(cfg.data.density.min_points))
+    return density_lines(raw, float(density.pressure_max_deviation_kPa), int(density.min_points))

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from matdisco.core.config import artifact
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_path, atomic_write_json, atomic_write_text
+from matdisco.core.metrics import group_resamples
 from matdisco.core.plots import parity_plot
 from matdisco.ionic import keys
 from matdisco.ionic.baselines import BASELINES, ion_keys
@@ -34,7 +35,6 @@ from matdisco.ionic.scoring import (
     ILScorer,
     applicability_summary,
     at_reference_temperature,
-    bootstrap_draws,
     common_points,
     comparison_markdown,
     fold_metrics,
@@ -64,7 +64,7 @@ def baseline_predictors(cfg) -> dict:
         raise ConfigError(f"data.evaluate.baselines: unknown {unknown} (known: {sorted(known)})")
     functions = dict(BASELINES)
     if WALDEN in names:
-        functions[WALDEN] = snapshot_walden_ridge(cfg)
+        functions[WALDEN] = snapshot_walden_ridge(cfg.data.evaluate.walden, str(cfg.data.typing.scheme))
     if GBM in names:
         functions[GBM] = descriptor_gbm(cfg)
     return {name: functions[name] for name in names}
@@ -134,11 +134,11 @@ def evaluate(cfg) -> dict:
     """Score every baseline and model of ``data.evaluate`` on held-out ILs (see the module docstring)."""
     settings = cfg.data.evaluate
     points = load_points(cfg)
-    lines = snapshot_density_lines(cfg)
+    lines = snapshot_density_lines(cfg.data.density)
     points = points.assign(
         **{LN_LAMBDA_OFFSET: ln_lambda_offsets(points, lines, float(settings.lambda_extrapolation_K))}
     )
-    volumes, volume_errors = concentration_model(cfg, points, lines)
+    volumes, volume_errors = concentration_model(cfg.data.density.molar_volume, int(cfg.seed), points, lines)
     graphs = attach_ln_concentration(salt_graphs(points, cfg.data.typing.scheme), points, volumes)
     splits = load_splits(cfg)
     predictions = held_out_predictions(cfg, points, graphs, splits)
@@ -149,7 +149,7 @@ def evaluate(cfg) -> dict:
     reference = settings.across_ils
     at_reference = at_reference_temperature(wide, predictors, float(reference.temperature_K), float(reference.window_K))
     scorer = ILScorer(wide, at_reference, predictors)
-    draws = bootstrap_draws(len(scorer.ils), int(settings.bootstrap.n_resamples), int(cfg.seed))
+    draws = group_resamples(len(scorer.ils), int(settings.bootstrap.n_resamples), int(cfg.seed))
     values, differences = interval_summary(scorer, draws, list(settings.baselines))
     folds = fold_metrics(scored)
     coverage = ion_coverage(wide, _ion_keys_of_il(points), _training_ils(splits))

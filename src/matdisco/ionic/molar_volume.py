@@ -14,10 +14,12 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import torch
+from omegaconf import DictConfig
 from rdkit import Chem
 from torch_geometric.data import Data
 
 from matdisco.core.errors import InputError
+from matdisco.core.metrics import mean_abs_relative_error
 from matdisco.ionic import keys
 from matdisco.ionic.baselines import ridge_solve
 from matdisco.ionic.density import DensityLine, molar_mass_g_per_mol
@@ -91,19 +93,20 @@ def grouped_volume_errors(measured: pd.Series, alpha: float, n_folds: int, seed:
     return {
         "n_salts": len(true),
         "rmse_cm3_per_mol": float(np.sqrt(np.mean((pred - true) ** 2))),
-        "mean_abs_relative_error": float(np.mean(np.abs(pred / true - 1.0))),
+        "mean_abs_relative_error": mean_abs_relative_error(true, pred),
         "rmse_ln_c": float(np.sqrt(np.mean(np.log(true / pred) ** 2))),
     }
 
 
-def concentration_model(cfg, points: pd.DataFrame, lines: dict[str, DensityLine]) -> tuple[dict[str, float], dict]:
-    """Element volumes fitted on every IL of ``points`` with a density line (settings
-    ``data.density.molar_volume``), and their IL-grouped held-out errors."""
-    settings = cfg.data.density.molar_volume
+def concentration_model(
+    settings: DictConfig, seed: int, points: pd.DataFrame, lines: dict[str, DensityLine]
+) -> tuple[dict[str, float], dict]:
+    """Element volumes fitted on every IL of ``points`` with a density line (``settings``: the section
+    ``data.density.molar_volume``), and their IL-grouped held-out errors (folds drawn from ``seed``)."""
     measured = measured_molar_volumes(points, lines, float(settings.temperature_K))
     alpha = float(settings.alpha)
     volumes = fit_element_volumes(list(measured.index), measured.to_numpy(), alpha)
-    errors = grouped_volume_errors(measured, alpha, int(settings.n_folds), int(cfg.seed))
+    errors = grouped_volume_errors(measured, alpha, int(settings.n_folds), seed)
     return volumes, {**errors, "volumes_cm3_per_mol": volumes}
 
 

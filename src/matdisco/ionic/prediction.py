@@ -10,8 +10,7 @@ import pandas as pd
 import torch
 from torch_geometric.data import Batch, Data
 
-from matdisco.core.errors import InputError
-from matdisco.core.training import load_module
+from matdisco.core.training import load_members
 from matdisco.ionic import keys
 from matdisco.ionic.atom_types import unseen_types
 from matdisco.ionic.graphs import with_type_id
@@ -31,15 +30,11 @@ class Ensemble:
 
     @classmethod
     def load(cls, split_dir: Path) -> Ensemble:
-        """Load every ``member_*.pt`` of ``split_dir``."""
-        files = sorted(split_dir.glob("member_*.pt"))
-        if not files:
-            raise InputError(
-                f"no trained members in {split_dir}",
-                expected="the ionic_train stage to have run for this model and split",
-            )
-        loaded = [load_module(path) for path in files]
-        return cls([module for module, _ in loaded], loaded[0][1]["vocabulary"])
+        """Every member of ``split_dir`` (``core.training.load_members``) with their type vocabulary."""
+        members, payload = load_members(
+            split_dir, expected="the ionic_train stage to have run for this model and split"
+        )
+        return cls(members, payload["vocabulary"])
 
     def graph_terms(self, graphs: list[Data]) -> tuple[np.ndarray, list[list[str]]]:
         """Summed (A, B, C) per graph and member [n_members, n_graphs, 3], and each graph's unseen types.

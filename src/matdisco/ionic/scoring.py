@@ -26,7 +26,14 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from matdisco.core.metrics import regression_metrics, summarise_folds
+from matdisco.core.metrics import (
+    difference_interval,
+    group_resamples,
+    interval,
+    interval_text,
+    regression_metrics,
+    summarise_folds,
+)
 from matdisco.ionic import keys
 from matdisco.ionic.calibration import calibration_lines
 from matdisco.ionic.density import DensityLine, molar_mass_g_per_mol
@@ -177,11 +184,6 @@ def spearman(y: np.ndarray, pred: np.ndarray) -> float:
     return float(np.corrcoef(rankdata(y), rankdata(pred))[0, 1])
 
 
-def bootstrap_draws(n_ils: int, n_resamples: int, seed: int) -> np.ndarray:
-    """[n_resamples, n_ils] IL indices drawn with replacement (whole ILs are the unit)."""
-    return np.random.default_rng(seed).integers(0, n_ils, size=(n_resamples, n_ils))
-
-
 def interval_summary(scorer: ILScorer, draws: np.ndarray, baselines: list[str]) -> tuple[dict, dict]:
     """Per model and metric: value on all ILs and 95 % interval; per (model, reference) pair with the
     model not a baseline: difference, interval and P(model better) over the same draws.
@@ -192,7 +194,7 @@ def interval_summary(scorer: ILScorer, draws: np.ndarray, baselines: list[str]) 
     samples = [scorer.scores(draw) for draw in draws]
     stacked = {metric: np.array([s[metric] for s in samples]) for metric in METRICS}  # [n_resamples, n_models]
     values = {
-        model: {metric: _value_with_interval(full[metric][m], stacked[metric][:, m]) for metric in METRICS}
+        model: {metric: interval(full[metric][m], stacked[metric][:, m]) for metric in METRICS}
         for m, model in enumerate(scorer.models)
     }
     differences = {}
@@ -201,28 +203,14 @@ def interval_summary(scorer: ILScorer, draws: np.ndarray, baselines: list[str]) 
         for reference in [b for b in baselines if b in scorer.models] + models[:i]:
             a, b = scorer.models.index(reference), scorer.models.index(model)
             differences[f"{model}_minus_{reference}"] = {
-                metric: {
-                    **_value_with_interval(
-                        full[metric][b] - full[metric][a], stacked[metric][:, b] - stacked[metric][:, a]
-                    ),
-                    "p_model_better": _fraction_better(stacked[metric][:, b] - stacked[metric][:, a], metric),
-                }
+                metric: difference_interval(
+                    full[metric][b] - full[metric][a],
+                    stacked[metric][:, b] - stacked[metric][:, a],
+                    lower_is_better=metric in LOWER_IS_BETTER,
+                )
                 for metric in METRICS
             }
     return values, differences
-
-
-def _fraction_better(difference: np.ndarray, metric: str) -> float:
-    """Fraction of the draws (with a defined difference) where the model beats the reference."""
-    defined = difference[np.isfinite(difference)]
-    if not len(defined):
-        return float("nan")
-    return float(np.mean(defined < 0 if metric in LOWER_IS_BETTER else defined > 0))
-
-
-def _value_with_interval(value: float, samples: np.ndarray) -> dict[str, float]:
-    low, high = np.nanpercentile(samples, [2.5, 97.5]) if np.isfinite(samples).any() else (np.nan, np.nan)
-    return {"value": float(value), "ci_low": float(low), "ci_high": float(high)}
 
 
 COVERAGE_METRICS = ("rmse_ln", keys.R2_AT_REFERENCE_T, keys.SPEARMAN_AT_REFERENCE_T)
@@ -264,7 +252,7 @@ def applicability_summary(
         entry = {"n_ils": len(ils), "n_points": len(sub_wide), keys.N_ILS_AT_REFERENCE_T: len(sub_reference)}
         if len(ils) >= 2:
             scorer = ILScorer(sub_wide, sub_reference, predictors)
-            values, differences = interval_summary(scorer, bootstrap_draws(len(ils), draws_per_class, seed), baselines)
+            values, differences = interval_summary(scorer, group_resamples(len(ils), draws_per_class, seed), baselines)
             entry["predictors"] = {p: {m: values[p][m] for m in COVERAGE_METRICS} for p in predictors}
             entry["differences"] = {d: {m: v[m] for m in COVERAGE_METRICS} for d, v in differences.items()}
         summary[label] = entry
@@ -315,10 +303,6 @@ METRIC_LABELS = {
 }
 
 
-def _cell(entry: dict, sign: str = "") -> str:
-    return f"{entry['value']:{sign}.3f} [{entry['ci_low']:{sign}.3f}, {entry['ci_high']:{sign}.3f}]"
-
-
 def comparison_markdown(report: dict, excluded: list[str], worst: pd.DataFrame, n_worst: int) -> str:
     """The comparison page: one table of every model and baseline with intervals, the paired
     differences, the counts behind each metric, the excluded ILs and the worst ILs of each model."""
@@ -337,7 +321,7 @@ def comparison_markdown(report: dict, excluded: list[str], worst: pd.DataFrame, 
     ]
     for name, entry in report["predictors"].items():
         kfold = entry["kfold"]
-        cells = [_cell(entry["out_of_fold"][m]) for m in METRICS]
+        cells = [interval_text(entry["out_of_fold"][m]) for m in METRICS]
         lines.append(
             f"| {name} | {entry['kind']} | {kfold['rmse_mean']:.3f} +- {kfold['rmse_std']:.3f} | "
             + " | ".join(cells)
@@ -353,7 +337,7 @@ def comparison_markdown(report: dict, excluded: list[str], worst: pd.DataFrame, 
         "|---|" + "---|" * (len(METRICS) + 2),
     ]
     for name, entry in report["differences"].items():
-        cells = [_cell(entry[m], "+") for m in METRICS]
+        cells = [interval_text(entry[m], sign="+") for m in METRICS]
         lines.append(
             f"| {name.replace('_minus_', ' - ')} | "
             + " | ".join(cells)
@@ -406,7 +390,7 @@ def _applicability_lines(applicability: dict) -> list[str]:
             lines.append(head + " (too few ILs to score) |" + " |" * len(COVERAGE_METRICS))
             continue
         for name, values in {**entry["predictors"], **entry["differences"]}.items():
-            cells = [_cell(values[m], "+" if "_minus_" in name else "") for m in COVERAGE_METRICS]
+            cells = [interval_text(values[m], sign="+" if "_minus_" in name else "") for m in COVERAGE_METRICS]
             lines.append(f"{head} {name.replace('_minus_', ' - ')} | " + " | ".join(cells) + " |")
             head = "| | | |"
     return lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import hydra
@@ -14,7 +15,7 @@ from matdisco.core.config import artifact
 from matdisco.core.io import atomic_dir, atomic_path, atomic_write_json
 from matdisco.core.provenance import run_metadata
 from matdisco.core.seeding import member_seed, seed_everything
-from matdisco.core.training import fit, instantiate_model, run_fits, save_module
+from matdisco.core.training import fit, instantiate_model, member_path, run_fits, save_module
 from matdisco.ionic.data import IonicDataModule, load_points, load_splits, model_dir, processed_dir, salt_graphs
 from matdisco.ionic.density import snapshot_density_lines
 from matdisco.ionic.graphs import EDGE_DIM, NODE_DIM
@@ -44,7 +45,13 @@ def train(cfg) -> dict:
             for split_name, split in runs
             for member in range(split_members(training, split_name))
         ]
-        scores = run_fits(cfg, fit_member, jobs, desc=f"train {cfg.model.name}")
+        scores = run_fits(
+            partial(fit_member, cfg),
+            jobs,
+            f"train {cfg.model.name}",
+            int(cfg.trainer.get("parallel_fits") or 1),
+            int(cfg.get("torch_num_threads") or 1),
+        )
         val_rmse: dict[str, list[float]] = {}
         for job, score in zip(jobs, scores, strict=True):
             val_rmse.setdefault(job.split_name, []).append(score)
@@ -90,7 +97,7 @@ def fit_member(cfg, job: MemberFit) -> float:
     run = f"{cfg.model.name}-{job.split_name}-m{job.member}"
     fit(cfg, module, datamodule, artifact(cfg, "logs"), run, job.metadata, group=job.group)
     save_module(
-        job.out / job.split_name / f"member_{job.member}.pt",
+        member_path(job.out / job.split_name, job.member),
         module,
         vocabulary=datamodule.vocabulary,
         unseen_val=datamodule.unseen_val,
@@ -112,7 +119,9 @@ def _points_and_graphs(cfg) -> tuple[pd.DataFrame, dict]:
         points = load_points(cfg)
         graphs = salt_graphs(points, cfg.data.typing.scheme)
         if molar_volume:
-            volumes, _ = concentration_model(cfg, points, snapshot_density_lines(cfg))
+            volumes, _ = concentration_model(
+                cfg.data.density.molar_volume, int(cfg.seed), points, snapshot_density_lines(cfg.data.density)
+            )
             graphs = attach_ln_concentration(graphs, points, volumes)
         _INPUTS[key] = (points, graphs)
     return _INPUTS[key]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
 from matdisco.core.errors import InputError
@@ -137,9 +138,9 @@ def viscosity_salt_graphs(viscosity: pd.DataFrame, scheme: str) -> dict:
     return graphs
 
 
-def snapshot_walden_ridge(cfg) -> WaldenRidge:
-    """The ``walden_ridge`` predictor on the shipped viscosity.csv (settings ``data.evaluate.walden``)."""
-    settings = cfg.data.evaluate.walden
+def snapshot_walden_ridge(settings: DictConfig, typing_scheme: str) -> WaldenRidge:
+    """The ``walden_ridge`` predictor on the shipped viscosity.csv: ``settings`` the section ``data.evaluate.walden``,
+    ``typing_scheme`` the atom typing of the salt graphs (``data.typing.scheme``)."""
     tables = {name: pd.read_csv(package_file(*SNAPSHOT_FILES[name])) for name in NAME_TABLES}
     viscosity = viscosity_points(
         pd.read_csv(package_file(*VISCOSITY_FILE)),
@@ -147,7 +148,7 @@ def snapshot_walden_ridge(cfg) -> WaldenRidge:
         float(settings.pressure_max_deviation_kPa),
         [float(v) for v in settings.eta_range_Pa_s],
     )
-    graphs = viscosity_salt_graphs(viscosity, cfg.data.typing.scheme)
+    graphs = viscosity_salt_graphs(viscosity, typing_scheme)
     viscosity = viscosity[viscosity[keys.IL_ID].isin(graphs)]
     return WaldenRidge(
         viscosity, graphs, float(settings.exponent), float(settings.alpha_residual), float(settings.viscosity_weight)

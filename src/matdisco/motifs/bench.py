@@ -33,7 +33,7 @@ def bench(cfg: DictConfig) -> dict:
     coords, counts = environments(atoms, float(cfg.data.r_cut_angstrom), int(cfg.data.n_neighbours))
     grams, _, _ = augment(coords[counts >= int(cfg.data.n_neighbours)], int(cfg.data.n_permutations), rng)
     normaliser = GramNormaliser.fit(grams)
-    module = build_module(cfg, grams.shape[1], normaliser)
+    module = build_module(cfg.model, grams.shape[1], normaliser)
     epoch_s = _time_epochs(cfg, module, normaliser.normalise(grams), n_epochs=5)
     per_second = _decode_rate(module.eval(), normaliser, rng, n_samples=10000)
     results = {
@@ -67,7 +67,7 @@ def _time_epochs(cfg: DictConfig, module: MotifVAE, rows: np.ndarray, n_epochs: 
     run_cfg = cfg.copy()
     OmegaConf.set_struct(run_cfg, False)
     run_cfg.trainer.update({"max_epochs": n_epochs, "early_stopping_patience": None, "enable_progress_bar": False})
-    trainer = build_trainer(run_cfg, loggers=[])
+    trainer = build_trainer(run_cfg.trainer, loggers=[])
     start = time.perf_counter()
     trainer.fit(module, datamodule=GramDataModule(rows, rows[:256], cfg.model.training.batch_size, int(cfg.seed)))
     return (time.perf_counter() - start) / n_epochs

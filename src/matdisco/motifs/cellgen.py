@@ -28,8 +28,9 @@ from omegaconf import DictConfig
 
 from matdisco.core.config import artifact
 from matdisco.core.io import atomic_dir, atomic_write_json, atomic_write_text
+from matdisco.core.metrics import interval_text, mean_interval
 from matdisco.motifs import keys
-from matdisco.motifs.data import FAMILY, cells_dir, load_environments, split_rows
+from matdisco.motifs.data import FAMILY, cells_dir, load_environments, model_path, split_rows
 from matdisco.motifs.environments import GramNormaliser, environments, gram_upper
 from matdisco.motifs.growth import (
     EnvironmentProposer,
@@ -123,7 +124,7 @@ def _learned_environments(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray, np.n
     (Angstrom), and the CPU seconds the decoding took."""
     cpu_start = time.process_time()
     arrays = load_environments(cfg)
-    model, normaliser = load_trained(cfg)
+    model, normaliser = load_trained(model_path(cfg), int(cfg.data.n_neighbours))
     train_coords = arrays[keys.COORDS][split_rows(arrays, "train")]
     held_out = arrays[keys.COORDS][split_rows(arrays, "test")]
     candidates = decoded_environments(cfg, model, normaliser, train_coords, np.random.default_rng(int(cfg.seed)))
@@ -224,30 +225,20 @@ def _md_scores(cfg: DictConfig, potential: str, train_coords: np.ndarray, held_o
     return rows
 
 
-def cell_interval(values: np.ndarray, n_resamples: int, rng: np.random.Generator) -> dict[str, float]:
-    """Mean of per-cell values (n,) with the 2.5 / 97.5 percentiles of the means of resampled cells."""
-    values = np.asarray(values, dtype=float)
-    means = values[rng.integers(len(values), size=(n_resamples, len(values)))].mean(axis=1)
-    return {
-        "mean": float(values.mean()),
-        "ci_low": float(np.percentile(means, 2.5)),
-        "ci_high": float(np.percentile(means, 97.5)),
-    }
-
-
 def _summarise(methods: dict[str, list[dict]], n_resamples: int, seed: int) -> dict:
-    """Per method and score: mean over cells with a cell-resampled interval; for the grown methods also the
-    difference to ``random_start`` on the same seeds (paired resampling)."""
+    """Per method and score: mean over cells with a cell-resampled interval (``core.metrics.mean_interval``);
+    for the grown methods also the mean difference to ``random_start`` on the same seeds. One generator from
+    ``seed`` draws every interval's resamples in turn."""
     rng = np.random.default_rng(seed)
     out = {}
     for method, cells in methods.items():
         entry = {"n_cells": len(cells)}
         for score in SCORES:
             values = np.array([cell[score] for cell in cells])
-            entry[score] = cell_interval(values, n_resamples, rng)
+            entry[score] = mean_interval(values, n_resamples, rng)
             if method in GROWN and RANDOM in methods:
                 paired = values - np.array([cell[score] for cell in methods[RANDOM]])
-                entry[f"{score}_minus_random_start"] = cell_interval(paired, n_resamples, rng)
+                entry[f"{score}_minus_random_start"] = mean_interval(paired, n_resamples, rng)
         out[method] = entry
     return out
 
@@ -280,7 +271,7 @@ def write_cells_table(path: Path, summary: dict) -> Path:
 
 def _interval_text(entry: dict, score: str) -> str:
     digits = {"fraction_defects": 3, "fraction_all_staggered": 4, "energy_eV_per_atom": 3}.get(score, 2)
-    return f"{entry['mean']:.{digits}f} [{entry['ci_low']:.{digits}f}, {entry['ci_high']:.{digits}f}]"
+    return interval_text(entry, digits)
 
 
 def _write_cells(folder: Path, cells: dict[str, Atoms]) -> None:

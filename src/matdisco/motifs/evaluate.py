@@ -19,7 +19,7 @@ from matdisco.core.config import artifact, require
 from matdisco.core.io import atomic_write_json
 from matdisco.core.plots import histogram_comparison
 from matdisco.motifs import keys
-from matdisco.motifs.data import cells_dir, load_environments, out_parts, split_rows
+from matdisco.motifs.data import cells_dir, load_environments, model_path, out_parts, split_rows
 from matdisco.motifs.environments import GramNormaliser, gram_full, gram_upper
 from matdisco.motifs.figures import latent_figure
 from matdisco.motifs.folds import fold_rmsds, fold_summary, write_fold_table
@@ -44,7 +44,7 @@ def evaluate(cfg: DictConfig) -> dict:
     """Reconstruction on held-out cells, sample distributions against MD, validity, latent plot."""
     ev = cfg.data.evaluate
     arrays = load_environments(cfg)
-    model, normaliser = load_trained(cfg)
+    model, normaliser = load_trained(model_path(cfg), int(cfg.data.n_neighbours))
     test = split_rows(arrays, "test")
     coords, gram = arrays[keys.COORDS][test], arrays[keys.GRAM][test]
     restore = bool(cfg.data.restore_norms)

@@ -4,11 +4,12 @@ Each cell in turn is the test cell, the next one (cyclically) the validation cel
 train a fresh VAE with the hyper-parameters of the evaluated one (and ``data.n_permutations``
 augmentation, the configured trainer). The model and every reconstruction baseline are scored
 on the same held-out environments (label-free RMSD, Angstrom); per-cell medians, and 95 % intervals
-of the model-minus-baseline median from resampling whole cells (:func:`paired_group_bootstrap`).
+of the model-minus-baseline median from resampling whole cells (``core.metrics.group_bootstrap``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from omegaconf import DictConfig
 
 from matdisco.core.config import artifact
 from matdisco.core.io import atomic_write_text
-from matdisco.core.metrics import paired_group_bootstrap
+from matdisco.core.metrics import difference_interval, group_bootstrap, interval_text
 from matdisco.core.training import fit
 from matdisco.motifs import keys
 from matdisco.motifs.data import FAMILY, GramDataModule, out_parts
@@ -116,7 +117,8 @@ def fold_rmsds(
 
 def fold_summary(rmsds: dict[str, np.ndarray], cells: np.ndarray, n_resamples: int, seed: int) -> dict:
     """Per-cell and pooled median RMSD per method, and the model-minus-baseline median with a 95 % interval
-    from resampling whole cells; ``p_model_better`` is the fraction of resamples where the model's is lower."""
+    from resampling whole cells (``core.metrics.difference_interval``: ``p_model_better`` is the fraction of
+    resamples where the model's is lower)."""
     unique = np.unique(cells)
     summary = {"n_cells": int(len(unique)), "n_environments": int(len(cells)), "methods": {}}
     for name, values in rmsds.items():
@@ -125,17 +127,17 @@ def fold_summary(rmsds: dict[str, np.ndarray], cells: np.ndarray, n_resamples: i
             "per_cell_median_angstrom": {int(c): float(np.median(values[cells == c])) for c in unique},
         }
         if name != MODEL:
-            diff = paired_group_bootstrap(np.zeros_like(values), values, rmsds[MODEL], cells, n_resamples, seed)[
-                "median_ae"
-            ]
-            row["model_minus_this_median_angstrom"] = {
-                "diff": diff["diff"],
-                "ci_low": diff["ci_low"],
-                "ci_high": diff["ci_high"],
-                "p_model_better": diff["p_b_better"],
-            }
+            row["model_minus_this_median_angstrom"] = difference_interval(
+                *group_bootstrap(_median_difference(rmsds[MODEL], values), cells, n_resamples, seed)
+            )
         summary["methods"][name] = row
     return summary
+
+
+def _median_difference(model: np.ndarray, other: np.ndarray) -> Callable[[np.ndarray], float]:
+    """Statistic of the rows [k] picked from [n] RMSDs (Angstrom): the model's median minus the other's."""
+    model, other = np.asarray(model, dtype=float), np.asarray(other, dtype=float)
+    return lambda rows: float(np.median(model[rows]) - np.median(other[rows]))
 
 
 def write_fold_table(path: Path, summary: dict, cell_names: np.ndarray) -> Path:
@@ -152,7 +154,7 @@ def write_fold_table(path: Path, summary: dict, cell_names: np.ndarray) -> Path:
     ]
     for name, row in summary["methods"].items():
         diff = row.get("model_minus_this_median_angstrom")
-        interval = f"{diff['diff']:+.3f} [{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}]" if diff else ""
+        interval = interval_text(diff, sign="+") if diff else ""
         values = [f"{row['per_cell_median_angstrom'][c]:.3f}" for c in cells]
         lines.append("| " + " | ".join([name, *values, f"{row['median_angstrom']:.3f}", interval]) + " |")
     return atomic_write_text(path, "\n".join(lines) + "\n")

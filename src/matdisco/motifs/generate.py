@@ -16,10 +16,11 @@ from tqdm import tqdm
 from matdisco.core.config import artifact
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_path, atomic_write_json
+from matdisco.core.metrics import mean_interval
 from matdisco.motifs import keys
 from matdisco.motifs.baselines import baseline_mean, baseline_random, tetrahedral_baseline
-from matdisco.motifs.cellgen import build_cells, cell_interval, decoded_environments, growth_settings
-from matdisco.motifs.data import cells_dir, load_environments, out_parts, split_rows
+from matdisco.motifs.cellgen import build_cells, decoded_environments, growth_settings
+from matdisco.motifs.data import cells_dir, load_environments, model_path, out_parts, split_rows
 from matdisco.motifs.environments import GramNormaliser, gram_upper
 from matdisco.motifs.figures import strip_figure
 from matdisco.motifs.geometry import aligned_rmsd
@@ -61,7 +62,7 @@ def generate(cfg: DictConfig) -> dict:
     if what == "cells":
         return build_cells(cfg)
     arrays = load_environments(cfg)
-    model, normaliser = load_trained(cfg)
+    model, normaliser = load_trained(model_path(cfg), int(cfg.data.n_neighbours))
     rng = np.random.default_rng(int(cfg.seed))
     held_out = arrays[keys.COORDS][split_rows(arrays, "test")]
     train_coords = arrays[keys.COORDS][split_rows(arrays, "train")]
@@ -378,7 +379,7 @@ def vacancy_metrics(
 
 def _vacancy_summary(rows: list[dict], n_resamples: int, rng: np.random.Generator) -> dict:
     """Median over sites of every score and method, and the model-minus-baseline mean per score with a 95 %
-    interval from resampling sites."""
+    interval from resampling sites (``core.metrics.mean_interval``, drawn from ``rng`` in turn)."""
     summary = {
         f"{name}_{score}_median": float(np.median([row[f"{name}_{score}"] for row in rows]))
         for name in keys.VACANCY_METHODS
@@ -387,5 +388,5 @@ def _vacancy_summary(rows: list[dict], n_resamples: int, rng: np.random.Generato
     for baseline in keys.VACANCY_METHODS[1:]:
         for score in keys.VACANCY_SCORES:
             paired = np.array([row[f"model_{score}"] - row[f"{baseline}_{score}"] for row in rows])
-            summary[f"model_minus_{baseline}_{score}"] = cell_interval(paired, n_resamples, rng)
+            summary[f"model_minus_{baseline}_{score}"] = mean_interval(paired, n_resamples, rng)
     return summary

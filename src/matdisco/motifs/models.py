@@ -17,6 +17,7 @@ environments that differ only by labels get the same latent point.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -25,7 +26,6 @@ from torch import nn
 
 from matdisco.core.errors import ConfigError, InputError
 from matdisco.core.training import instantiate_model, load_module
-from matdisco.motifs.data import model_path
 from matdisco.motifs.environments import GramNormaliser, entry_permutations, n_neighbours_from_entries
 from matdisco.motifs.geometry import shell_permutations
 
@@ -140,22 +140,22 @@ class MotifVAE(pl.LightningModule):
         return torch.optim.Adam(self.parameters(), lr=float(self.hparams.lr))
 
 
-def build_module(cfg: DictConfig, input_dim: int, normaliser: GramNormaliser) -> MotifVAE:
-    """The configured VAE for ``input_dim`` Gram entries, carrying the normaliser's statistics."""
-    return instantiate_model(cfg.model, input_dim=input_dim, normaliser=normaliser.to_dict())
+def build_module(model_cfg: DictConfig, input_dim: int, normaliser: GramNormaliser) -> MotifVAE:
+    """The VAE of ``model_cfg`` (the section ``model``) for ``input_dim`` Gram entries, carrying the normaliser's
+    statistics."""
+    return instantiate_model(model_cfg, input_dim=input_dim, normaliser=normaliser.to_dict())
 
 
-def load_trained(cfg: DictConfig) -> tuple[MotifVAE, GramNormaliser]:
-    """The trained model and the normaliser stored in it."""
-    path = model_path(cfg)
+def load_trained(path: Path, n_neighbours: int) -> tuple[MotifVAE, GramNormaliser]:
+    """The trained model at ``path`` (``motifs.data.model_path``) and the normaliser stored in it, which must be for
+    ``n_neighbours`` neighbours (``data.n_neighbours``)."""
     if not path.is_file():
         raise InputError("model checkpoint does not exist", str(path), "the output of the train step")
     model, _ = load_module(path)
     normaliser = GramNormaliser.from_dict(model.hparams.normaliser)
-    if normaliser.n_neighbours != int(cfg.data.n_neighbours):
+    if normaliser.n_neighbours != n_neighbours:
         raise InputError(
-            f"model was trained on {normaliser.n_neighbours} neighbours, but data.n_neighbours is "
-            f"{cfg.data.n_neighbours}",
+            f"model was trained on {normaliser.n_neighbours} neighbours, but data.n_neighbours is {n_neighbours}",
             str(path),
             "a model trained on environments of the same data settings (run the train step with them first)",
         )

@@ -231,10 +231,7 @@ def vacancy_table(generate: object) -> Table:
         table.rows.append(
             [
                 f"model - {name}",
-                *(
-                    fmt_interval(dig(vacancy, (f"model_minus_{name}_{key}",)), key="mean", signed=True)
-                    for key in VACANCY_COLUMNS
-                ),
+                *(fmt_interval(dig(vacancy, (f"model_minus_{name}_{key}",)), signed=True) for key in VACANCY_COLUMNS),
             ]
         )
     return table

@@ -33,7 +33,7 @@ def train(cfg: DictConfig) -> dict:
     train_gram = arrays[keys.TRAIN_AUG_GRAM]
     normaliser = GramNormaliser.fit(arrays[keys.GRAM][split_rows(arrays, "train")])
     val_gram = arrays[keys.GRAM][split_rows(arrays, "val")]
-    module = build_module(cfg, train_gram.shape[1], normaliser)
+    module = build_module(cfg.model, train_gram.shape[1], normaliser)
     datamodule = GramDataModule(
         normaliser.normalise(train_gram), normaliser.normalise(val_gram), cfg.model.training.batch_size, int(cfg.seed)
     )

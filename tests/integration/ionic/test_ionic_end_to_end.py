@@ -19,7 +19,7 @@ TINY = [
 
 def _tiny_raw(raw_dir, n_salts: int = 24) -> None:
     """The real snapshot cut to ``n_salts`` salt names from its 41st on (its opening 22 are one
-    source at 1/1000 of independent series that curation v2 drops whole); names tables whole."""
+    source at 1/1000 of independent series that curation's source-consistency rule drops whole); names tables whole."""
     fetch_raw(raw_dir)
     path = raw_dir / "ionic" / "electrical_conductivity.csv"
     table = pd.read_csv(path)

@@ -121,7 +121,7 @@ def test_cell_folds_hold_out_every_cell(run):
     assert set(folds["methods"]) == {"model", "mean_environment", "nearest_training_environment", "pca_3"}
     assert len(folds["methods"]["model"]["per_cell_median_angstrom"]) == 3
     interval = folds["methods"]["pca_3"]["model_minus_this_median_angstrom"]
-    assert interval["ci_low"] <= interval["diff"] <= interval["ci_high"]
+    assert interval["ci_low"] <= interval["value"] <= interval["ci_high"]
     assert "pca_3" in (root / "results/motifs/cell_folds.md").read_text()
 
 
@@ -137,7 +137,7 @@ def test_cells_are_grown_scored_and_compared_at_equal_cpu(run):
     assert {"vae_growth", "tetrahedral_growth", "random_start", "vae_growth_unrelaxed"} <= set(methods)
     for method in ("vae_growth", "tetrahedral_growth", "random_start"):
         interval = methods[method]["fraction_defects"]
-        assert interval["ci_low"] <= interval["mean"] <= interval["ci_high"]
+        assert interval["ci_low"] <= interval["value"] <= interval["ci_high"]
     per_cell = summary["per_cell"]["64"]
     for vae, random_start in zip(per_cell["vae_growth"], per_cell["random_start"]):
         assert random_start["anneal_time_ps"] > vae["anneal_time_ps"]  # the random start anneals its growth time longer

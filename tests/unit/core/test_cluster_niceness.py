@@ -21,7 +21,9 @@ with track_process_group(process):
 
 
 def _session_nice(prefix: list[str]) -> int:
-    done = subprocess.run([*prefix, sys.executable, "-c", CHILD], capture_output=True, text=True, check=True, timeout=60)
+    done = subprocess.run(
+        [*prefix, sys.executable, "-c", CHILD], capture_output=True, text=True, check=True, timeout=60
+    )
     return int(done.stdout.strip())
 
 

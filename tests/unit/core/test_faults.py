@@ -38,7 +38,7 @@ TRAIN_SCRIPT = textwrap.dedent("""
                    "trainer.enable_progress_bar=false"])
     with atomic_dir(sys.argv[1]) as out:
         module = Tiny()
-        build_trainer(cfg, loggers=[]).fit(module, loader, loader)
+        build_trainer(cfg.trainer, loggers=[]).fit(module, loader, loader)
         save_module(out / "member_0.pt", module)
 """)
 

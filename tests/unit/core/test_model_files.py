@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from matdisco.core.errors import InputError
-from matdisco.core.training import load_module, model_classes, save_module
+from matdisco.core.training import load_members, load_module, member_path, model_classes, save_module
 
 
 def _tiny_module():
@@ -65,3 +65,10 @@ def test_an_empty_ensemble_folder_is_named_once(tmp_path):
     with pytest.raises(InputError) as error:
         Ensemble.load(folder)
     assert str(error.value).count(str(folder)) == 1 and "member_*.pt" in str(error.value)
+
+
+def test_members_load_in_name_order_with_the_first_payload(tmp_path):
+    for member in (1, 0):
+        save_module(member_path(tmp_path, member), _tiny_module(), vocabulary=[f"v{member}"])
+    members, payload = load_members(tmp_path, expected="a test")
+    assert len(members) == 2 and payload["vocabulary"] == ["v0"] and not members[0].training

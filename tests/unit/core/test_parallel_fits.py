@@ -3,39 +3,32 @@
 import os
 
 import torch
-from omegaconf import OmegaConf
 
 from matdisco.core.training import run_fits
 
 
-def seeded_draw(cfg, job: int) -> tuple[int, list[float], int]:
+def seeded_draw(job: int) -> tuple[int, list[float], int]:
     """A stand-in fit: seeded by its job, reports the draw and the process that made it."""
     torch.manual_seed(1000 + job)
     return job, torch.rand(3, dtype=torch.float64).tolist(), os.getpid()
 
 
-def _cfg(parallel_fits: int):
-    return OmegaConf.create(
-        {"torch_num_threads": 1, "trainer": {"parallel_fits": parallel_fits, "enable_progress_bar": True}}
-    )
-
-
 def test_parallel_fits_give_the_serial_results_in_job_order():
     jobs = [3, 0, 2, 1]
-    serial = run_fits(_cfg(1), seeded_draw, jobs, desc="serial")
-    parallel = run_fits(_cfg(2), seeded_draw, jobs, desc="parallel")
+    serial = run_fits(seeded_draw, jobs, "serial", parallel_fits=1, torch_num_threads=1)
+    parallel = run_fits(seeded_draw, jobs, "parallel", parallel_fits=2, torch_num_threads=1)
     assert [r[:2] for r in parallel] == [r[:2] for r in serial]
     assert [r[0] for r in parallel] == jobs
     assert {r[2] for r in serial} == {os.getpid()}
     assert os.getpid() not in {r[2] for r in parallel}, "parallel fits run in worker processes"
 
 
-def sleeping_fit(cfg, job: int) -> int:
+def sleeping_fit(pid_dir: str, job: int) -> int:
     """A stand-in fit that writes its process id and then runs for ten minutes."""
     import time
     from pathlib import Path
 
-    Path(cfg.pid_dir, f"{job}.pid").write_text(str(os.getpid()))
+    Path(pid_dir, f"{job}.pid").write_text(str(os.getpid()))
     time.sleep(600)
     return job
 
@@ -48,12 +41,10 @@ def test_fit_workers_end_when_the_step_is_killed(tmp_path):
     import time
 
     script = (
-        "from omegaconf import OmegaConf\n"
+        "from functools import partial\n"
         "from matdisco.core.training import run_fits\n"
         "import test_parallel_fits as t\n"
-        f"cfg = OmegaConf.create({{'torch_num_threads': 1, 'pid_dir': {str(tmp_path)!r}, "
-        "'trainer': {'parallel_fits': 2, 'enable_progress_bar': False}})\n"
-        "run_fits(cfg, t.sleeping_fit, [0, 1], desc='kill me')\n"
+        f"run_fits(partial(t.sleeping_fit, {str(tmp_path)!r}), [0, 1], 'kill me', 2, 1)\n"
     )
     env = {**os.environ, "PYTHONPATH": os.path.dirname(__file__)}
     step = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.DEVNULL)

@@ -68,7 +68,7 @@ def test_fmt_interval_formats_values_differences_and_missing_bounds():
     entry = {"value": 0.01234, "ci_low": -0.002, "ci_high": 0.03}
     assert report.fmt_interval(entry) == "0.012 [-0.002, 0.030]"
     assert report.fmt_interval(entry, "pct", signed=True) == "+1.2 % [-0.2 %, +3.0 %]"
-    assert report.fmt_interval({"diff": -0.5, "ci_low": None}, key="diff", signed=True) == "-0.500"
+    assert report.fmt_interval({"value": -0.5, "ci_low": None}, signed=True) == "-0.500"
     assert report.fmt_interval({"value": float("nan")}) == NOT_COMPUTED and report.fmt_interval(None) == NOT_COMPUTED
 
 

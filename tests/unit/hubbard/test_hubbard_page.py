@@ -90,7 +90,7 @@ def test_model_sits_next_to_every_baseline_with_path_intervals(hubbard, written)
         assert interval(model["mae_eV"]) in row and percent_interval(model["mare"]) in row
         for name in BASELINES:
             assert percent_interval(entry["predictors"][name]["mare"]) in row, (holdout, name)
-            assert interval(entry["model_minus_baseline"][name], key="diff", signed="+") in row, (holdout, name)
+            assert interval(entry["model_minus_baseline"][name], signed="+") in row, (holdout, name)
     assert "lomo_NiO" not in re.sub(r"<details>.*?</details>", "", hubbard, flags=re.S)  # shown pooled only
     assert "strain_high: no training rows outside the block" in hubbard
     assert "baseline persistence" in hubbard and "hubbard_u (U, target next)" in hubbard

@@ -176,9 +176,13 @@ def test_the_stage_command_line_reaches_every_variant_fit(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text(OC.to_yaml(compose(["hubbard_u.n_layers=1"], config_name="params"), resolve=True))
     command_line = ["data=hubbard", f"params_file={params}", "trainer.max_epochs=2", "logger=none"]
+    # a data value on the stage's command line is the stage's (it reaches the variant through cfg.data); the
+    # old prefix filter passed it to the variant's composition, where data is conf/'s default and it fails
+    command_line.append("data.evaluate.blocked_members=2")
     cfg = compose(command_line)
     for name, spec in cfg.data.evaluate.variants.items():
         variant = E.variant_config(cfg, spec, command_line)
         assert variant.trainer.max_epochs == 2 and variant.logger.name == "none", name
+        assert variant.model.name == spec.model and variant.data.evaluate.blocked_members == 2, name
         assert variant.model.training.target == spec.target and variant.model.use_hubbard_in == spec.use_hubbard_in
         assert (variant.model.n_layers == 1) == (spec.model == "hubbard_u"), name

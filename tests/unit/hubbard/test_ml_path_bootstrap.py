@@ -3,12 +3,7 @@
 import numpy as np
 
 from matdisco.hubbard import scoring
-from matdisco.hubbard.scoring import model_minus_baseline, path_bootstrap, resample_members
-
-
-def test_members_group_rows_of_one_path():
-    members = resample_members(np.array(["b", "a", "b", "c", "a"]))
-    assert [list(m) for m in members] == [[1, 4], [0, 2], [3]]
+from matdisco.hubbard.scoring import model_minus_baseline, path_bootstrap
 
 
 def test_every_resample_draws_whole_paths(monkeypatch):
@@ -16,9 +11,9 @@ def test_every_resample_draws_whole_paths(monkeypatch):
     y = np.ones(6)
     seen = []
 
-    def record(error, target):
-        seen.append(len(error))
-        return float(np.mean(np.abs(error)))
+    def record(target, pred):
+        seen.append(len(target))
+        return float(np.mean(np.abs(pred - target)))
 
     monkeypatch.setattr(scoring, "INTERVAL_SCORES", {"mae_eV": record})
     path_bootstrap(y, y + np.arange(6), paths, n_resamples=50, seed=0)
@@ -39,4 +34,4 @@ def test_difference_is_model_minus_baseline():
     y = np.zeros(6)
     paths = np.array(["a", "a", "b", "b", "c", "c"])
     diff = model_minus_baseline(y, np.full(6, 0.1), np.full(6, 0.3), paths, n_resamples=30, seed=2)
-    assert np.isclose(diff["diff"], -0.2) and diff["ci_high"] < 0
+    assert np.isclose(diff["value"], -0.2) and diff["ci_high"] < 0 and diff["p_model_better"] == 1.0

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from matdisco.core.metrics import regression_metrics
+from matdisco.core.metrics import group_resamples, regression_metrics
 from matdisco.ionic import baselines, keys
 from matdisco.ionic.density import DensityLine, molar_mass_g_per_mol
 from matdisco.ionic.evaluate import held_out_predictions
@@ -15,7 +15,6 @@ from matdisco.ionic.scoring import (
     ILScorer,
     applicability_summary,
     at_reference_temperature,
-    bootstrap_draws,
     interval_summary,
     ion_coverage,
     ln_lambda_offsets,
@@ -85,20 +84,13 @@ def test_scorer_on_a_draw_equals_metrics_of_the_drawn_ils_points_stacked():
     assert scorer.scores(np.arange(3))["per_il_rmse_ln"][0] == pytest.approx(np.sqrt(np.mean(per_il)))
 
 
-def test_bootstrap_draws_whole_ils_with_replacement():
-    draws = bootstrap_draws(n_ils=4, n_resamples=500, seed=0)
-    assert draws.shape == (500, 4) and draws.min() == 0 and draws.max() == 3
-    assert any(len(set(d)) < 4 for d in draws)  # repeats happen
-    assert np.array_equal(draws, bootstrap_draws(4, 500, 0))  # seeded
-
-
 def test_differences_are_paired_and_name_the_better_model():
     """A model equal to the baseline differs by exactly 0 in every draw; a perfect model is better in
     every draw that can tell."""
     wide = _three_ils().assign(same=lambda f: f["b"], perfect=lambda f: f[keys.LN_SIGMA])
     models = ["b", "same", "perfect"]
     scorer = ILScorer(wide, at_reference_temperature(wide, models, 298.15, 5.0), models)
-    values, differences = interval_summary(scorer, bootstrap_draws(3, 200, 1), baselines=["b"])
+    values, differences = interval_summary(scorer, group_resamples(3, 200, 1), baselines=["b"])
     assert set(differences) == {"same_minus_b", "perfect_minus_b", "perfect_minus_same"}
     same = differences["same_minus_b"]["rmse_ln"]
     assert (same["value"], same["ci_low"], same["ci_high"], same["p_model_better"]) == (0.0, 0.0, 0.0, 0.0)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from matdisco.core.metrics import group_resamples
 from matdisco.core.report import NOT_COMPUTED, fmt
 from matdisco.ionic import keys, page
 from matdisco.ionic.calibration import calibration_report
@@ -22,7 +23,6 @@ from matdisco.ionic.scoring import (
     ILScorer,
     applicability_summary,
     at_reference_temperature,
-    bootstrap_draws,
     fold_metrics,
     interval_summary,
     wide_out_of_fold,
@@ -76,7 +76,7 @@ def evaluate_file() -> dict:
     wide = wide_out_of_fold(scored)
     at_reference = at_reference_temperature(wide, predictors, REFERENCE_TEMPERATURE_K, 5.0)
     scorer = ILScorer(wide, at_reference, predictors)
-    values, differences = interval_summary(scorer, bootstrap_draws(len(scorer.ils), 50, 0), BASELINES)
+    values, differences = interval_summary(scorer, group_resamples(len(scorer.ils), 50, 0), BASELINES)
     coverage = pd.Series({f"il{il}": "both" if il < 4 else "one" for il in range(8)})
     has_density = np.isfinite(wide[LN_LAMBDA_OFFSET])
     return evaluate_metrics(

@@ -33,7 +33,7 @@ def test_interval_resamples_whole_cells(tmp_path):
     model = baseline + np.repeat([-0.3, -0.1, 0.1], 1000)
     summary = fold_summary({"model": model, "pca_3": baseline}, cells, n_resamples=500, seed=0)
     diff = summary["methods"]["pca_3"]["model_minus_this_median_angstrom"]
-    assert diff["diff"] == pytest.approx(-0.1)
+    assert diff["value"] == pytest.approx(-0.1)
     assert diff["ci_low"] == pytest.approx(-0.3) and diff["ci_high"] == pytest.approx(0.1)
     assert 0.5 < diff["p_model_better"] < 1.0
     assert summary["methods"]["model"]["per_cell_median_angstrom"] == pytest.approx({0: 0.2, 1: 0.4, 2: 0.6})

@@ -6,7 +6,6 @@ from ase.build import bulk
 from scipy.spatial.transform import Rotation
 
 from matdisco.motifs.baselines import IDEAL_TETRAHEDRON
-from matdisco.motifs.cellgen import cell_interval
 from matdisco.motifs.growth import (
     EnvironmentProposer,
     GrowthSettings,
@@ -115,8 +114,3 @@ def test_all_staggered_share_tells_diamond_from_disorder():
     rattled.rattle(0.25, seed=9)
     assert fraction_all_staggered(rattled, 2.85) < 0.5
     assert fraction_all_staggered(random_cell(GrowthSettings(n_atoms=64), np.random.default_rng(10)), 2.85) < 0.05
-
-
-def test_cell_interval_covers_the_mean():
-    interval = cell_interval(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), 500, np.random.default_rng(0))
-    assert interval["mean"] == 3.0 and interval["ci_low"] < 3.0 < interval["ci_high"]

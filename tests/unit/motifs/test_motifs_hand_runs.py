@@ -57,10 +57,10 @@ def test_a_model_of_another_neighbour_count_is_refused(tmp_path):
     coords = np.random.default_rng(1).normal(size=(20, 4, 3))
     normaliser = GramNormaliser.fit(gram_upper(coords))
     model_path(cfg4).parent.mkdir(parents=True)
-    save_module(model_path(cfg4), build_module(cfg4, 10, normaliser))
-    assert load_trained(cfg4)[1].n_neighbours == 4
+    save_module(model_path(cfg4), build_module(cfg4.model, 10, normaliser))
+    assert load_trained(model_path(cfg4), 4)[1].n_neighbours == 4
     with pytest.raises(InputError, match="model was trained on 4 neighbours, but data.n_neighbours is 8"):
-        load_trained(_project(tmp_path, 8))
+        load_trained(model_path(cfg4), 8)
 
 
 def test_the_talk_variant_writes_beside_the_default_and_shares_the_cells():

@@ -177,7 +177,7 @@ def test_interpolation_and_hole_refilling_show_the_builders_values(motifs, writt
         cells = "".join(f"<td>{vacancy[f'{name}_{score}_median']:.3f}</td>" for score in keys.VACANCY_SCORES)
         assert f"<tr><td>{name}</td>{cells}</tr>" in motifs, name
     difference = vacancy["model_minus_largest_hole_rmsd_angstrom"]
-    assert f"<td>model - largest_hole</td><td>{difference['mean']:+.3f} [{difference['ci_low']:+.3f}," in motifs
+    assert f"<td>model - largest_hole</td><td>{difference['value']:+.3f} [{difference['ci_low']:+.3f}," in motifs
 
 
 def test_published_structure_sits_next_to_ours(motifs):

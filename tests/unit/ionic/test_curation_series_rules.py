@@ -1,4 +1,4 @@
-"""Curation v2 rules on hand-made series: solid branch, source consistency, plausibility, glassy."""
+"""Curation series rules on hand-made series: solid branch, source consistency, plausibility, glassy."""
 
 import numpy as np
 import pandas as pd
@@ -130,8 +130,8 @@ def test_sources_are_runs_of_data_sets_with_one_signature():
     assert list(dataset) == [1, 2, 3, 3, 4] and list(source) == [1, 1, 2, 2, 3]
 
 
-def test_each_v2_rule_is_reported_with_its_salts():
-    """curate() lists the salts each configured v2 rule drops, and glassy salts stay out of the table."""
+def test_each_series_rule_is_reported_with_its_salts():
+    """curate() lists the salts each configured series rule drops, and glassy salts stay out of the table."""
     rows = [
         (4e-6, 101.325, 298.15, "1-ethyl-3-methylimidazolium tetrafluoroborate"),
         (2.8, 101.325, 298.15, "1-ethyl-3-methylimidazolium dicyanamide"),
