@@ -62,7 +62,107 @@ def tables(metrics: dict) -> list[Table]:
         inpainting_table(generate),
         interpolation_table(generate),
         vacancy_table(generate),
+        *(variant_table(metrics, variant) for variant in variant_names(metrics)),
     ]
+
+
+def variant_names(metrics: dict) -> list[str]:
+    """Data variants with metrics of their own (``metrics/motifs/<variant>/*.json``, e.g. the talk's setting)."""
+    prefix = "metrics/motifs/"
+    return sorted(
+        {key[len(prefix) :].split("/")[0] for key in metrics if key.startswith(prefix) and key.count("/") == 3}
+    )
+
+
+def variant_table(metrics: dict, variant: str) -> Table:
+    """The default and ``variant`` side by side on the same cells: reconstruction (cell folds and the test cell),
+    samples, interpolation, inpainting by number of missing atoms (model against tetrahedral completion, the
+    strongest placement baseline) and hole refilling."""
+    sides = {
+        "default": (metrics.get(EVALUATE), metrics.get(GENERATE)),
+        variant: (
+            metrics.get(f"metrics/motifs/{variant}/evaluate.json"),
+            metrics.get(f"metrics/motifs/{variant}/generate.json"),
+        ),
+    }
+    rows = [
+        [label, *(cell(evaluate, generate) for evaluate, generate in sides.values())] for label, cell in VARIANT_ROWS
+    ]
+    for missing in (1, 2, 3):
+        rows.append(
+            [
+                f"inpainting, {missing} atom(s) missing: model / tetrahedral completion, RMSD median (Angstrom)",
+                *(_inpainting_pair(generate, missing) for _, generate in sides.values()),
+            ]
+        )
+    return Table(
+        f"The default against the {variant} setting (same cells, same scoring)",
+        ["score", *sides],
+        rows,
+        note="Cell folds: a VAE per held-out cell, label-free RMSD over the setting's own neighbours; the interval "
+        "is the model's median minus the best baseline's, 95 % over resampled cells. Invalid: decoded environments "
+        "with atoms too close or a non-PSD Gram matrix.",
+    )
+
+
+def _best_fold_baseline(evaluate: object) -> str:
+    """``name: model - name`` interval for the cell-fold baseline with the lowest median RMSD."""
+    methods = dig(evaluate, (keys.CELL_FOLDS, "methods")) or {}
+    baselines = {name: row for name, row in methods.items() if name != "model" and isinstance(row, dict)}
+    if not baselines:
+        return NOT_COMPUTED
+    best = min(baselines, key=lambda name: dig(baselines[name], ("median_angstrom",)) or float("inf"))
+    return f"{best}: {fmt_interval(dig(baselines[best], ('model_minus_this_median_angstrom',)), signed=True)}"
+
+
+def _inpainting_pair(generate: object, missing: int) -> str:
+    """``model / tetrahedral`` RMSD median of the inpainting entry with ``missing`` atoms missing per environment."""
+    for entry in (dig(generate, (keys.INPAINTING,)) or {}).values():
+        counts = [dig(entry, ("model", f"{group}n_atoms")) or 0 for group in INPAINTED_GROUPS]
+        n_environments = dig(entry, ("n_environments",))
+        if n_environments and sum(counts) == missing * n_environments:
+            return fmt_pair(
+                dig(entry, ("model", "rmsd_angstrom_median")),
+                dig(entry, ("tetrahedral_baseline", "rmsd_angstrom_median")),
+            )
+    return NOT_COMPUTED
+
+
+VARIANT_ROWS = [
+    (
+        "cell folds: model, label-free RMSD median (Angstrom)",
+        lambda e, g: fmt(dig(e, (keys.CELL_FOLDS, "methods", "model", "median_angstrom"))),
+    ),
+    ("cell folds: best baseline, model - baseline (Angstrom)", lambda e, g: _best_fold_baseline(e)),
+    (
+        "test cell: model, fixed-label RMSD median (Angstrom)",
+        lambda e, g: fmt(dig(e, (keys.RECONSTRUCTION_VS_BASELINES, "model", "rmsd_fixed_label_all_angstrom_median"))),
+    ),
+    (
+        "test cell: model, label-free RMSD median (Angstrom)",
+        lambda e, g: fmt(dig(e, (keys.RECONSTRUCTION_VS_BASELINES, "model", "rmsd_label_free_all_angstrom_median"))),
+    ),
+    (
+        "samples (configured density): invalid",
+        lambda e, g: fmt(dig(e, (keys.SAMPLES, "fraction_invalid")), "pct"),
+    ),
+    (
+        "samples, z ~ N(0, 1): invalid",
+        lambda e, g: fmt(dig(e, (keys.SAMPLES_STANDARD_NORMAL, "fraction_invalid")), "pct"),
+    ),
+    (
+        "samples (configured density): W1 of all angles (deg)",
+        lambda e, g: fmt(dig(e, (keys.SAMPLES, "w1_angle_deg"))),
+    ),
+    ("interpolation: frames invalid", lambda e, g: fmt(dig(g, (keys.INTERPOLATION, "fraction_frames_invalid")), "pct")),
+    (
+        "hole refilling: model - tetrahedral growth, energy before relaxation (eV)",
+        lambda e, g: fmt_interval(
+            dig(g, (keys.VACANCY, "model_minus_tetrahedral_growth_delta_energy_eV")), kind="f2", signed=True
+        ),
+    ),
+]
+"""(label, cell(evaluate.json, generate.json)) of each row of :func:`variant_table`."""
 
 
 def reconstruction_table(evaluate: object) -> Table:

@@ -5,12 +5,14 @@ published a-Si structure next to ours."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
+from matdisco.core.report import NOT_COMPUTED
 from matdisco.motifs import keys, page
 from matdisco.motifs.environments import gram_full, gram_upper
 from matdisco.motifs.evaluate import evaluate_metrics, sample_metrics
@@ -196,3 +198,25 @@ def test_published_figures_match_the_structure_references():
     defects = REFERENCES["gap_md_deringer_2018"]["coordination_defect_fraction_below"]
     assert published["fraction of coordination defects"] == f"< {100 * defects:.1f} %"
     assert published["fraction of 5-fold atoms"] == f"{100 * REFERENCES['sw_fast_quench']['fraction_5fold']:.1f} %"
+
+
+def test_a_variant_sits_beside_the_default_in_one_table(written):
+    """A variant's files (metrics/motifs/talk/) give one side-by-side table; its inpainting rows are matched by
+    the number of missing atoms, not by the number of known ones."""
+    talk_generate = json.loads(json.dumps(written[page.GENERATE]))
+    talk_generate[keys.INPAINTING] = {"k7": talk_generate[keys.INPAINTING].pop("k3")}  # 1 missing of 8
+    files = {**written, "metrics/motifs/talk/evaluate.json": written[page.EVALUATE]}
+    files["metrics/motifs/talk/generate.json"] = talk_generate
+    table = page.variant_table(files, "talk")
+    assert table.header == ["score", "default", "talk"] and page.variant_names(files) == ["talk"]
+    one_missing = next(row for row in table.rows if row[0].startswith("inpainting, 1 atom"))
+    assert one_missing[1] == one_missing[2] != NOT_COMPUTED
+    two_missing = next(row for row in table.rows if row[0].startswith("inpainting, 2 atom"))
+    assert two_missing[1] != NOT_COMPUTED and two_missing[2] == NOT_COMPUTED
+    invalid = next(row for row in table.rows if row[0] == "samples, z ~ N(0, 1): invalid")
+    assert (
+        invalid[1]
+        == invalid[2]
+        == f"{100 * written[page.EVALUATE][keys.SAMPLES_STANDARD_NORMAL]['fraction_invalid']:.1f} %"
+    )
+    assert page.variant_table(written, "talk").rows[0][2] == NOT_COMPUTED
