@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
-from threadpoolctl import threadpool_limits
 
 from matdisco.core.config import compose
 from matdisco.core.metrics import difference_interval, group_bootstrap
 from matdisco.ionic import keys
 from matdisco.ionic.baselines import ridge_predict
 from matdisco.ionic.data import load_points, load_splits, salt_graphs
-from matdisco.ionic.descriptors import descriptor_gbm, fit_gbm, non_constant_columns
+from matdisco.ionic.descriptors import descriptor_gbm, fit_gbm
 
 N_RESAMPLES = 2000
 
@@ -42,24 +40,9 @@ def main() -> None:
         return model.predict(test[keys.CATION_SMILES], test[keys.ANION_SMILES], test[keys.TEMPERATURE_K])
 
     def il_weighted(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
-        design = gbm.features.design
-        x = design(train[keys.CATION_SMILES], train[keys.ANION_SMILES], train[keys.TEMPERATURE_K])
-        columns = non_constant_columns(x)
-        s = gbm.settings
-        regressor = HistGradientBoostingRegressor(
-            learning_rate=s.learning_rate,
-            max_iter=s.max_iter,
-            max_leaf_nodes=s.max_leaf_nodes,
-            min_samples_leaf=s.min_samples_leaf,
-            l2_regularization=l2,
-            early_stopping=False,
-            random_state=s.seed,
-        )
         weight = 1.0 / train.groupby(keys.IL_ID)[keys.IL_ID].transform("size").to_numpy(float)
-        with threadpool_limits(limits=s.n_threads, user_api="openmp"):
-            regressor.fit(x[:, columns], train[keys.LN_SIGMA].to_numpy(float), sample_weight=weight / weight.mean())
-            x_test = design(test[keys.CATION_SMILES], test[keys.ANION_SMILES], test[keys.TEMPERATURE_K])
-            return regressor.predict(x_test[:, columns])
+        model = fit_gbm(train, gbm.settings, l2, gbm.features, row_weight=weight / weight.mean())
+        return model.predict(test[keys.CATION_SMILES], test[keys.ANION_SMILES], test[keys.TEMPERATURE_K])
 
     def ansatz(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
         return ridge_predict(train, test, graphs, 1.0, t_ref_K)[keys.PRED_LN_SIGMA].to_numpy(float)

@@ -114,8 +114,11 @@ class FittedGbm:
             return self.regressor.predict(x)
 
 
-def fit_gbm(train: pd.DataFrame, settings: GbmSettings, l2: float, features: IonFeatures) -> FittedGbm:
-    """Fit the GBM on the points of ``train`` (cation/anion SMILES, temperature_K, ln_sigma)."""
+def fit_gbm(
+    train: pd.DataFrame, settings: GbmSettings, l2: float, features: IonFeatures, row_weight: np.ndarray | None = None
+) -> FittedGbm:
+    """Fit the GBM on the points of ``train`` (cation/anion SMILES, temperature_K, ln_sigma); ``row_weight``
+    [len(train)] weights the points (None: all equal, the baseline)."""
     x = features.design(train[keys.CATION_SMILES], train[keys.ANION_SMILES], train[keys.TEMPERATURE_K])
     columns = non_constant_columns(x)
     regressor = HistGradientBoostingRegressor(
@@ -128,7 +131,7 @@ def fit_gbm(train: pd.DataFrame, settings: GbmSettings, l2: float, features: Ion
         random_state=settings.seed,
     )
     with threadpool_limits(limits=settings.n_threads, user_api="openmp"):
-        regressor.fit(x[:, columns], train[keys.LN_SIGMA].to_numpy(float))
+        regressor.fit(x[:, columns], train[keys.LN_SIGMA].to_numpy(float), sample_weight=row_weight)
     return FittedGbm(regressor, columns, features, settings.n_threads)
 
 
