@@ -154,4 +154,4 @@ def test_hole_refill_scores_model_and_baselines(run):
             vacancy[f"{name}_delta_energy_eV_median"]
         )
     interval = vacancy["model_minus_largest_hole_rmsd_angstrom"]
-    assert interval["ci_low"] <= interval["mean"] <= interval["ci_high"]
+    assert interval["ci_low"] <= interval["value"] <= interval["ci_high"]
