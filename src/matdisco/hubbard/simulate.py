@@ -108,6 +108,11 @@ def spotcheck(cfg: DictConfig) -> dict[str, Any]:
         hubbard_in = [(e[K.ATOM_I], e[K.ATOM_J], e[K.VALUE]) for e in stored[K.HUBBARD_IN]]
         atoms = atoms_from_record(stored[K.STRUCTURE])
         fresh = run_iteration(campaign, path, stored[K.ITERATION], hubbard_in, folder, atoms)
+        if fresh[K.STATUS] != "ok":
+            raise SpotCheckError(
+                f"the QE re-run of {stored[K.RECORD_ID]} failed ({fresh.get(K.REASON)}); this says nothing about "
+                f"the stored record, and {sim.spotcheck.report} is left as it was"
+            )
         results[stored[K.RECORD_ID]] = {**compare(stored, fresh), "cpu_time_s": fresh[K.CPU_TIME]}
     tolerance = float(sim.spotcheck.tolerance_eV)
     report = {

@@ -1,9 +1,13 @@
-"""Spot-check logic without QE: which records are re-run, and how re-runs are compared."""
+"""Spot-check logic without QE: which records are re-run, how re-runs are compared, and that a re-run that
+fails is an error of the run (the last report is kept), not a mismatch of the data."""
 
 import copy
+import importlib
+from pathlib import Path
 
 import pytest
 
+from matdisco.core.config import compose
 from matdisco.core.errors import ConfigError
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.simulate import choose_records, compare
@@ -62,3 +66,26 @@ def test_settings_must_match_the_record(tmp_path):
     stored[K.SETTINGS]["ecutwfc_Ry"] = 40.0
     with pytest.raises(ConfigError, match="ecutwfc_Ry"):
         check_settings(stored, campaign, PathSpec(material, 0.0))
+
+
+def test_a_failed_qe_rerun_stops_the_spotcheck_and_keeps_the_last_report(tmp_path, monkeypatch):
+    simulate = importlib.import_module("matdisco.hubbard.simulate")  # the package exports a function of that name
+    report = tmp_path / "spotcheck.json"
+    report.write_text('{"max_u_diff_eV": 0.0001}')
+    repo = Path(__file__).resolve().parents[3]
+    cfg = compose(
+        [
+            "simulate=dfpt_spotcheck",
+            "data=hubbard",
+            f"simulate.records={repo / 'datasets/hubbard/records.jsonl'}",
+            f"simulate.spotcheck.report={report}",
+            f"simulate.spotcheck.root={tmp_path / 'reruns'}",
+        ]
+    )
+    monkeypatch.setattr(simulate, "check_settings", lambda *args: None)
+    monkeypatch.setattr(
+        simulate, "run_iteration", lambda *args: {K.STATUS: "failed", K.REASON: "hp.x exited with status 1"}
+    )
+    with pytest.raises(simulate.SpotCheckError, match=r"re-run of .* failed \(hp.x exited with status 1\)"):
+        simulate.spotcheck(cfg)
+    assert report.read_text() == '{"max_u_diff_eV": 0.0001}'
