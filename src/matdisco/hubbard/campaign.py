@@ -62,7 +62,7 @@ from matdisco.hubbard.qe.parse_hp import (
     parse_parameters_out,
 )
 from matdisco.hubbard.qe.parse_pw import PwResult, parse_pw_output, require_hubbard_applied
-from matdisco.hubbard.qe.run import Launcher, QEInterrupted, QERunError, program_version, run_qe
+from matdisco.hubbard.qe.run import Launcher, QEInterrupted, QERunError, linked_library, program_version, run_qe
 from matdisco.hubbard.records import load_record, merge_records, read_records
 from matdisco.hubbard.structures import TRANSITION_METALS, build, distorted, species_labels, strained, structure_record
 
@@ -597,8 +597,8 @@ def _physical(value: float) -> float:
 
 
 def provenance(campaign: Campaign, folder: Path, pw_version: str | None, hp_version: str | None) -> dict[str, Any]:
-    """QE versions, pseudopotential MD5s, the input files, MPI ranks, machine and SLURM job (None outside
-    SLURM) of one iteration."""
+    """QE versions, pseudopotential MD5s, the input files, MPI ranks, the BLAS pw.x loads, machine and
+    SLURM job (None outside SLURM) of one iteration."""
     pseudo_dir = Path(campaign.settings["pseudo_dir"])
     return {
         "qe_version_pw": pw_version,
@@ -608,6 +608,7 @@ def provenance(campaign: Campaign, folder: Path, pw_version: str | None, hp_vers
         },
         "inputs": {p.name: p.read_text() for p in sorted(folder.glob("*.in"))},
         "mpi_ranks": campaign.launcher.ranks,
+        "blas_library": linked_library(str(Path(campaign.launcher.bin_dir) / "pw.x")),
         "host": platform.node(),
         "slurm_job": cluster.slurm_job_id(),
         "cpu_model": cpu_model(),

@@ -71,3 +71,55 @@ def _alive(pid: int) -> bool:
             return stat.read().split(") ")[1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_wandb_service_ends_when_the_step_is_killed(tmp_path):
+    # issue 28: `kill -9` of a training step was said to leave the W&B processes alive; the offline W&B
+    # service of the pinned wandb watches the process that started it (--pid) and ends with it
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import pathlib, time\n"
+        "from omegaconf import OmegaConf\n"
+        "from matdisco.core.loggers import make_loggers\n"
+        "cfg = OmegaConf.create({'logger': {'kind': 'wandb', 'mode': 'offline', 'project': 'kill-test'}})\n"
+        f"root = pathlib.Path({str(tmp_path)!r})\n"
+        "loggers = make_loggers(cfg, root / 'logs', 'kill-me', {'run': 'test'})\n"
+        "loggers[-1].log_metrics({'loss': 1.0})\n"
+        "(root / 'started').write_text('')\n"
+        "time.sleep(600)\n"
+    )
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    step = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    deadline = time.monotonic() + 300
+    while not (tmp_path / "started").exists() and time.monotonic() < deadline and step.poll() is None:
+        time.sleep(0.2)
+    services = _services_of(step.pid)
+    step.send_signal(signal.SIGKILL)
+    step.wait()
+    assert services, "the W&B run started its service"
+    deadline = time.monotonic() + 60
+    while any(_alive(pid) for pid in services) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = [pid for pid in services if _alive(pid)]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert alive == [], "W&B service outlived the killed step"
+
+
+def _services_of(pid: int) -> list[int]:
+    """Process ids started with the arguments ``--pid <pid>`` (W&B's service names the process it serves)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    args = cmdline.read().decode(errors="replace").split("\0")
+            except OSError:
+                continue
+            if any(a == "--pid" and b == str(pid) for a, b in zip(args, args[1:])):
+                found.append(int(entry))
+    return found

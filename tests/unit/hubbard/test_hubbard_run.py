@@ -1,10 +1,11 @@
 """The QE runner on fake executables: exit status, signals, timing, command line."""
 
 import os
+import shutil
 
 import pytest
 
-from matdisco.hubbard.qe.run import Launcher, QEInterrupted, QERunError, run_qe
+from matdisco.hubbard.qe.run import Launcher, QEInterrupted, QERunError, linked_library, run_qe
 
 
 def _fake(tmp_path, body):
@@ -52,3 +53,19 @@ def test_failed_run_is_explained_by_its_output(tmp_path):
         run_explained(_fake(tmp_path, body), "pw.x", tmp_path, "scf2", parse_pw_output)
     with pytest.raises(QEOutputError, match=r"scf2.out:1: output file is empty .*status 3"):
         run_explained(_fake(tmp_path, "exit 3"), "pw.x", tmp_path, "scf2", parse_pw_output)
+
+
+def test_linked_library_resolves_the_file_a_binary_loads():
+    libc = linked_library("/bin/ls", "libc.so.6")
+    assert libc is not None and os.path.isfile(libc) and not os.path.islink(libc)
+    assert linked_library("/bin/ls", "libblas.so.3") is None
+
+
+def test_linked_library_of_a_missing_binary_is_none(tmp_path):
+    assert linked_library(str(tmp_path / "pw.x")) is None
+
+
+@pytest.mark.skipif(shutil.which("pw.x") is None, reason="Quantum ESPRESSO not installed (make qe)")
+def test_pw_x_blas_is_recorded_as_a_real_library():
+    blas = linked_library(shutil.which("pw.x"))
+    assert blas is not None and "blas" in os.path.basename(blas) and os.path.isfile(blas)

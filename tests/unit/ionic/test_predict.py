@@ -171,6 +171,24 @@ def test_predict_bad_pairs_file_row_is_named(trained, tmp_path):
         main_raising(["predict", "ionic", "--pairs", str(pairs), *trained])
 
 
+def test_an_out_file_in_a_missing_folder_stops_before_any_prediction(tmp_path):
+    # issue 28: --out into a folder that does not exist is named before the models load
+    with pytest.raises(InputError, match=r"--out .*predictions.csv: folder .*nowhere does not exist"):
+        main_raising(
+            [
+                "predict",
+                "ionic",
+                "--cation",
+                EMIM_OTHER_FORM,
+                "--anion",
+                BF4,
+                "--out",
+                str(tmp_path / "nowhere" / "predictions.csv"),
+            ]
+        )
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_predict_needs_a_pair(trained):
     with pytest.raises(InputError, match="no pair to predict"):
         main_raising(["predict", "ionic", "--cation", EMIM_OTHER_FORM, *trained])

@@ -122,6 +122,22 @@ def stop_group(process: subprocess.Popen, grace_s: float = 10.0) -> None:
 
 
 @functools.cache
+def linked_library(executable: str, soname: str = "libblas.so.3") -> str | None:
+    """The file that ``executable`` loads for ``soname``, symbolic links resolved, as ``ldd`` reports it:
+    which BLAS a QE build runs on (Debian's reference BLAS or OpenBLAS through the alternatives; CPU time
+    and the last printed digits depend on it). None where ldd is missing or does not list ``soname``."""
+    try:
+        result = subprocess.run(["ldd", executable], capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in result.stdout.splitlines():
+        name, _, target = line.strip().partition(" => ")
+        if name == soname and target.startswith("/"):
+            return os.path.realpath(target.split(" (")[0])
+    return None
+
+
+@functools.cache
 def program_version(launcher: Launcher, program: str = "pw.x") -> str | None:
     """The version in ``program``'s banner (``Program PWSCF v.6.7MaX``), from one rank started the way
     the calculations are (inside a SLURM step a bare MPI binary may stop before printing anything) on
