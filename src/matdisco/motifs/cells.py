@@ -2,8 +2,7 @@
 
 Layout of a data set folder (``simulate.dataset`` in conf/simulate/md_*.yaml)::
 
-    <dataset>/cell_###.extxyz   one cell per file; ``atoms.info`` holds the provenance below
-    <dataset>/cells.json        the protocol, per-cell seeds, timings and structure reports
+    <dataset>/cell_###.extxyz   one cell per file; ``atoms.info`` holds its provenance (:func:`provenance`)
 
 A cell is written atomically when its melt-quench finishes, and a cell file that exists is never
 recomputed, so the run can be killed and restarted (``nohup nice ... &`` across sessions). Cell k's
@@ -22,12 +21,10 @@ from ase import Atoms
 from ase.io import write
 
 from matdisco.core.errors import InputError
-from matdisco.core.io import atomic_path, atomic_write_json
+from matdisco.core.io import atomic_path
 from matdisco.motifs import keys
 from matdisco.motifs.md import MeltQuench, melt_quench_cells
-from matdisco.motifs.structure import read_cell, structure_report
-
-PROVENANCE_KEYS = ("potential", "seed", "protocol", "lammps_version", "host", "cpu_s", "wall_s", keys.INFO_ENERGY)
+from matdisco.motifs.structure import read_cell
 
 
 def cell_seeds(seed: int, n_cells: int) -> list[int]:
@@ -91,23 +88,6 @@ def write_cell(path: Path, atoms: Atoms, info: dict[str, Any]) -> None:
     atoms.info.update(info)
     with atomic_path(path) as tmp:
         write(tmp, atoms, format="extxyz")
-
-
-def summary(folder: Path, bond_cutoff_angstrom: float, r_max_angstrom: float, n_bins: int) -> dict[str, Any]:
-    """``cells.json`` content: per-cell provenance and structure report of every cell in ``folder``."""
-    cells = {}
-    for path in sorted(Path(folder).glob("cell_*.extxyz")):
-        atoms = read_cell(path)
-        cells[path.stem] = {
-            "provenance": {k: atoms.info.get(k) for k in PROVENANCE_KEYS},
-            "structure": structure_report(atoms, bond_cutoff_angstrom, r_max_angstrom, n_bins),
-        }
-    return {"cells": cells}
-
-
-def write_summary(folder: Path, bond_cutoff_angstrom: float, r_max_angstrom: float, n_bins: int) -> Path:
-    """Write ``cells.json`` next to the cells."""
-    return atomic_write_json(Path(folder) / "cells.json", summary(folder, bond_cutoff_angstrom, r_max_angstrom, n_bins))
 
 
 def max_displacement_angstrom(reference: Atoms, other: Atoms) -> float:

@@ -21,19 +21,16 @@ from matdisco import ionic
 from matdisco.core.config import compose
 from matdisco.ionic import keys
 from matdisco.ionic.sources import fetch_raw
+from tiny import IONIC_SPLIT, TRAINING
 
 REPO = Path(__file__).resolve().parents[3]
 KINDS = ("raw", "processed", "datasets", "models", "metrics", "plots", "results", "logs")
 TINY = [
     "model=ionic_additive",
-    "data.split.n_test=4",
-    "data.split.n_folds=2",
+    *IONIC_SPLIT,
     "data.split.kfold=false",
     "model.training.batch_size_ils=4",  # 20 training ILs: 5 steps per epoch, 3 per process under DDP
-    "trainer.max_epochs=3",
-    "trainer.early_stopping_patience=null",
-    "trainer.enable_progress_bar=false",
-    "logger=csv",
+    *TRAINING,
     "paths.allow_outside_project=true",
     "write_pipeline_outputs=true",
 ]

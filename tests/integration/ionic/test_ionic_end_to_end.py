@@ -7,14 +7,9 @@ import pandas as pd
 from matdisco import ionic
 from matdisco.ionic import keys
 from matdisco.ionic.sources import fetch_raw
+from tiny import IONIC_SPLIT, TRAINING
 
-TINY = [
-    "data.split.n_test=4",
-    "data.split.n_folds=2",
-    "trainer.max_epochs=8",
-    "trainer.early_stopping_patience=null",
-    "model.training.n_members=2",
-]
+TINY = [*IONIC_SPLIT, *TRAINING, "trainer.max_epochs=8", "model.training.n_members=2"]
 
 
 def _tiny_raw(raw_dir, n_salts: int = 24) -> None:

@@ -9,6 +9,7 @@ from ase.io import read
 
 from matdisco import motifs
 from matdisco.core.seeding import seed_everything
+from tiny import TRAINING
 
 TINY = [
     "experiment=motifs_quick",
@@ -17,6 +18,7 @@ TINY = [
     "simulate.melt_time_ps=0.5",
     "simulate.quench_rate_K_per_ps=1500",
     "simulate.anneal_time_ps=0.2",
+    *TRAINING,
     "trainer.max_epochs=8",
     "data.evaluate.n_samples=300",
     "data.generate.n_samples=5",
@@ -47,7 +49,7 @@ def run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("motifs")
     paths = [f"paths.{kind}={root / kind}" for kind in ("processed", "models", "metrics", "plots", "results", "logs")]
-    cfg = compose(TINY + paths + ["paths.allow_outside_project=true", "trainer.enable_progress_bar=false"])
+    cfg = compose(TINY + paths + ["paths.allow_outside_project=true"])
     threads = torch.get_num_threads()
     torch.set_num_threads(int(cfg.torch_num_threads))  # as core.steps.run_step does
     results = {}

@@ -15,17 +15,11 @@ from matdisco.hubbard import keys as K
 from matdisco.hubbard.baselines import BASELINES, PERSISTENCE
 from matdisco.hubbard.scoring import FOLD, GROUP, MODEL, baseline_column
 from matdisco.hubbard.train import train
+from tiny import HUBBARD_MODEL, TRAINING
 
 E = importlib.import_module("matdisco.hubbard.evaluate")  # the module: the package exports the function under its name
 
-TINY = [
-    "model.hidden_irreps=4x0e+2x2e",
-    "model.n_layers=1",
-    "model.training.n_members=1",
-    "trainer.max_epochs=3",
-    "trainer.early_stopping_patience=null",
-    "trainer.enable_progress_bar=false",
-]
+TINY = [*HUBBARD_MODEL, *TRAINING]
 
 
 def eval_cfg(root, variants=("hubbard_u", "hubbard_v")):

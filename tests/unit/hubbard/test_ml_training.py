@@ -15,6 +15,7 @@ from matdisco.hubbard.features import CONVERGED, select_points
 from matdisco.hubbard.splits import BY_PATH, SplitRun, add_splits, check_grouped, split_runs
 from matdisco.hubbard.tables import u_table, v_table
 from matdisco.hubbard.train import train
+from tiny import HUBBARD_MODEL, TRAINING
 
 torch.set_num_threads(1)  # the shared machine is loaded: several threads thrash (conf/config.yaml)
 
@@ -95,15 +96,13 @@ def write_tables(root, records):
 
 
 def tiny_cfg(root, model="hubbard_u", **training):
-    cfg = compose([f"model={model}", "data=hubbard", "logger=csv", "trainer.enable_progress_bar=false"])
+    epochs = training.pop("max_epochs", 4)
+    cfg = compose([f"model={model}", "data=hubbard", *TRAINING, *HUBBARD_MODEL, f"trainer.max_epochs={epochs}"])
     OmegaConf.set_struct(cfg, False)
     for kind in ("processed", "models", "metrics", "plots", "results", "logs"):
         cfg.paths[kind] = str(root / kind)
-    cfg.model.hidden_irreps = "4x0e+2x2e"
-    cfg.model.n_layers = 1
     cfg.paths.allow_outside_project = True
-    cfg.trainer.update({"max_epochs": training.pop("max_epochs", 4), "early_stopping_patience": None})
-    cfg.model.training.update({"n_members": 1, **training})
+    cfg.model.training.update(training)
     return cfg
 
 

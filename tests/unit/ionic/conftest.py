@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from matdisco.ionic.sources import RAW_MELTING_K, RAW_SUBDIR
+from tiny import TRAINING
 
 CATIONS = {"EMIM": "CCn1cc[n+](C)c1", "BMIM": "CCCCn1cc[n+](C)c1", "BMPyrr": "CCCC[N+]1(C)CCCC1"}
 ANIONS = {"BF4": "F[B-](F)(F)F", "NTf2": "O=S(=O)(C(F)(F)F)[N-]S(=O)(=O)C(F)(F)F", "DCA": "N#C[N-]C#N"}
@@ -29,8 +30,7 @@ RUN_OVERRIDES = (  # a seconds-long extract + train + screen on the tiny data (a
     "data.split.n_folds=2",
     "data.split.kfold=false",
     "data.melting.n_folds=2",
-    "trainer.max_epochs=3",
-    "trainer.early_stopping_patience=null",
+    *TRAINING,
     "data.screening.model=ionic_additive",
 )
 
