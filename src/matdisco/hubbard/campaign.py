@@ -42,7 +42,7 @@ from matdisco.core import cluster
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json, atomic_write_text, file_md5
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.qe.hp_split import run_split_hp
+from matdisco.hubbard.qe.hp_split import pieces_cpu_s, run_split_hp
 from matdisco.hubbard.qe.inputs import (
     TINY_EV,
     HubbardEntries,
@@ -132,6 +132,7 @@ class Campaign:
     parallel_paths: int = 1
     max_requeues: int = 3  # SLURM requeues after time-limit stops (SIGUSR2) before a job gives up
     hp_parallel_pieces: int = 0  # > 0: hp.x split into (atom, q) pieces, this many at once (each on launcher.ranks)
+    piece_store: Path | None = None  # with split hp.x: finished pieces kept here, so a run resumes on another machine
     only_materials: list[str] = field(default_factory=list)
     distortions: list[Distortion] = field(default_factory=list)
     only_paths: list[str] = field(default_factory=list)  # shell patterns of path ids (fnmatch); empty: all
@@ -336,7 +337,7 @@ def run_iteration(
     try:
         pw = run_scf(campaign, path.material, atoms, hubbard_in, folder, timings)
         require_gap(pw)
-        timings["hp"] = run_hp(campaign, path.material, folder)
+        timings["hp"] = run_hp(campaign, path.material, folder, piece_store(campaign, folder))
         hp = parse_hp_output(folder / "hp.out")
         params = parse_hubbard_parameters(folder / f"{PREFIX}.Hubbard_parameters.dat")
         feedback = hubbard_feedback(folder, params, int(campaign.settings["lda_plus_u_kind"]))
@@ -355,16 +356,28 @@ def run_iteration(
     for piece_tmp in folder.glob("hp_pieces/*/tmp"):
         shutil.rmtree(piece_tmp, ignore_errors=True)
     atomic_write_json(folder / "record.json", record)
+    store = piece_store(campaign, folder)
+    if store is not None:
+        shutil.rmtree(store, ignore_errors=True)  # the record holds the result: its pieces are spent
     return record
 
 
-def run_hp(campaign: Campaign, material: Material, folder: Path) -> float:
+def piece_store(campaign: Campaign, folder: Path) -> Path | None:
+    """The piece store of the calculation in ``folder`` (same relative path under ``campaign.piece_store``);
+    None without a store or an unsplit hp.x."""
+    if campaign.piece_store is None or campaign.hp_parallel_pieces <= 0:
+        return None
+    return campaign.piece_store / folder.relative_to(campaign.root)
+
+
+def run_hp(campaign: Campaign, material: Material, folder: Path, store: Path | None = None) -> float:
     """hp.x on the SCF in ``folder``: one run, or with ``campaign.hp_parallel_pieces`` > 0 split into
-    (perturbed atom, q point) pieces run that many at once and collected (:mod:`.qe.hp_split`); either
-    way ``folder/hp.out`` is the run that computed U and V. Returns wall seconds."""
+    (perturbed atom, q point) pieces run that many at once and collected (:mod:`.qe.hp_split`; pieces
+    kept in and taken from ``store``); either way ``folder/hp.out`` is the run that computed U and V.
+    Returns wall seconds."""
     entries = hp_entries(prefix=PREFIX, qpts=material.qpts, conv_thr_chi=campaign.settings["conv_thr_chi"])
     if campaign.hp_parallel_pieces > 0:
-        return run_split_hp(campaign.launcher, folder, entries, PREFIX, campaign.hp_parallel_pieces)
+        return run_split_hp(campaign.launcher, folder, entries, PREFIX, campaign.hp_parallel_pieces, store)
     atomic_write_text(folder / "hp.in", namelist("INPUTHP", entries))
     return run_explained(campaign.launcher, "hp.x", folder, "hp", parse_hp_output)
 
@@ -386,9 +399,11 @@ def mark_interrupted(folder: Path, error: Exception) -> None:
 
 def qe_cpu_seconds(folder: Path) -> dict[str, float]:
     """CPU seconds (rank 0) that each pw.x (``scf*.out``) and hp.x (``hp.out``) output in ``folder``
-    reports, by step name (``scf1``, ``scf2``, ``hp``); runs without a timing line are left out."""
+    reports, by step name (``scf1``, ``scf2``, ``hp``), plus ``hp_pieces`` for a split hp.x (its pieces,
+    probe and sums); runs without a timing line are left out."""
     runs = [(p, "PWSCF") for p in sorted(folder.glob("scf*.out"))] + [(p, "HP") for p in sorted(folder.glob("hp.out"))]
     times = {path.stem: cpu_time(read_lines(path), program) for path, program in runs if path.stat().st_size}
+    times["hp_pieces"] = pieces_cpu_s(folder)
     return {step: float(t) for step, t in times.items() if t is not None}
 
 
@@ -660,6 +675,7 @@ def campaign_from_config(sim: Any, root: str | Path, records_path: str | Path, f
         parallel_paths=int(sim.get("parallel_paths", 1)),
         max_requeues=int(sim.get("max_requeues", 3)),
         hp_parallel_pieces=int(sim.get("hp_parallel_pieces", 0)),
+        piece_store=Path(sim["piece_store"]) if sim.get("piece_store") else None,
         only_materials=list(sim.get("only_materials") or []),
         only_paths=list(sim.get("only_paths") or []),
         seed_records=[Path(p) for p in sim.get("seed_records") or []],

@@ -69,3 +69,15 @@ def test_linked_library_of_a_missing_binary_is_none(tmp_path):
 def test_pw_x_blas_is_recorded_as_a_real_library():
     blas = linked_library(shutil.which("pw.x"))
     assert blas is not None and "blas" in os.path.basename(blas) and os.path.isfile(blas)
+
+
+def test_no_run_starts_after_a_stop_signal(tmp_path, monkeypatch):
+    # a split hp.x's next piece must not start once the job is being stopped
+    import signal
+
+    from matdisco.core import cluster
+
+    monkeypatch.setattr(cluster, "stop_signal", lambda: signal.SIGTERM)
+    with pytest.raises(QEInterrupted, match="not started: SIGTERM arrived before"):
+        run_qe(_fake(tmp_path, "touch started"), "pw.x", tmp_path, "scf.in", "scf.out")
+    assert not (tmp_path / "started").exists() and not (tmp_path / "scf.out").exists()

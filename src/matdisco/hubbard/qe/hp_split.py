@@ -7,30 +7,42 @@ over q (``sum_pertq``) and computes U and V (``compute_hp``), whose output is th
 ``hp.out`` as in an unsplit run.
 
 Layout in a calculation folder: ``hp_pieces/pert/pert.{in,out}`` (which atoms are perturbed),
-``hp_pieces/a<i>_q<q>/{hp.in,hp.out,tmp/}``, ``hp_sum_<i>.{in,out}``, ``hp.{in,out}`` (compute_hp).
-QE 6.7 ends every partial run (a piece, one atom's sum over q) with "Missing file with the chi matrix"
-and a non-zero status after writing its product: such a run counts as done when its product
+``hp_pieces/a<i>_q<q>/{hp.in,hp.out,piece.json,tmp/}``, ``hp_sum_<i>.{in,out}``, ``hp.{in,out}``
+(compute_hp). ``piece.json`` holds the piece's hp.x CPU seconds and, for q 1, its atom's number of q
+points. QE 6.7 ends every partial run (a piece, one atom's sum over q) with "Missing file with the chi
+matrix" and a non-zero status after writing its product: such a run counts as done when its product
 (``dns.pert_<i>.q_<q>.dat``, ``chi.pert_<i>.dat``) exists.
+
+A piece store (a folder outside the scratch space, e.g. committed with the data set) keeps each finished
+piece's response file and ``piece.json``, so that an hp.x run longer than one session or job resumes on
+another machine: the SCF is recomputed (deterministic, seconds to minutes) and only the missing pieces
+run. The store is tied to the SCF and hp.x inputs it was made with (``inputs.md5``); other inputs empty it.
+Collecting needs only the response files next to the SCF output (measured: the same ``parameters.out``
+as collecting from the first piece's whole ``HP/`` folder).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from matdisco.core.io import atomic_write_text
+from matdisco.core.io import atomic_write_json, atomic_write_text
 from matdisco.hubbard.qe.inputs import namelist
-from matdisco.hubbard.qe.outputs import QEOutputError, read_lines
+from matdisco.hubbard.qe.outputs import QEOutputError, cpu_time, read_lines
 from matdisco.hubbard.qe.run import Launcher, QERunError, run_qe
 
 _PERTURBED = re.compile(r"List of\s+(\d+)\s+atoms which will be perturbed")
 _Q_GRID = re.compile(r"The grid of q-points \(.*\)\s+\(\s*(\d+)\s+q-points\s*\)")
 PIECES = "hp_pieces"
+PIECE_FILE = "piece.json"
+STORE_KEY = "inputs.md5"
 
 
 @dataclass(frozen=True)
@@ -65,22 +77,36 @@ def q_points(out: Path) -> int:
     raise QEOutputError("no q-point grid", out, None, "'The grid of q-points (...) (N q-points)'")
 
 
-def run_split_hp(launcher: Launcher, folder: Path, base: dict[str, Any], prefix: str, parallel_pieces: int) -> float:
+def run_split_hp(
+    launcher: Launcher,
+    folder: Path,
+    base: dict[str, Any],
+    prefix: str,
+    parallel_pieces: int,
+    store: Path | None = None,
+) -> float:
     """hp.x of the SCF in ``folder`` (its output folder ``tmp/``) as pieces, ``parallel_pieces`` at once,
-    then collected into ``folder/hp.out``; ``base`` holds the &INPUTHP entries of the unsplit run.
+    then collected into ``folder/hp.out``; ``base`` holds the &INPUTHP entries of the unsplit run. With
+    ``store``, finished pieces are kept there and pieces found there are not run again.
     Returns the wall seconds of every hp.x run summed (the pieces' CPU cost divided by their ranks)."""
     pieces_dir = folder / PIECES
     pieces_dir.mkdir(exist_ok=True)
     (pieces_dir / "pert").mkdir(exist_ok=True)
+    if store is not None:
+        open_store(store, inputs_key(folder, base))
     wall_s = _run(launcher, pieces_dir / "pert", "pert", {**base, "determine_num_pert_only": True}, folder / "tmp")
     atoms = perturbed_atoms(pieces_dir / "pert" / "pert.out")
 
     def run_all(pieces: list[Piece]) -> float:
         with ThreadPoolExecutor(max(1, parallel_pieces)) as pool:
-            return sum(pool.map(lambda p: _run_piece(launcher, folder, base, prefix, p), pieces))
+            futures = [pool.submit(_run_piece, launcher, folder, base, prefix, p, store) for p in pieces]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:  # after a failed or stopped piece no further one starts
+                future.cancel()
+            return sum(future.result() for future in futures)
 
-    wall_s += run_all([Piece(atom, 1) for atom in atoms])  # each atom's first piece also prints its q grid
-    n_q = {atom: q_points(pieces_dir / Piece(atom, 1).name / "hp.out") for atom in atoms}
+    wall_s += run_all([Piece(atom, 1) for atom in atoms])  # each atom's first piece also finds its q grid
+    n_q = {atom: _piece_info(pieces_dir / Piece(atom, 1).name)["n_q"] for atom in atoms}
     wall_s += run_all([Piece(atom, q) for atom in atoms for q in range(2, n_q[atom] + 1)])
     collect(folder, prefix, [Piece(atom, q) for atom in atoms for q in range(1, n_q[atom] + 1)])
     for atom in atoms:
@@ -88,6 +114,18 @@ def run_split_hp(launcher: Launcher, folder: Path, base: dict[str, Any], prefix:
         product = folder / "tmp" / "HP" / f"{prefix}.chi.pert_{atom}.dat"
         wall_s += _run_partial(launcher, folder, f"hp_sum_{atom}", entries, None, product)
     return wall_s + _run(launcher, folder, "hp", {**base, "compute_hp": True}, None)
+
+
+def pieces_cpu_s(folder: Path) -> float | None:
+    """hp.x CPU seconds (rank 0) of a split run's pieces (also those taken from a store, at what they
+    cost when they ran), its perturbed-atom probe and its sums over q; None for an unsplit run."""
+    pieces_dir = folder / PIECES
+    if not pieces_dir.is_dir():
+        return None
+    outputs = [pieces_dir / "pert" / "pert.out", *sorted(folder.glob("hp_sum_*.out"))]
+    seconds = [cpu_time(read_lines(out), "HP") for out in outputs if out.is_file() and out.stat().st_size]
+    seconds += [_piece_info(p.parent)["cpu_s"] for p in sorted(pieces_dir.glob(f"*/{PIECE_FILE}"))]
+    return float(sum(s for s in seconds if s is not None))
 
 
 def _run(launcher: Launcher, folder: Path, name: str, entries: dict[str, Any], scf_tmp: Path | None) -> float:
@@ -98,12 +136,23 @@ def _run(launcher: Launcher, folder: Path, name: str, entries: dict[str, Any], s
     return run_qe(launcher, "hp.x", folder, f"{name}.in", f"{name}.out")
 
 
-def _run_piece(launcher: Launcher, folder: Path, base: dict[str, Any], prefix: str, piece: Piece) -> float:
-    """One piece in ``hp_pieces/<piece>/`` on its own copy of the SCF output; done when its response file exists."""
+def _run_piece(
+    launcher: Launcher, folder: Path, base: dict[str, Any], prefix: str, piece: Piece, store: Path | None
+) -> float:
+    """One piece in ``hp_pieces/<piece>/`` on its own copy of the SCF output, done when its response file
+    exists; taken from ``store`` when it holds the piece (0 s), else run and kept there."""
     where = folder / PIECES / piece.name
     where.mkdir(exist_ok=True)
+    if store is not None and restore_piece(store, where, prefix, piece):
+        return 0.0
     entries = {**base, f"perturb_only_atom({piece.atom})": True, "start_q": piece.q, "last_q": piece.q}
-    return _run_partial(launcher, where, "hp", entries, folder / "tmp", response_file(where, prefix, piece))
+    wall_s = _run_partial(launcher, where, "hp", entries, folder / "tmp", response_file(where, prefix, piece))
+    lines = read_lines(where / "hp.out")
+    info = {"cpu_s": cpu_time(lines, "HP"), "n_q": q_points(where / "hp.out") if piece.q == 1 else None}
+    atomic_write_json(where / PIECE_FILE, info)
+    if store is not None:
+        keep_piece(store, where, prefix, piece)
+    return wall_s
 
 
 def _run_partial(
@@ -129,12 +178,59 @@ def response_file(where: Path, prefix: str, piece: Piece) -> Path:
 
 
 def collect(folder: Path, prefix: str, pieces: list[Piece]) -> None:
-    """Every piece's response file into ``folder/tmp/HP`` (next to the first piece's HP data)."""
+    """Every piece's response file into ``folder/tmp/HP``, next to the SCF output."""
     hp_dir = folder / "tmp" / "HP"
-    if not hp_dir.exists():
-        shutil.copytree(folder / PIECES / pieces[0].name / "tmp" / "HP", hp_dir)
+    hp_dir.mkdir(parents=True, exist_ok=True)
     for piece in pieces:
         shutil.copy2(response_file(folder / PIECES / piece.name, prefix, piece), hp_dir)
+
+
+def inputs_key(folder: Path, base: dict[str, Any]) -> str:
+    """md5 of what a piece's response depends on: the SCF input files in ``folder`` and the hp.x entries."""
+    digest = hashlib.md5()
+    for scf_input in sorted(folder.glob("scf*.in")):
+        digest.update(scf_input.name.encode() + b"\0" + scf_input.read_bytes() + b"\0")
+    digest.update(namelist("INPUTHP", base).encode())
+    return digest.hexdigest()
+
+
+def open_store(store: Path, key: str) -> None:
+    """Make ``store`` the piece store of inputs ``key``: a store made for other inputs is emptied first."""
+    key_file = store / STORE_KEY
+    if key_file.is_file() and key_file.read_text().strip() != key:
+        shutil.rmtree(store)
+    store.mkdir(parents=True, exist_ok=True)
+    if not key_file.is_file():
+        atomic_write_text(key_file, key + "\n")
+
+
+def keep_piece(store: Path, where: Path, prefix: str, piece: Piece) -> None:
+    """Copy a finished piece's response file and ``piece.json`` into ``store`` (response first, so a
+    stored ``piece.json`` always has its response beside it)."""
+    for source, name in (
+        (response_file(where, prefix, piece), f"{piece.name}.dat"),
+        (where / PIECE_FILE, f"{piece.name}.json"),
+    ):
+        tmp = store / f".{name}.tmp"
+        shutil.copy2(source, tmp)
+        tmp.replace(store / name)
+
+
+def restore_piece(store: Path, where: Path, prefix: str, piece: Piece) -> bool:
+    """Put a stored piece into ``where`` (its response file and ``piece.json``); False when not stored."""
+    info, response = store / f"{piece.name}.json", store / f"{piece.name}.dat"
+    if not (info.is_file() and response.is_file()):
+        return False
+    target = response_file(where, prefix, piece)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(response, target)
+    shutil.copy2(info, where / PIECE_FILE)
+    return True
+
+
+def _piece_info(where: Path) -> dict[str, Any]:
+    """A finished piece's ``piece.json``: ``cpu_s`` (hp.x CPU seconds, rank 0) and ``n_q`` (q 1 only)."""
+    return json.loads((where / PIECE_FILE).read_text())
 
 
 def _copy_scf(scf_tmp: Path, target: Path) -> None:

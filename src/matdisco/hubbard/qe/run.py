@@ -74,6 +74,9 @@ def run_qe(launcher: Launcher, program: str, folder: Path, input_name: str, outp
     signal reached this process while it ran.
     """
     folder = Path(folder)
+    if cluster.stop_signal() is not None:  # e.g. a split hp.x's next piece after a stop: none starts
+        name = signal.Signals(cluster.stop_signal()).name
+        raise QEInterrupted(f"{program} in {folder} not started: {name} arrived before")
     env = mpi_environment(launcher, dict(os.environ))
     start = time.perf_counter()
     with open(folder / output_name, "w") as stdout, open(folder / f"{output_name}.err", "w") as stderr:
