@@ -55,13 +55,21 @@ def test_fit_workers_end_when_the_step_is_killed(tmp_path):
     step.send_signal(signal.SIGKILL)
     step.wait()
     assert len(workers) == 2, "both fits started"
-    deadline = time.monotonic() + 60  # each worker polls every PARENT_POLL_S
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    assert _survivors(workers) == [], "fit workers outlived the killed step"  # each polls every PARENT_POLL_S
+
+
+def _survivors(pids: list[int], wait_s: float = 60.0) -> list[int]:
+    """Those of ``pids`` still running after up to ``wait_s`` s; they are killed before returning."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
-    alive = [pid for pid in workers if _alive(pid)]
+    alive = [pid for pid in pids if _alive(pid)]
     for pid in alive:
         os.kill(pid, signal.SIGKILL)
-    assert alive == [], "fit workers outlived the killed step"
+    return alive
 
 
 def _alive(pid: int) -> bool:
@@ -101,13 +109,7 @@ def test_wandb_service_ends_when_the_step_is_killed(tmp_path):
     step.send_signal(signal.SIGKILL)
     step.wait()
     assert services, "the W&B run started its service"
-    deadline = time.monotonic() + 60
-    while any(_alive(pid) for pid in services) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    alive = [pid for pid in services if _alive(pid)]
-    for pid in alive:
-        os.kill(pid, signal.SIGKILL)
-    assert alive == [], "W&B service outlived the killed step"
+    assert _survivors(services) == [], "W&B service outlived the killed step"
 
 
 def _services_of(pid: int) -> list[int]:
