@@ -105,9 +105,10 @@ test-slow: setup qe browser
 	pytest -m slow -q
 
 # The slow tests that need a real SLURM (the campaign as an array against a local run; scancel, requeue
-# and resubmission of real QE jobs): 10-20 min. .ci/run runs them after `make test` on its one-node cluster.
+# and resubmission of real QE jobs): 10-20 min. .ci/run runs them after `make test` on its one-node cluster;
+# -rP prints what they measured (local vs array wall time of the same tiny paths).
 test-slurm: setup qe
-	pytest -m "slurm and slow" -q
+	pytest -m "slurm and slow" -q -rP
 
 bench: setup qe
 	matdisco bench --out bench/results.json
