@@ -105,8 +105,9 @@ test-slow: setup qe browser
 	pytest -m slow -q
 
 # The slow tests that need a real SLURM (the campaign as an array against a local run; scancel, requeue
-# and resubmission of real QE jobs): 10-20 min. .ci/run runs them after `make test` on its one-node cluster;
-# -rP prints what they measured (local vs array wall time of the same tiny paths).
+# and resubmission of real QE jobs): 10-20 min, against a cluster from scripts/slurm/up.sh (source its env.sh);
+# -rP prints what they measured (local vs array wall time of the same tiny paths). Not in .ci/run: the
+# scancel test depends on timing under load (it failed once here on a loaded machine, see up.sh KillWait).
 test-slurm: setup qe
 	pytest -m "slurm and slow" -q -rP
 

@@ -47,6 +47,9 @@ runuser -u munge -- /usr/sbin/munged --key-file="$DIR/munge/munge.key" --socket=
   --pid-file="$DIR/munge/munged.pid" --log-file="$DIR/munge/munged.log" --seed-file="$DIR/munge/munged.seed"
 
 # RealMemory a little below the machine's (slurmd refuses a node that declares more than it has).
+# KillWait 60 s: between scancel's SIGTERM and SIGKILL a stopping campaign ends its QE process group,
+# writes interrupted.json and its log line; at 15 s the scancel test once found no such line in the
+# job's log on a loaded 2-core machine (the likely cause: the campaign was killed before it wrote it).
 MEM_MB=$(awk '/MemTotal/ {print int($2 / 1024 * 0.8)}' /proc/meminfo)
 cat > "$DIR/slurm.conf" <<EOF
 ClusterName=matdisco
@@ -67,7 +70,7 @@ SchedulerParameters=sched_interval=2
 MpiDefault=none
 SlurmdParameters=config_overrides
 ReturnToService=2
-KillWait=15
+KillWait=60
 MinJobAge=600
 StateSaveLocation=$DIR/state
 SlurmdSpoolDir=$DIR/spool

@@ -5,7 +5,15 @@ import shutil
 
 import pytest
 
-from matdisco.hubbard.qe.run import Launcher, QEInterrupted, QERunError, linked_library, run_qe
+from matdisco.hubbard.qe.run import (
+    Launcher,
+    QEInterrupted,
+    QERunError,
+    linked_library,
+    run_cpu_s,
+    run_qe,
+    wait_with_cpu,
+)
 
 
 def _fake(tmp_path, body):
@@ -81,3 +89,25 @@ def test_no_run_starts_after_a_stop_signal(tmp_path, monkeypatch):
     with pytest.raises(QEInterrupted, match="not started: SIGTERM arrived before"):
         run_qe(_fake(tmp_path, "touch started"), "pw.x", tmp_path, "scf.in", "scf.out")
     assert not (tmp_path / "started").exists() and not (tmp_path / "scf.out").exists()
+
+
+def test_each_run_leaves_the_cpu_seconds_of_its_process_tree(tmp_path):
+    # the busy loop runs in a child of the fake pw.x, as an MPI rank runs under mpirun
+    burn = f"{shutil.which('python3')} -c 'import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass'"
+    wall_s = run_qe(_fake(tmp_path, burn), "pw.x", tmp_path, "scf.in", "scf.out")
+    cpu_s = run_cpu_s(tmp_path, "scf.out")
+    assert cpu_s is not None and 0.45 <= cpu_s <= wall_s + 0.1, (cpu_s, wall_s)
+    assert run_cpu_s(tmp_path, "never.out") is None
+
+
+def test_cpu_of_a_rank_its_launcher_never_reaps_is_still_counted(tmp_path):
+    # as mpirun after a rank aborts (a split hp.x piece): the rank's CPU is not in the kernel's account
+    import subprocess
+
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass"
+    script = tmp_path / "launcher.sh"
+    script.write_text(f"#!/bin/sh\n{shutil.which('python3')} -c '{burn}' &\nsleep 1.2\nexit 3\n")
+    os.chmod(script, 0o755)
+    process = subprocess.Popen([str(script)], start_new_session=True)
+    status, cpu_s = wait_with_cpu(process, timeout_s=60, sample_s=0.1)
+    assert status == 3 and cpu_s >= 0.5, cpu_s

@@ -8,8 +8,8 @@ over q (``sum_pertq``) and computes U and V (``compute_hp``), whose output is th
 
 Layout in a calculation folder: ``hp_pieces/pert/pert.{in,out}`` (which atoms are perturbed),
 ``hp_pieces/a<i>_q<q>/{hp.in,hp.out,piece.json,tmp/}``, ``hp_sum_<i>.{in,out}``, ``hp.{in,out}``
-(compute_hp). ``piece.json`` holds the piece's hp.x CPU seconds and, for q 1, its atom's number of q
-points. QE 6.7 ends every partial run (a piece, one atom's sum over q) with "Missing file with the chi
+(compute_hp). ``piece.json`` holds the piece's hp.x CPU seconds (its process tree's, measured when it
+ends: a partial run prints no CPU summary) and, for q 1, its atom's number of q points. QE 6.7 ends every partial run (a piece, one atom's sum over q) with "Missing file with the chi
 matrix" and a non-zero status after writing its product: such a run counts as done when its product
 (``dns.pert_<i>.q_<q>.dat``, ``chi.pert_<i>.dat``) exists.
 
@@ -35,8 +35,8 @@ from typing import Any
 
 from matdisco.core.io import atomic_write_json, atomic_write_text
 from matdisco.hubbard.qe.inputs import namelist
-from matdisco.hubbard.qe.outputs import QEOutputError, cpu_time, read_lines
-from matdisco.hubbard.qe.run import Launcher, QERunError, run_qe
+from matdisco.hubbard.qe.outputs import QEOutputError, read_lines
+from matdisco.hubbard.qe.run import Launcher, QERunError, run_cpu_s, run_qe
 
 _PERTURBED = re.compile(r"List of\s+(\d+)\s+atoms which will be perturbed")
 _Q_GRID = re.compile(r"The grid of q-points \(.*\)\s+\(\s*(\d+)\s+q-points\s*\)")
@@ -117,13 +117,13 @@ def run_split_hp(
 
 
 def pieces_cpu_s(folder: Path) -> float | None:
-    """hp.x CPU seconds (rank 0) of a split run's pieces (also those taken from a store, at what they
-    cost when they ran), its perturbed-atom probe and its sums over q; None for an unsplit run."""
+    """CPU seconds of a split run's hp.x processes: its pieces (also those taken from a store, at what
+    they cost when they ran), its perturbed-atom probe and its sums over q; None for an unsplit run."""
     pieces_dir = folder / PIECES
     if not pieces_dir.is_dir():
         return None
-    outputs = [pieces_dir / "pert" / "pert.out", *sorted(folder.glob("hp_sum_*.out"))]
-    seconds = [cpu_time(read_lines(out), "HP") for out in outputs if out.is_file() and out.stat().st_size]
+    runs = [(pieces_dir / "pert", "pert.out"), *((folder, out.name) for out in sorted(folder.glob("hp_sum_*.out")))]
+    seconds = [run_cpu_s(where, name) for where, name in runs]
     seconds += [_piece_info(p.parent)["cpu_s"] for p in sorted(pieces_dir.glob(f"*/{PIECE_FILE}"))]
     return float(sum(s for s in seconds if s is not None))
 
@@ -147,8 +147,7 @@ def _run_piece(
         return 0.0
     entries = {**base, f"perturb_only_atom({piece.atom})": True, "start_q": piece.q, "last_q": piece.q}
     wall_s = _run_partial(launcher, where, "hp", entries, folder / "tmp", response_file(where, prefix, piece))
-    lines = read_lines(where / "hp.out")
-    info = {"cpu_s": cpu_time(lines, "HP"), "n_q": q_points(where / "hp.out") if piece.q == 1 else None}
+    info = {"cpu_s": run_cpu_s(where, "hp.out"), "n_q": q_points(where / "hp.out") if piece.q == 1 else None}
     atomic_write_json(where / PIECE_FILE, info)
     if store is not None:
         keep_piece(store, where, prefix, piece)

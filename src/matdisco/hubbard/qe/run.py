@@ -17,6 +17,7 @@ from pathlib import Path
 
 from matdisco.core import cluster
 from matdisco.core.errors import ConfigError, MatdiscoError
+from matdisco.core.io import atomic_write_text
 from matdisco.hubbard.qe.outputs import qe_version
 
 DEFAULT_MPI = ("/usr/bin/mpirun", "--allow-run-as-root")
@@ -28,6 +29,9 @@ class QERunError(MatdiscoError):
 
 class QEInterrupted(MatdiscoError):
     """A QE run was killed by a signal (the campaign was stopped): not a failure of the calculation."""
+
+
+CPU_SUFFIX = ".cpu_s"  # next to each QE output: the CPU seconds of its process tree
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ def run_qe(launcher: Launcher, program: str, folder: Path, input_name: str, outp
         )
         with cluster.track_process_group(process):
             try:
-                returncode = process.wait(timeout=launcher.timeout_s)
+                returncode, cpu_s = wait_with_cpu(process, launcher.timeout_s)
             except subprocess.TimeoutExpired as error:
                 stop_group(process)
                 raise QERunError(f"{program} ran past {launcher.timeout_s:.0f} s in {folder / output_name}") from error
@@ -98,6 +102,7 @@ def run_qe(launcher: Launcher, program: str, folder: Path, input_name: str, outp
                 if process.poll() is None:  # an exception (e.g. KeyboardInterrupt) left it running
                     stop_group(process)
     elapsed = time.perf_counter() - start
+    atomic_write_text(folder / f"{output_name}{CPU_SUFFIX}", f"{cpu_s:.3f}\n")
     stopped_by = cluster.stop_signal()
     if returncode != 0 and stopped_by is not None:
         name = signal.Signals(stopped_by).name
@@ -108,6 +113,60 @@ def run_qe(launcher: Launcher, program: str, folder: Path, input_name: str, outp
         tail = (folder / f"{output_name}.err").read_text(errors="replace").strip().splitlines()[-3:]
         raise QERunError(f"{program} exited with status {returncode} in {folder / output_name}: {' | '.join(tail)}")
     return elapsed
+
+
+def wait_with_cpu(process: subprocess.Popen, timeout_s: float, sample_s: float = 2.0) -> tuple[int, float]:
+    """Wait for ``process`` (at most ``timeout_s``, else :class:`subprocess.TimeoutExpired`); its exit
+    status and the CPU seconds (user + system) of its process tree. The kernel's account of the process
+    and the descendants it waited for misses MPI ranks that end by aborting (a split hp.x piece: mpirun
+    then does not reap them), so the descendants are also read from /proc every ``sample_s``; the larger
+    of the two counts (at most ``sample_s`` of a rank's last CPU can be missed). Unlike QE's own timing
+    lines, this exists for a run that stops with an error and does not grow with the machine's load."""
+    deadline = time.monotonic() + timeout_s
+    next_sample, sampled = 0.0, {}
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            return process.returncode, max(usage.ru_utime + usage.ru_stime, sum(sampled.values()))
+        now = time.monotonic()
+        if now > deadline:
+            raise subprocess.TimeoutExpired(process.args, timeout_s)
+        if now >= next_sample:
+            for child, cpu_s in descendants_cpu_s(process.pid).items():
+                sampled[child] = max(sampled.get(child, 0.0), cpu_s)
+            next_sample = now + sample_s
+        time.sleep(0.2)
+
+
+def descendants_cpu_s(root: int) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each running descendant of process ``root``, from /proc."""
+    parent, cpu_s = {}, {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()  # from field 3 (state) on
+        except OSError:
+            continue
+        parent[int(entry)] = int(fields[1])
+        cpu_s[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    found = {}
+    for pid, seconds in cpu_s.items():
+        ancestor = parent.get(pid)
+        while ancestor is not None and ancestor not in (root, 0, 1):
+            ancestor = parent.get(ancestor)
+        if ancestor == root:
+            found[pid] = seconds
+    return found
+
+
+def run_cpu_s(folder: Path, output_name: str) -> float | None:
+    """CPU seconds of the QE run that wrote ``folder/output_name`` (:func:`wait_with_cpu`), None if unknown."""
+    path = Path(folder) / f"{output_name}{CPU_SUFFIX}"
+    return float(path.read_text()) if path.is_file() else None
 
 
 def stop_group(process: subprocess.Popen, grace_s: float = 10.0) -> None:
