@@ -270,7 +270,8 @@ def records_by_id(path: Path) -> dict[str, dict[str, Any]]:
 # ------------------------------------------------------------------------------------- driver
 def run_study(campaign: Campaign, conv: dict[str, Any], report: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """Run the four scans in order and return the table rows and the chosen settings; ``report`` is
-    called with the partial result after each scan (so a stopped study still leaves its table).
+    called with the partial result after each scan and before each mesh scan with the points it already
+    has (so a stopped study still leaves its table).
 
     Each material's series stops at its first converged step. The cutoff is the largest first-
     converged cutoff over the materials whose cutoff scan converged (the others are listed in
@@ -295,6 +296,9 @@ def run_study(campaign: Campaign, conv: dict[str, Any], report: Callable[[dict[s
     ecut = max(converged)
     for scan in ("kpts", "qpts"):
         points = mesh_points(conv, campaign, scan, ecut, {n: tuple(k) for n, k in chosen.get("kpts", {}).items()})
+        # the scan's points finished in earlier runs, in the table before the scan goes on (a scan can
+        # take longer than a session)
+        report({"rows": rows + scan_table(points, records_by_id(records_path), u_tol, v_tol), "chosen": chosen})
         picks = run_scan(campaign, points, records_path, u_tol, v_tol)
         rows += scan_table(points, records_by_id(records_path), u_tol, v_tol)
         series = by_material(points)

@@ -193,3 +193,26 @@ def test_study_without_production_check_and_single_mesh_series_not_flagged(tmp_p
     assert chosen["kpts"] == {"LiCoO2": [4, 4, 4]} and chosen["kpts_not_converged"] == ["LiCoO2"]
     assert chosen["qpts"] == {"LiCoO2": [3, 3, 3]} and chosen["qpts_not_converged"] == []  # one mesh: no scan
     assert "production_check" not in chosen
+
+
+def test_a_resumed_study_tables_the_finished_points_of_a_scan_before_running_the_rest(tmp_path, monkeypatch):
+    finished, ran, reported = {}, [], []
+
+    def fake_run_point(campaign, point, records_path):
+        ran.append(point.label)
+        finished[point.record_id] = _record(point.record_id, [6.0], [1.0])
+        return finished[point.record_id]
+
+    monkeypatch.setattr(V, "run_point", fake_run_point)
+    monkeypatch.setattr(V, "records_by_id", lambda path: dict(finished))
+    k3 = "LiCoO2/ecut50-400_k333_q333"
+    finished[k3] = _record(k3, [6.3], [1.0])  # computed in an earlier session
+    conv = {**V3_STUDY, "qpts": {"default": [[3, 3, 3]]}, "production_check": False}
+    conv.update(u_tolerance_eV=0.05, v_tolerance_eV=0.02, records=str(tmp_path / "r.jsonl"))
+
+    def report(partial):
+        reported.append((list(ran), [row["setting"] for row in partial["rows"] if row["scan"] == "kpts"]))
+
+    V.run_study(_campaign(tmp_path), conv, report)
+    before_k4 = [settings for done, settings in reported if "k444" not in done]
+    assert any("k333" in settings for settings in before_k4), reported
