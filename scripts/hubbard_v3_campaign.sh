@@ -2,11 +2,14 @@
 # Hubbard data set v3, end to end and resumable: the settings study, then the campaign at its settings.
 # Niced (QE yields to interactive work); two single-rank QE runs side by side (parallel_paths: 2).
 # Logs: scratch/v3_settings.log, scratch/v3_campaign.log. Graceful stop: touch scratch/hubbard_v3*/STOP.
-# Start it in the background on a fresh clone after `make setup qe`:
+# Start it in the background on a fresh clone (it runs `make setup qe` first when the venv or QE is missing):
 #   nohup scripts/hubbard_v3_campaign.sh > scratch/v3_driver.log 2>&1 &
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p scratch
+if [ ! -x .venv/bin/python ] || ! command -v pw.x > /dev/null; then
+  make setup qe
+fi
 export PATH="$PWD/.venv/bin:$PATH"
 # With autogroup scheduling a session's CPU share ignores nice: give this session (and, through
 # matdisco.core.cluster.share_niceness, each QE run's own session) the nice value too.
