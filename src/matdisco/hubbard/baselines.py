@@ -3,8 +3,7 @@ training rows only and scored on the same test rows as the model:
 
 - ``persistence``: output = input (U_out predicted as U_in, V_out as V_in); only meaningful for
   iterations >= 1 (iteration 0 starts from the config's U), so it is scored on that subset;
-- ``species_mean``: mean training target of the row's species (pair of species for V); also the
-  models' output offset (``output_scaling``), so it shows what the network adds;
+- ``species_mean``: mean training target of the row's species (pair of species for V);
 - ``material_species_mean``: mean training target per (material, species);
 - ``linear``: least squares in U_in (V: V_in and distance) per (material, species), falling back
   to the (material, species) mean where a group has too few training rows;
@@ -12,7 +11,9 @@ training rows only and scored on the same test rows as the model:
   (and QE label for U), closest in strain and occupation-matrix eigenvalues;
 - ``linear_pooled`` and ``nearest_across_materials``: the same two pooled over the training materials
   (grouped by species only), the baselines that still use the inputs when a whole material is held
-  out (leave-one-material-out), where the per-material ones fall back to the species mean.
+  out (leave-one-material-out), where the per-material ones fall back to the species mean;
+  ``linear_pooled`` is also the models' prior (``linear_prior``): the network learns the correction
+  to it, so what the network adds over a line is what the model-minus-linear_pooled column shows.
 
 Every predictor falls back to the species mean, then the overall training mean, where a group
 has no training rows, so every test row gets a value.
@@ -37,19 +38,6 @@ PERSISTENCE, SPECIES_MEAN, MATERIAL_SPECIES_MEAN, LINEAR, NEAREST, LINEAR_POOLED
     "nearest_across_materials",
 )
 BASELINES = (PERSISTENCE, SPECIES_MEAN, MATERIAL_SPECIES_MEAN, LINEAR, NEAREST, LINEAR_POOLED, NEAREST_POOLED)
-
-
-def output_scaling(
-    points: pd.DataFrame, spec: TableSpec, vocabulary: list[str], min_scale_eV: float
-) -> tuple[list[float], float]:
-    """Per-species mean target (eV; overall mean for species without rows) and the residual spread."""
-    target = points[TARGET].astype(float)
-    overall = float(target.mean())
-    means = target.groupby(points[spec.species]).mean()
-    offsets = [float(means.get(s, overall)) for s in vocabulary]
-    residual = target - points[spec.species].map(dict(zip(vocabulary, offsets)))
-    scale = float(residual.std(ddof=0)) if len(residual) > 1 else 0.0
-    return offsets, max(scale, float(min_scale_eV))
 
 
 def species_columns(spec: TableSpec) -> list[str]:
@@ -77,31 +65,80 @@ def _means(train: pd.DataFrame, rows: pd.DataFrame, spec: TableSpec) -> tuple[np
     return species, _fill(group_mean(train, rows, [K.MATERIAL, *species_columns(spec)]), species)
 
 
-def linear_inputs(rows: pd.DataFrame, spec: TableSpec) -> np.ndarray:
-    """Design matrix [n, p]: 1, value_in (eV) and, for V, the distance (angstrom)."""
-    columns = [spec.value_in] + ([K.DISTANCE] if spec.kind == "v" else [])
+def linear_columns(spec: TableSpec, use_value_in: bool = True) -> list[str]:
+    """Input columns of the linear fits: value_in (eV) when used and, for V, the distance (angstrom)."""
+    return ([spec.value_in] if use_value_in else []) + ([K.DISTANCE] if spec.kind == "v" else [])
+
+
+def linear_inputs(rows: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Design matrix [n, 1 + len(columns)]: 1, then ``columns``."""
     return np.column_stack([np.ones(len(rows))] + [rows[c].to_numpy(dtype=float) for c in columns])
+
+
+def group_fits(train: pd.DataFrame, by: list[str], columns: list[str]) -> dict[tuple, np.ndarray]:
+    """Least-squares coefficients [1 + len(columns)] of the target per group ``by`` of the training rows;
+    groups with fewer rows than 2 x coefficients or a rank-deficient design have none."""
+    fits = {}
+    for group, frame in train.groupby(by):
+        design = linear_inputs(frame, columns)
+        if len(frame) < 2 * design.shape[1] or np.linalg.matrix_rank(design) < design.shape[1]:
+            continue
+        fits[_key(group)], *_ = np.linalg.lstsq(design, frame[TARGET].to_numpy(dtype=float), rcond=None)
+    return fits
 
 
 def linear_baseline(
     train: pd.DataFrame, rows: pd.DataFrame, spec: TableSpec, fallback_eV: np.ndarray, pooled: bool = False
 ) -> np.ndarray:
-    """Least squares per (material, species) on the training rows (``pooled``: per species, over every
-    training material); ``fallback_eV`` [len(rows)] where a group has fewer rows than 2 x coefficients or
-    a rank-deficient design. Shape [len(rows)], eV."""
+    """Least squares in ``linear_columns`` per (material, species) on the training rows (``pooled``: per
+    species, over every training material); ``fallback_eV`` [len(rows)] where a group has no fit
+    (``group_fits``). Shape [len(rows)], eV."""
     out = np.array(fallback_eV, dtype=float)
     by = species_columns(spec) if pooled else [K.MATERIAL, *species_columns(spec)]
-    train_groups = {_key(group): frame for group, frame in train.groupby(by)}
+    columns = linear_columns(spec)
+    fits = group_fits(train, by, columns)
     for group, index in rows.groupby(by).indices.items():
-        fit = train_groups.get(_key(group))
-        if fit is None:
-            continue
-        design = linear_inputs(fit, spec)
-        if len(fit) < 2 * design.shape[1] or np.linalg.matrix_rank(design) < design.shape[1]:
-            continue
-        coefficients, *_ = np.linalg.lstsq(design, fit[TARGET].to_numpy(dtype=float), rcond=None)
-        out[index] = linear_inputs(rows.iloc[index], spec) @ coefficients
+        if _key(group) in fits:
+            out[index] = linear_inputs(rows.iloc[index], columns) @ fits[_key(group)]
     return out
+
+
+def prior_groups(vocabulary: list[str], kind: str) -> list[tuple[str, ...]]:
+    """The models' prior groups in index order: each species (U, index z) or each ordered species pair
+    (V, index z_i * len(vocabulary) + z_j)."""
+    if kind == "u":
+        return [(s,) for s in vocabulary]
+    return [(a, b) for a in vocabulary for b in vocabulary]
+
+
+def prior_index(rows: pd.DataFrame, vocabulary: list[str], kind: str) -> np.ndarray:
+    """Each row's ``prior_groups`` index [len(rows)] (species must be in ``vocabulary``)."""
+    position = {s: i for i, s in enumerate(vocabulary)}
+    if kind == "u":
+        return rows[K.SPECIES].map(position).to_numpy()
+    return rows[K.SPECIES_I].map(position).to_numpy() * len(vocabulary) + rows[K.SPECIES_J].map(position).to_numpy()
+
+
+def linear_prior(
+    train: pd.DataFrame, spec: TableSpec, vocabulary: list[str], use_value_in: bool, min_scale_eV: float
+) -> tuple[list[list[float]], float]:
+    """The models' prior: the pooled linear baseline's coefficients per ``prior_groups`` entry
+    ([n_groups, 1 + len(linear_columns)]: intercept eV, then slopes), the group's mean target (or the
+    overall mean) as intercept where a group has no fit; and the spread (eV, floored at ``min_scale_eV``)
+    of the training targets around it, the scale of the network's correction."""
+    by, columns = species_columns(spec), linear_columns(spec, use_value_in)
+    fits = group_fits(train, by, columns)
+    means = {_key(g): float(m) for g, m in train.groupby(by)[TARGET].mean().items()}
+    overall = float(train[TARGET].mean())
+    coefficients = []
+    for group in prior_groups(vocabulary, spec.kind):
+        fallback = np.array([means.get(group, overall)] + [0.0] * len(columns))
+        coefficients.append([float(c) for c in fits.get(group, fallback)])
+    rows_index = prior_index(train, vocabulary, spec.kind)
+    prior = np.sum(np.array(coefficients)[rows_index] * linear_inputs(train, columns), axis=1)
+    residual = train[TARGET].to_numpy(dtype=float) - prior
+    scale = float(residual.std()) if len(residual) > 1 else 0.0
+    return coefficients, max(scale, float(min_scale_eV))
 
 
 def _key(group: object) -> tuple:

@@ -52,7 +52,3 @@ class Ensemble:
         mean[known] = preds.mean(axis=0)
         std[known] = preds.std(axis=0)
         return mean, std
-
-    def species_offsets(self) -> dict[str, float]:
-        """Per-species mean training target (the baseline the network corrects), eV."""
-        return dict(zip(self.vocabulary, self.members[0].offsets.double().tolist()))

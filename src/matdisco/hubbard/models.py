@@ -8,9 +8,12 @@ themselves followed by a gated nonlinearity (SiLU on scalars, sigmoid gates on t
 channels), then a linear layer onto ``0e``. Every operation is equivariant, so the output is
 invariant under rotations of the occupation matrices.
 
-The prediction is ``offset[species] + scale * net(...)``: ``offsets_eV`` (per species in the
-vocabulary; for V the species of atom i) and ``scale_eV`` come from the training targets, so the
-network learns a dimensionless correction. All sizes come from ``conf/model/hubbard_{u,v}.yaml``.
+The prediction is ``prior + scale * net(...)``. The prior is a line per species (V: per ordered
+species pair) in the scalar inputs, ``prior_eV[group] . (1, U_in or V_in when used, distance for V)``,
+fitted on the training rows (``baselines.linear_prior``: the pooled linear baseline), and ``scale_eV``
+is the spread of the training targets around it, so the network learns a dimensionless correction
+to a line and U_in acts on the output directly, not only through the network's nonlinearities.
+All sizes come from ``conf/model/hubbard_{u,v}.yaml``.
 """
 
 from __future__ import annotations
@@ -52,7 +55,9 @@ class ScalarNet(nn.Module):
 
 
 class HubbardModule(pl.LightningModule):
-    """Shared optimiser, loss and output scaling; subclasses build the inputs of :class:`ScalarNet`."""
+    """Shared optimiser, loss, prior line and output scaling; subclasses build the inputs of :class:`ScalarNet`."""
+
+    n_geometric_inputs = 0  # prior line inputs besides the constant and value_in (V: the distance)
 
     def __init__(
         self,
@@ -63,7 +68,7 @@ class HubbardModule(pl.LightningModule):
         use_hubbard_in: bool = True,
         lr: float = 3e-3,
         weight_decay: float = 1e-5,
-        offsets_eV: Sequence[float] | None = None,
+        prior_eV: Sequence[Sequence[float]] | None = None,
         scale_eV: float = 1.0,
     ):
         super().__init__()
@@ -74,14 +79,35 @@ class HubbardModule(pl.LightningModule):
         self.n_layers = int(n_layers)
         self.lr = lr
         self.weight_decay = weight_decay
-        offsets = list(offsets_eV) if offsets_eV is not None else [0.0] * len(self.species)
-        self.register_buffer("offsets", torch.tensor(offsets, dtype=torch.get_default_dtype()))
         self.scale = float(scale_eV)
         self.site_irreps = site_irreps(self.shells)
         self.n_scalars = 1 if self.use_hubbard_in else 0
+        shape = (self.n_prior_groups(), 1 + self.n_scalars + self.n_geometric_inputs)
+        prior = torch.zeros(shape) if prior_eV is None else torch.tensor(prior_eV, dtype=torch.get_default_dtype())
+        if tuple(prior.shape) != shape:
+            raise ValueError(f"prior_eV has shape {tuple(prior.shape)}, expected {shape} (groups, 1 + line inputs)")
+        self.register_buffer("prior", prior)
 
     def one_hot(self, z: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         return nn.functional.one_hot(z, len(self.species)).to(dtype)
+
+    def n_prior_groups(self) -> int:
+        """Rows of the prior: one per species (U)."""
+        return len(self.species)
+
+    def prior_group(self, batch) -> torch.Tensor:
+        """Each point's row of the prior [n]: its species index."""
+        return batch.z
+
+    def line_inputs(self, batch) -> torch.Tensor:
+        """The prior line's inputs [n, 1 + n_scalars]: 1, then U_in (V_in) when used."""
+        ones = torch.ones(batch.scalars.shape[0], 1, dtype=batch.scalars.dtype)
+        return torch.cat([ones, batch.scalars], dim=-1)
+
+    def prior_value_eV(self, batch) -> torch.Tensor:
+        """The prior line's value [n] in eV."""
+        inputs = self.line_inputs(batch)
+        return torch.sum(self.prior.to(inputs.dtype)[self.prior_group(batch)] * inputs, dim=-1)
 
     def predict_eV(self, batch) -> torch.Tensor:
         """Predicted U or V [n] in eV."""
@@ -120,7 +146,7 @@ class HubbardU(HubbardModule):
         use_hubbard_in: bool = True,
         lr: float = 3e-3,
         weight_decay: float = 1e-5,
-        offsets_eV: Sequence[float] | None = None,
+        prior_eV: Sequence[Sequence[float]] | None = None,
         scale_eV: float = 1.0,
     ):
         super().__init__(
@@ -131,7 +157,7 @@ class HubbardU(HubbardModule):
             use_hubbard_in=use_hubbard_in,
             lr=lr,
             weight_decay=weight_decay,
-            offsets_eV=offsets_eV,
+            prior_eV=prior_eV,
             scale_eV=scale_eV,
         )
         self.save_hyperparameters()
@@ -140,11 +166,13 @@ class HubbardU(HubbardModule):
 
     def predict_eV(self, batch) -> torch.Tensor:
         x = torch.cat([batch.x, self.one_hot(batch.z, batch.x.dtype), batch.scalars], dim=-1)
-        return self.offsets.to(x.dtype)[batch.z] + self.scale * self.net(x)
+        return self.prior_value_eV(batch) + self.scale * self.net(x)
 
 
 class HubbardV(HubbardModule):
     """Inter-site V of a pair from both sites' occupations and species, the distance (+ V_in)."""
+
+    n_geometric_inputs = 1  # the distance
 
     def __init__(
         self,
@@ -158,7 +186,7 @@ class HubbardV(HubbardModule):
         use_hubbard_in: bool = True,
         lr: float = 3e-3,
         weight_decay: float = 1e-5,
-        offsets_eV: Sequence[float] | None = None,
+        prior_eV: Sequence[Sequence[float]] | None = None,
         scale_eV: float = 1.0,
     ):
         super().__init__(
@@ -169,7 +197,7 @@ class HubbardV(HubbardModule):
             use_hubbard_in=use_hubbard_in,
             lr=lr,
             weight_decay=weight_decay,
-            offsets_eV=offsets_eV,
+            prior_eV=prior_eV,
             scale_eV=scale_eV,
         )
         self.save_hyperparameters()
@@ -178,6 +206,19 @@ class HubbardV(HubbardModule):
         n_scalar = 2 * len(self.species) + n_rbf + self.n_scalars
         irreps_in = self.site_irreps + self.site_irreps + o3.Irreps(f"{n_scalar}x0e")
         self.net = ScalarNet(irreps_in, self.hidden_irreps, self.n_layers)
+
+    def n_prior_groups(self) -> int:
+        """Rows of the prior: one per ordered species pair (i, j)."""
+        return len(self.species) ** 2
+
+    def prior_group(self, batch) -> torch.Tensor:
+        """Each pair's row of the prior [n]: z_i * n_species + z_j."""
+        return batch.z_i * len(self.species) + batch.z_j
+
+    def line_inputs(self, batch) -> torch.Tensor:
+        """The prior line's inputs [n, 2 + n_scalars]: 1, V_in when used, the distance (angstrom)."""
+        inputs = super().line_inputs(batch)
+        return torch.cat([inputs, batch.distance[:, None].to(inputs.dtype)], dim=-1)
 
     def radial(self, distance: torch.Tensor) -> torch.Tensor:
         """Gaussian radial basis [n, n_rbf] of distances [n] in angstrom."""
@@ -196,4 +237,4 @@ class HubbardV(HubbardModule):
             ],
             dim=-1,
         )
-        return self.offsets.to(dtype)[batch.z_i] + self.scale * self.net(x)
+        return self.prior_value_eV(batch) + self.scale * self.net(x)

@@ -28,7 +28,7 @@ from matdisco.core.provenance import run_metadata
 from matdisco.core.seeding import member_seed, seed_everything
 from matdisco.core.training import fit, instantiate_model, member_path, save_module
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.baselines import distinct_rows, output_scaling
+from matdisco.hubbard.baselines import distinct_rows, linear_prior, prior_groups
 from matdisco.hubbard.data import (
     HubbardDataModule,
     load_points,
@@ -97,7 +97,7 @@ def fit_ensemble(cfg, points: pd.DataFrame, run: SplitRun, n_members: int, metad
     equivalent sites or pairs once) of ``run.train`` (early stopping on those of ``run.val``, or on the
     training loss when it is empty: noted in ``run.notes``), with the schedule
     ``cfg.trainer``; returns the ensemble (eval mode) and its summary (row counts, validation MAE per
-    member, offsets, scale, notes, training record ids). ``run.train`` must not be empty."""
+    member, prior line coefficients, scale, notes, training record ids). ``run.train`` must not be empty."""
     spec, training, name = table_spec(cfg), cfg.model.training, run_name(cfg)
     decimals = int(cfg.data.distinct_decimals)
     train_rows, val_rows = (
@@ -105,7 +105,9 @@ def fit_ensemble(cfg, points: pd.DataFrame, run: SplitRun, n_members: int, metad
         distinct_rows(points.iloc[run.val], spec, decimals),
     )
     vocabulary = vocabulary_of(train_rows, spec.kind)
-    offsets, scale = output_scaling(train_rows, spec, vocabulary, float(training.min_scale_eV))
+    prior, scale = linear_prior(
+        train_rows, spec, vocabulary, bool(cfg.model.use_hubbard_in), float(training.min_scale_eV)
+    )
     if not run.val:
         run.notes.append("no validation rows: early stopping and model selection on the training loss")
         print(f"[hubbard_train] {name}: split {run.name}: {run.notes[-1]}")
@@ -124,7 +126,7 @@ def fit_ensemble(cfg, points: pd.DataFrame, run: SplitRun, n_members: int, metad
     modules, maes = [], []
     for member in range(n_members):
         seed_everything(member_seed(int(cfg.seed), member))
-        module = instantiate_model(cfg.model, species=vocabulary, offsets_eV=offsets, scale_eV=scale)
+        module = instantiate_model(cfg.model, species=vocabulary, prior_eV=prior, scale_eV=scale)
         logged = fit(
             cfg, module, datamodule, artifact(cfg, "logs"), f"{name}-{run.name}-m{member}", metadata, group=group
         )
@@ -135,7 +137,7 @@ def fit_ensemble(cfg, points: pd.DataFrame, run: SplitRun, n_members: int, metad
         "n_val_distinct": len(val_rows),
         "n_test": len(run.test),
         "val_mae_eV_members": maes,
-        "offsets_eV": dict(zip(vocabulary, offsets)),
+        "prior_eV": dict(zip(map("-".join, prior_groups(vocabulary, spec.kind)), prior)),
         "scale_eV": scale,
         "notes": run.notes,
         "train_records": sorted(set(train_rows[K.RECORD_ID])),

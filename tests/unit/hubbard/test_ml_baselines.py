@@ -15,6 +15,8 @@ from matdisco.hubbard.baselines import (
     SPECIES_MEAN,
     baseline_predictions,
     distinct_rows,
+    linear_prior,
+    prior_groups,
 )
 from matdisco.hubbard.data import TABLES
 from matdisco.hubbard.features import TARGET
@@ -114,6 +116,33 @@ def test_pooled_baselines_use_the_inputs_for_an_unseen_material():
     np.testing.assert_allclose(pred[NEAREST_POOLED], [6.0, 8.0])  # occupation 0.79 is nearest B's 0.8
 
 
+def test_model_prior_is_the_pooled_line_with_mean_fallbacks():
+    """The models' prior: Co's pooled line over A and B (1 + 0.5 U_in fits its 4 rows exactly), O's
+    mean (2 rows: too few for a line), Ni (no rows) the overall mean; without U_in, each species' mean.
+    The scale is the spread of the targets around the prior (only O's rows deviate: +-1)."""
+    train = _u_rows(
+        [
+            ("A", "Co", 0.00, 1, 4.0, 3.0, 0.5),
+            ("A", "Co", 0.01, 1, 6.0, 4.0, 0.6),
+            ("B", "Co", 0.00, 1, 8.0, 5.0, 0.7),
+            ("B", "Co", 0.01, 1, 10.0, 6.0, 0.8),
+            ("A", "O", 0.00, 1, 8.0, 8.0, 0.9),
+            ("A", "O", 0.01, 1, 8.0, 10.0, 0.95),
+        ]
+    )
+    vocabulary = ["Co", "Ni", "O"]
+    prior, scale = linear_prior(train, TABLES["u"], vocabulary, use_value_in=True, min_scale_eV=0.01)
+    overall = train[TARGET].mean()
+    np.testing.assert_allclose(prior, [[1.0, 0.5], [overall, 0.0], [9.0, 0.0]], atol=1e-12)
+    np.testing.assert_allclose(scale, np.sqrt(2 / 6))
+    # the same line as the pooled baseline on a held-out Co row
+    test = _u_rows([("C", "Co", 0.0, 1, 12.0, 7.0, 0.5)])
+    np.testing.assert_allclose(baseline_predictions(train, test, TABLES["u"])[LINEAR_POOLED], [1.0 + 0.5 * 12.0])
+    means, _ = linear_prior(train, TABLES["u"], vocabulary, use_value_in=False, min_scale_eV=0.01)
+    np.testing.assert_allclose(means, [[4.5], [overall], [9.0]])
+    assert prior_groups(["Co", "O"], "v") == [("Co", "Co"), ("Co", "O"), ("O", "Co"), ("O", "O")]
+
+
 def test_v_linear_uses_v_in_and_distance():
     rows = []
     for k, (v_in, d) in enumerate([(1.0, 2.0), (1.5, 2.1), (2.0, 1.9), (1.2, 2.3), (0.8, 2.0), (1.7, 1.8), (1.1, 2.2)]):
@@ -142,6 +171,10 @@ def test_v_linear_uses_v_in_and_distance():
     pred = baseline_predictions(table.iloc[:6], table.iloc[6:], TABLES["v"])
     np.testing.assert_allclose(pred[LINEAR], [0.3 + 0.8 * 1.1 - 0.2 * 2.2])
     np.testing.assert_allclose(pred[PERSISTENCE], [1.1])
+    # the V model's prior: the same line for the (Co, O) pair, the pair mean for the others (none: overall mean)
+    prior, _ = linear_prior(table.iloc[:6], TABLES["v"], ["Co", "O"], use_value_in=True, min_scale_eV=0.01)
+    np.testing.assert_allclose(prior[1], [0.3, 0.8, -0.2], atol=1e-12)
+    assert prior[0][1:] == [0.0, 0.0] and prior[2][1:] == [0.0, 0.0]
 
 
 def test_distinct_rows_counts_equivalent_sites_once(u_train):

@@ -111,7 +111,7 @@ def test_site_features_rotate_with_the_irreps_d(sites):
 
 def test_u_model_rotation_parity_and_spin_flip_invariant(sites):
     torch.manual_seed(2)
-    model = HubbardU(SPECIES, offsets_eV=[6.0, 8.0], scale_eV=1.5, **SMALL).eval()
+    model = HubbardU(SPECIES, prior_eV=[[6.0, 0.5], [8.0, 0.0]], scale_eV=1.5, **SMALL).eval()
     z, u_in = [0, 1, 0], [0.0, 0.0, 4.0]
     with torch.no_grad():
         base = model(_u_batch(sites, z, u_in))
@@ -133,7 +133,7 @@ def test_u_model_rotation_parity_and_spin_flip_invariant(sites):
 
 def test_v_model_rotation_parity_and_spin_flip_invariant(sites):
     torch.manual_seed(3)
-    model = HubbardV(SPECIES, n_rbf=4, offsets_eV=[1.0, 0.5], scale_eV=0.3, **SMALL).eval()
+    model = HubbardV(SPECIES, n_rbf=4, prior_eV=[[1.0, 0.2, -0.1]] * 4, scale_eV=0.3, **SMALL).eval()
     pairs = [(sites[0], sites[1]), (sites[2], sites[1])]
     distance = [1.9, 2.1]
     flip = lambda s: (s[1], s[0])  # noqa: E731
@@ -146,6 +146,37 @@ def test_v_model_rotation_parity_and_spin_flip_invariant(sites):
             )
             assert torch.allclose(rotated, base, atol=1e-10, rtol=0)
     assert torch.allclose(flipped, base, atol=1e-10, rtol=0)
+
+
+def _silence(model):
+    """Zero the network's last layer: the model then predicts its prior line alone."""
+    with torch.no_grad():
+        for parameter in model.net.lin_out.parameters():
+            parameter.zero_()
+    return model
+
+
+def test_u_model_without_its_network_is_the_prior_line(sites):
+    model = _silence(HubbardU(SPECIES, prior_eV=[[6.0, 0.5], [8.0, -0.25]], scale_eV=1.5, **SMALL).eval())
+    with torch.no_grad():
+        pred = model(_u_batch(sites, [0, 1, 0], [2.0, 4.0, 0.0]))
+    torch.testing.assert_close(pred, torch.tensor([7.0, 7.0, 6.0], dtype=DTYPE))
+
+
+def test_v_model_without_its_network_is_the_prior_line_of_its_pair(sites):
+    # rows: (Co, Co), (Co, O), (O, Co), (O, O) with SPECIES = [Co, O]; the batch's pairs are (Co, O)
+    prior = [[0.0, 0.0, 0.0], [1.0, 0.5, -0.2], [9.0, 9.0, 9.0], [9.0, 9.0, 9.0]]
+    model = _silence(HubbardV(SPECIES, n_rbf=4, prior_eV=prior, scale_eV=0.3, **SMALL).eval())
+    batch = _v_batch([(sites[0], sites[1]), (sites[2], sites[1])], [2.0, 2.5])
+    batch.scalars = torch.tensor([[0.4], [0.0]], dtype=DTYPE)
+    with torch.no_grad():
+        pred = model(batch)
+    torch.testing.assert_close(pred, torch.tensor([1.0 + 0.2 - 0.4, 1.0 - 0.5], dtype=DTYPE))
+
+
+def test_a_prior_of_the_wrong_shape_is_refused():
+    with pytest.raises(ValueError, match="prior_eV has shape"):
+        HubbardV(SPECIES, n_rbf=4, prior_eV=[[1.0, 0.5, 0.1]] * 2, **SMALL)
 
 
 def test_spin_invariant_block_is_symmetric_in_the_spins(sites):
@@ -168,7 +199,7 @@ def test_tiny_u_model_trains():
                 y=torch.tensor([target], dtype=torch.float32),
             )
         )
-    model = HubbardU(SPECIES, offsets_eV=[4.0, 0.0], scale_eV=1.0, lr=2e-2, **SMALL)
+    model = HubbardU(SPECIES, prior_eV=[[4.0, 0.0], [0.0, 0.0]], scale_eV=1.0, lr=2e-2, **SMALL)
     loader = DataLoader(points, batch_size=16, shuffle=False)
     batch = Batch.from_data_list(points)
     with torch.no_grad():
