@@ -1,8 +1,10 @@
-"""The hubbard_simulate step: run/resume the DFPT campaign, or re-run a few stored records and
-fail loudly when QE no longer reproduces them (the default: minutes, not hours)."""
+"""The hubbard_simulate step: run/resume the DFPT campaign, or re-run a few stored records (of the data
+set or of its settings study, each at the cutoffs and meshes stored with it) and fail loudly when QE no
+longer reproduces them (the default: minutes, not hours)."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,32 @@ def _flat(nested: Any) -> list[float]:
     return [x for item in nested for x in _flat(item)] if isinstance(nested, list) else [nested]
 
 
+def spotcheck_records(sim: DictConfig) -> list[dict[str, Any]]:
+    """The records a spot-check may re-run: the data set's (``simulate.records``) and its settings
+    study's (``simulate.seed_records``: every point there is a real iteration 0)."""
+    sources = [Path(sim.records), *(Path(p) for p in sim.get("seed_records") or [])]
+    return [record for source in sources for record in read_records(source)]
+
+
+def record_campaign(campaign: Campaign, stored: dict[str, Any]) -> tuple[Campaign, PathSpec]:
+    """The campaign at the cutoffs and k/q meshes stored with ``stored`` (a settings-study point has its
+    own) and the record's path; every other setting must still equal the configuration's (``check_settings``)."""
+    materials = {m.name: m for m in campaign.materials}
+    if stored[K.MATERIAL] not in materials:
+        raise ConfigError(
+            f"record {stored[K.RECORD_ID]}: material {stored[K.MATERIAL]} is not in this simulate config's "
+            f"materials {sorted(materials)}"
+        )
+    settings = stored[K.SETTINGS]
+    material = dataclasses.replace(
+        materials[stored[K.MATERIAL]], kpts=tuple(settings["kpts"]), qpts=tuple(settings["qpts"])
+    )
+    cutoffs = {key: settings[key] for key in ("ecutwfc_Ry", "ecutrho_Ry") if key in settings}
+    distortions = {d.name: d for d in campaign.distortions}
+    path = PathSpec(material, stored[K.STRAIN], distortions.get(stored.get(K.DISTORTION)))
+    return dataclasses.replace(campaign, settings={**campaign.settings, **cutoffs}), path
+
+
 def check_settings(stored: dict[str, Any], campaign: Campaign, path: PathSpec) -> None:
     """Raise :class:`ConfigError` when the configured settings differ from those of the stored record
     (a re-run would then not be comparable)."""
@@ -93,21 +121,22 @@ def spotcheck(cfg: DictConfig) -> dict[str, Any]:
     :class:`SpotCheckError` when any U/V differs by more than ``tolerance_eV`` from the record."""
     sim = cfg.simulate
     campaign = campaign_of(cfg)
-    records = read_records(Path(sim.records))
+    records = spotcheck_records(sim)
     if not records:
-        raise ConfigError(f"no records in {sim.records}: run the campaign first (simulate=dfpt_campaign)")
+        raise ConfigError(
+            f"no records in {sim.records} or the settings study ({list(sim.get('seed_records') or [])}): "
+            "run the campaign first"
+        )
     chosen = choose_records(records, list(sim.spotcheck.record_ids), int(sim.spotcheck.n_records))
-    materials = {m.name: m for m in campaign.materials}
-    distortions = {d.name: d for d in campaign.distortions}
     results = {}
     for stored in chosen:
-        path = PathSpec(materials[stored[K.MATERIAL]], stored[K.STRAIN], distortions.get(stored.get(K.DISTORTION)))
-        check_settings(stored, campaign, path)
+        rerun, path = record_campaign(campaign, stored)
+        check_settings(stored, rerun, path)
         folder = Path(sim.spotcheck.root) / stored[K.RECORD_ID]
         shutil.rmtree(folder, ignore_errors=True)
         hubbard_in = [(e[K.ATOM_I], e[K.ATOM_J], e[K.VALUE]) for e in stored[K.HUBBARD_IN]]
         atoms = atoms_from_record(stored[K.STRUCTURE])
-        fresh = run_iteration(campaign, path, stored[K.ITERATION], hubbard_in, folder, atoms)
+        fresh = run_iteration(rerun, path, stored[K.ITERATION], hubbard_in, folder, atoms)
         if fresh[K.STATUS] != "ok":
             raise SpotCheckError(
                 f"the QE re-run of {stored[K.RECORD_ID]} failed ({fresh.get(K.REASON)}); this says nothing about "

@@ -198,12 +198,14 @@ def test_campaign_from_the_shipped_config_is_json_ready(tmp_path):
 
     conf = Path(__file__).resolve().parents[3] / "conf"
     with initialize_config_dir(version_base="1.3", config_dir=str(conf)):
-        cfg = compose("config", overrides=["simulate=dfpt_spotcheck"])
-    campaign = C.campaign_from_config(cfg.simulate, tmp_path, tmp_path / "r.jsonl", tmp_path / "f.jsonl")
-    json.dumps(campaign.settings)
-    assert len(campaign.materials) >= 6 and campaign.launcher.mpi[0] == "/usr/bin/mpirun"
-    assert cfg.simulate.mode == "spotcheck" and cfg.simulate.family == "hubbard"
-    for path in C.plan(campaign):
+        spotcheck = compose("config", overrides=["simulate=dfpt_spotcheck"])
+        v1 = compose("config", overrides=["simulate=dfpt_campaign"])
+    assert spotcheck.simulate.mode == "spotcheck" and spotcheck.simulate.family == "hubbard"
+    for cfg in (spotcheck, v1):
+        campaign = C.campaign_from_config(cfg.simulate, tmp_path, tmp_path / "r.jsonl", tmp_path / "f.jsonl")
+        json.dumps(campaign.settings)
+        assert len(campaign.materials) >= 6 and campaign.launcher.mpi[0] == "/usr/bin/mpirun"
+    for path in C.plan(campaign):  # v1: every k mesh set in the config (v3 takes them from its settings study)
         assert len(C.initial_hubbard(path)) >= 3
 
 

@@ -77,7 +77,7 @@ def test_a_failed_qe_rerun_stops_the_spotcheck_and_keeps_the_last_report(tmp_pat
         [
             "simulate=dfpt_spotcheck",
             "data=hubbard",
-            f"simulate.records={repo / 'datasets/hubbard/records.jsonl'}",
+            f"simulate.seed_records=[{repo / 'datasets/hubbard/v3/settings/convergence.jsonl'}]",
             f"simulate.spotcheck.report={report}",
             f"simulate.spotcheck.root={tmp_path / 'reruns'}",
         ]
@@ -89,3 +89,23 @@ def test_a_failed_qe_rerun_stops_the_spotcheck_and_keeps_the_last_report(tmp_pat
     with pytest.raises(simulate.SpotCheckError, match=r"re-run of .* failed \(hp.x exited with status 1\)"):
         simulate.spotcheck(cfg)
     assert report.read_text() == '{"max_u_diff_eV": 0.0001}'
+
+
+def test_settings_study_points_rerun_at_their_own_cutoffs_and_meshes():
+    """The pipeline's spot-check (simulate=dfpt_spotcheck) picks data set v3's cheapest points, which are
+    settings-study points at k 2x2x2 and q Gamma, not at their material's path settings: each is re-run
+    at the cutoffs and meshes stored with it, and every other stored setting equals the configuration's."""
+    from matdisco.hubbard.simulate import campaign_of, check_settings, record_campaign, spotcheck_records
+
+    repo = Path(__file__).resolve().parents[3]
+    cfg = compose(["simulate=dfpt_spotcheck", "data=hubbard", f"paths.datasets={repo / 'datasets'}"])
+    campaign = campaign_of(cfg)
+    chosen = choose_records(spotcheck_records(cfg.simulate), [], int(cfg.simulate.spotcheck.n_records))
+    assert len({r[K.MATERIAL] for r in chosen}) == 2
+    for stored in chosen:
+        rerun, path = record_campaign(campaign, stored)
+        check_settings(stored, rerun, path)
+        assert [path.material.kpts, path.material.qpts] == [tuple(stored[K.SETTINGS][m]) for m in ("kpts", "qpts")]
+        assert rerun.settings["ecutrho_Ry"] == stored[K.SETTINGS]["ecutrho_Ry"]
+    with pytest.raises(ConfigError, match="material FeO is not in"):
+        record_campaign(campaign, {**chosen[0], K.MATERIAL: "FeO"})
