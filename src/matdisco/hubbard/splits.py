@@ -111,20 +111,43 @@ def check_grouped(points: pd.DataFrame, run: SplitRun) -> None:
 
 RANGE, EACH = "range", "each"
 LI_CONTENT = "li_content"  # derived column: Li per formula unit from the material name
+OXIDATION_STATE = "oxidation_state"  # derived column: the metal's formal oxidation state from the material name
+FORMAL_CHARGES = {"Li": 1.0, "O": -2.0}  # the ions of these data sets whose charge is fixed
+
+
+def formula_counts(material: str) -> dict[str, float]:
+    """Atoms per formula unit of a material name: ``Li0.5CoO2`` -> {Li: 0.5, Co: 1, O: 2}."""
+    counts: dict[str, float] = {}
+    for element, count in re.findall(r"([A-Z][a-z]?)([0-9]*\.?[0-9]*)", material):
+        counts[element] = counts.get(element, 0.0) + (float(count) if count else 1.0)
+    return counts
 
 
 def li_content(material: str) -> float:
     """Li per formula unit of a material name: ``Li0.5CoO2`` -> 0.5, ``LiCoO2`` -> 1, ``CoO2`` -> 0."""
-    match = re.match(r"^Li(?![a-z])([0-9]*\.?[0-9]*)", material)
-    if not match:
-        return 0.0
-    return float(match.group(1)) if match.group(1) else 1.0
+    return formula_counts(material).get("Li", 0.0)
+
+
+def formal_oxidation_state(material: str) -> float:
+    """Formal oxidation state of the one metal of a material name, Li+ and O2- fixed (``FORMAL_CHARGES``):
+    ``NiO`` -> 2, ``LiNiO2`` -> 3, ``NiO2`` -> 4, ``Li0.5CoO2`` -> 3.5; NaN when the name has no other
+    element or more than one."""
+    counts = formula_counts(material)
+    metals = [e for e in counts if e not in FORMAL_CHARGES]
+    if len(metals) != 1:
+        return float("nan")
+    charge = sum(FORMAL_CHARGES[e] * n for e, n in counts.items() if e in FORMAL_CHARGES)
+    return -charge / counts[metals[0]]
+
+
+DERIVED_COLUMNS = {LI_CONTENT: li_content, OXIDATION_STATE: formal_oxidation_state}
 
 
 def block_column(points: pd.DataFrame, column: str) -> pd.Series:
-    """The values a blocked scheme splits on: a table column, or ``li_content`` from the material."""
-    if column == LI_CONTENT:
-        return points[K.MATERIAL].map(li_content)
+    """The values a blocked scheme splits on: a table column, or one derived from the material name
+    (``DERIVED_COLUMNS``: Li content, the metal's formal oxidation state)."""
+    if column in DERIVED_COLUMNS:
+        return points[K.MATERIAL].map(DERIVED_COLUMNS[column])
     if column not in points:
         raise ConfigError(
             f"data.evaluate.blocked: column {column!r} is not in the table; columns are {sorted(points.columns)}"

@@ -5,13 +5,14 @@ import pytest
 
 from matdisco.core.errors import ConfigError
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.splits import blocked_runs, li_content
+from matdisco.hubbard.splits import blocked_runs, formal_oxidation_state, li_content
 
 SCHEMES = {
     "strain_high": {"type": "range", "column": "strain", "min": 0.02},
     "distortion": {"type": "each", "column": "distortion"},
     "li_content": {"type": "each", "column": "li_content"},
     "lomo": {"type": "each", "column": "material"},
+    "oxidation_state": {"type": "each", "column": "oxidation_state"},
 }
 
 
@@ -40,6 +41,13 @@ def test_li_content_from_material_name():
     assert [li_content(m) for m in ("LiCoO2", "Li0.5CoO2", "CoO2", "NiO", "Li2MnO3")] == [1.0, 0.5, 0.0, 0.0, 2.0]
 
 
+def test_formal_oxidation_state_from_material_name():
+    names = ("NiO", "LiNiO2", "NiO2", "Li0.5CoO2", "LiCrO2", "Li2MnO3")
+    assert [formal_oxidation_state(m) for m in names] == [2.0, 3.0, 4.0, 3.5, 3.0, 4.0]
+    no_one_metal = [formal_oxidation_state(m) for m in ("LiNiCoO2", "Li2O")]
+    assert all(value != value for value in no_one_metal)  # NaN
+
+
 def test_no_path_or_material_in_train_and_test(points):
     runs, empty = blocked_runs(points, SCHEMES)
     assert empty == {}
@@ -53,6 +61,10 @@ def test_no_path_or_material_in_train_and_test(points):
         "lomo_Li0.5CoO2",
         "lomo_LiCoO2",
         "lomo_NiO",
+        "oxidation_state_2.0",
+        "oxidation_state_3.0",
+        "oxidation_state_3.5",
+        "oxidation_state_4.0",
         "strain_high",
     ]
     for run in runs:
@@ -60,7 +72,7 @@ def test_no_path_or_material_in_train_and_test(points):
         assert run.train and run.test
         assert not set(train[K.PATH_ID]) & set(test[K.PATH_ID]), run.name
         assert not set(points.iloc[run.val][K.PATH_ID]) & set(test[K.PATH_ID]), run.name
-        if run.name.startswith(("lomo", "li_content")):
+        if run.name.startswith(("lomo", "li_content", "oxidation_state")):
             assert not set(train[K.MATERIAL]) & set(test[K.MATERIAL]), run.name
     strain = next(run for run in runs if run.name == "strain_high")
     assert set(points.iloc[strain.test][K.STRAIN]) == {0.02, 0.03} and points.iloc[strain.train][K.STRAIN].max() < 0.02
