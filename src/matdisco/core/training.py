@@ -133,6 +133,9 @@ def load_members(split_dir: Path, expected: str) -> tuple[list[pl.LightningModul
 class RestoreBestWeights(pl.Callback):
     """Keep an in-memory copy of the weights at the best ``monitor`` value; restore them when fit ends.
 
+    With ``trainer.num_sanity_val_steps: -1`` the sanity check scores the whole validation set before
+    the first step, and the initial weights are a candidate too (a model that starts at a baseline,
+    e.g. the Hubbard models' prior line, then ends no worse than it on validation).
     Under DDP each process validates its own share of the data: the value is averaged over the
     processes first, so that all of them keep (and restore) the weights of the same epoch."""
 
@@ -145,7 +148,8 @@ class RestoreBestWeights(pl.Callback):
         value = trainer.callback_metrics.get(self.monitor)
         if value is not None and trainer.world_size > 1:
             value = trainer.strategy.reduce(torch.as_tensor(float(value)), reduce_op="mean")
-        if value is not None and float(value) < self.best and not trainer.sanity_checking:
+        counts = not trainer.sanity_checking or trainer.num_sanity_val_steps == float("inf")
+        if value is not None and float(value) < self.best and counts:
             self.best = float(value)
             self.best_state = copy.deepcopy(module.state_dict())
 

@@ -12,7 +12,10 @@ The prediction is ``prior + scale * net(...)``. The prior is a line per species 
 species pair) in the scalar inputs, ``prior_eV[group] . (1, U_in or V_in when used, distance for V)``,
 fitted on the training rows (``baselines.linear_prior``: the pooled linear baseline), and ``scale_eV``
 is the spread of the training targets around it, so the network learns a dimensionless correction
-to a line and U_in acts on the output directly, not only through the network's nonlinearities.
+to a line and U_in acts on the output directly, not only through the network's nonlinearities. The
+correction starts at zero (the network's last layer is zero), so an untrained model is its prior;
+with the schedule's full sanity check (``num_sanity_val_steps: -1``) the prior competes with every
+epoch for the best validation score (``core.training.RestoreBestWeights``).
 All sizes come from ``conf/model/hubbard_{u,v}.yaml``.
 """
 
@@ -45,6 +48,12 @@ class ScalarNet(nn.Module):
             self.tps.append(o3.FullyConnectedTensorProduct(hidden, hidden, gate.irreps_in))
             self.gates.append(gate)
         self.lin_out = o3.Linear(hidden, o3.Irreps("0e"))
+
+    def zero_output(self) -> None:
+        """Zero the last layer: the network outputs 0 until trained."""
+        with torch.no_grad():
+            for parameter in self.lin_out.parameters():
+                parameter.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """[n, irreps_in.dim] -> [n]."""
@@ -163,6 +172,7 @@ class HubbardU(HubbardModule):
         self.save_hyperparameters()
         irreps_in = self.site_irreps + o3.Irreps(f"{len(self.species) + self.n_scalars}x0e")
         self.net = ScalarNet(irreps_in, self.hidden_irreps, self.n_layers)
+        self.net.zero_output()
 
     def predict_eV(self, batch) -> torch.Tensor:
         x = torch.cat([batch.x, self.one_hot(batch.z, batch.x.dtype), batch.scalars], dim=-1)
@@ -206,6 +216,7 @@ class HubbardV(HubbardModule):
         n_scalar = 2 * len(self.species) + n_rbf + self.n_scalars
         irreps_in = self.site_irreps + self.site_irreps + o3.Irreps(f"{n_scalar}x0e")
         self.net = ScalarNet(irreps_in, self.hidden_irreps, self.n_layers)
+        self.net.zero_output()
 
     def n_prior_groups(self) -> int:
         """Rows of the prior: one per ordered species pair (i, j)."""

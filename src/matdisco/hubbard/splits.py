@@ -6,8 +6,11 @@
 - ``blocked_runs`` holds out whole blocks instead of interpolating (``data.evaluate.blocked``):
   a ``range`` scheme tests every row whose column lies in [min, max] (e.g. every strain >= +2 %),
   an ``each`` scheme one fold per distinct value of the column (distortion type, Li content,
-  material). Deterministic: folds sorted by value; validation rows are the ``split_by_path`` val
-  paths outside the test block; a block without test (or training) rows is returned with its reason.
+  material). Deterministic: folds sorted by value. Validation rows: for a block of whole materials
+  (leave one material, oxidation state or Li content out) one other whole material, the first
+  outside the block labelled ``val``, else ``test``, in ``split_by_material`` (early stopping then
+  measures transfer to an unseen material, as the test does); for other blocks the ``split_by_path``
+  val paths outside the block. A block without test (or training) rows is returned with its reason.
 """
 
 from __future__ import annotations
@@ -109,6 +112,22 @@ def check_grouped(points: pd.DataFrame, run: SplitRun) -> None:
             )
 
 
+def _validation_rows(points: pd.DataFrame, held: np.ndarray) -> np.ndarray:
+    """Mask of the validation candidates of a block (``held``): one whole material outside it when the
+    block holds whole materials and ``split_by_material`` names one (its ``val`` material, else its
+    ``test`` material), else the ``split_by_path`` val paths; none without those labels."""
+    materials = points[K.MATERIAL].to_numpy()
+    whole_materials = not set(materials[held]) & set(materials[~held])
+    if whole_materials and K.SPLIT_BY_MATERIAL in points:
+        for label in ("val", "test"):
+            candidates = sorted(set(materials[~held & (points[K.SPLIT_BY_MATERIAL] == label).to_numpy()]))
+            if candidates:
+                return materials == candidates[0]
+    if K.SPLIT_BY_PATH in points:
+        return (points[K.SPLIT_BY_PATH] == "val").to_numpy()
+    return np.zeros(len(points), bool)
+
+
 RANGE, EACH = "range", "each"
 LI_CONTENT = "li_content"  # derived column: Li per formula unit from the material name
 OXIDATION_STATE = "oxidation_state"  # derived column: the metal's formal oxidation state from the material name
@@ -191,14 +210,11 @@ def blocked_runs(points: pd.DataFrame, schemes: dict[str, dict]) -> tuple[list[S
 
 
 def _block_run(points: pd.DataFrame, name: str, held: np.ndarray) -> SplitRun:
-    """Test = ``held`` rows plus every other row of their paths (a path is never split); val = by_path val paths outside."""
+    """Test = ``held`` rows plus every other row of their paths (a path is never split); val: see the
+    module docstring (a whole other material for a block of whole materials, else by_path val paths)."""
     held = held | points[K.PATH_ID].isin(set(points.loc[held, K.PATH_ID])).to_numpy()
     rest = ~held
-    val = (
-        rest & (points[K.SPLIT_BY_PATH] == "val").to_numpy()
-        if K.SPLIT_BY_PATH in points
-        else np.zeros(len(points), bool)
-    )
+    val = rest & _validation_rows(points, held)
     train = rest & ~val
     if not train.any():
         train, val = rest, np.zeros(len(points), bool)

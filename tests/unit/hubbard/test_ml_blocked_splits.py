@@ -99,3 +99,18 @@ def test_a_block_without_rows_or_without_training_rows_is_reported(points):
     )
     assert [r.name for r in runs] == ["none_jt"]
     assert empty["huge"] == "no rows with strain in [0.5, None]" and "no training rows" in empty["all"]
+
+
+def test_a_block_of_whole_materials_validates_on_another_whole_material(points):
+    """Leaving materials out, early stopping must see an unseen material too: the validation rows are
+    the by-material val material (CoO2), or its test material (NiO) when CoO2 is the held-out one;
+    a strain block keeps the by-path val paths."""
+    labels = {"CoO2": "val", "NiO": "test", "LiCoO2": "train", "Li0.5CoO2": "train"}
+    points = points.assign(**{K.SPLIT_BY_MATERIAL: points[K.MATERIAL].map(labels)})
+    runs = {run.name: run for run in blocked_runs(points, SCHEMES)[0]}
+    for name, val_material in [("lomo_LiCoO2", "CoO2"), ("lomo_CoO2", "NiO"), ("oxidation_state_4.0", "NiO")]:
+        run = runs[name]
+        assert set(points.iloc[run.val][K.MATERIAL]) == {val_material}, name
+        assert val_material not in set(points.iloc[run.train][K.MATERIAL]) | set(points.iloc[run.test][K.MATERIAL])
+    strain = runs["strain_high"]
+    assert set(points.iloc[strain.val][K.SPLIT_BY_PATH]) == {"val"}

@@ -109,9 +109,18 @@ def test_site_features_rotate_with_the_irreps_d(sites):
             assert torch.allclose(x_rot, d @ x, atol=1e-12, rtol=0), "irreps (with their parity) do not rotate x"
 
 
+def _randomise_output(model, seed):
+    """A random last layer (a new model's is zero), so the network's part of the prediction is not zero."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in model.net.lin_out.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=gen, dtype=parameter.dtype))
+    return model
+
+
 def test_u_model_rotation_parity_and_spin_flip_invariant(sites):
     torch.manual_seed(2)
-    model = HubbardU(SPECIES, prior_eV=[[6.0, 0.5], [8.0, 0.0]], scale_eV=1.5, **SMALL).eval()
+    model = _randomise_output(HubbardU(SPECIES, prior_eV=[[6.0, 0.5], [8.0, 0.0]], scale_eV=1.5, **SMALL), 12).eval()
     z, u_in = [0, 1, 0], [0.0, 0.0, 4.0]
     with torch.no_grad():
         base = model(_u_batch(sites, z, u_in))
@@ -133,7 +142,8 @@ def test_u_model_rotation_parity_and_spin_flip_invariant(sites):
 
 def test_v_model_rotation_parity_and_spin_flip_invariant(sites):
     torch.manual_seed(3)
-    model = HubbardV(SPECIES, n_rbf=4, prior_eV=[[1.0, 0.2, -0.1]] * 4, scale_eV=0.3, **SMALL).eval()
+    model = _randomise_output(HubbardV(SPECIES, n_rbf=4, prior_eV=[[1.0, 0.2, -0.1]] * 4, scale_eV=0.3, **SMALL), 13)
+    model.eval()
     pairs = [(sites[0], sites[1]), (sites[2], sites[1])]
     distance = [1.9, 2.1]
     flip = lambda s: (s[1], s[0])  # noqa: E731
@@ -148,25 +158,17 @@ def test_v_model_rotation_parity_and_spin_flip_invariant(sites):
     assert torch.allclose(flipped, base, atol=1e-10, rtol=0)
 
 
-def _silence(model):
-    """Zero the network's last layer: the model then predicts its prior line alone."""
-    with torch.no_grad():
-        for parameter in model.net.lin_out.parameters():
-            parameter.zero_()
-    return model
-
-
-def test_u_model_without_its_network_is_the_prior_line(sites):
-    model = _silence(HubbardU(SPECIES, prior_eV=[[6.0, 0.5], [8.0, -0.25]], scale_eV=1.5, **SMALL).eval())
+def test_an_untrained_u_model_is_its_prior_line(sites):
+    model = HubbardU(SPECIES, prior_eV=[[6.0, 0.5], [8.0, -0.25]], scale_eV=1.5, **SMALL).eval()
     with torch.no_grad():
         pred = model(_u_batch(sites, [0, 1, 0], [2.0, 4.0, 0.0]))
     torch.testing.assert_close(pred, torch.tensor([7.0, 7.0, 6.0], dtype=DTYPE))
 
 
-def test_v_model_without_its_network_is_the_prior_line_of_its_pair(sites):
+def test_an_untrained_v_model_is_the_prior_line_of_its_pair(sites):
     # rows: (Co, Co), (Co, O), (O, Co), (O, O) with SPECIES = [Co, O]; the batch's pairs are (Co, O)
     prior = [[0.0, 0.0, 0.0], [1.0, 0.5, -0.2], [9.0, 9.0, 9.0], [9.0, 9.0, 9.0]]
-    model = _silence(HubbardV(SPECIES, n_rbf=4, prior_eV=prior, scale_eV=0.3, **SMALL).eval())
+    model = HubbardV(SPECIES, n_rbf=4, prior_eV=prior, scale_eV=0.3, **SMALL).eval()
     batch = _v_batch([(sites[0], sites[1]), (sites[2], sites[1])], [2.0, 2.5])
     batch.scalars = torch.tensor([[0.4], [0.0]], dtype=DTYPE)
     with torch.no_grad():
