@@ -95,50 +95,43 @@ def test_baselines_fall_back_for_unseen_material_and_species(u_train):
         np.testing.assert_allclose(pred[name], [co_mean, overall], err_msg=name)
 
 
-def test_pooled_baselines_use_the_inputs_for_an_unseen_material():
-    """Leave-one-material-out: the held-out material C has no rows, so the per-material line and nearest
-    neighbour fall back to the species mean; the pooled ones fit Co over A and B and find the nearest
-    Co row of any material."""
-    train = _u_rows(
+@pytest.fixture
+def two_materials():
+    # Co over A and B: target = 2 + 0.5 U_in exactly; O in A: 8 and 10 (too few rows for a line).
+    return _u_rows(
         [
             ("A", "Co", 0.00, 1, 2.0, 3.0, 0.50),
             ("A", "Co", 0.01, 1, 4.0, 4.0, 0.60),
             ("B", "Co", 0.00, 1, 6.0, 5.0, 0.70),
             ("B", "Co", 0.01, 1, 8.0, 6.0, 0.80),
             ("A", "O", 0.00, 1, 8.0, 8.0, 0.90),
-        ]
-    )
-    test = _u_rows([("C", "Co", 0.00, 1, 10.0, 7.0, 0.79), ("C", "O", 0.00, 1, 8.0, 8.5, 0.9)])
-    pred = baseline_predictions(train, test, TABLES["u"])
-    np.testing.assert_allclose(pred[LINEAR], [4.5, 8.0])  # no C rows: species mean
-    np.testing.assert_allclose(pred[LINEAR_POOLED], [2.0 + 0.5 * 10.0, 8.0])  # Co: 2 + 0.5 U_in over A and B
-    np.testing.assert_allclose(pred[NEAREST], [4.5, 8.0])
-    np.testing.assert_allclose(pred[NEAREST_POOLED], [6.0, 8.0])  # occupation 0.79 is nearest B's 0.8
-
-
-def test_model_prior_is_the_pooled_line_with_mean_fallbacks():
-    """The models' prior: Co's pooled line over A and B (1 + 0.5 U_in fits its 4 rows exactly), O's
-    mean (2 rows: too few for a line), Ni (no rows) the overall mean; without U_in, each species' mean.
-    The scale is the spread of the targets around the prior (only O's rows deviate: +-1)."""
-    train = _u_rows(
-        [
-            ("A", "Co", 0.00, 1, 4.0, 3.0, 0.5),
-            ("A", "Co", 0.01, 1, 6.0, 4.0, 0.6),
-            ("B", "Co", 0.00, 1, 8.0, 5.0, 0.7),
-            ("B", "Co", 0.01, 1, 10.0, 6.0, 0.8),
-            ("A", "O", 0.00, 1, 8.0, 8.0, 0.9),
             ("A", "O", 0.01, 1, 8.0, 10.0, 0.95),
         ]
     )
+
+
+def test_pooled_baselines_use_the_inputs_for_an_unseen_material(two_materials):
+    """Leave-one-material-out: the held-out material C has no rows, so the per-material line and nearest
+    neighbour fall back to the species mean; the pooled ones fit Co over A and B and find the nearest
+    Co row of any material."""
+    test = _u_rows([("C", "Co", 0.00, 1, 10.0, 7.0, 0.79), ("C", "O", 0.00, 1, 8.0, 8.5, 0.9)])
+    pred = baseline_predictions(two_materials, test, TABLES["u"])
+    np.testing.assert_allclose(pred[LINEAR], [4.5, 9.0])  # no C rows: species mean
+    np.testing.assert_allclose(pred[LINEAR_POOLED], [2.0 + 0.5 * 10.0, 9.0])  # Co: 2 + 0.5 U_in over A and B
+    np.testing.assert_allclose(pred[NEAREST], [4.5, 9.0])
+    np.testing.assert_allclose(pred[NEAREST_POOLED], [6.0, 8.0])  # occupation 0.79 is nearest B's 0.8
+
+
+def test_model_prior_is_the_pooled_line_with_mean_fallbacks(two_materials):
+    """The models' prior: Co's pooled line (2 + 0.5 U_in, the linear_pooled baseline's), O's mean,
+    Ni (no rows) the overall mean; without U_in, each species' mean. The scale is the spread of the
+    targets around the prior (only O's rows deviate: +-1)."""
     vocabulary = ["Co", "Ni", "O"]
-    prior, scale = linear_prior(train, TABLES["u"], vocabulary, use_value_in=True, min_scale_eV=0.01)
-    overall = train[TARGET].mean()
-    np.testing.assert_allclose(prior, [[1.0, 0.5], [overall, 0.0], [9.0, 0.0]], atol=1e-12)
+    prior, scale = linear_prior(two_materials, TABLES["u"], vocabulary, use_value_in=True, min_scale_eV=0.01)
+    overall = two_materials[TARGET].mean()
+    np.testing.assert_allclose(prior, [[2.0, 0.5], [overall, 0.0], [9.0, 0.0]], atol=1e-12)
     np.testing.assert_allclose(scale, np.sqrt(2 / 6))
-    # the same line as the pooled baseline on a held-out Co row
-    test = _u_rows([("C", "Co", 0.0, 1, 12.0, 7.0, 0.5)])
-    np.testing.assert_allclose(baseline_predictions(train, test, TABLES["u"])[LINEAR_POOLED], [1.0 + 0.5 * 12.0])
-    means, _ = linear_prior(train, TABLES["u"], vocabulary, use_value_in=False, min_scale_eV=0.01)
+    means, _ = linear_prior(two_materials, TABLES["u"], vocabulary, use_value_in=False, min_scale_eV=0.01)
     np.testing.assert_allclose(means, [[4.5], [overall], [9.0]])
     assert prior_groups(["Co", "O"], "v") == [("Co", "Co"), ("Co", "O"), ("O", "Co"), ("O", "O")]
 
