@@ -100,6 +100,7 @@ def test_settings_study_points_rerun_at_their_own_cutoffs_and_meshes():
     repo = Path(__file__).resolve().parents[3]
     cfg = compose(["simulate=dfpt_spotcheck", "data=hubbard", f"paths.datasets={repo / 'datasets'}"])
     campaign = campaign_of(cfg)
+    assert campaign.piece_store is None and campaign.hp_parallel_pieces == 0  # the campaign's pieces stay untouched
     chosen = choose_records(spotcheck_records(cfg.simulate), [], int(cfg.simulate.spotcheck.n_records))
     assert len({r[K.MATERIAL] for r in chosen}) == 2
     for stored in chosen:
