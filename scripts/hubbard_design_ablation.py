@@ -1,4 +1,4 @@
-"""Ablation of the Hubbard U model's training design on the pipeline's data (one seed per fold).
+"""Ablation of the Hubbard models' training design on the pipeline's data (one seed per fold).
 
 Each variant switches off parts of the design and reports, per fold, the model's test MAE next to the
 pooled linear baseline's on the same rows (eV):
@@ -8,9 +8,11 @@ pooled linear baseline's on the same rows (eV):
   path_val                  validation on the by-path val paths of the training materials
   no_sanity                 the initial weights do not compete (Lightning's 2-batch sanity check)
   (combine with '+', e.g. random_init+path_val+no_sanity is the design before session 33)
-Folds: by_path (the extract split) and lomo_<material>.
+Folds: by_path (the extract split) and lomo_<material>. Further arguments are config overrides
+(default model=hubbard_u; e.g. model=hubbard_v, model.weight_decay=1e-3).
 
     python scripts/hubbard_design_ablation.py random_init+path_val lomo_LiCoO2,lomo_NiO2
+    python scripts/hubbard_design_ablation.py current lomo_LiCoO2 model=hubbard_v
 (after `dvc repro hubbard_extract`; CPU seconds per fold).
 """
 
@@ -25,8 +27,8 @@ from matdisco.hubbard.evaluate import scored_rows
 from matdisco.hubbard.train import fit_ensemble
 
 
-def configure(variant: str):
-    """The composed config of ``variant``, with the switched-off parts patched out."""
+def configure(variant: str, extra: list[str]):
+    """The composed config of ``variant`` (plus the overrides ``extra``), with the switched-off parts patched out."""
     parts = set(variant.split("+")) - {"current"}
     unknown = parts - {"random_init", "path_val", "no_sanity"}
     if unknown:
@@ -38,11 +40,11 @@ def configure(variant: str):
         models.ScalarNet.zero_output = lambda self: None
     if "path_val" in parts:
         splits._validation_rows = lambda points, held: (points[splits.K.SPLIT_BY_PATH] == "val").to_numpy()
-    return compose(overrides)
+    return compose(overrides + extra)
 
 
-def main(variant: str, folds: list[str]) -> None:
-    cfg = configure(variant)
+def main(variant: str, folds: list[str], extra: list[str]) -> None:
+    cfg = configure(variant, extra)
     points = load_points(cfg)
     runs = splits.split_runs(points, [splits.BY_PATH])
     runs += splits.blocked_runs(points, {"lomo": {"type": "each", "column": "material"}})[0]
@@ -52,8 +54,9 @@ def main(variant: str, folds: list[str]) -> None:
         model = np.mean(np.abs(rows["pred_eV"] - rows["target_eV"]))
         line = np.mean(np.abs(rows["baseline_linear_pooled_eV"] - rows["target_eV"]))
         val = info["val_mae_eV_members"][0]
-        print(f"{variant} {run.name}: n {len(rows)} model {model:.3f} linear_pooled {line:.3f} val MAE {val:.3f}")
+        label = " ".join([variant, *extra, run.name])
+        print(f"{label}: n {len(rows)} model {model:.3f} linear_pooled {line:.3f} val MAE {val:.3f}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2].split(","))
+    main(sys.argv[1], sys.argv[2].split(","), sys.argv[3:])
