@@ -7,6 +7,7 @@ from matdisco.hubbard.qe.hp_split import (
     PIECE_FILE,
     PIECES,
     Piece,
+    Progress,
     inputs_key,
     keep_piece,
     open_store,
@@ -66,3 +67,17 @@ def test_split_run_cpu_counts_every_piece_also_those_from_the_store(tmp_path):
     for piece, cpu_s in ((Piece(1, 1), 10.0), (Piece(1, 2), 20.0), (Piece(2, 1), 5.5)):
         _finished_piece(tmp_path, piece, cpu_s, n_q=2 if piece.q == 1 else None)
     assert pieces_cpu_s(tmp_path) == 35.5
+
+
+def test_each_finished_piece_prints_a_progress_line(tmp_path, capsys):
+    _finished_piece(tmp_path, Piece(1, 2), 812.4)
+    _finished_piece(tmp_path, Piece(1, 3), None)
+    progress = Progress(tmp_path, total=3)
+    lines = [
+        progress.finished(Piece(1, 2), restored=False),
+        progress.finished(Piece(2, 1), restored=True),
+        progress.finished(Piece(1, 3), restored=False),
+    ]
+    assert "a1_q2 done (812 CPU s), 1/3" in lines[0] and "a2_q1 done (taken from the store), 2/3" in lines[1]
+    assert "a1_q3 done (CPU unknown), 3/3" in lines[2]
+    assert capsys.readouterr().out.splitlines() == lines

@@ -27,9 +27,10 @@ import hashlib
 import json
 import re
 import shutil
+import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +99,9 @@ def run_split_hp(
     atoms = perturbed_atoms(pieces_dir / "pert" / "pert.out")
 
     def run_all(pieces: list[Piece]) -> float:
+        progress = Progress(folder, len(pieces))
         with ThreadPoolExecutor(max(1, parallel_pieces)) as pool:
-            futures = [pool.submit(_run_piece, launcher, folder, base, prefix, p, store) for p in pieces]
+            futures = [pool.submit(_run_piece, launcher, folder, base, prefix, p, store, progress) for p in pieces]
             wait(futures, return_when=FIRST_EXCEPTION)
             for future in futures:  # after a failed or stopped piece no further one starts
                 future.cancel()
@@ -136,14 +138,42 @@ def _run(launcher: Launcher, folder: Path, name: str, entries: dict[str, Any], s
     return run_qe(launcher, "hp.x", folder, f"{name}.in", f"{name}.out")
 
 
+@dataclass
+class Progress:
+    """One log line per finished piece of a run_all batch: which piece, its CPU seconds (or that it came
+    from the store) and how many of the batch are done (a q3 hp.x runs for hours: the log shows it moving)."""
+
+    folder: Path
+    total: int
+    done: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def finished(self, piece: Piece, restored: bool) -> str:
+        """Count ``piece`` as done and print (and return) its line."""
+        cpu_s = None if restored else _piece_info(self.folder / PIECES / piece.name)["cpu_s"]
+        cost = "taken from the store" if restored else "CPU unknown" if cpu_s is None else f"{cpu_s:.0f} CPU s"
+        with self.lock:
+            self.done += 1
+            line = f"[hp.x pieces] {self.folder}: {piece.name} done ({cost}), {self.done}/{self.total} of this batch"
+        print(line, flush=True)
+        return line
+
+
 def _run_piece(
-    launcher: Launcher, folder: Path, base: dict[str, Any], prefix: str, piece: Piece, store: Path | None
+    launcher: Launcher,
+    folder: Path,
+    base: dict[str, Any],
+    prefix: str,
+    piece: Piece,
+    store: Path | None,
+    progress: Progress,
 ) -> float:
     """One piece in ``hp_pieces/<piece>/`` on its own copy of the SCF output, done when its response file
     exists; taken from ``store`` when it holds the piece (0 s), else run and kept there."""
     where = folder / PIECES / piece.name
     where.mkdir(exist_ok=True)
     if store is not None and restore_piece(store, where, prefix, piece):
+        progress.finished(piece, restored=True)
         return 0.0
     entries = {**base, f"perturb_only_atom({piece.atom})": True, "start_q": piece.q, "last_q": piece.q}
     wall_s = _run_partial(launcher, where, "hp", entries, folder / "tmp", response_file(where, prefix, piece))
@@ -151,6 +181,7 @@ def _run_piece(
     atomic_write_json(where / PIECE_FILE, info)
     if store is not None:
         keep_piece(store, where, prefix, piece)
+    progress.finished(piece, restored=False)
     return wall_s
 
 
