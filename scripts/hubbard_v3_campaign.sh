@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Hubbard data set v3, end to end and resumable: the settings study, then the campaign at its settings.
 # Niced (QE yields to interactive work); two single-rank QE runs side by side (parallel_paths: 2).
-# Logs: scratch/v3_settings.log, scratch/v3_campaign.log. Graceful stop: touch scratch/hubbard_v3*/STOP.
+# Logs: scratch/v3_settings.log, scratch/v3_campaign.log. Graceful stop: touch scratch/hubbard_v3*/STOP
+# (running calculations finish); or stop now: kill -TERM -- -<pid of this script> when started with setsid
+# (the whole group: QE runs are stopped and left interrupted, finished hp.x pieces are kept).
 # Start it in the background on a fresh clone (it runs `make setup qe` first when the venv or QE is missing):
 #   nohup scripts/hubbard_v3_campaign.sh > scratch/v3_driver.log 2>&1 &
 set -euo pipefail

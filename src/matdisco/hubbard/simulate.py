@@ -11,6 +11,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from matdisco.core import cluster
 from matdisco.core.errors import ConfigError, MatdiscoError
 from matdisco.core.io import atomic_write_json
 from matdisco.hubbard import keys as K
@@ -173,7 +174,12 @@ def simulate(cfg: DictConfig) -> dict[str, Any]:
 
 
 def convergence_study(cfg: DictConfig) -> dict[str, Any]:
-    """Run (or resume) the convergence scans and write their table and chosen settings."""
+    """Run (or resume) the convergence scans and write their table and chosen settings. Like the
+    campaign, a stop signal (SIGTERM, SIGUSR2; to the process group, so the parallel workers get it
+    too) stops the running QE groups and leaves their points interrupted, never failed."""
     conv = OmegaConf.to_container(cfg.simulate.convergence, resolve=True)
-    result = run_study(campaign_of(cfg), conv, lambda partial: write_report(partial, Path(conv["report_dir"]), conv))
+    with cluster.stop_on_signals():
+        result = run_study(
+            campaign_of(cfg), conv, lambda partial: write_report(partial, Path(conv["report_dir"]), conv)
+        )
     return result["chosen"]

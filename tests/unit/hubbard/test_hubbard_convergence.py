@@ -216,3 +216,26 @@ def test_a_resumed_study_tables_the_finished_points_of_a_scan_before_running_the
     V.run_study(_campaign(tmp_path), conv, report)
     before_k4 = [settings for done, settings in reported if "k444" not in done]
     assert any("k333" in settings for settings in before_k4), reported
+
+
+def test_the_settings_study_runs_under_the_stop_signal_handlers(tmp_path, monkeypatch):
+    """SIGTERM / SIGUSR2 during the settings study stop its QE runs as interruptions (the campaign's
+    handlers), instead of killing the study and leaving its QE ranks running."""
+    import importlib
+    import signal
+
+    from matdisco.core import cluster
+    from matdisco.core.config import compose
+
+    simulate = importlib.import_module("matdisco.hubbard.simulate")  # the package exports a function of that name
+    seen = {}
+
+    def fake_study(campaign, conv, report):
+        seen["handlers"] = {signal.getsignal(s) for s in cluster.STOP_SIGNALS}
+        return {"rows": [], "chosen": {"kpts": {}}}
+
+    monkeypatch.setattr(simulate, "run_study", fake_study)
+    cfg = compose(["simulate=dfpt_v3_settings", f"simulate.root={tmp_path}"])
+    assert simulate.convergence_study(cfg) == {"kpts": {}}
+    assert seen["handlers"] == {cluster._on_stop}
+    assert signal.getsignal(signal.SIGTERM) is not cluster._on_stop  # restored afterwards

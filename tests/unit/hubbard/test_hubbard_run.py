@@ -51,6 +51,15 @@ def test_killed_run_is_an_interruption_not_a_failure(tmp_path):
         run_qe(_fake(tmp_path, "kill -TERM $$"), "pw.x", tmp_path, "scf.in", "scf.out")
 
 
+def test_a_rank_killed_from_outside_is_an_interruption_not_a_failure(tmp_path):
+    """mpirun exits 143 when one of its ranks gets SIGTERM from outside (measured with OpenMPI 4): the
+    iteration is interrupted (rerun next time), not a failed calculation."""
+    with pytest.raises(QEInterrupted, match=r"signal 15 \(exit status 143"):
+        run_qe(_fake(tmp_path, "sh -c 'kill -TERM $$'; exit $?"), "pw.x", tmp_path, "scf.in", "scf.out")
+    with pytest.raises(QERunError, match="status 134"):  # 128 + SIGABRT: a crash, not a stop from outside
+        run_qe(_fake(tmp_path, "exit 134"), "pw.x", tmp_path, "scf.in", "scf.out")
+
+
 def test_failed_run_is_explained_by_its_output(tmp_path):
     from matdisco.hubbard.campaign import run_explained
     from matdisco.hubbard.qe.outputs import QEOutputError

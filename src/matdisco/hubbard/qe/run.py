@@ -74,8 +74,9 @@ def run_qe(launcher: Launcher, program: str, folder: Path, input_name: str, outp
     The run gets its own process group (MPI launcher and ranks), which a stop signal
     (:mod:`matdisco.core.cluster`) or the time limit terminates as a whole. Raises
     :class:`QERunError` on a non-zero exit or a timeout (the message names the output file and the
-    last lines of stderr), :class:`QEInterrupted` when the run was killed by a signal or a stop
-    signal reached this process while it ran.
+    last lines of stderr), :class:`QEInterrupted` when the run was killed by a signal (also one that
+    reached a rank from outside and made the launcher exit 128 + n: :func:`launcher_signal`) or a stop
+    signal reached this process while it ran (an interrupted run is rerun, never recorded as failed).
     """
     folder = Path(folder)
     if cluster.stop_signal() is not None:  # e.g. a split hp.x's next piece after a stop: none starts
@@ -109,10 +110,26 @@ def run_qe(launcher: Launcher, program: str, folder: Path, input_name: str, outp
         raise QEInterrupted(f"{program} in {folder} was stopped by {name} (exit status {returncode})")
     if returncode < 0:
         raise QEInterrupted(f"{program} in {folder} was killed by signal {-returncode}")
+    if launcher_signal(returncode) is not None:
+        raise QEInterrupted(
+            f"{program} in {folder} was killed by signal {launcher_signal(returncode)} (exit status {returncode}: "
+            "a rank or its launcher was signalled from outside)"
+        )
     if returncode != 0:
         tail = (folder / f"{output_name}.err").read_text(errors="replace").strip().splitlines()[-3:]
         raise QERunError(f"{program} exited with status {returncode} in {folder / output_name}: {' | '.join(tail)}")
     return elapsed
+
+
+OUTSIDE_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGKILL, signal.SIGTERM)
+
+
+def launcher_signal(returncode: int) -> int | None:
+    """The signal n behind an exit status 128 + n of the MPI launcher (OpenMPI's mpirun exits 143 when a
+    rank got SIGTERM from outside, 137 after SIGKILL) for the ``OUTSIDE_SIGNALS``; None for any other
+    status (QE's own errors exit with small statuses)."""
+    signum = returncode - 128
+    return signum if signum in OUTSIDE_SIGNALS else None
 
 
 def wait_with_cpu(process: subprocess.Popen, timeout_s: float, sample_s: float = 2.0) -> tuple[int, float]:
