@@ -177,6 +177,12 @@ def convergence_study(cfg: DictConfig) -> dict[str, Any]:
     """Run (or resume) the convergence scans and write their table and chosen settings. Like the
     campaign, a stop signal (SIGTERM, SIGUSR2; to the process group, so the parallel workers get it
     too) stops the running QE groups and leaves their points interrupted, never failed."""
+    if int(cfg.simulate.get("worker", 0)) != 0:
+        raise ConfigError(
+            f"simulate.worker = {cfg.simulate.worker}: the settings study runs as one process (its points "
+            "have no locks, so a second worker would compute them again into the same folders); run it as "
+            "one job with its materials in parallel (simulate.parallel_paths), not as an array of workers"
+        )
     conv = OmegaConf.to_container(cfg.simulate.convergence, resolve=True)
     with cluster.stop_on_signals():
         result = run_study(

@@ -239,3 +239,15 @@ def test_the_settings_study_runs_under_the_stop_signal_handlers(tmp_path, monkey
     assert simulate.convergence_study(cfg) == {"kpts": {}}
     assert seen["handlers"] == {cluster._on_stop}
     assert signal.getsignal(signal.SIGTERM) is not cluster._on_stop  # restored afterwards
+
+
+def test_the_settings_study_refuses_a_second_worker(tmp_path, monkeypatch):
+    import importlib
+
+    from matdisco.core.config import compose
+
+    simulate = importlib.import_module("matdisco.hubbard.simulate")
+    monkeypatch.setattr(simulate, "run_study", lambda *args: pytest.fail("the study started"))
+    cfg = compose(["simulate=dfpt_v3_settings", f"simulate.root={tmp_path}", "simulate.worker=3"])
+    with pytest.raises(ConfigError, match=r"simulate.worker = 3: the settings study runs as one process"):
+        simulate.convergence_study(cfg)
