@@ -9,6 +9,7 @@ of the same artifact removes those of processes that no longer exist.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import hashlib
 import json
@@ -45,7 +46,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary folder next to ``path``; on success it replaces ``path`` whole.
 
-    If the block raises, the old folder is untouched and the temporary one is removed.
+    If the block raises, the old folder is untouched and the temporary one is removed. The replacement
+    happens under an exclusive lock on the parent folder, so processes writing the same folder at once
+    (the ranks of a DDP fit each run the step) replace it in turn instead of failing.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,16 +56,28 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=_staging_prefix(path), dir=path.parent))
     try:
         yield tmp
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=_staging_prefix(path) + "old.", dir=path.parent))
-            os.replace(path, old / path.name)
-            os.replace(tmp, path)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, path)
+        with _folder_lock(path.parent):
+            if path.exists():
+                old = Path(tempfile.mkdtemp(prefix=_staging_prefix(path) + "old.", dir=path.parent))
+                os.replace(path, old / path.name)
+                os.replace(tmp, path)
+                shutil.rmtree(old)
+            else:
+                os.replace(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``folder`` itself (no lock file is left in it) for the block."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def _staging_prefix(path: Path) -> str:
