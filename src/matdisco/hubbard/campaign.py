@@ -29,8 +29,9 @@ import platform
 import re
 import shutil
 import signal
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +238,17 @@ def _run_locked_path(campaign: Campaign, path: PathSpec, n_iterations: int) -> l
             break
         hubbard_in = next_hubbard(record)
     return records
+
+
+def at_settings(
+    campaign: Campaign, material_name: str, kpts: Sequence[int], qpts: Sequence[int], cutoffs_Ry: dict[str, float]
+) -> tuple[Campaign, Material]:
+    """The campaign with some of its cutoffs replaced (``cutoffs_Ry``: ``ecutwfc_Ry`` / ``ecutrho_Ry``
+    entries, in Ry) and its material ``material_name`` at the k and q meshes ``kpts``, ``qpts`` (3 ints each):
+    a settings-study point, or a stored record re-run at the settings it was computed with."""
+    material = next(m for m in campaign.materials if m.name == material_name)
+    material = replace(material, kpts=tuple(kpts), qpts=tuple(qpts))
+    return replace(campaign, settings={**campaign.settings, **cutoffs_Ry}), material
 
 
 def record_settings(campaign: Campaign, material: Material) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json, atomic_write_text
 from matdisco.core.plots import save_figure
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.campaign import Campaign, PathSpec, initial_hubbard, run_iteration
+from matdisco.hubbard.campaign import Campaign, PathSpec, at_settings, initial_hubbard, run_iteration
 from matdisco.hubbard.records import load_record, merge_records, read_records
 
 
@@ -114,10 +114,9 @@ def study_materials(conv: dict[str, Any], campaign: Campaign) -> list[str]:
 
 def point_campaign(campaign: Campaign, point: Point) -> tuple[Campaign, PathSpec]:
     """The campaign settings and the (unstrained) path of one convergence point."""
-    material = next(m for m in campaign.materials if m.name == point.material)
-    material = dataclasses.replace(material, kpts=point.kpts, qpts=point.qpts)
-    settings = {**campaign.settings, "ecutwfc_Ry": point.ecut_Ry[0], "ecutrho_Ry": point.ecut_Ry[1]}
-    return dataclasses.replace(campaign, settings=settings), PathSpec(material, 0.0)
+    cutoffs = {"ecutwfc_Ry": point.ecut_Ry[0], "ecutrho_Ry": point.ecut_Ry[1]}
+    point_cfg, material = at_settings(campaign, point.material, point.kpts, point.qpts, cutoffs)
+    return point_cfg, PathSpec(material, 0.0)
 
 
 def run_point(campaign: Campaign, point: Point, records_path: Path) -> dict[str, Any]:

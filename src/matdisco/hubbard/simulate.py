@@ -4,7 +4,6 @@ longer reproduces them (the default: minutes, not hours)."""
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from matdisco.hubbard import keys as K
 from matdisco.hubbard.campaign import (
     Campaign,
     PathSpec,
+    at_settings,
     campaign_from_config,
     record_settings,
     run_campaign,
@@ -96,13 +96,10 @@ def record_campaign(campaign: Campaign, stored: dict[str, Any]) -> tuple[Campaig
             f"materials {sorted(materials)}"
         )
     settings = stored[K.SETTINGS]
-    material = dataclasses.replace(
-        materials[stored[K.MATERIAL]], kpts=tuple(settings["kpts"]), qpts=tuple(settings["qpts"])
-    )
     cutoffs = {key: settings[key] for key in ("ecutwfc_Ry", "ecutrho_Ry") if key in settings}
+    rerun, material = at_settings(campaign, stored[K.MATERIAL], settings["kpts"], settings["qpts"], cutoffs)
     distortions = {d.name: d for d in campaign.distortions}
-    path = PathSpec(material, stored[K.STRAIN], distortions.get(stored.get(K.DISTORTION)))
-    return dataclasses.replace(campaign, settings={**campaign.settings, **cutoffs}), path
+    return rerun, PathSpec(material, stored[K.STRAIN], distortions.get(stored.get(K.DISTORTION)))
 
 
 def check_settings(stored: dict[str, Any], campaign: Campaign, path: PathSpec) -> None:

@@ -110,9 +110,9 @@ def run_qe(launcher: Launcher, program: str, folder: Path, input_name: str, outp
         raise QEInterrupted(f"{program} in {folder} was stopped by {name} (exit status {returncode})")
     if returncode < 0:
         raise QEInterrupted(f"{program} in {folder} was killed by signal {-returncode}")
-    if launcher_signal(returncode) is not None:
+    if (outside := launcher_signal(returncode)) is not None:
         raise QEInterrupted(
-            f"{program} in {folder} was killed by signal {launcher_signal(returncode)} (exit status {returncode}: "
+            f"{program} in {folder} was killed by signal {outside} (exit status {returncode}: "
             "a rank or its launcher was signalled from outside)"
         )
     if returncode != 0:
