@@ -246,6 +246,10 @@ def _summarise(methods: dict[str, list[dict]], n_resamples: int, seed: int) -> d
 def write_cells_table(path: Path, summary: dict) -> Path:
     """Markdown table of :func:`build_cells`' summary: one row per size and method, mean [95 % interval]."""
     header = ["cells", "method", "n", *SCORES.values()]
+    held_out = summary["held_out_md_to_training_angstrom_median"]
+    held_out_text = (
+        f"{held_out:.3f} A" if held_out is not None else "nothing (no MD cell was last relaxed with this potential)"
+    )
     lines = [
         "Complete a-Si cells at {:.2f} g/cm^3: mean over cells [95 % interval, cells resampled]. "
         "Relaxation: {}.".format(2.28, summary["settings"]["relaxation"]),
@@ -263,7 +267,7 @@ def write_cells_table(path: Path, summary: dict) -> Path:
         "the growth and decoding CPU of `vae_growth` on the same seed. All-staggered: 4-fold atoms whose four bonds "
         "are all staggered (diamond order). Environments to training: label-free nearest-training distance of the "
         "cell's environments (`scoring.novelty`); the held-out MD cell gives "
-        f"{summary['held_out_md_to_training_angstrom_median']:.3f} A (the other MD cells are training cells). "
+        f"{held_out_text} (the other MD cells are training cells). "
         "MD CPU: the melt-quench's, from the cells' provenance.",
     ]
     return atomic_write_text(path, "\n".join(lines) + "\n")

@@ -36,7 +36,6 @@ TINY = [
     "data.cells.n_cells=2",
     "data.cells.n_candidates=500",
     "data.cells.n_best=10",
-    "data.cells.relaxation.potential=edip",
     "data.cells.relaxation.anneal_time_ps=0.2",
     "data.cells.n_workers=1",
 ]
