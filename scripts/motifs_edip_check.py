@@ -1,6 +1,6 @@
 """EDIP tabulated (``edip``) against analytic (``edip_multi``) on a committed slow-quench cell: energy (eV),
 largest force difference (eV/A) and CPU seconds of NVT steps at 1000 K; then whether two EDIP melt-quenches
-of one seed in one process give the same cell (see matdisco.motifs.md.fresh_pages_for_large_blocks).
+of one seed in one process give the same cell (see matdisco.motifs.md.POTENTIALS: edip reads past its tables).
 
     python scripts/motifs_edip_check.py [cell.extxyz] [n_steps]
 """

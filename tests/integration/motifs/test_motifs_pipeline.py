@@ -18,6 +18,7 @@ TINY = [
     "simulate.melt_time_ps=0.5",
     "simulate.quench_rate_K_per_ps=1500",
     "simulate.anneal_time_ps=0.2",
+    "simulate.potential=edip_multi",  # every relaxation of this in-process run without edip's stray read (md.py)
     *TRAINING,
     "trainer.max_epochs=8",
     "data.evaluate.n_samples=300",

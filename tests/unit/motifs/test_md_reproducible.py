@@ -26,12 +26,3 @@ def test_same_seeds_give_identical_cells_whatever_ran_before():
 def test_different_seeds_give_different_cells():
     cells = melt_quench_cells(TINY, [11, 22], 2, progress=False)
     assert not np.allclose(cells[0][0].positions, cells[1][0].positions)
-
-
-def test_same_seed_gives_identical_cells_in_one_process():
-    """EDIP reads one double past its cutoff tables (md.fresh_pages_for_large_blocks): before the heap's mmap
-    threshold was fixed, the second LAMMPS instance of a process read garbage there and quenched another cell."""
-    from matdisco.motifs.md import melt_quench
-
-    first, again = (melt_quench(TINY, 22)[0].positions.tobytes() for _ in range(2))
-    assert first == again

@@ -3,14 +3,21 @@
 import pytest
 
 from matdisco.core.errors import ConfigError
-from matdisco.motifs.md import MeltQuench, density_g_cm3, diamond_start, final_potential, melt_quench, potential_energy
+from matdisco.motifs.md import (
+    MeltQuench,
+    density_g_cm3,
+    diamond_start,
+    final_potential,
+    melt_quench_cells,
+    potential_energy,
+)
 
 
 def test_tiny_melt_quench_completes():
     protocol = MeltQuench(
         repeats=2, melt_time_ps=0.1, quench_start_temperature_K=2000.0, quench_rate_K_per_ps=17000.0, anneal_time_ps=0.1
     )  # 64 atoms, 100 + 100 + 100 steps, then minimisation
-    atoms, info = melt_quench(protocol, seed=7)
+    ((atoms, info),) = melt_quench_cells(protocol, [7], 1, progress=False)  # EDIP in a fresh process, as the pipeline
     assert len(atoms) == 64
     assert density_g_cm3(atoms) == pytest.approx(2.28, rel=1e-6)
     assert -4.7 * 64 < info["energy_eV"] < -3.5 * 64
