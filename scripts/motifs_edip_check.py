@@ -1,18 +1,17 @@
 """EDIP tabulated (``edip``) against analytic (``edip_multi``) on a committed slow-quench cell: energy (eV),
-largest force difference (eV/A) and CPU seconds of NVT steps at 1000 K; then whether two EDIP melt-quenches
-of one seed in one process give the same cell (see matdisco.motifs.md.POTENTIALS: edip reads past its tables).
+largest force difference (eV/A) and CPU seconds of NVT steps at 1000 K (matdisco.motifs.md.POTENTIALS: why
+edip_multi exists).
 
     python scripts/motifs_edip_check.py [cell.extxyz] [n_steps]
 """
 
-import dataclasses
 import sys
 import time
 
 import numpy as np
 
 from matdisco.motifs.cells import read_cell
-from matdisco.motifs.md import LammpsCell, MeltQuench, melt_quench
+from matdisco.motifs.md import LammpsCell
 
 
 def energy_forces(atoms, potential: str) -> tuple[float, np.ndarray]:
@@ -46,20 +45,6 @@ def main(path: str, n_steps: int) -> None:
     print(f"largest force difference {np.abs(f_tab - f_ana).max():.2e} eV/A")
     for potential in ("edip", "edip_multi"):
         print(f"{potential}: {n_steps} NVT steps {nvt_cpu_s(atoms, potential, n_steps):.2f} CPU s")
-    tiny = MeltQuench(
-        repeats=3,
-        melt_time_ps=2.0,
-        quench_start_temperature_K=1800.0,
-        quench_rate_K_per_ps=300.0,
-        anneal_time_ps=1.0,
-        minimise=False,
-    )
-    for potential in ("edip", "edip_multi"):
-        protocol = dataclasses.replace(tiny, potential=potential)
-        first, again = (melt_quench(protocol, 22)[0].positions for _ in range(2))
-        print(
-            f"{potential}: one seed quenched twice in one process, largest difference {np.abs(first - again).max():.2e} A"
-        )
 
 
 if __name__ == "__main__":
