@@ -246,8 +246,10 @@ def at_settings(
     """The campaign with some of its cutoffs replaced (``cutoffs_Ry``: ``ecutwfc_Ry`` / ``ecutrho_Ry``
     entries, in Ry) and its material ``material_name`` at the k and q meshes ``kpts``, ``qpts`` (3 ints each):
     a settings-study point, or a stored record re-run at the settings it was computed with."""
-    material = next(m for m in campaign.materials if m.name == material_name)
-    material = replace(material, kpts=tuple(kpts), qpts=tuple(qpts))
+    materials = {m.name: m for m in campaign.materials}
+    if material_name not in materials:
+        raise ConfigError(f"material {material_name} is not in this simulate config's materials {sorted(materials)}")
+    material = replace(materials[material_name], kpts=tuple(kpts), qpts=tuple(qpts))
     return replace(campaign, settings={**campaign.settings, **cutoffs_Ry}), material
 
 

@@ -89,15 +89,12 @@ def spotcheck_records(sim: DictConfig) -> list[dict[str, Any]]:
 def record_campaign(campaign: Campaign, stored: dict[str, Any]) -> tuple[Campaign, PathSpec]:
     """The campaign at the cutoffs and k/q meshes stored with ``stored`` (a settings-study point has its
     own) and the record's path; every other setting must still equal the configuration's (``check_settings``)."""
-    materials = {m.name: m for m in campaign.materials}
-    if stored[K.MATERIAL] not in materials:
-        raise ConfigError(
-            f"record {stored[K.RECORD_ID]}: material {stored[K.MATERIAL]} is not in this simulate config's "
-            f"materials {sorted(materials)}"
-        )
     settings = stored[K.SETTINGS]
     cutoffs = {key: settings[key] for key in ("ecutwfc_Ry", "ecutrho_Ry") if key in settings}
-    rerun, material = at_settings(campaign, stored[K.MATERIAL], settings["kpts"], settings["qpts"], cutoffs)
+    try:
+        rerun, material = at_settings(campaign, stored[K.MATERIAL], settings["kpts"], settings["qpts"], cutoffs)
+    except ConfigError as error:
+        raise ConfigError(f"record {stored[K.RECORD_ID]}: {error}") from error
     distortions = {d.name: d for d in campaign.distortions}
     return rerun, PathSpec(material, stored[K.STRAIN], distortions.get(stored.get(K.DISTORTION)))
 
