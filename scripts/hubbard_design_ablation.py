@@ -5,8 +5,11 @@ pooled linear baseline's on the same rows (eV):
   current                   zero-initialised correction, full sanity check (the prior competes for the
                             restored weights), a whole other material as validation for material folds
   random_init               the network's last layer keeps its random initialisation
+                            (model.zero_init_correction=false)
   path_val                  validation on the by-path val paths of the training materials
-  no_sanity                 the initial weights do not compete (Lightning's 2-batch sanity check)
+                            (the blocked scheme's validation: path)
+  no_sanity                 the initial weights do not compete (Lightning's 2-batch sanity check,
+                            trainer.num_sanity_val_steps=2)
   (combine with '+', e.g. random_init+path_val+no_sanity is the design before session 33)
 Folds: by_path (the extract split) and lomo_<material>. Further arguments are config overrides
 (default model=hubbard_u; e.g. model=hubbard_v, model.weight_decay=1e-3).
@@ -19,16 +22,18 @@ Folds: by_path (the extract split) and lomo_<material>. Further arguments are co
 import sys
 
 import numpy as np
+from omegaconf import DictConfig
 
 from matdisco.core.config import compose
-from matdisco.hubbard import models, splits
+from matdisco.hubbard import splits
 from matdisco.hubbard.data import load_points, table_spec
 from matdisco.hubbard.evaluate import scored_rows
 from matdisco.hubbard.train import fit_ensemble
 
 
-def configure(variant: str, extra: list[str]):
-    """The composed config of ``variant`` (plus the overrides ``extra``), with the switched-off parts patched out."""
+def configure(variant: str, extra: list[str]) -> tuple[DictConfig, str]:
+    """The composed config of ``variant`` (plus the overrides ``extra``) and the validation rows of its
+    material folds (``splits.VALIDATION``)."""
     parts = set(variant.split("+")) - {"current"}
     unknown = parts - {"random_init", "path_val", "no_sanity"}
     if unknown:
@@ -37,17 +42,16 @@ def configure(variant: str, extra: list[str]):
     if "no_sanity" in parts:
         overrides.append("trainer.num_sanity_val_steps=2")
     if "random_init" in parts:
-        models.ScalarNet.zero_output = lambda self: None
-    if "path_val" in parts:
-        splits._validation_rows = lambda points, held: (points[splits.K.SPLIT_BY_PATH] == "val").to_numpy()
-    return compose(overrides + extra)
+        overrides.append("model.zero_init_correction=false")
+    return compose(overrides + extra), "path" if "path_val" in parts else "material"
 
 
 def main(variant: str, folds: list[str], extra: list[str]) -> None:
-    cfg = configure(variant, extra)
+    cfg, validation = configure(variant, extra)
     points = load_points(cfg)
     runs = splits.split_runs(points, [splits.BY_PATH])
-    runs += splits.blocked_runs(points, {"lomo": {"type": "each", "column": "material"}})[0]
+    lomo = {"type": "each", "column": "material", "validation": validation}
+    runs += splits.blocked_runs(points, {"lomo": lomo})[0]
     for run in (r for r in runs if r.name in folds):
         ensemble, info = fit_ensemble(cfg, points, run, 1, {})
         rows = scored_rows(points, run, ensemble, table_spec(cfg), int(cfg.data.distinct_decimals))

@@ -13,9 +13,9 @@ species pair) in the scalar inputs, ``prior_eV[group] . (1, U_in or V_in when us
 fitted on the training rows (``baselines.linear_prior``: the pooled linear baseline), and ``scale_eV``
 is the spread of the training targets around it, so the network learns a dimensionless correction
 to a line and U_in acts on the output directly, not only through the network's nonlinearities. The
-correction starts at zero (the network's last layer is zero), so an untrained model is its prior;
-with the schedule's full sanity check (``num_sanity_val_steps: -1``) the prior competes with every
-epoch for the best validation score (``core.training.RestoreBestWeights``).
+correction starts at zero (the network's last layer is zero; ``zero_init_correction``), so an
+untrained model is its prior; with the schedule's full sanity check (``num_sanity_val_steps: -1``)
+the prior competes with every epoch for the best validation score (``core.training.RestoreBestWeights``).
 All sizes come from ``conf/model/hubbard_{u,v}.yaml``.
 """
 
@@ -79,6 +79,7 @@ class HubbardModule(pl.LightningModule):
         weight_decay: float = 1e-5,
         prior_eV: Sequence[Sequence[float]] | None = None,
         scale_eV: float = 1.0,
+        zero_init_correction: bool = True,
     ):
         super().__init__()
         self.species = list(species)
@@ -89,6 +90,7 @@ class HubbardModule(pl.LightningModule):
         self.lr = lr
         self.weight_decay = weight_decay
         self.scale = float(scale_eV)
+        self.zero_init_correction = bool(zero_init_correction)
         self.site_irreps = site_irreps(self.shells)
         self.n_scalars = 1 if self.use_hubbard_in else 0
         shape = (self.n_prior_groups(), 1 + self.n_scalars + self.n_geometric_inputs)
@@ -96,6 +98,14 @@ class HubbardModule(pl.LightningModule):
         if tuple(prior.shape) != shape:
             raise ValueError(f"prior_eV has shape {tuple(prior.shape)}, expected {shape} (groups, 1 + line inputs)")
         self.register_buffer("prior", prior)
+
+    def correction_net(self, irreps_in: o3.Irreps) -> ScalarNet:
+        """The network of the correction to the prior, its last layer zeroed when ``zero_init_correction``
+        (an untrained model is then its prior; false keeps e3nn's random initialisation)."""
+        net = ScalarNet(irreps_in, self.hidden_irreps, self.n_layers)
+        if self.zero_init_correction:
+            net.zero_output()
+        return net
 
     def one_hot(self, z: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         return nn.functional.one_hot(z, len(self.species)).to(dtype)
@@ -157,6 +167,7 @@ class HubbardU(HubbardModule):
         weight_decay: float = 1e-5,
         prior_eV: Sequence[Sequence[float]] | None = None,
         scale_eV: float = 1.0,
+        zero_init_correction: bool = True,
     ):
         super().__init__(
             species,
@@ -168,11 +179,11 @@ class HubbardU(HubbardModule):
             weight_decay=weight_decay,
             prior_eV=prior_eV,
             scale_eV=scale_eV,
+            zero_init_correction=zero_init_correction,
         )
         self.save_hyperparameters()
         irreps_in = self.site_irreps + o3.Irreps(f"{len(self.species) + self.n_scalars}x0e")
-        self.net = ScalarNet(irreps_in, self.hidden_irreps, self.n_layers)
-        self.net.zero_output()
+        self.net = self.correction_net(irreps_in)
 
     def predict_eV(self, batch) -> torch.Tensor:
         x = torch.cat([batch.x, self.one_hot(batch.z, batch.x.dtype), batch.scalars], dim=-1)
@@ -198,6 +209,7 @@ class HubbardV(HubbardModule):
         weight_decay: float = 1e-5,
         prior_eV: Sequence[Sequence[float]] | None = None,
         scale_eV: float = 1.0,
+        zero_init_correction: bool = True,
     ):
         super().__init__(
             species,
@@ -209,14 +221,14 @@ class HubbardV(HubbardModule):
             weight_decay=weight_decay,
             prior_eV=prior_eV,
             scale_eV=scale_eV,
+            zero_init_correction=zero_init_correction,
         )
         self.save_hyperparameters()
         self.register_buffer("centers", torch.linspace(r_min_angstrom, r_max_angstrom, n_rbf))
         self.width = (r_max_angstrom - r_min_angstrom) / max(n_rbf - 1, 1)
         n_scalar = 2 * len(self.species) + n_rbf + self.n_scalars
         irreps_in = self.site_irreps + self.site_irreps + o3.Irreps(f"{n_scalar}x0e")
-        self.net = ScalarNet(irreps_in, self.hidden_irreps, self.n_layers)
-        self.net.zero_output()
+        self.net = self.correction_net(irreps_in)
 
     def n_prior_groups(self) -> int:
         """Rows of the prior: one per ordered species pair (i, j)."""

@@ -6,11 +6,12 @@
 - ``blocked_runs`` holds out whole blocks instead of interpolating (``data.evaluate.blocked``):
   a ``range`` scheme tests every row whose column lies in [min, max] (e.g. every strain >= +2 %),
   an ``each`` scheme one fold per distinct value of the column (distortion type, Li content,
-  material). Deterministic: folds sorted by value. Validation rows: for a block of whole materials
-  (leave one material, oxidation state or Li content out) one other whole material, the first
-  outside the block labelled ``val``, else ``test``, in ``split_by_material`` (early stopping then
-  measures transfer to an unseen material, as the test does); for other blocks the ``split_by_path``
-  val paths outside the block. A block without test (or training) rows is returned with its reason.
+  material). Deterministic: folds sorted by value. Validation rows (a scheme's ``validation``):
+  ``material`` (default): for a block of whole materials (leave one material, oxidation state or Li
+  content out) one other whole material, the first outside the block labelled ``val``, else ``test``,
+  in ``split_by_material`` (early stopping then measures transfer to an unseen material, as the test
+  does), for other blocks the ``split_by_path`` val paths outside the block; ``path``: always those
+  val paths. A block without test (or training) rows is returned with its reason.
 """
 
 from __future__ import annotations
@@ -112,13 +113,17 @@ def check_grouped(points: pd.DataFrame, run: SplitRun) -> None:
             )
 
 
-def _validation_rows(points: pd.DataFrame, held: np.ndarray) -> np.ndarray:
-    """Mask of the validation candidates of a block (``held``): one whole material outside it when the
-    block holds whole materials and ``split_by_material`` names one (its ``val`` material, else its
-    ``test`` material), else the ``split_by_path`` val paths; none without those labels."""
+VALIDATION = ("material", "path")  # a blocked scheme's validation rows: see the module docstring
+
+
+def _validation_rows(points: pd.DataFrame, held: np.ndarray, validation: str) -> np.ndarray:
+    """Mask of the validation candidates of a block (``held``): with ``validation`` 'material', one
+    whole material outside it when the block holds whole materials and ``split_by_material`` names one
+    (its ``val`` material, else its ``test`` material); otherwise the ``split_by_path`` val paths; none
+    without those labels."""
     materials = points[K.MATERIAL].to_numpy()
     whole_materials = not set(materials[held]) & set(materials[~held])
-    if whole_materials and K.SPLIT_BY_MATERIAL in points:
+    if validation == "material" and whole_materials and K.SPLIT_BY_MATERIAL in points:
         for label in ("val", "test"):
             candidates = sorted(set(materials[~held & (points[K.SPLIT_BY_MATERIAL] == label).to_numpy()]))
             if candidates:
@@ -175,12 +180,18 @@ def block_column(points: pd.DataFrame, column: str) -> pd.Series:
 
 
 def blocked_runs(points: pd.DataFrame, schemes: dict[str, dict]) -> tuple[list[SplitRun], dict[str, str]]:
-    """The runs of every blocked scheme ``{name: {type: range|each, column, min?, max?}}``; see module docstring.
+    """The runs of every blocked scheme ``{name: {type: range|each, column, min?, max?, validation?}}``; see
+    the module docstring.
     Returns the runs (every one checked: no path in two sets) and ``{block: reason}`` for each scheme or
     block that yields no run: no test rows, or no rows left to train on."""
     runs, empty = [], {}
     for name, scheme in sorted(schemes.items()):
         kind, values = scheme.get("type"), block_column(points, scheme.get("column", ""))
+        validation = scheme.get("validation", "material")
+        if validation not in VALIDATION:
+            raise ConfigError(
+                f"data.evaluate.blocked.{name}.validation must be one of {list(VALIDATION)}, got {validation!r}"
+            )
         if kind == RANGE:
             low, high = scheme.get("min"), scheme.get("max")
             held = (
@@ -203,18 +214,18 @@ def blocked_runs(points: pd.DataFrame, schemes: dict[str, dict]) -> tuple[list[S
             elif held.all():
                 empty[run_name] = "every row is in the block: no training rows"
             else:
-                runs.append(_block_run(points, run_name, held))
+                runs.append(_block_run(points, run_name, held, validation))
     for run in runs:
         check_grouped(points, run)
     return runs, empty
 
 
-def _block_run(points: pd.DataFrame, name: str, held: np.ndarray) -> SplitRun:
-    """Test = ``held`` rows plus every other row of their paths (a path is never split); val: see the
-    module docstring (a whole other material for a block of whole materials, else by_path val paths)."""
+def _block_run(points: pd.DataFrame, name: str, held: np.ndarray, validation: str) -> SplitRun:
+    """Test = ``held`` rows plus every other row of their paths (a path is never split); val: see
+    :func:`_validation_rows`."""
     held = held | points[K.PATH_ID].isin(set(points.loc[held, K.PATH_ID])).to_numpy()
     rest = ~held
-    val = rest & _validation_rows(points, held)
+    val = rest & _validation_rows(points, held, validation)
     train = rest & ~val
     if not train.any():
         train, val = rest, np.zeros(len(points), bool)

@@ -114,3 +114,20 @@ def test_a_block_of_whole_materials_validates_on_another_whole_material(points):
         assert val_material not in set(points.iloc[run.train][K.MATERIAL]) | set(points.iloc[run.test][K.MATERIAL])
     strain = runs["strain_high"]
     assert set(points.iloc[strain.val][K.SPLIT_BY_PATH]) == {"val"}
+
+
+def test_validation_path_keeps_the_by_path_val_paths_for_material_blocks(points):
+    """``validation: path`` (the design before session 33, kept for ablations): a left-out material
+    validates on the by-path val paths of the training materials, not on another whole material."""
+    labels = {"CoO2": "val", "NiO": "test", "LiCoO2": "train", "Li0.5CoO2": "train"}
+    points = points.assign(**{K.SPLIT_BY_MATERIAL: points[K.MATERIAL].map(labels)})
+    lomo = {"type": "each", "column": "material", "validation": "path"}
+    run = next(r for r in blocked_runs(points, {"lomo": lomo})[0] if r.name == "lomo_LiCoO2")
+    val = points.iloc[run.val]
+    assert set(val[K.SPLIT_BY_PATH]) == {"val"}
+    assert set(val[K.MATERIAL]) == {"Li0.5CoO2", "CoO2", "NiO"}
+
+
+def test_unknown_validation_names_the_key(points):
+    with pytest.raises(ConfigError, match="blocked.lomo.validation"):
+        blocked_runs(points, {"lomo": {"type": "each", "column": "material", "validation": "random"}})

@@ -165,6 +165,16 @@ def test_an_untrained_u_model_is_its_prior_line(sites):
     torch.testing.assert_close(pred, torch.tensor([7.0, 7.0, 6.0], dtype=DTYPE))
 
 
+def test_without_zero_init_the_untrained_correction_is_not_zero(sites):
+    """``zero_init_correction=False`` keeps e3nn's random last layer (the ablation's random_init)."""
+    torch.manual_seed(4)
+    model = HubbardU(SPECIES, prior_eV=[[6.0, 0.5], [8.0, -0.25]], scale_eV=1.5, zero_init_correction=False, **SMALL)
+    with torch.no_grad():
+        pred = model.eval()(_u_batch(sites, [0, 1, 0], [2.0, 4.0, 0.0]))
+    assert (pred - torch.tensor([7.0, 7.0, 6.0], dtype=DTYPE)).abs().min() > 1e-6
+    assert model.hparams.zero_init_correction is False
+
+
 def test_an_untrained_v_model_is_the_prior_line_of_its_pair(sites):
     # rows: (Co, Co), (Co, O), (O, Co), (O, O) with SPECIES = [Co, O]; the batch's pairs are (Co, O)
     prior = [[0.0, 0.0, 0.0], [1.0, 0.5, -0.2], [9.0, 9.0, 9.0], [9.0, 9.0, 9.0]]
