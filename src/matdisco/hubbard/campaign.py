@@ -140,16 +140,24 @@ class Campaign:
     seed_records: list[Path] = field(default_factory=list)  # settings-study records that may be iteration 0
 
 
-def plan(campaign: Campaign) -> list[PathSpec]:
+def planned_paths(campaign: Campaign) -> list[PathSpec]:
     """Paths in round-robin order: every material at the first strain, then every material at the
     next strain, ... (strains in config order), then every distortion of each of its materials
-    (unstrained); restricted to ``only_materials`` and ``only_paths``. Every campaign process walks
-    the whole list and runs the paths whose lock it gets (:func:`run_path`)."""
+    (unstrained); restricted to ``only_materials`` and ``only_paths``. A material whose k mesh the
+    settings study has not chosen yet is listed too (``kpts`` None)."""
     materials = [m for m in campaign.materials if not campaign.only_materials or m.name in campaign.only_materials]
     paths = [PathSpec(material, strain) for strain in campaign.strains for material in materials]
     paths += [PathSpec(m, 0.0, d) for d in campaign.distortions for m in materials if m.name in d.materials]
     if campaign.only_paths:
         paths = [p for p in paths if any(fnmatch.fnmatchcase(p.path_id, pattern) for pattern in campaign.only_paths)]
+    return paths
+
+
+def plan(campaign: Campaign) -> list[PathSpec]:
+    """The paths to run (:func:`planned_paths`); a ConfigError while the settings study has not chosen
+    the k mesh of one of them. Every campaign process walks the whole list and runs the paths whose
+    lock it gets (:func:`run_path`)."""
+    paths = planned_paths(campaign)
     unresolved = sorted({p.material.name for p in paths if p.material.kpts is None})
     if unresolved:
         raise ConfigError(

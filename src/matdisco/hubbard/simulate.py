@@ -25,6 +25,7 @@ from matdisco.hubbard.campaign import (
 )
 from matdisco.hubbard.convergence import run_study, write_report
 from matdisco.hubbard.records import read_records
+from matdisco.hubbard.status import campaign_status, status_table
 from matdisco.hubbard.structures import atoms_from_record
 
 
@@ -155,8 +156,9 @@ def spotcheck(cfg: DictConfig) -> dict[str, Any]:
 
 
 def simulate(cfg: DictConfig) -> dict[str, Any]:
-    """``simulate.mode``: ``spotcheck`` (default stage), ``campaign`` (run/resume the whole campaign) or
-    ``convergence`` (the settings study of :mod:`matdisco.hubbard.convergence`)."""
+    """``simulate.mode``: ``spotcheck`` (default stage), ``campaign`` (run/resume the whole campaign),
+    ``convergence`` (the settings study of :mod:`matdisco.hubbard.convergence`) or ``status`` (where the
+    campaign stands, :mod:`matdisco.hubbard.status`: prints a table, runs nothing)."""
     mode = cfg.simulate.mode
     if mode == "campaign":
         return {"worker": int(cfg.simulate.worker), **run_campaign(campaign_of(cfg))}
@@ -164,7 +166,11 @@ def simulate(cfg: DictConfig) -> dict[str, Any]:
         return spotcheck(cfg)
     if mode == "convergence":
         return convergence_study(cfg)
-    raise ConfigError(f"simulate.mode {mode!r} is not campaign, spotcheck or convergence")
+    if mode == "status":
+        status = campaign_status(campaign_of(cfg))
+        print(status_table(status))
+        return {key: value for key, value in status.items() if key != "paths"}
+    raise ConfigError(f"simulate.mode {mode!r} is not campaign, spotcheck, convergence or status")
 
 
 def convergence_study(cfg: DictConfig) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from matdisco.hubbard.qe.parse_hp import parse_hubbard_parameters, parse_paramet
 from matdisco.hubbard.qe.parse_pw import parse_pw_output
 from matdisco.hubbard.qe.run import Launcher
 from matdisco.hubbard.records import read_records
+from matdisco.hubbard.status import campaign_status, status_table
 from matdisco.hubbard.structures import layered_r3m
 
 
@@ -329,3 +330,65 @@ def test_v3_configs_compose_with_their_pseudopotentials(tmp_path):
     sums = dict(line.split()[::-1] for line in (pseudo_dir / "MD5SUMS").read_text().splitlines())
     for name in campaign.settings["pseudopotentials"].values():
         assert C.file_md5(pseudo_dir / name) == sums[name], name
+
+
+def _measured(record, qe_cpu_s, kpts=(2, 2, 2), delta_eV=0.5):
+    """``record`` with what the status reads from a real one: its settings' meshes, QE CPU and max |out - in|."""
+    settings = {"kpts": list(kpts), "qpts": [2, 2, 2], "occupations": "two_step", "magnetic": True}
+    return {**record, K.SETTINGS: settings, K.QE_CPU_TIME: qe_cpu_s, K.MAX_DELTA_EV: delta_eV}
+
+
+def test_status_counts_iterations_and_kept_pieces_and_estimates_the_cpu_left(tmp_path):
+    campaign = dataclasses.replace(_campaign(tmp_path), piece_store=tmp_path / "pieces", parallel_paths=2)
+    done, running = C.plan(campaign)
+    records = [
+        _measured(_fake_record(done, 0, []), 3600.0),
+        _measured(_fake_record(done, 1, [], converged=True), 5400.0, delta_eV=0.004),
+        _measured(_fake_record(running, 0, []), 1800.0),
+    ]
+    C.merge_records(campaign.records_path, records)
+    store = campaign.piece_store / running.path_id / "iter_1"
+    store.mkdir(parents=True)
+    for name, cpu_s in (("a1_q1", 600.0), ("a1_q2", 1200.0)):
+        (store / f"{name}.json").write_text(json.dumps({"cpu_s": cpu_s, "n_q": None}))
+        (store / f"{name}.dat").write_text("response")
+    status = campaign_status(campaign, expected_iterations=3.5)
+    first, second = status["paths"]
+    assert (first["state"], first["iterations"], first["left_cpu_h"], first["spent_cpu_h"]) == (
+        "converged",
+        2,
+        0.0,
+        2.5,
+    )
+    assert first["last_delta_eV"] == 0.004
+    # 2.5 iterations left at the material's mean 3600 CPU s, less the kept pieces' 1800 s
+    assert (second["state"], second["iterations"], second["kept_pieces"]) == ("running", 1, 2)
+    assert second["spent_cpu_h"] == 1.0 and second["left_cpu_h"] == 2.0
+    assert (status["converged"], status["left_cpu_h"], status["left_wall_h"]) == (1, 2.0, 1.0)
+    assert "| NiO_strain+2.0pct | 2x2x2 | 1 | 0.500 | running | 2 | 1.00 | 2.0 |" in status_table(status)
+
+
+def test_status_of_a_failed_path_and_of_a_material_without_a_chosen_k_mesh(tmp_path):
+    campaign = _campaign(tmp_path)
+    campaign.materials[0] = dataclasses.replace(campaign.materials[0], kpts=None)
+    failed, waiting = C.planned_paths(campaign)
+    with pytest.raises(ConfigError, match="has not chosen a k mesh"):
+        C.plan(campaign)
+    C.merge_records(campaign.failures_path, [_measured(_fake_record(failed, 0, [], status="failed"), 900.0)])
+    study = [
+        _measured(_fake_record(failed, 0, []) | {K.RECORD_ID: f"study/k{k}"}, cpu_s, kpts=(k, k, k))
+        for k, cpu_s in ((3, 1000.0), (4, 3600.0))
+    ]
+    campaign.seed_records = [tmp_path / "study.jsonl"]
+    C.merge_records(campaign.seed_records[0], study)
+    status = campaign_status(campaign, expected_iterations=3.5)
+    first, second = status["paths"]
+    assert (first["state"], first["left_cpu_h"], first["spent_cpu_h"]) == ("failed", 0.0, 0.25)
+    # no k mesh chosen: the estimate takes the largest measured one (k4, 3600 s), from U = V = 0
+    assert (second["state"], second["kpts"], second["iterations"], second["left_cpu_h"]) == (
+        "waiting",
+        "not chosen",
+        0,
+        3.5,
+    )
+    assert status["failed"] == 1 and status["paths_without_estimate"] == 0

@@ -258,6 +258,11 @@ def restore_piece(store: Path, where: Path, prefix: str, piece: Piece) -> bool:
     return True
 
 
+def stored_pieces_cpu_s(store: Path) -> list[float]:
+    """CPU seconds of each finished piece kept in ``store`` (0 where unknown); [] for no store."""
+    return [float(json.loads(info.read_text())["cpu_s"] or 0.0) for info in sorted(store.glob("a*_q*.json"))]
+
+
 def _piece_info(where: Path) -> dict[str, Any]:
     """A finished piece's ``piece.json``: ``cpu_s`` (hp.x CPU seconds, rank 0) and ``n_q`` (q 1 only)."""
     return json.loads((where / PIECE_FILE).read_text())
