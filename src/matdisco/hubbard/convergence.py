@@ -13,6 +13,9 @@ unstrained cell (the cheapest cell of the material):
    ran at Gamma-only q; this confirms it at the meshes of the data set, material by material,
    including the supercells of ``check_materials``).
 
+Scans 2 and 3 run as one pool of points (:func:`run_mesh_scans`): a material's q series starts as
+soon as its own k series has settled, whatever the other materials' k series are doing.
+
 A setting is converged when one step up changes every U by less than ``u_tolerance_eV`` and every
 V by less than ``v_tolerance_eV`` (values compared per site and per pair of the same cell). The
 chosen cutoff is the largest converged cutoff over materials (one cutoff for the whole data set);
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -84,23 +87,17 @@ def cutoff_points(conv: dict[str, Any], campaign: Campaign) -> list[Point]:
 
 
 def mesh_points(
-    conv: dict[str, Any],
-    campaign: Campaign,
-    scan: str,
-    ecut: tuple[float, float],
-    chosen_k: dict[str, tuple[int, int, int]],
+    conv: dict[str, Any], scan: str, name: str, ecut: tuple[float, float], chosen_k: tuple[int, int, int] | None
 ) -> list[Point]:
-    """Scan 2 (``kpts``, at the q mesh ``kpts_qpts``, default ``cutoff_qpts``) or 3 (``qpts``) at cutoff
-    ``ecut``; the q scan uses each material's chosen k."""
+    """Material ``name``'s series of scan 2 (``kpts``, at the q mesh ``kpts_qpts``, default
+    ``cutoff_qpts``) or 3 (``qpts``, at its chosen k mesh ``chosen_k``), at cutoff ``ecut``."""
     q_cutoff = mesh_tuple(conv.get("kpts_qpts") or conv["cutoff_qpts"])
-    points = []
-    for name in study_materials(conv, campaign):
-        for mesh in conv[scan].get(name, conv[scan]["default"]):
-            if scan == "kpts":
-                points.append(Point(name, scan, ecut, mesh_tuple(mesh), q_cutoff))
-            else:
-                points.append(Point(name, scan, ecut, chosen_k[name], mesh_tuple(mesh)))
-    return points
+    meshes = [mesh_tuple(mesh) for mesh in conv[scan].get(name, conv[scan]["default"])]
+    if scan == "kpts":
+        return [Point(name, scan, ecut, mesh, q_cutoff) for mesh in meshes]
+    if chosen_k is None:
+        raise ValueError(f"the q series of {name} needs its chosen k mesh")
+    return [Point(name, scan, ecut, chosen_k, mesh) for mesh in meshes]
 
 
 def study_materials(conv: dict[str, Any], campaign: Campaign) -> list[str]:
@@ -164,10 +161,136 @@ def run_scan(
         [u_tol] * len(names),
         [v_tol] * len(names),
     )
-    if campaign.parallel_paths > 1:
-        with ProcessPoolExecutor(campaign.parallel_paths) as pool:
-            return dict(zip(names, pool.map(run_series, *args)))
-    return dict(zip(names, map(run_series, *args)))
+    with ThreadPoolExecutor(max(1, campaign.parallel_paths)) as pool:  # threads: each waits on its QE runs
+        return dict(zip(names, pool.map(run_series, *args)))
+
+
+@dataclasses.dataclass
+class Series:
+    """One material's points of one mesh scan and the records of those finished (by index). Points run
+    in order with one point of look-ahead: point j may start once points 0 .. j-2 have finished without
+    a converged step (j - 1 may still be running). The two meshes of a two-point series (the whole
+    study's k and q series) thus run side by side; in a longer series a point started that way is
+    wasted only when the step it looked past turns out converged."""
+
+    points: list[Point]
+    records: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    running: set[int] = dataclasses.field(default_factory=set)
+
+    def finished_prefix(self) -> list[dict[str, Any]]:
+        """Records of the points finished from the first one on, up to the first unfinished one."""
+        prefix = []
+        for index in range(len(self.points)):
+            if index not in self.records:
+                break
+            prefix.append(self.records[index])
+        return prefix
+
+    def pick(self, u_tol: float, v_tol: float) -> tuple[bool, int | None]:
+        """(settled, index of the first converged setting): settled once a converged step is found or
+        every point has finished (then the index is None: not converged, the densest mesh is taken)."""
+        prefix = self.finished_prefix()
+        index = first_converged(prefix, u_tol, v_tol)
+        return index is not None or len(prefix) == len(self.points), index
+
+    def chosen(self, u_tol: float, v_tol: float) -> Point | None:
+        """The chosen point of a settled series (its first converged setting, else its last); None while open."""
+        settled, index = self.pick(u_tol, v_tol)
+        return self.points[-1 if index is None else index] if settled else None
+
+    def ready(self, u_tol: float, v_tol: float) -> list[int]:
+        """Indices of the points that may start now (neither finished nor running)."""
+        if self.pick(u_tol, v_tol)[0]:
+            return []
+        start = len(self.finished_prefix())
+        candidates = range(start, min(start + 2, len(self.points)))
+        return [j for j in candidates if j not in self.records and j not in self.running]
+
+
+def new_series(points: list[Point], known: dict[str, dict[str, Any]]) -> Series:
+    """A :class:`Series` of ``points`` with the records ``known`` already holds (finished in earlier runs)."""
+    return Series(points, {j: known[p.record_id] for j, p in enumerate(points) if p.record_id in known})
+
+
+MESH_SCANS = ("kpts", "qpts")
+
+
+def run_mesh_scans(
+    campaign: Campaign,
+    conv: dict[str, Any],
+    ecut: tuple[float, float],
+    records_path: Path,
+    tolerances_eV: tuple[float, float],
+    report: Callable[[dict[str, dict[str, Series]]], None],
+) -> dict[str, dict[str, Series]]:
+    """Scans 2 (k) and 3 (q) of every material as one pool of points, ``campaign.parallel_paths`` at a
+    time: a material's q series opens as soon as its own k series is settled, and a point starts
+    whenever a worker is free, so no core waits for the slowest material of a scan. Points finished in
+    earlier runs are taken from ``records_path``. ``report`` gets the series after every finished point
+    (and once before the first). After ``<root>/STOP`` no point starts; a series left open chooses
+    nothing. Returns ``{scan: {material: Series}}``."""
+    names = study_materials(conv, campaign)
+    known = records_by_id(records_path)  # grows as points finish: a q series' first point may be a k point
+    scans = {"kpts": {n: new_series(mesh_points(conv, "kpts", n, ecut, None), known) for n in names}, "qpts": {}}
+    slots = max(1, campaign.parallel_paths)
+    running: dict[Future, tuple[Series, int]] = {}
+    with ThreadPoolExecutor(slots) as pool:  # threads: each waits on its QE runs
+        report(scans)
+        while True:
+            _open_q_series(scans, conv, ecut, known, tolerances_eV)
+            ready = [(s, j) for scan in MESH_SCANS for s in scans[scan].values() for j in s.ready(*tolerances_eV)]
+            if not (campaign.root / "STOP").exists():
+                for series, j in ready[: slots - len(running)]:
+                    series.running.add(j)
+                    running[pool.submit(run_point, campaign, series.points[j], records_path)] = (series, j)
+            if not running:
+                return scans
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                series, j = running.pop(future)
+                series.running.discard(j)
+                series.records[j] = known[series.points[j].record_id] = future.result()
+            report(scans)
+
+
+def _open_q_series(
+    scans: dict[str, dict[str, Series]],
+    conv: dict[str, Any],
+    ecut: tuple[float, float],
+    known: dict[str, dict[str, Any]],
+    tolerances_eV: tuple[float, float],
+) -> None:
+    """Open the q series of every material whose k series has settled and has none yet."""
+    for name, k_series in scans["kpts"].items():
+        chosen = k_series.chosen(*tolerances_eV)
+        if chosen is not None and name not in scans["qpts"]:
+            scans["qpts"][name] = new_series(mesh_points(conv, "qpts", name, ecut, chosen.kpts), known)
+
+
+def mesh_choices(scans: dict[str, dict[str, Series]], tolerances_eV: tuple[float, float]) -> dict[str, Any]:
+    """The chosen k and q mesh of every material whose series has settled (``kpts``, ``qpts``) and the
+    materials whose series of two or more meshes did not converge (``<scan>_not_converged``)."""
+    chosen: dict[str, Any] = {}
+    for scan in MESH_SCANS:
+        picks = {name: series.chosen(*tolerances_eV) for name, series in scans[scan].items()}
+        chosen[scan] = {name: list(getattr(point, scan)) for name, point in picks.items() if point is not None}
+        chosen[f"{scan}_not_converged"] = sorted(
+            name
+            for name, series in scans[scan].items()
+            if len(series.points) > 1 and series.pick(*tolerances_eV) == (True, None)
+        )
+    return chosen
+
+
+def mesh_rows(
+    scans: dict[str, dict[str, Series]], records: dict[str, dict[str, Any]], tolerances_eV: tuple[float, float]
+) -> list[dict[str, Any]]:
+    """The table rows of the mesh scans' finished points: every k point, then every q point."""
+    return [
+        row
+        for scan in MESH_SCANS
+        for row in scan_table([p for s in scans[scan].values() for p in s.points], records, *tolerances_eV)
+    ]
 
 
 def by_material(points: list[Point]) -> dict[str, list[Point]]:
@@ -268,9 +391,11 @@ def records_by_id(path: Path) -> dict[str, dict[str, Any]]:
 
 # ------------------------------------------------------------------------------------- driver
 def run_study(campaign: Campaign, conv: dict[str, Any], report: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    """Run the four scans in order and return the table rows and the chosen settings; ``report`` is
-    called with the partial result after each scan and before each mesh scan with the points it already
-    has (so a stopped study still leaves its table).
+    """Run the four scans in order (the k and q scans together, :func:`run_mesh_scans`) and return the
+    table rows and the chosen settings; ``report`` is called with the partial result after the cutoff
+    scan, before the mesh scans with the points they already have, after every finished mesh point and
+    at the end (so a stopped study still leaves its table, and a material's k and q meshes are in
+    ``convergence.json`` as soon as its own series have settled).
 
     Each material's series stops at its first converged step. The cutoff is the largest first-
     converged cutoff over the materials whose cutoff scan converged (the others are listed in
@@ -293,19 +418,19 @@ def run_study(campaign: Campaign, conv: dict[str, Any], report: Callable[[dict[s
     if not converged:
         return {"rows": rows, "chosen": chosen}
     ecut = max(converged)
-    for scan in ("kpts", "qpts"):
-        points = mesh_points(conv, campaign, scan, ecut, {n: tuple(k) for n, k in chosen.get("kpts", {}).items()})
-        # the scan's points finished in earlier runs, in the table before the scan goes on (a scan can
-        # take longer than a session)
-        report({"rows": rows + scan_table(points, records_by_id(records_path), u_tol, v_tol), "chosen": chosen})
-        picks = run_scan(campaign, points, records_path, u_tol, v_tol)
-        rows += scan_table(points, records_by_id(records_path), u_tol, v_tol)
-        series = by_material(points)
-        chosen[scan] = {n: list(getattr(series[n][-1 if i is None else i], scan)) for n, i in picks.items()}
-        chosen[f"{scan}_not_converged"] = sorted(n for n, i in picks.items() if i is None and len(series[n]) > 1)
-        report({"rows": rows, "chosen": chosen})
-    if not conv.get("production_check", True):
-        return {"rows": rows, "chosen": chosen}
+
+    def with_meshes(scans: dict[str, dict[str, Series]]) -> dict[str, Any]:
+        mesh_table = mesh_rows(scans, records_by_id(records_path), (u_tol, v_tol))
+        return {"rows": rows + mesh_table, "chosen": {**chosen, **mesh_choices(scans, (u_tol, v_tol))}}
+
+    scans = run_mesh_scans(
+        campaign, conv, ecut, records_path, (u_tol, v_tol), lambda partial: report(with_meshes(partial))
+    )
+    result = with_meshes(scans)  # reported after the last point
+    rows, chosen = result["rows"], result["chosen"]
+    stopped = set(chosen["qpts"]) != set(study_materials(conv, campaign))  # <root>/STOP before all were chosen
+    if stopped or not conv.get("production_check", True):
+        return result
     check = [p for pair in production_check_points(conv, campaign, cut, ecut, chosen) for p in pair]
     picks = run_scan(campaign, check, records_path, u_tol, v_tol)
     rows += scan_table(check, records_by_id(records_path), u_tol, v_tol)

@@ -175,8 +175,8 @@ def simulate(cfg: DictConfig) -> dict[str, Any]:
 
 def convergence_study(cfg: DictConfig) -> dict[str, Any]:
     """Run (or resume) the convergence scans and write their table and chosen settings. Like the
-    campaign, a stop signal (SIGTERM, SIGUSR2; to the process group, so the parallel workers get it
-    too) stops the running QE groups and leaves their points interrupted, never failed."""
+    campaign, a stop signal (SIGTERM, SIGUSR2) stops the running QE groups (the study's worker threads
+    see it) and leaves their points interrupted, never failed."""
     if int(cfg.simulate.get("worker", 0)) != 0:
         raise ConfigError(
             f"simulate.worker = {cfg.simulate.worker}: the settings study runs as one process (its points "

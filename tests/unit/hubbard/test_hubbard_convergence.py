@@ -1,6 +1,7 @@
 """The convergence study's logic on hand-made records: changes per site and pair, the first
 converged setting, the plan of points (shared points computed once), the pw.x band count."""
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -99,9 +100,9 @@ def test_plan_orders_cutoffs_first_and_shares_points_between_scans(tmp_path):
     campaign = _campaign(tmp_path)
     cut = V.cutoff_points(conv, campaign)
     assert [p.record_id for p in cut] == ["LiCoO2/ecut35-280_k222_q111", "LiCoO2/ecut45-360_k222_q111"]
-    k_scan = V.mesh_points(conv, campaign, "kpts", (45.0, 360.0), {})
+    k_scan = V.mesh_points(conv, "kpts", "LiCoO2", (45.0, 360.0), None)
     assert k_scan[0].record_id == cut[1].record_id  # the k scan's first point is the cutoff scan's last
-    q_scan = V.mesh_points(conv, campaign, "qpts", (45.0, 360.0), {"LiCoO2": (3, 3, 3)})
+    q_scan = V.mesh_points(conv, "qpts", "LiCoO2", (45.0, 360.0), (3, 3, 3))
     assert [p.label for p in q_scan] == ["q111", "q222"] and all(p.kpts == (3, 3, 3) for p in q_scan)
     with pytest.raises(ConfigError, match="not campaign materials"):
         V.cutoff_points({**conv, "materials": ["MnO"]}, campaign)
@@ -165,7 +166,7 @@ def test_k_scan_at_its_own_q_mesh_and_cutoffs_at_their_own_k(tmp_path):
     campaign = _campaign(tmp_path)
     campaign.materials[0] = V.dataclasses.replace(campaign.materials[0], kpts=None)  # kpts: study, not chosen yet
     assert [p.record_id for p in V.cutoff_points(conv, campaign)][0] == "LiCoO2/ecut50-400_k222_q111"
-    k_scan = V.mesh_points(conv, campaign, "kpts", (50.0, 400.0), {})
+    k_scan = V.mesh_points(conv, "kpts", "LiCoO2", (50.0, 400.0), None)
     assert [p.record_id for p in k_scan] == ["LiCoO2/ecut50-400_k333_q333", "LiCoO2/ecut50-400_k444_q333"]
     with pytest.raises(ConfigError, match="cutoff_kpts"):
         V.cutoff_points({**conv, "cutoff_kpts": None}, campaign)
@@ -251,3 +252,64 @@ def test_the_settings_study_refuses_a_second_worker(tmp_path, monkeypatch):
     cfg = compose(["simulate=dfpt_v3_settings", f"simulate.root={tmp_path}", "simulate.worker=3"])
     with pytest.raises(ConfigError, match=r"simulate.worker = 3: the settings study runs as one process"):
         simulate.convergence_study(cfg)
+
+
+def test_a_material_q_scan_starts_while_another_material_k_scan_still_runs(tmp_path, monkeypatch):
+    """No barrier between the k and q scans (a core would wait for the slowest material): LiCoO2's q4
+    point starts while NiO2's k3 point is still running, and NiO2's k3 waits for it to start."""
+    q4_started, started = threading.Event(), []
+
+    def fake_run_point(campaign, point, records_path):
+        started.append(point.record_id)
+        if point.record_id == "LiCoO2/ecut50-400_k333_q444":
+            q4_started.set()
+        if point.record_id == "NiO2/ecut50-400_k333_q333":
+            assert q4_started.wait(timeout=30), "LiCoO2's q scan waited for NiO2's k scan"
+        return _record(point.record_id, [6.0], [1.0])
+
+    monkeypatch.setattr(V, "run_point", fake_run_point)
+    campaign = _campaign(tmp_path)
+    campaign.materials.append(V.dataclasses.replace(campaign.materials[0], name="NiO2"))
+    campaign.parallel_paths = 2
+    conv = {
+        **V3_STUDY,
+        "materials": ["LiCoO2", "NiO2"],
+        "qpts": {"default": [[3, 3, 3]], "LiCoO2": [[3, 3, 3], [4, 4, 4]]},
+    }
+    reported = []
+    scans = V.run_mesh_scans(campaign, conv, (50.0, 400.0), tmp_path / "r.jsonl", (0.05, 0.02), reported.append)
+    # (the fake's wait is the check: with a barrier NiO2's k3 would time out, and its error reach here)
+    assert "LiCoO2/ecut50-400_k333_q444" in started
+    assert sorted(started) == sorted(set(started))  # the q scans' q3 points are the k scans' points: run once
+    assert V.mesh_choices(scans, (0.05, 0.02)) == {
+        "kpts": {"LiCoO2": [3, 3, 3], "NiO2": [3, 3, 3]},
+        "kpts_not_converged": [],
+        "qpts": {"LiCoO2": [3, 3, 3], "NiO2": [3, 3, 3]},
+        "qpts_not_converged": [],
+    }
+    assert 2 <= len(reported) <= len(started) + 1  # before the first point and after each wait that ended points
+
+
+def test_a_stopped_mesh_scan_chooses_nothing_for_its_open_series(tmp_path, monkeypatch):
+    monkeypatch.setattr(V, "run_point", lambda campaign, point, path: _record(point.record_id, [6.0], [1.0]))
+    known = {"LiCoO2/ecut50-400_k333_q333": _record("LiCoO2/ecut50-400_k333_q333", [6.0], [1.0])}
+    monkeypatch.setattr(V, "records_by_id", lambda path: dict(known))
+    (tmp_path / "STOP").touch()
+    scans = V.run_mesh_scans(
+        _campaign(tmp_path), dict(V3_STUDY), (50.0, 400.0), tmp_path / "r.jsonl", (0.05, 0.02), lambda s: None
+    )
+    assert V.mesh_choices(scans, (0.05, 0.02))["kpts"] == {}  # k4 never ran: LiCoO2's k mesh stays unchosen
+
+
+def test_a_series_looks_one_point_ahead():
+    points = [V.Point("LiCoO2", "kpts", (50.0, 400.0), (k, k, k), (3, 3, 3)) for k in (2, 3, 4, 5)]
+    series = V.Series(points)
+    assert series.ready(0.05, 0.02) == [0, 1]
+    series.records[0] = _record("k2", [6.0], [1.0])
+    series.running.add(1)
+    assert series.ready(0.05, 0.02) == [2]  # k4 may start before k3 has finished
+    series.records[1] = _record("k3", [6.5], [1.0])
+    series.running.discard(1)
+    assert series.ready(0.05, 0.02) == [2, 3] and series.chosen(0.05, 0.02) is None
+    series.records[2] = _record("k4", [6.51], [1.0])  # k3 -> k4 converged: k5 is not needed
+    assert series.ready(0.05, 0.02) == [] and series.chosen(0.05, 0.02) == points[1]
