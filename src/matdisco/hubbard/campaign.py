@@ -30,7 +30,7 @@ import re
 import shutil
 import signal
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -168,35 +168,72 @@ def plan(campaign: Campaign) -> list[PathSpec]:
 
 
 def run_campaign(campaign: Campaign) -> dict[str, Any]:
-    """Run (or resume) every path, one pass per entry of ``campaign.passes``; return counts of ok and
-    failed iterations. A file ``<root>/STOP`` ends the campaign gracefully (no new iteration starts);
-    a stop signal ends it at once with :class:`matdisco.core.cluster.JobStopped` (after requeueing
-    the SLURM job when the signal was the time-limit warning), leaving the running iterations
-    interrupted for the next run."""
+    """Run (or resume) every path, pass by pass (:func:`run_passes`); return counts of ok and failed
+    iterations. A file ``<root>/STOP`` ends the campaign gracefully (no new iteration starts); a stop
+    signal ends it at once with :class:`matdisco.core.cluster.JobStopped` (after requeueing the SLURM
+    job when the signal was the time-limit warning), leaving the running iterations interrupted for
+    the next run."""
     paths = plan(campaign)
     merge_records(campaign.failures_path, [])  # the failures file exists even when nothing failed
     with cluster.stop_on_signals():
-        for limit in campaign.passes:
-            limits = [min(limit, campaign.max_iterations)] * len(paths)
-            if campaign.parallel_paths > 1:
-                with ProcessPoolExecutor(campaign.parallel_paths) as pool:
-                    results = list(pool.map(run_path, [campaign] * len(paths), paths, limits))
-            else:
-                results = [run_path(campaign, path, n) for path, n in zip(paths, limits)]
-            if cluster.stop_signal() is not None:
-                break
+        results = run_passes(campaign, paths)
         stopped_by = cluster.stop_signal()
     if stopped_by is not None:
         raise cluster.JobStopped(
             f"campaign {campaign.root}: {cluster.requeue_after_stop(stopped_by, campaign.max_requeues)}"
         )
-    records = [record for path_records in results for record in path_records]
+    records = [record for path_records in results.values() for record in path_records]
     return {
         "paths": len(paths),
         "ok_iterations": sum(r[K.STATUS] == "ok" for r in records),
         "failed_iterations": sum(r[K.STATUS] == "failed" for r in records),
-        "converged_paths": sum(any(r.get(K.CONVERGED) for r in recs) for recs in results),
+        "converged_paths": sum(any(r.get(K.CONVERGED) for r in recs) for recs in results.values()),
     }
+
+
+def run_passes(campaign: Campaign, paths: list[PathSpec]) -> dict[str, list[dict[str, Any]]]:
+    """Every path's passes as one queue of tasks (path, iterations to reach), in coverage order: every
+    path's first pass (``campaign.passes[0]`` iterations), then every path's second, ... Up to
+    ``campaign.parallel_paths`` tasks run at once in threads (each waits on its QE runs); a task starts
+    as soon as a worker is free and no other task of its path runs here, so no worker waits for the
+    slowest path at the end of a pass. After a stop signal no task starts. Returns each path's records
+    as far as its last task walked ([] for a path another campaign process holds)."""
+    pending = [(path, min(limit, campaign.max_iterations)) for limit in campaign.passes for path in paths]
+    slots = max(1, campaign.parallel_paths)
+    results: dict[str, list[dict[str, Any]]] = {}
+    running: dict[Future, PathSpec] = {}
+    with ThreadPoolExecutor(slots) as pool:
+        while True:
+            if cluster.stop_signal() is None:
+                _start_tasks(pool, campaign, pending, running, slots)
+            if not running:
+                return results
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                path = running.pop(future)
+                walked = future.result()
+                if walked or path.path_id not in results:  # a later task skipped by another process's lock: keep
+                    results[path.path_id] = walked
+
+
+def _start_tasks(
+    pool: ThreadPoolExecutor,
+    campaign: Campaign,
+    pending: list[tuple[PathSpec, int]],
+    running: dict[Future, PathSpec],
+    slots: int,
+) -> None:
+    """Start ``pending`` tasks in queue order while fewer than ``slots`` run, skipping those whose path
+    runs already (its next pass waits for its current one)."""
+    busy = {path.path_id for path in running.values()}
+    for task in list(pending):
+        path, limit = task
+        if len(running) == slots:
+            return
+        if path.path_id not in busy:
+            pending.remove(task)
+            busy.add(path.path_id)
+            running[pool.submit(run_path, campaign, path, limit)] = path
 
 
 def run_path(campaign: Campaign, path: PathSpec, n_iterations: int | None = None) -> list[dict[str, Any]]:

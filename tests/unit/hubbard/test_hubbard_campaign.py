@@ -4,6 +4,7 @@ failure handling, Hubbard feedback."""
 import dataclasses
 import fcntl
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -392,3 +393,27 @@ def test_status_of_a_failed_path_and_of_a_material_without_a_chosen_k_mesh(tmp_p
         3.5,
     )
     assert status["failed"] == 1 and status["paths_without_estimate"] == 0
+
+
+def test_a_path_goes_on_to_its_next_pass_while_another_path_is_still_in_the_first(tmp_path, monkeypatch):
+    """No barrier between passes (a core would wait for the slowest path): with two workers, the 0 %
+    path's iteration 1 (its second pass) starts while the +2 % path's iteration 0 (first pass) runs,
+    which waits for it."""
+    second_pass_started, calls = threading.Event(), []
+
+    def fake_run_iteration(campaign, path, iteration, hubbard_in, folder):
+        calls.append((path.path_id, iteration))
+        if (path.strain, iteration) == (0.0, 1):
+            second_pass_started.set()
+        if (path.strain, iteration) == (0.02, 0):
+            assert second_pass_started.wait(timeout=30), "the second pass waited for the first to end"
+        record = _fake_record(path, iteration, hubbard_in)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "record.json").write_text(json.dumps(record))
+        return record
+
+    monkeypatch.setattr(C, "run_iteration", fake_run_iteration)
+    campaign = dataclasses.replace(_campaign(tmp_path, max_iterations=2), passes=(1, 2), parallel_paths=2)
+    summary = C.run_campaign(campaign)
+    assert summary == {"paths": 2, "ok_iterations": 4, "failed_iterations": 0, "converged_paths": 0}
+    assert sorted(calls) == [(p, i) for p in ("NiO_strain+0.0pct", "NiO_strain+2.0pct") for i in (0, 1)]
