@@ -127,7 +127,10 @@ def test_time_limit_requeues_scancel_interrupts_and_a_resubmitted_job_completes(
     _wait_for(lambda: _started(path_dir / "iter_1", "hp.out"), "iteration 1's hp.x")
     subprocess.run(["scancel", job], check=True)
     assert slurm.wait(job) == "CANCELLED"
-    log = (tmp_path / "job.log").read_text()
+    # sacct says CANCELLED as scancel signals the job: the campaign's last lines may follow a moment later
+    job_log = tmp_path / "job.log"
+    _wait_for(lambda: "stopped by SIGTERM" in job_log.read_text(), f"the campaign's SIGTERM message in {job_log}", 60)
+    log = job_log.read_text()
     assert "stopped by SIGUSR2; SLURM job" in log and "requeued (requeue 1 of 3)" in log, log[-3000:]
     assert "stopped by SIGTERM" in log, log[-3000:]
     marker = json.loads((path_dir / "iter_1" / "interrupted.json").read_text())
