@@ -235,9 +235,9 @@ def run_mesh_scans(
     slots = max(1, campaign.parallel_paths)
     running: dict[Future, tuple[Series, int]] = {}
     with ThreadPoolExecutor(slots) as pool:  # threads: each waits on its QE runs
+        _open_q_series(scans, conv, ecut, known, tolerances_eV)
         report(scans)
         while True:
-            _open_q_series(scans, conv, ecut, known, tolerances_eV)
             ready = [(s, j) for scan in MESH_SCANS for s in scans[scan].values() for j in s.ready(*tolerances_eV)]
             if not (campaign.root / "STOP").exists():
                 for series, j in ready[: slots - len(running)]:
@@ -250,6 +250,7 @@ def run_mesh_scans(
                 series, j = running.pop(future)
                 series.running.discard(j)
                 series.records[j] = known[series.points[j].record_id] = future.result()
+            _open_q_series(scans, conv, ecut, known, tolerances_eV)
             report(scans)
 
 

@@ -277,7 +277,11 @@ def test_a_material_q_scan_starts_while_another_material_k_scan_still_runs(tmp_p
         "qpts": {"default": [[3, 3, 3]], "LiCoO2": [[3, 3, 3], [4, 4, 4]]},
     }
     reported = []
-    scans = V.run_mesh_scans(campaign, conv, (50.0, 400.0), tmp_path / "r.jsonl", (0.05, 0.02), reported.append)
+
+    def report(scans):  # what convergence.json would say now
+        reported.append(V.mesh_choices(scans, (0.05, 0.02)))
+
+    scans = V.run_mesh_scans(campaign, conv, (50.0, 400.0), tmp_path / "r.jsonl", (0.05, 0.02), report)
     # (the fake's wait is the check: with a barrier NiO2's k3 would time out, and its error reach here)
     assert "LiCoO2/ecut50-400_k333_q444" in started
     assert sorted(started) == sorted(set(started))  # the q scans' q3 points are the k scans' points: run once
@@ -288,6 +292,9 @@ def test_a_material_q_scan_starts_while_another_material_k_scan_still_runs(tmp_p
         "qpts_not_converged": [],
     }
     assert 2 <= len(reported) <= len(started) + 1  # before the first point and after each wait that ended points
+    # a material's single-mesh q series settles as its k series does: reported with it, not a point later
+    assert all(set(r["qpts"]) >= {"NiO2"} for r in reported if "NiO2" in r["kpts"])
+    assert reported[-1] == V.mesh_choices(scans, (0.05, 0.02))
 
 
 def test_a_stopped_mesh_scan_chooses_nothing_for_its_open_series(tmp_path, monkeypatch):
