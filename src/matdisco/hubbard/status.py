@@ -22,6 +22,7 @@ from matdisco.hubbard.campaign import (
     Campaign,
     PathSpec,
     initial_hubbard,
+    piece_store,
     planned_paths,
     record_settings,
     seeded_record,
@@ -92,7 +93,8 @@ def path_status(
         seed = seeded_record(campaign, path, initial_hubbard(path))
         ok = [seed] if seed is not None else []
     converged = any(r[K.CONVERGED] for r in ok)
-    kept = stored_pieces_cpu_s(campaign.piece_store / path.path_id / f"iter_{len(ok)}") if campaign.piece_store else []
+    store = piece_store(campaign, campaign.root / path.path_id / f"iter_{len(ok)}")  # where run_iteration keeps them
+    kept = stored_pieces_cpu_s(store) if store is not None else []
     state = "converged" if converged else "failed" if failures else "running" if kept else "waiting"
     spent_s = sum(r[K.QE_CPU_TIME] for r in [*ok, *failures]) + sum(kept)
     per_iteration_s = cpu_per_iteration_s(campaign, path, measured)

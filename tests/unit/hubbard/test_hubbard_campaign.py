@@ -340,7 +340,9 @@ def _measured(record, qe_cpu_s, kpts=(2, 2, 2), delta_eV=0.5):
 
 
 def test_status_counts_iterations_and_kept_pieces_and_estimates_the_cpu_left(tmp_path):
-    campaign = dataclasses.replace(_campaign(tmp_path), piece_store=tmp_path / "pieces", parallel_paths=2)
+    campaign = dataclasses.replace(
+        _campaign(tmp_path), piece_store=tmp_path / "pieces", hp_parallel_pieces=1, parallel_paths=2
+    )
     done, running = C.plan(campaign)
     records = [
         _measured(_fake_record(done, 0, []), 3600.0),
