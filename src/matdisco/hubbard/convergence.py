@@ -13,8 +13,10 @@ unstrained cell (the cheapest cell of the material):
    ran at Gamma-only q; this confirms it at the meshes of the data set, material by material,
    including the supercells of ``check_materials``).
 
-Scans 2 and 3 run as one pool of points (:func:`run_mesh_scans`): a material's q series starts as
-soon as its own k series has settled, whatever the other materials' k series are doing.
+Every scan runs its materials' series as one pool of points (:func:`run_pool`), each series with
+one point of look-ahead (:class:`Series`); scans 2 and 3 share one pool (:func:`run_mesh_scans`): a
+material's q series starts as soon as its own k series has settled, whatever the other materials' k
+series are doing.
 
 A setting is converged when one step up changes every U by less than ``u_tolerance_eV`` and every
 V by less than ``v_tolerance_eV`` (values compared per site and per pair of the same cell). The
@@ -27,6 +29,7 @@ meshes are chosen per material. Points are records like the campaign's (same cod
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -131,40 +134,6 @@ def run_point(campaign: Campaign, point: Point, records_path: Path) -> dict[str,
     return record
 
 
-def run_series(campaign: Campaign, series: list[Point], records_path: Path, u_tol: float, v_tol: float) -> int | None:
-    """Run one material's points in increasing order, stopping after the first converged step.
-
-    Returns the index (into ``series``) of the first converged setting, or None when the series ends
-    (or ``<root>/STOP`` appears) before one step up stays within the tolerances."""
-    done: list[dict[str, Any]] = []
-    for point in series:
-        if (campaign.root / "STOP").exists():
-            return None
-        done.append(run_point(campaign, point, records_path))
-        index = first_converged(done, u_tol, v_tol)
-        if index is not None:
-            return index
-    return None
-
-
-def run_scan(
-    campaign: Campaign, points: list[Point], records_path: Path, u_tol: float, v_tol: float
-) -> dict[str, int | None]:
-    """Every material's series of ``points`` (material by material, ``campaign.parallel_paths``
-    materials at a time); the first converged index per material."""
-    series = by_material(points)
-    names = list(series)
-    args = (
-        [campaign] * len(names),
-        [series[n] for n in names],
-        [records_path] * len(names),
-        [u_tol] * len(names),
-        [v_tol] * len(names),
-    )
-    with ThreadPoolExecutor(max(1, campaign.parallel_paths)) as pool:  # threads: each waits on its QE runs
-        return dict(zip(names, pool.map(run_series, *args)))
-
-
 @dataclasses.dataclass
 class Series:
     """One material's points of one mesh scan and the records of those finished (by index). Points run
@@ -223,22 +192,41 @@ def run_mesh_scans(
     tolerances_eV: tuple[float, float],
     report: Callable[[dict[str, dict[str, Series]]], None],
 ) -> dict[str, dict[str, Series]]:
-    """Scans 2 (k) and 3 (q) of every material as one pool of points, ``campaign.parallel_paths`` at a
-    time: a material's q series opens as soon as its own k series is settled, and a point starts
-    whenever a worker is free, so no core waits for the slowest material of a scan. Points finished in
-    earlier runs are taken from ``records_path``. ``report`` gets the series after every finished point
-    (and once before the first). After ``<root>/STOP`` no point starts; a series left open chooses
-    nothing. Returns ``{scan: {material: Series}}``."""
-    names = study_materials(conv, campaign)
+    """Scans 2 (k) and 3 (q) of every material as one pool of points (:func:`run_pool`): a material's
+    q series opens as soon as its own k series is settled, so no core waits for the slowest material
+    of a scan. ``report`` gets the series after every finished point (and once before the first).
+    Returns ``{scan: {material: Series}}``."""
     known = records_by_id(records_path)  # grows as points finish: a q series' first point may be a k point
+    names = study_materials(conv, campaign)
     scans = {"kpts": {n: new_series(mesh_points(conv, "kpts", n, ecut, None), known) for n in names}, "qpts": {}}
+    open_q_series = functools.partial(_open_q_series, conv=conv, ecut=ecut, known=known, tolerances_eV=tolerances_eV)
+    return run_pool(campaign, scans, records_path, tolerances_eV, open_q_series, report, known)
+
+
+def run_pool(
+    campaign: Campaign,
+    scans: dict[str, dict[str, Series]],
+    records_path: Path,
+    tolerances_eV: tuple[float, float],
+    open_series: Callable[[dict[str, dict[str, Series]]], None] = lambda scans: None,
+    report: Callable[[dict[str, dict[str, Series]]], None] = lambda scans: None,
+    known: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, dict[str, Series]]:
+    """Run the ready points of every series of ``scans`` (``{scan: {material: Series}}``, updated in
+    place and returned) in one pool, ``campaign.parallel_paths`` at a time: a point starts whenever a
+    worker is free (threads: each waits on its QE runs), in scan, material and series order.
+    ``open_series`` may add series once others have settled (it runs before the first point and
+    after every finished one, before ``report``); ``known`` (record id -> record, default: read from
+    ``records_path``) grows with every finished point. After ``<root>/STOP`` no point starts; a series
+    left open chooses nothing."""
+    known = records_by_id(records_path) if known is None else known
     slots = max(1, campaign.parallel_paths)
     running: dict[Future, tuple[Series, int]] = {}
-    with ThreadPoolExecutor(slots) as pool:  # threads: each waits on its QE runs
-        _open_q_series(scans, conv, ecut, known, tolerances_eV)
+    with ThreadPoolExecutor(slots) as pool:
+        open_series(scans)
         report(scans)
         while True:
-            ready = [(s, j) for scan in MESH_SCANS for s in scans[scan].values() for j in s.ready(*tolerances_eV)]
+            ready = [(s, j) for group in scans.values() for s in group.values() for j in s.ready(*tolerances_eV)]
             if not (campaign.root / "STOP").exists():
                 for series, j in ready[: slots - len(running)]:
                     series.running.add(j)
@@ -250,8 +238,19 @@ def run_mesh_scans(
                 series, j = running.pop(future)
                 series.running.discard(j)
                 series.records[j] = known[series.points[j].record_id] = future.result()
-            _open_q_series(scans, conv, ecut, known, tolerances_eV)
+            open_series(scans)
             report(scans)
+
+
+def run_scan(
+    campaign: Campaign, points: list[Point], records_path: Path, u_tol: float, v_tol: float
+) -> dict[str, int | None]:
+    """Every material's series of ``points`` (one scan: cutoff or check) in one pool of points
+    (:func:`run_pool`); the first converged index per material (None: not converged, or stopped)."""
+    known = records_by_id(records_path)
+    scans = {"scan": {name: new_series(series, known) for name, series in by_material(points).items()}}
+    run_pool(campaign, scans, records_path, (u_tol, v_tol), known=known)
+    return {name: series.pick(u_tol, v_tol)[1] for name, series in scans["scan"].items()}
 
 
 def _open_q_series(
