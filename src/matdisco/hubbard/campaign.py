@@ -129,7 +129,7 @@ class Campaign:
     failures_path: Path
     max_iterations: int = 5
     passes: tuple[int, ...] = (5,)  # iterations per path after each pass over all paths
-    tolerance_eV: float = 0.01
+    tolerances_eV: tuple[float, float] = (0.01, 0.01)  # converged: every |U_out - U_in| and |V_out - V_in| below (U, V)
     parallel_paths: int = 1
     max_requeues: int = 3  # SLURM requeues after time-limit stops (SIGUSR2) before a job gives up
     hp_parallel_pieces: int = 0  # > 0: hp.x split into (atom, q) pieces, this many at once (each on launcher.ranks)
@@ -354,11 +354,16 @@ def initial_hubbard(path: PathSpec) -> HubbardEntries:
 def next_hubbard(record: dict[str, Any]) -> HubbardEntries:
     """Hubbard input of the next iteration: hp.x's ``parameters.out`` (metal U and metal-O V) plus the
     tiny O 2p marker, as stored in ``record``."""
-    entries = [(row[K.ATOM_I], row[K.ATOM_J], row[K.VALUE]) for row in record[K.HUBBARD_OUT]]
+    entries = record_entries(record, K.HUBBARD_OUT)
     onsite = {i for i, j, _ in entries if i == j}
     symbols = record[K.STRUCTURE][K.SYMBOLS]
     entries += [(n, n, TINY_EV) for n, s in enumerate(symbols, 1) if s == "O" and n not in onsite]
     return entries
+
+
+def record_entries(record: dict[str, Any], key: str) -> HubbardEntries:
+    """A record's Hubbard input or output (``key``: hubbard_in / hubbard_out) as (atom_i, atom_j, eV)."""
+    return [(row[K.ATOM_I], row[K.ATOM_J], row[K.VALUE]) for row in record[key]]
 
 
 def path_structure(path: PathSpec) -> Atoms:
@@ -400,7 +405,7 @@ def run_iteration(
         hp = parse_hp_output(folder / "hp.out")
         params = parse_hubbard_parameters(folder / f"{PREFIX}.Hubbard_parameters.dat")
         feedback = hubbard_feedback(folder, params, int(campaign.settings["lda_plus_u_kind"]))
-        record = {**base, **assemble(atoms, pw, params, feedback, hubbard_in, campaign.tolerance_eV), K.STATUS: "ok"}
+        record = {**base, **assemble(atoms, pw, params, feedback, hubbard_in, campaign.tolerances_eV), K.STATUS: "ok"}
         record[K.PROVENANCE] = provenance(campaign, folder, pw.version, hp.version)
     except (QEOutputError, QERunError, QEInterrupted) as error:
         if isinstance(error, QEInterrupted) or cluster.stop_signal() is not None:
@@ -605,9 +610,11 @@ def assemble(
     params: HubbardParameters,
     feedback: list[tuple[int, int, float]],
     hubbard_in: HubbardEntries,
-    tolerance_eV: float,
+    tolerances_eV: tuple[float, float],
 ) -> dict[str, Any]:
-    """Sites (occupations, moments, U_in/U_out), pairs (V_in/V_out, distance) and convergence of one iteration."""
+    """Sites (occupations, moments, U_in/U_out), pairs (V_in/V_out, distance) and convergence of one
+    iteration: converged when every |U_out - U_in| is below ``tolerances_eV[0]`` and every
+    |V_out - V_in| below ``tolerances_eV[1]`` (eV)."""
     symbols, labels = atoms.get_chemical_symbols(), species_labels(atoms)
     inputs = {(i, j): v for i, j, v in hubbard_in}
     u_out = {row.site: row for row in params.u}
@@ -650,19 +657,31 @@ def assemble(
                 K.V_OUT: value,
             }
         )
-    deltas = [abs(v - _physical(inputs.get((i, j), 0.0))) for i, j, v in feedback]
-    max_delta = max(deltas) if deltas else float("inf")
+    max_delta = max((delta for _, delta in hubbard_steps(hubbard_in, feedback)), default=float("inf"))
     return {
         K.SITES: sites,
         K.PAIRS: pairs,
         K.HUBBARD_OUT: [{K.ATOM_I: i, K.ATOM_J: j, K.VALUE: v} for i, j, v in feedback],
         K.MAX_DELTA_EV: max_delta,
-        K.CONVERGED: bool(max_delta < tolerance_eV),
+        K.CONVERGED: is_converged(hubbard_in, feedback, tolerances_eV),
         K.GAP_EV: None if pw.homo_lumo_eV is None else round(pw.homo_lumo_eV[1] - pw.homo_lumo_eV[0], 4),
         K.ENERGY_RY: pw.total_energy_Ry,
         K.TOTAL_MAGNETIZATION: pw.total_magnetization,
         K.SCF_ITERATIONS: pw.scf_iterations,
     }
+
+
+def hubbard_steps(hubbard_in: HubbardEntries, hubbard_out: HubbardEntries) -> list[tuple[bool, float]]:
+    """(on-site, |out - in| in eV) for every entry (atom_i, atom_j, eV) of hp.x's output ``hubbard_out``
+    (U: atom_i == atom_j; V otherwise); an entry missing from ``hubbard_in`` had input 0."""
+    inputs = {(i, j): v for i, j, v in hubbard_in}
+    return [(i == j, abs(v - _physical(inputs.get((i, j), 0.0)))) for i, j, v in hubbard_out]
+
+
+def is_converged(hubbard_in: HubbardEntries, hubbard_out: HubbardEntries, tolerances_eV: tuple[float, float]) -> bool:
+    """Every U step below ``tolerances_eV[0]`` and every V step below ``tolerances_eV[1]`` (eV)."""
+    steps = hubbard_steps(hubbard_in, hubbard_out)
+    return bool(steps) and all(step < tolerances_eV[0 if onsite else 1] for onsite, step in steps)
 
 
 def _physical(value: float) -> float:
@@ -730,7 +749,7 @@ def campaign_from_config(sim: Any, root: str | Path, records_path: str | Path, f
         failures_path=Path(failures_path),
         max_iterations=int(sim["max_iterations"]),
         passes=tuple(int(n) for n in sim.get("passes") or [sim["max_iterations"]]),
-        tolerance_eV=float(sim["tolerance_eV"]),
+        tolerances_eV=convergence_tolerances(sim["tolerance_eV"]),
         parallel_paths=int(sim.get("parallel_paths", 1)),
         max_requeues=int(sim.get("max_requeues", 3)),
         hp_parallel_pieces=int(sim.get("hp_parallel_pieces", 0)),
@@ -743,6 +762,13 @@ def campaign_from_config(sim: Any, root: str | Path, records_path: str | Path, f
             for name, d in (sim.get("distortions") or {}).items()
         ],
     )
+
+
+def convergence_tolerances(entry: Any) -> tuple[float, float]:
+    """(U, V) tolerances in eV from the config's ``tolerance_eV: {u: ..., v: ...}``."""
+    if not isinstance(entry, dict) or set(entry) != {"u", "v"}:
+        raise ConfigError(f"simulate.tolerance_eV must be {{u: <eV>, v: <eV>}} (U and V separately), got {entry!r}")
+    return float(entry["u"]), float(entry["v"])
 
 
 def chosen_kpts(sim: dict[str, Any]) -> dict[str, list[int]]:

@@ -27,7 +27,7 @@ def test_assemble_licoo2_u_plus_v(qe_reference):
     params = parse_hubbard_parameters(qe_reference("example10", "LiCoO2.Hubbard_parameters.dat.gz"))
     feedback = parse_parameters_out(qe_reference("example10", "parameters.out"))
     hubbard_in = [(1, 1, 1e-8), (2, 2, 1e-8)]
-    out = C.assemble(atoms, pw, params, feedback, hubbard_in, tolerance_eV=0.01)
+    out = C.assemble(atoms, pw, params, feedback, hubbard_in, tolerances_eV=(0.01, 0.01))
     assert [(s[K.SPECIES], s[K.U_IN], s[K.U_OUT]) for s in out[K.SITES]] == [
         ("Co", 0.0, 7.7514),
         ("O", 0.0, 8.0439),
@@ -40,6 +40,19 @@ def test_assemble_licoo2_u_plus_v(qe_reference):
         assert pair[K.DISTANCE] == pytest.approx(1.92131, abs=1e-4)
         assert pair[K.ATOM_J_CELL] in (2, 3)
     assert out[K.MAX_DELTA_EV] == pytest.approx(7.7514) and not out[K.CONVERGED]
+
+
+def test_u_and_v_have_their_own_convergence_tolerance():
+    hubbard_in = [(1, 1, 7.70), (1, 15, 0.750), (2, 2, 1e-8)]  # O's U is a marker: hp.x's output has none
+    out = [(1, 1, 7.75), (1, 15, 0.757)]  # U moves by 0.05 eV, V by 0.007 eV
+    assert C.is_converged(hubbard_in, out, (0.1, 0.01))
+    assert not C.is_converged(hubbard_in, out, (0.01, 0.01))  # U's step is too large
+    assert not C.is_converged(hubbard_in, out, (0.1, 0.005))  # V's step is too large
+    assert not C.is_converged(hubbard_in, [(1, 1, 7.75), (1, 16, 0.05)], (0.1, 0.01))  # a new pair starts at 0
+    assert not C.is_converged(hubbard_in, [], (0.1, 0.01))  # no output: nothing converged
+    assert C.convergence_tolerances({"u": 0.1, "v": 0.01}) == (0.1, 0.01)
+    with pytest.raises(ConfigError, match=r"simulate.tolerance_eV must be \{u: <eV>, v: <eV>\}"):
+        C.convergence_tolerances(0.01)
 
 
 def _campaign(tmp_path, max_iterations=4):
