@@ -234,13 +234,33 @@ def trained_ensemble(cfg, fold: str, points: pd.DataFrame, run: SplitRun, skippe
     """The model of one holdout: hubbard_train's ``by_path`` ensemble for the extract split, else one
     fitted here on ``run.train``; None (reason in ``skipped``) where the extract split was not trained."""
     if fold != K.EXTRACT_SPLIT:
-        metadata = run_metadata(cfg, [processed_table(cfg, table_spec(cfg).kind)])
-        return fit_ensemble(cfg, points, run, int(cfg.data.evaluate.blocked_members), metadata)[0]
+        return blocked_ensemble(cfg, points, run)
     folder = model_dir(cfg) / BY_PATH
     if not folder.is_dir():
         skipped[fold] = _train_reason(model_dir(cfg), BY_PATH)
         return None
     return Ensemble.load(folder)
+
+
+def blocked_ensemble(cfg, points: pd.DataFrame, run: SplitRun) -> Ensemble:
+    """The model of one blocked holdout: ``data.evaluate.blocked_members`` seeds of the variant ``cfg``
+    (its schedule) fitted on the rows outside the block (``run.train``; ``run.val`` for early stopping)."""
+    metadata = run_metadata(cfg, [processed_table(cfg, table_spec(cfg).kind)])
+    return fit_ensemble(cfg, points, run, int(cfg.data.evaluate.blocked_members), metadata)[0]
+
+
+def blocked_run(points: pd.DataFrame, blocked, name: str, key: str) -> SplitRun:
+    """The blocked holdout ``name`` (e.g. ``lomo_LiCoO2``) of the schemes ``blocked`` (``data.evaluate.blocked``)
+    on ``points``; a :class:`ConfigError` naming the config ``key`` when it does not exist or has no training rows."""
+    runs, empty = blocked_runs(points, OmegaConf.to_container(blocked, resolve=True))
+    found = {run.name: run for run in runs}
+    if name in empty:
+        raise ConfigError(f"{key}={name!r} cannot be used: {empty[name]}")
+    if name not in found:
+        raise ConfigError(f"{key}={name!r} is not a holdout of data.evaluate.blocked: one of {sorted(found)}")
+    if not found[name].train:
+        raise ConfigError(f"{key}={name!r} leaves no training rows outside the block")
+    return found[name]
 
 
 def scored_rows(points: pd.DataFrame, run: SplitRun, ensemble: Ensemble, spec, decimals: int) -> pd.DataFrame:

@@ -1,6 +1,11 @@
 """``hubbard_generate``: predict U and V with the trained models and write the next pw.x input(s)
 (settings ``data.generate``; science in :mod:`matdisco.hubbard.prediction`).
 
+Which models predict for which paths (``data.generate.holdout``): ``extract_split`` (default) takes
+hubbard_train's ``by_path`` ensembles and the test paths of the extract's split; a blocked holdout of
+``data.evaluate.blocked`` (e.g. ``lomo_LiCoO2``: a material the models never saw) fits the U and V
+variants here without the block, as the evaluation does, and predicts the block's paths.
+
 Outputs: ``results/hubbard/generate/<name>/`` (``scf.in``, ``prediction.json``) and
 ``metrics/hubbard/generate.json``.
 """
@@ -15,11 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from matdisco.core.config import artifact
+from matdisco.core.config import artifact, hydra_command_line
 from matdisco.core.errors import ConfigError
 from matdisco.core.io import atomic_write_json
 from matdisco.hubbard import keys as K
-from matdisco.hubbard.data import model_dir, processed_table, variant_name
+from matdisco.hubbard.data import load_points, model_dir, processed_table, variant_name
+from matdisco.hubbard.ensemble import Ensemble
+from matdisco.hubbard.evaluate import blocked_ensemble, blocked_run, variant_config
 from matdisco.hubbard.prediction import (
     closed_loop,
     estimated_saving,
@@ -53,15 +60,23 @@ def require_qe_files(gen) -> None:
             raise ConfigError(f"data.generate.{key}={gen[key]} is not a file (expected a QE file to read)")
 
 
-def generate(cfg, run_iteration: Callable | None = None) -> dict:
-    """Predict U/V and write the next pw.x input(s); reference comparison and optional closed loop. See module docstring."""
+def generate(cfg, run_iteration: Callable | None = None, command_line: list[str] | None = None) -> dict:
+    """Predict U/V and write the next pw.x input(s); reference comparison and optional closed loop. See
+    module docstring. ``command_line``: the stage's overrides (default: the running Hydra app's), which the
+    fits of a blocked ``data.generate.holdout`` honour (:func:`matdisco.hubbard.evaluate.variant_config`)."""
     gen = cfg.data.generate
     if gen.get("pw_output"):
         require_qe_files(gen)
-    target = gen.target  # next: one protocol step; converged: the final values
-    u_model, v_model = load_models(
-        *(model_dir(cfg, variant_name(name, target)) / BY_PATH for name in (gen.u_model, gen.v_model))
-    )
+    holdout = str(gen.get("holdout") or K.EXTRACT_SPLIT)
+    if holdout == K.EXTRACT_SPLIT:
+        u_model, v_model = load_models(
+            *(model_dir(cfg, variant_name(name, gen.target)) / BY_PATH for name in (gen.u_model, gen.v_model))
+        )
+        fold_paths = None
+    else:
+        command_line = hydra_command_line() if command_line is None else list(command_line)
+        u_model, fold_paths = holdout_model(cfg, gen.u_model, holdout, command_line)
+        v_model, _ = holdout_model(cfg, gen.v_model, holdout, command_line)
     root = artifact(cfg, "results", "hubbard", "generate")
     if gen.get("pw_output"):
         record = record_from_pw(gen.pw_output, gen.pw_input, gen.get("parameters_out"))
@@ -86,7 +101,12 @@ def generate(cfg, run_iteration: Callable | None = None) -> dict:
     for record in records:
         by_path.setdefault(record[K.PATH_ID], []).append(record)
     paths_out = {}
-    for path_id in selected_paths(processed_table(cfg, "u"), records, int(gen.max_paths)):
+    chosen = (
+        selected_paths(processed_table(cfg, "u"), records, int(gen.max_paths))
+        if fold_paths is None
+        else fold_paths[: int(gen.max_paths)]
+    )
+    for path_id in chosen:
         path_records = sorted(by_path[path_id], key=lambda r: r[K.ITERATION])
         first = path_records[0]
         start = time.perf_counter()
@@ -121,6 +141,7 @@ def generate(cfg, run_iteration: Callable | None = None) -> dict:
         else {"enabled": False}
     )
     summary = {
+        "holdout": holdout,
         "n_paths": len(paths_out),
         "iterations_saved_estimate_mean": float(np.mean([p["iterations_saved_estimate"] for p in paths_out.values()]))
         if paths_out
@@ -135,6 +156,21 @@ def generate(cfg, run_iteration: Callable | None = None) -> dict:
     }
     atomic_write_json(artifact(cfg, "metrics", "hubbard", "generate.json"), {**summary, "paths": paths_out})
     return summary
+
+
+def holdout_model(cfg, model: str, holdout: str, command_line: list[str]) -> tuple[Ensemble, list[str]]:
+    """The variant of ``model`` at ``data.generate.target`` fitted without the blocked holdout ``holdout``
+    (:func:`~matdisco.hubbard.evaluate.blocked_ensemble`, as the evaluation fits it) and the holdout's
+    paths, sorted."""
+    variant = variant_name(model, cfg.data.generate.target)
+    spec = cfg.data.evaluate.variants.get(variant)
+    if spec is None:
+        raise ConfigError(f"data.generate.holdout needs the variant {variant!r} in data.evaluate.variants to fit it")
+    variant_cfg = variant_config(cfg, spec, command_line)
+    points = load_points(variant_cfg)
+    run = blocked_run(points, cfg.data.evaluate.blocked, holdout, "data.generate.holdout")
+    print(f"[hubbard_generate] fitting {variant} without {holdout} ({len(run.train)} training rows)")
+    return blocked_ensemble(variant_cfg, points, run), sorted(set(points.iloc[run.test][K.PATH_ID]))
 
 
 def _values(frame: pd.DataFrame, key: tuple[str, ...]) -> list[dict]:

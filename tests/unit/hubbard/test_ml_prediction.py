@@ -1,5 +1,6 @@
 """hubbard_generate: Hubbard entries in pw.x inputs, prediction from a real pw.x output, closed loop (fake QE)."""
 
+import importlib
 import json
 import re
 
@@ -7,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_ml_evaluation import TINY, cobalt_records, eval_cfg  # noqa: E402  (same test folder)
 from test_ml_training import synthetic_records, tiny_cfg, write_tables  # noqa: E402  (same test folder)
 
 from matdisco.core.errors import ConfigError, InputError
+from matdisco.hubbard import campaign as C
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.generate import generate
 from matdisco.hubbard.prediction import finished_iteration, next_entries
@@ -17,6 +20,7 @@ from matdisco.hubbard.qe.edit import input_entries, replace_hubbard
 from matdisco.hubbard.splits import BY_PATH
 from matdisco.hubbard.train import train
 
+G = importlib.import_module("matdisco.hubbard.generate")  # the module: the package exports the function under its name
 torch.set_num_threads(1)  # the shared machine is loaded: several threads thrash (conf/config.yaml)
 
 KIND2 = """&CONTROL
@@ -119,6 +123,43 @@ def test_generate_from_records_writes_next_inputs_and_runs_fake_closed_loop(trai
     cfg.data.generate.closed_loop.paths = ["not_a_held_out_path"]
     with pytest.raises(ConfigError, match="not_a_held_out_path"):
         generate(cfg, run_iteration=fake_run_iteration)
+
+
+def test_generate_for_a_left_out_material_fits_its_models_without_that_material(tmp_path, monkeypatch):
+    """data.generate.holdout = lomo_LiCoO: the U and V models are fitted here on the other materials
+    only, the predicted paths and the closed loop's are LiCoO's."""
+    records = _campaign_like(cobalt_records())
+    write_tables(tmp_path, records)
+    with open(tmp_path / "records.jsonl", "w") as f:
+        f.writelines(json.dumps(r, default=lambda o: o.tolist()) + "\n" for r in records)
+    cfg = eval_cfg(tmp_path)
+    cfg.data.records = str(tmp_path / "records.jsonl")
+    cfg.data.generate.update(holdout="lomo_LiCoO", max_paths=10)
+    cfg.data.generate.closed_loop.update(enabled=True, root=str(tmp_path / "loop"), max_paths=1)
+    trained_on, fit = [], G.blocked_ensemble
+
+    def recording_fit(variant_cfg, points, run):
+        trained_on.append(set(points.iloc[run.train + run.val][K.MATERIAL]))
+        return fit(variant_cfg, points, run)
+
+    def fake_run_iteration(campaign, path, iteration, hubbard_in, folder):
+        reference = [r for r in records if r[K.PATH_ID] == path.path_id][-1]
+        return {**reference, K.STATUS: "ok", K.CONVERGED: True, K.QE_CPU_TIME: 300.0}
+
+    monkeypatch.setattr(G, "blocked_ensemble", recording_fit)
+    paths = sorted({(r[K.MATERIAL], r[K.STRAIN]) for r in records})
+    specs = [C.PathSpec(C.Material(name, {}, "fixed", (1, 1, 1), (1, 1, 1)), strain) for name, strain in paths]
+    monkeypatch.setattr(C, "plan", lambda campaign: specs)  # the loop's campaign plans the synthetic paths
+    summary = generate(cfg, run_iteration=fake_run_iteration, command_line=list(TINY))
+    assert trained_on == [{"CoO", "Li0.5CoO"}] * 2  # U, then V: never LiCoO
+    metrics = json.loads((tmp_path / "metrics" / "hubbard" / "generate.json").read_text())
+    assert metrics["holdout"] == "lomo_LiCoO" and summary["n_paths"] == 3
+    assert all(path.startswith("LiCoO_") for path in metrics["paths"])
+    (looped,) = summary["closed_loop"]["paths"]
+    assert looped.startswith("LiCoO_") and summary["closed_loop"]["paths"][looped]["converged"]
+    cfg.data.generate.holdout = "lomo_MnO"
+    with pytest.raises(ConfigError, match=r"data.generate.holdout='lomo_MnO' is not a holdout"):
+        generate(cfg, command_line=list(TINY))
 
 
 def test_closed_loop_reuses_an_iteration_only_for_the_same_hubbard_input(tmp_path):
