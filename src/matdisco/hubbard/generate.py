@@ -68,15 +68,7 @@ def generate(cfg, run_iteration: Callable | None = None, command_line: list[str]
     if gen.get("pw_output"):
         require_qe_files(gen)
     holdout = str(gen.get("holdout") or K.EXTRACT_SPLIT)
-    if holdout == K.EXTRACT_SPLIT:
-        u_model, v_model = load_models(
-            *(model_dir(cfg, variant_name(name, gen.target)) / BY_PATH for name in (gen.u_model, gen.v_model))
-        )
-        fold_paths = None
-    else:
-        command_line = hydra_command_line() if command_line is None else list(command_line)
-        u_model, fold_paths = holdout_model(cfg, gen.u_model, holdout, command_line)
-        v_model, _ = holdout_model(cfg, gen.v_model, holdout, command_line)
+    u_model, v_model, fold_paths = predicting_models(cfg, holdout, command_line)
     root = artifact(cfg, "results", "hubbard", "generate")
     if gen.get("pw_output"):
         record = record_from_pw(gen.pw_output, gen.pw_input, gen.get("parameters_out"))
@@ -156,6 +148,22 @@ def generate(cfg, run_iteration: Callable | None = None, command_line: list[str]
     }
     atomic_write_json(artifact(cfg, "metrics", "hubbard", "generate.json"), {**summary, "paths": paths_out})
     return summary
+
+
+def predicting_models(
+    cfg, holdout: str, command_line: list[str] | None
+) -> tuple[Ensemble, Ensemble | None, list[str] | None]:
+    """The U and V models of ``data.generate`` for ``holdout`` and the paths they predict for: hubbard_train's
+    ``by_path`` ensembles and None (the extract split's test paths) for ``extract_split``, else the models
+    fitted without the blocked holdout and its paths (:func:`holdout_model`)."""
+    gen = cfg.data.generate
+    if holdout == K.EXTRACT_SPLIT:
+        folders = (model_dir(cfg, variant_name(name, gen.target)) / BY_PATH for name in (gen.u_model, gen.v_model))
+        return (*load_models(*folders), None)
+    command_line = hydra_command_line() if command_line is None else list(command_line)
+    u_model, paths = holdout_model(cfg, gen.u_model, holdout, command_line)
+    v_model, _ = holdout_model(cfg, gen.v_model, holdout, command_line)
+    return u_model, v_model, paths
 
 
 def holdout_model(cfg, model: str, holdout: str, command_line: list[str]) -> tuple[Ensemble, list[str]]:
