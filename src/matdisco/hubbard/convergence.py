@@ -460,7 +460,7 @@ def production_check_points(
 
 def write_report(result: dict[str, Any], folder: Path, conv: dict[str, Any]) -> None:
     """``convergence.json`` (rows + chosen settings), ``convergence.md`` (the table) and
-    ``convergence.png`` (the cutoff scan) in ``folder``."""
+    ``convergence.png`` (every scan: :func:`convergence_plot`) in ``folder``."""
     cpu_h = sum(r.get(K.CPU_TIME) or 0.0 for r in read_records(Path(conv["records"]))) / 3600
     atomic_write_json(
         folder / "convergence.json",
@@ -479,7 +479,7 @@ def write_report(result: dict[str, Any], folder: Path, conv: dict[str, Any]) -> 
         f"CPU time of every point so far (failed ones included): {cpu_h:.2f} h.",
         f"Chosen: `{result['chosen']}`",
         "",
-        "![cutoff scan](convergence.png)",
+        "![U and V against each scan's setting](convergence.png)",
         "",
         "| material | scan | setting | k | q | U metal (eV) | U O (eV) | V (eV) | dU next | dV next | converged | gap (eV) | QE CPU s |",
         "|---|---|---|---|---|---|---|---|---:|---:|---|---:|---:|",
@@ -498,22 +498,37 @@ def write_report(result: dict[str, Any], folder: Path, conv: dict[str, Any]) -> 
     atomic_write_text(folder / "convergence.md", "\n".join(lines) + "\n")
 
 
+PLOTTED_SCANS = (  # (scan, x-axis label, x value of a row of scan_table)
+    ("cutoff", "ecutwfc (Ry), ecutrho = 8 ecutwfc", lambda row: row["ecutwfc_Ry"]),
+    ("kpts", "k mesh n (n x n x n)", lambda row: row["kpts"][0]),
+    ("qpts", "q mesh n (n x n x n)", lambda row: row["qpts"][0]),
+)
+
+
 def convergence_plot(path: Path, rows: list[dict]) -> Path:
-    """U of the metal, U of O and V (eV, mean over the cell's sites/pairs) against ecutwfc (Ry) for
-    every material of the cutoff scan (rows of :func:`matdisco.hubbard.convergence.scan_table`)."""
+    """U of the metal, U of O and V (eV, middle of the cell's range over sites/pairs) of every material
+    against each scan's setting: a row of panels per scan that has finished points (cutoff: ecutwfc in
+    Ry; k and q: the mesh n of n x n x n). ``rows``: :func:`scan_table`'s."""
     import matplotlib.pyplot as plt
 
     quantities = (("u_metal_eV", "U metal (eV)"), ("u_oxygen_eV", "U O (eV)"), ("v_eV", "V (eV)"))
-    fig, axes = plt.subplots(1, len(quantities), figsize=(4.5 * len(quantities), 4), squeeze=False)
-    cutoff_rows = [r for r in rows if r["scan"] == "cutoff" and r["status"] == "ok"]
-    for ax, (key, label) in zip(axes[0], quantities):
-        for material in dict.fromkeys(r["material"] for r in cutoff_rows):
-            series = [r for r in cutoff_rows if r["material"] == material and r.get(key)]
-            ax.plot([r["ecutwfc_Ry"] for r in series], [sum(r[key]) / 2 for r in series], "o-", ms=4, label=material)
-        ax.set_xlabel("ecutwfc (Ry), ecutrho = 8 ecutwfc")
-        ax.set_ylabel(label)
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle("DFPT cutoff scan, iteration 0 of each ideal cell")
+    ok = [r for r in rows if r["status"] == "ok"]
+    scans = [entry for entry in PLOTTED_SCANS if any(r["scan"] == entry[0] for r in ok)] or list(PLOTTED_SCANS[:1])
+    fig, axes = plt.subplots(
+        len(scans), len(quantities), figsize=(4.5 * len(quantities), 3.6 * len(scans)), squeeze=False
+    )
+    for panel_row, (scan, xlabel, x_of) in zip(axes, scans):
+        scan_rows = [r for r in ok if r["scan"] == scan]
+        for ax, (key, label) in zip(panel_row, quantities):
+            for material in dict.fromkeys(r["material"] for r in scan_rows):
+                series = sorted((r for r in scan_rows if r["material"] == material and r.get(key)), key=x_of)
+                ax.plot([x_of(r) for r in series], [sum(r[key]) / 2 for r in series], "o-", ms=4, label=material)
+            ax.set_xticks(sorted({x_of(r) for r in scan_rows}))
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(label)
+        panel_row[0].legend(fontsize=8, title=f"{scan} scan", title_fontsize=8)
+    fig.suptitle("DFPT settings study: iteration 0 of each ideal cell")
+    fig.tight_layout()
     return save_figure(fig, path)
 
 

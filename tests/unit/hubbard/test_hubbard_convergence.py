@@ -343,3 +343,34 @@ def test_a_series_looks_one_point_ahead():
     assert series.ready(0.05, 0.02) == [2, 3] and series.chosen(0.05, 0.02) is None
     series.records[2] = _record("k4", [6.51], [1.0])  # k3 -> k4 converged: k5 is not needed
     assert series.ready(0.05, 0.02) == [] and series.chosen(0.05, 0.02) == points[1]
+
+
+def test_the_report_plots_every_scan_with_finished_points(tmp_path):
+    """convergence.png has a row of panels per scan with points (cutoff, k, q): taller with the mesh scans."""
+    from PIL import Image
+
+    def row(scan, ecut, k, q, u):
+        return {
+            "material": "LiCoO2",
+            "scan": scan,
+            "setting": "x",
+            "ecutwfc_Ry": ecut,
+            "ecutrho_Ry": 8 * ecut,
+            "kpts": [k] * 3,
+            "qpts": [q] * 3,
+            "status": "ok",
+            "u_metal_eV": [u, u],
+            "u_oxygen_eV": [9.0, 9.0],
+            "v_eV": [0.7, 0.7],
+            "qe_cpu_s": 1.0,
+        }
+
+    cutoffs = [row("cutoff", 50, 2, 1, 6.28), row("cutoff", 60, 2, 1, 6.28)]
+    meshes = [row("kpts", 50, 3, 3, 8.28), row("kpts", 50, 4, 3, 8.29), row("qpts", 50, 3, 3, 8.28)]
+    conv = {"records": str(tmp_path / "none.jsonl"), "u_tolerance_eV": 0.05, "v_tolerance_eV": 0.02}
+    heights = []
+    for rows in (cutoffs, cutoffs + meshes):
+        V.write_report({"rows": rows, "chosen": {}}, tmp_path, conv)
+        heights.append(Image.open(tmp_path / "convergence.png").size[1])
+    assert heights[1] > 2.5 * heights[0]  # three rows of panels instead of one
+    assert "(convergence.png)" in (tmp_path / "convergence.md").read_text()
