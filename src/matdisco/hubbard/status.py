@@ -7,7 +7,8 @@ the QE CPU hours spent, and an estimate of the CPU hours still needed. The estim
 records at the path's k and q meshes, settings-study points included), less the CPU of the kept pieces;
 a material whose k mesh the study has not chosen yet is estimated at its largest measured k mesh. A
 path's iteration cost hardly depends on its U and V (the same SCF and hp.x work), so the estimate is
-as good as ``expected_iterations``.
+as good as ``expected_iterations``: the mean of the campaign's own converged paths once it has one, before
+that v1's count (:data:`EXPECTED_ITERATIONS`).
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from matdisco.hubbard.campaign import (
 from matdisco.hubbard.qe.hp_split import stored_pieces_cpu_s
 from matdisco.hubbard.records import read_records
 
-# Iterations a path needs from U = V = 0 at data set v3's tolerances (|U_out - U_in| < 0.1 eV, |V_out -
-# V_in| < 0.01 eV): the 17 converged paths of data set v1 would have taken 53 (3.12 per path; 3.53 at
-# 0.01 / 0.01 eV): python scripts/hubbard_tolerance_check.py
+# Iterations a path needs from U = V = 0 until the campaign has converged paths of its own, at data set
+# v3's tolerances (|U_out - U_in| < 0.1 eV, |V_out - V_in| < 0.01 eV): the 17 converged paths of data set
+# v1 would have taken 53 (3.12 per path; 3.53 at 0.01 / 0.01 eV): python scripts/hubbard_tolerance_check.py
 EXPECTED_ITERATIONS = 3.1
 
 
@@ -50,11 +51,16 @@ class PathStatus:
     left_cpu_h: float | None  # estimate; None without a measured iteration of the material
 
 
-def campaign_status(campaign: Campaign, expected_iterations: float = EXPECTED_ITERATIONS) -> dict[str, Any]:
+def campaign_status(campaign: Campaign, expected_iterations: float | None = None) -> dict[str, Any]:
     """Every planned path's :class:`PathStatus` (as dicts, in plan order) and the totals: paths
     converged, failed, CPU hours spent and left (summed over the paths with an estimate), and the
-    wall hours left at ``campaign.parallel_paths`` paths side by side."""
+    wall hours left at ``campaign.parallel_paths`` paths side by side. ``expected_iterations`` (per path
+    from U = V = 0): default the mean of this campaign's converged paths once it has one, else
+    :data:`EXPECTED_ITERATIONS`."""
     records = _by_path(read_records(campaign.records_path))
+    expected_from = "given"
+    if expected_iterations is None:
+        expected_iterations, expected_from = expected_iterations_per_path(records)
     failures = _by_path(read_records(campaign.failures_path))
     seeds = [r for source in campaign.seed_records for r in read_records(source) if r[K.STATUS] == "ok"]
     measured = [r for r in [*seeds, *(r for rs in records.values() for r in rs)] if r[K.STATUS] == "ok"]
@@ -76,7 +82,21 @@ def campaign_status(campaign: Campaign, expected_iterations: float = EXPECTED_IT
         "left_wall_h": round(left / max(1, campaign.parallel_paths), 1),
         "paths_without_estimate": len(paths) - len(known),
         "expected_iterations": expected_iterations,
+        "expected_iterations_from": expected_from,
     }
+
+
+def expected_iterations_per_path(records: dict[str, list[dict[str, Any]]]) -> tuple[float, str]:
+    """(iterations per path, where the number comes from): the mean iteration count of the converged
+    paths among ``records`` (path id -> records), else :data:`EXPECTED_ITERATIONS` (data set v1)."""
+    counts = [
+        sum(r[K.STATUS] == "ok" for r in path_records)
+        for path_records in records.values()
+        if any(r[K.STATUS] == "ok" and r[K.CONVERGED] for r in path_records)
+    ]
+    if not counts:
+        return EXPECTED_ITERATIONS, "data set v1's converged paths"
+    return round(sum(counts) / len(counts), 2), f"this campaign's {len(counts)} converged path(s)"
 
 
 def path_status(
@@ -153,7 +173,7 @@ def status_table(status: dict[str, Any]) -> str:
         f"{status['spent_cpu_h']:.1f} CPU h spent; about {status['left_cpu_h']:.1f} CPU h left "
         f"({status['left_wall_h']:.1f} h wall at the configured paths side by side; "
         f"{status['paths_without_estimate']} path(s) without an estimate; "
-        f"{status['expected_iterations']} iterations expected per path)."
+        f"{status['expected_iterations']} iterations expected per path, from {status['expected_iterations_from']})."
     )
     return "\n".join(lines)
 

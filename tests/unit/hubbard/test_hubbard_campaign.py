@@ -382,6 +382,10 @@ def test_status_counts_iterations_and_kept_pieces_and_estimates_the_cpu_left(tmp
     assert second["spent_cpu_h"] == 1.0 and second["left_cpu_h"] == 2.0
     assert (status["converged"], status["left_cpu_h"], status["left_wall_h"]) == (1, 2.0, 1.0)
     assert "| NiO_strain+2.0pct | 2x2x2 | 1 | 0.500 | running | 2 | 1.00 | 2.0 |" in status_table(status)
+    # without a given number, the campaign's own converged path sets it: 2 iterations, so 1 left (0.5 h net)
+    own = campaign_status(campaign)
+    assert (own["expected_iterations"], own["paths"][1]["left_cpu_h"]) == (2.0, 0.5)
+    assert "2.0 iterations expected per path, from this campaign's 1 converged path(s)" in status_table(own)
 
 
 def test_status_of_a_failed_path_and_of_a_material_without_a_chosen_k_mesh(tmp_path):
