@@ -95,9 +95,13 @@ def headline_holdouts(schemes: dict) -> list[str]:
 
 def _baseline_cell(entry: object, name: str) -> str:
     """Three lines: the baseline's MAE and MARE and the model's MAE minus its (intervals); :data:`NOT_COMPUTED`
-    where the holdout has no score of this baseline."""
+    where the holdout has no score of this baseline; ``= <other>`` where it predicts exactly what an earlier
+    baseline does (``same_as`` of :func:`matdisco.hubbard.scoring.fold_metrics`)."""
     score = dig(entry, ("predictors", name))
     if score is None:
         return NOT_COMPUTED
+    twin = dig(entry, ("same_as", name))
+    if twin is not None:
+        return f"= {twin}"
     difference = fmt_interval(dig(entry, ("model_minus_baseline", name)), signed=True)
     return "\n".join((fmt_interval(dig(score, ("mae_eV",))), fmt_interval(dig(score, ("mare",)), "pct"), difference))

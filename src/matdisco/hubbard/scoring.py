@@ -73,7 +73,9 @@ def fold_metrics(rows: pd.DataFrame, n_resamples: int, seed: int) -> dict:
     """Scores of one holdout fold: ``rows`` are its distinct test rows with ``TARGET``, ``PRED`` and every
     ``baseline_column`` (NaN where a predictor has no value: persistence at iteration 0). Per predictor
     (``model`` and each baseline): :func:`path_bootstrap` on the rows it predicts; per baseline the model's
-    MAE minus the baseline's on those same rows (:func:`model_minus_baseline`, with ``n``)."""
+    MAE minus the baseline's on those same rows (:func:`model_minus_baseline`, with ``n``); ``same_as``:
+    {baseline: an earlier one} where both predict the very same values on every row (a per-material baseline
+    falls back to the species mean when the material is held out), so the report can show them once."""
     y, model, paths = rows[TARGET].to_numpy(float), rows[PRED].to_numpy(float), rows[K.PATH_ID].to_numpy()
     entry = {
         "n_distinct": int(len(rows)),
@@ -81,12 +83,18 @@ def fold_metrics(rows: pd.DataFrame, n_resamples: int, seed: int) -> dict:
         "n_materials": int(rows[K.MATERIAL].nunique()),
         "predictors": {MODEL: path_bootstrap(y, model, paths, n_resamples, seed)},
         "model_minus_baseline": {},
+        "same_as": {},
     }
+    scored: dict[str, np.ndarray] = {}
     for name in BASELINES:
         values = rows[baseline_column(name)].to_numpy(float)
         keep = np.isfinite(values)
         if not keep.any():
             continue
+        twin = next((other for other, seen in scored.items() if np.array_equal(seen, values, equal_nan=True)), None)
+        if twin is not None:
+            entry["same_as"][name] = twin
+        scored[name] = values
         entry["predictors"][name] = path_bootstrap(y[keep], values[keep], paths[keep], n_resamples, seed)
         entry["model_minus_baseline"][name] = {
             "n": int(keep.sum()),
@@ -101,6 +109,12 @@ def _interval(score: dict, percent: bool) -> str:
     if not np.isfinite(score["value"]):
         return "n/a"
     return interval_text(score, digits, scale=scale) + unit
+
+
+def _same_as(entry: dict) -> dict[str, str]:
+    """{baseline: the first baseline with the very same predictions} of a fold (metrics written before
+    ``same_as`` existed have none)."""
+    return entry.get("same_as", {})
 
 
 def _difference(entry: dict | None) -> str:
@@ -127,6 +141,8 @@ HEADER = [
     "  negative = the model is better; an interval excluding 0 is a resolved difference.",
     "- Holdouts: `extract_split` = the extract's test paths (the model of hubbard_train); the others are",
     "  blocked (data.evaluate.blocked), each with a model trained here without the held-out block.",
+    "- `a = b`: predictors with the very same predictions on every row of the holdout, shown once (with a",
+    "  material held out, the per-material baselines fall back to the species mean).",
 ]
 
 
@@ -144,10 +160,11 @@ def evaluation_markdown(results: dict) -> str:
             "|---|---|---:|---:|---:|---:|---:|",
         ]
         for fold, entry in result["schemes"].items():
-            for name in [n for n in (MODEL, *BASELINES) if n in entry["predictors"]]:
+            for name in [n for n in (MODEL, *BASELINES) if n in entry["predictors"] and n not in _same_as(entry)]:
                 score = entry["predictors"][name]
+                label = " = ".join([name, *(twin for twin, first in _same_as(entry).items() if first == name)])
                 lines.append(
-                    f"| {fold} | {name} | {score['n']} | {score['n_paths']} | {_interval(score['mae_eV'], False)} | "
+                    f"| {fold} | {label} | {score['n']} | {score['n_paths']} | {_interval(score['mae_eV'], False)} | "
                     f"{_interval(score['mare'], True)} | {_difference(entry['model_minus_baseline'].get(name))} |"
                 )
         if not result["schemes"]:

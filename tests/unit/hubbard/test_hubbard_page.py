@@ -14,7 +14,7 @@ import pytest
 from matdisco.core.report import NOT_COMPUTED
 from matdisco.hubbard import keys as K
 from matdisco.hubbard import page
-from matdisco.hubbard.baselines import BASELINES, PERSISTENCE
+from matdisco.hubbard.baselines import BASELINES, LINEAR, MATERIAL_SPECIES_MEAN, PERSISTENCE, SPECIES_MEAN
 from matdisco.hubbard.evaluate import evaluate_metrics, variant_metrics
 from matdisco.hubbard.features import TARGET
 from matdisco.hubbard.scoring import MODEL, PRED, baseline_column, evaluation_markdown, fold_metrics
@@ -42,14 +42,27 @@ def holdout_rows(material: str, n_paths: int, offset_eV: float, rng: np.random.G
     return rows
 
 
+TWINS = (MATERIAL_SPECIES_MEAN, LINEAR)  # per-material baselines that fall back to the species mean
+
+
+def with_fallback_twins(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` whose per-material baselines (``TWINS``) predict exactly the species mean, as when the
+    holdout's material has no training rows."""
+    for name in TWINS:
+        rows[baseline_column(name)] = rows[baseline_column(SPECIES_MEAN)]
+    return rows
+
+
 def variants() -> dict:
     """hubbard_u only (hubbard_v etc. missing), scored on the extract split, two leave-one-material-out folds
-    and their pooled score (``hubbard.scoring.fold_metrics``), laid out by ``variant_metrics``."""
+    and their pooled score, and one oxidation-state fold whose per-material baselines fall back to the species
+    mean (``hubbard.scoring.fold_metrics``), laid out by ``variant_metrics``."""
     rng = np.random.default_rng(1)
     folds = {
         K.EXTRACT_SPLIT: holdout_rows("NiO", 5, 0.0, rng),
         "lomo_NiO": holdout_rows("NiO", 3, 0.5, rng),
         "lomo_LiCoO2": holdout_rows("LiCoO2", 3, 1.0, rng),
+        "oxidation_state_4.0": with_fallback_twins(holdout_rows("NiO2", 2, 0.3, rng)),
     }
     schemes = {name: fold_metrics(rows, 100, 0) for name, rows in folds.items()}
     schemes[f"lomo{K.POOLED}"] = fold_metrics(pd.concat([folds["lomo_NiO"], folds["lomo_LiCoO2"]]), 100, 0)
@@ -94,6 +107,19 @@ def test_model_sits_next_to_every_baseline_with_path_intervals(hubbard, written)
     assert "lomo_NiO" not in re.sub(r"<details>.*?</details>", "", hubbard, flags=re.S)  # shown pooled only
     assert "strain_high: no training rows outside the block" in hubbard
     assert "baseline persistence" in hubbard and "hubbard_u (U, target next)" in hubbard
+
+
+def test_baselines_with_identical_predictions_are_shown_once(hubbard, written):
+    schemes = written[page.EVALUATE][K.VARIANTS]["hubbard_u"][K.SCHEMES]
+    assert schemes["oxidation_state_4.0"]["same_as"] == {name: SPECIES_MEAN for name in TWINS}
+    assert schemes[K.EXTRACT_SPLIT]["same_as"] == {}  # distinct predictions stay separate rows
+    markdown = written["results/hubbard/evaluation.md"]
+    assert "| oxidation_state_4.0 | species_mean = material_species_mean = linear |" in markdown
+    assert "| oxidation_state_4.0 | linear |" not in markdown
+    assert "| extract_split | linear |" in markdown
+    row = row_of(hubbard, "oxidation_state_4.0")
+    assert row.count("= species_mean") == len(TWINS)
+    assert percent_interval(schemes["oxidation_state_4.0"]["predictors"][SPECIES_MEAN]["mare"]) in row
 
 
 def test_published_mare_sits_next_to_ours(hubbard, written):
