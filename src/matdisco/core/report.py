@@ -160,14 +160,20 @@ def published_table(published: list[Published], metrics: dict) -> Table:
 
 def ours_cell(entry: object, key: str, kind: str) -> str:
     """``entry[key]`` formatted (an interval entry through :func:`fmt_interval`), with ``(rank r of n)`` when
-    the entry ranks it; without a value, the entry's ``status`` (why there is none) or :data:`NOT_COMPUTED`."""
+    the entry ranks it and ``on <holdout>`` when it names the held-out set it was scored on; without a value,
+    the entry's ``status`` (why there is none) or :data:`NOT_COMPUTED`."""
     found = dig(entry, (key,))
     value = fmt_interval(found, kind) if isinstance(found, dict) else fmt(found, kind)
     if value == NOT_COMPUTED:
         status = dig(entry, ("status",))
         return status if isinstance(status, str) else NOT_COMPUTED
     rank, of = fmt(dig(entry, ("rank",)), "int"), fmt(dig(entry, ("of",)), "int")
-    return value + ("" if rank == NOT_COMPUTED else f" (rank {rank} of {of})")
+    holdout = dig(entry, ("holdout",))
+    return (
+        value
+        + ("" if rank == NOT_COMPUTED else f" (rank {rank} of {of})")
+        + (f" on {holdout}" if isinstance(holdout, str) else "")
+    )
 
 
 # ---------------------------------------------------------------- files of a family and experiments

@@ -17,7 +17,8 @@ distortion type, Li content) is also scored pooled over its folds. A holdout tha
 
 Outputs: ``metrics/hubbard/evaluate.json``; ``results/hubbard/evaluation.md``;
 ``plots/hubbard_ml/<variant>/predictions.csv`` (every scored row and predictor) and
-``parity_extract_split.png``.
+``parity_<holdout>.png`` of the headline holdout (``data.evaluate.headline``, which the results page also
+sets beside the paper's MAREs).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def evaluate(cfg, command_line: list[str] | None = None) -> dict:
     atomic_write_json(artifact(cfg, "metrics", "hubbard", "evaluate.json"), evaluate_metrics(results))
     atomic_write_text(artifact(cfg, "results", "hubbard", "evaluation.md"), evaluation_markdown(results))
     for variant, frame in frames.items():
-        write_predictions(cfg, variant, frame, results[variant][K.PARAMETER])
+        write_predictions(cfg, variant, frame, results[variant], list(cfg.data.evaluate.blocked))
     return {
         variant: {"cpu_s": round(r[K.CPU_S], 1), "holdouts": sorted(r[K.SCHEMES]), "not_scored": sorted(r[K.SKIPPED])}
         for variant, r in results.items()
@@ -117,10 +118,12 @@ def variant_metrics(
     schemes: dict,
     skipped: dict,
     cpu_s: float,
+    headline: str = K.EXTRACT_SPLIT,
 ) -> dict:
     """The scores of one variant in metrics/hubbard/evaluate.json: its name, kind (u | v), parameter label,
     target choice, rows and paths, per holdout the scores of :func:`~matdisco.hubbard.scoring.fold_metrics`
-    (``schemes``), the holdouts not scored with why (``skipped``) and the CPU seconds it took."""
+    (``schemes``), the model's score on the ``headline`` holdout (:func:`headline_score`), the holdouts not
+    scored with why (``skipped``) and the CPU seconds it took."""
     return {
         K.VARIANT_MODEL: model,
         K.VARIANT_KIND: kind,
@@ -129,9 +132,28 @@ def variant_metrics(
         K.N_POINTS: n_points,
         K.N_PATHS: n_paths,
         K.SCHEMES: schemes,
+        K.HEADLINE: headline_score(schemes, headline),
         K.SKIPPED: skipped,
         K.CPU_S: cpu_s,
     }
+
+
+def headline_key(schemes: dict, headline: str) -> str | None:
+    """The key of ``schemes`` that stands for the holdout ``headline`` (``data.evaluate.headline``): a blocked
+    scheme's pooled score when it has one, else the holdout itself, else the scheme's one scored fold; None
+    when none was scored."""
+    folds = [key for key in schemes if scheme_of(key, [headline]) == headline and not key.endswith(K.POOLED)]
+    candidates = [f"{headline}{K.POOLED}", headline, *(folds if len(folds) == 1 else [])]
+    return next((key for key in candidates if key in schemes), None)
+
+
+def headline_score(schemes: dict, headline: str) -> dict:
+    """The model's scores (MAE, MARE, rows, paths) on the ``headline`` holdout with its key (``holdout``), or a
+    ``status`` saying it was not scored."""
+    key = headline_key(schemes, headline)
+    if key is None:
+        return {"status": f"not scored: no {headline!r} holdout (data.evaluate.headline)"}
+    return {K.HOLDOUT: key, **schemes[key]["predictors"][K.MODEL_PREDICTOR]}
 
 
 def variant_overrides(spec) -> list[str]:
@@ -198,6 +220,7 @@ def evaluate_variant(cfg) -> tuple[dict, pd.DataFrame]:
         schemes=schemes,
         skipped=skipped,
         cpu_s=time.process_time() - start,
+        headline=str(settings.headline),
     )
     return result, frame
 
@@ -287,11 +310,15 @@ def _train_reason(folder: Path, split: str) -> str:
     return f"no trained model in {folder / split} (run hubbard_train)"
 
 
-def write_predictions(cfg, variant: str, frame: pd.DataFrame, label: str) -> None:
-    """``plots/hubbard_ml/<variant>/predictions.csv`` and the parity plot of the extract split."""
+def write_predictions(cfg, variant: str, frame: pd.DataFrame, result: dict, schemes: list[str]) -> None:
+    """``plots/hubbard_ml/<variant>/predictions.csv`` and ``parity_<holdout>.png``, the parity plot of the
+    variant's headline holdout (``result``'s; a pooled scheme: the rows of all its folds)."""
     plots = artifact(cfg, "plots", "hubbard_ml", variant)
     with atomic_path(plots / "predictions.csv") as tmp:
         frame.to_csv(tmp, index=False)
-    extract_rows = frame[frame[FOLD] == K.EXTRACT_SPLIT]
-    if len(extract_rows):
-        parity_by_species(plots / f"parity_{K.EXTRACT_SPLIT}.png", extract_rows, label, f"{variant}: {K.EXTRACT_SPLIT}")
+    key = result[K.HEADLINE].get(K.HOLDOUT)
+    if key is None:
+        return
+    scheme = key.removesuffix(K.POOLED)
+    rows = frame[frame[FOLD].map(lambda fold: fold == key or scheme_of(fold, schemes) == scheme)]
+    parity_by_species(plots / f"parity_{scheme}.png", rows, result[K.PARAMETER], f"{variant}: {key}")

@@ -87,4 +87,8 @@ SCHEMES = "schemes"  # dict: holdout -> scores (hubbard.scoring.fold_metrics); "
 SKIPPED = "skipped"  # dict: holdout -> why it was not scored
 CPU_S = "cpu_s"  # float: CPU seconds of the variant's evaluation
 POOLED = " (pooled)"  # suffix of a blocked scheme scored over all its folds
+HEADLINE = (
+    "headline"  # dict: the model's score on the holdout data.evaluate.headline names (+ "holdout"), or a "status"
+)
+HOLDOUT = "holdout"  # str: the holdout (a key of SCHEMES) a headline score is from
 EXTRACT_SPLIT = "extract_split"  # holdout name: the test paths of the extract's grouped split

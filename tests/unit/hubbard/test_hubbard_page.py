@@ -124,7 +124,7 @@ def test_baselines_with_identical_predictions_are_shown_once(hubbard, written):
 
 def test_published_mare_sits_next_to_ours(hubbard, written):
     mare = written[page.EVALUATE][K.VARIANTS]["hubbard_u"][K.SCHEMES][K.EXTRACT_SPLIT]["predictors"][MODEL]["mare"]
-    assert f"<td>3.0 %</td><td>{percent_interval(mare)}</td>" in hubbard
+    assert f"<td>3.0 %</td><td>{percent_interval(mare)} on extract_split</td>" in hubbard
     assert '<td>5.0 %</td><td class="missing">not computed</td>' in hubbard
 
 

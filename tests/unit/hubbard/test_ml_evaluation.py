@@ -183,3 +183,29 @@ def test_the_stage_command_line_reaches_every_variant_fit(tmp_path):
         assert variant.model.name == spec.model and variant.data.evaluate.blocked_members == 2, name
         assert variant.model.training.target == spec.target and variant.model.use_hubbard_in == spec.use_hubbard_in
         assert (variant.model.n_layers == 1) == (spec.model == "hubbard_u"), name
+
+
+def test_the_headline_holdout_is_scored_and_drawn(evaluated):
+    """data.evaluate.headline (extract_split by default) picks the score the page sets beside the paper's and
+    the parity plot; a blocked scheme stands for its pooled score and plots the rows of all its folds."""
+    plots = evaluated["root"] / "plots" / "hubbard_ml" / "hubbard_u"
+    result = evaluated["metrics"]["hubbard_u"]
+    model = result["schemes"]["extract_split"]["predictors"][MODEL]
+    assert result[K.HEADLINE] == {K.HOLDOUT: "extract_split", **model}
+    assert (plots / "parity_extract_split.png").stat().st_size > 1000
+    lomo = E.headline_score(result["schemes"], "lomo")
+    assert lomo == {K.HOLDOUT: "lomo (pooled)", **result["schemes"]["lomo (pooled)"]["predictors"][MODEL]}
+    cfg = eval_cfg(evaluated["root"])
+    frame = pd.read_csv(plots / "predictions.csv")
+    E.write_predictions(cfg, "hubbard_u", frame, {**result, K.HEADLINE: lomo}, ["lomo", "strain_high"])
+    assert (plots / "parity_lomo.png").stat().st_size > 1000
+
+
+def test_a_headline_without_a_score_says_so():
+    schemes = {"extract_split": {}, "lomo_NiO": {"predictors": {MODEL: {"mare": 0.1}}}, "strain_high": {}}
+    assert E.headline_key(schemes, "lomo") == "lomo_NiO"  # a scheme with one scored fold: that fold
+    assert E.headline_key(schemes, "strain_high") == "strain_high"
+    assert E.headline_key({**schemes, "lomo (pooled)": {}}, "lomo") == "lomo (pooled)"
+    assert E.headline_score(schemes, "oxidation_state") == {
+        "status": "not scored: no 'oxidation_state' holdout (data.evaluate.headline)"
+    }
