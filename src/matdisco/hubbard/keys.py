@@ -58,7 +58,7 @@ TIMINGS = "timings_s"  # dict: step name -> wall seconds
 CPU_TIME = "cpu_time_s"  # float: wall s x MPI ranks summed over the steps (core-seconds held; >= CPU time)
 QE_CPU_TIMINGS = "qe_cpu_timings_s"  # dict: step name -> CPU s that pw.x/hp.x report (rank 0) x MPI ranks
 QE_CPU_TIME = "qe_cpu_time_s"  # float: sum of QE_CPU_TIMINGS (unlike CPU_TIME, not inflated by jobs sharing a core)
-SETTINGS = "settings"  # dict: cutoffs, meshes, thresholds (fixed for the whole data set)
+SETTINGS = "settings"  # dict: cutoffs, meshes, thresholds of the calculation (data set v3: k mesh per material)
 PROVENANCE = "provenance"  # dict: QE version, pseudopotential md5, input files
 
 # --- extracted tables (data/processed/hubbard/*.parquet) -------------------------------------

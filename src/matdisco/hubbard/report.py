@@ -37,6 +37,41 @@ def counts_table(u: pd.DataFrame, v: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
 
 
+TARGET_SETTINGS = {  # record settings that set the hp.x values (the targets) -> column label
+    "ecutwfc_Ry": "ecutwfc (Ry)",
+    "ecutrho_Ry": "ecutrho (Ry)",
+    "kpts": "k mesh",
+    "qpts": "q mesh",
+    "occupations": "occupations",
+}
+
+
+def setting_text(value: Any) -> str:
+    """One setting as the report shows it: a mesh ``[4, 4, 4]`` as ``4x4x4``, a number as ``%g``, a
+    missing one as ``not recorded``."""
+    if value is None:
+        return "not recorded"
+    if isinstance(value, list | tuple):
+        return "x".join(str(n) for n in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def settings_table(records: list[dict]) -> pd.DataFrame:
+    """Per material, each distinct combination of ``TARGET_SETTINGS`` among its records, with the number of
+    records; two rows for one material mean its records mix settings."""
+    rows = [
+        {
+            "material": record[K.MATERIAL],
+            **{label: setting_text((record.get(K.SETTINGS) or {}).get(key)) for key, label in TARGET_SETTINGS.items()},
+        }
+        for record in records
+    ]
+    if not rows:
+        return pd.DataFrame(columns=["material", *TARGET_SETTINGS.values(), "records"])
+    frame = pd.DataFrame(rows)
+    return frame.groupby(list(frame.columns)).size().rename("records").reset_index()
+
+
 def markdown_table(table: pd.DataFrame) -> str:
     """A DataFrame as a GitHub markdown table (no extra dependency)."""
     header = "| " + " | ".join(map(str, table.columns)) + " |"
@@ -97,6 +132,13 @@ def write_report(
         "## Points per material",
         "",
         markdown_table(counts_table(u, v)),
+        "",
+        "## DFPT settings per material",
+        "",
+        "The targets are hp.x's values at these settings (each record's `settings`); a material with two rows",
+        "mixes settings.",
+        "",
+        markdown_table(settings_table(records)),
         "",
         "## Metal U points per iteration",
         "",

@@ -8,6 +8,7 @@ from omegaconf import OmegaConf
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.extract import extract
 from matdisco.hubbard.records import merge_records
+from matdisco.hubbard.report import settings_table
 from matdisco.hubbard.splits import group_split
 from matdisco.hubbard.tables import distinct_counts, spin_channels, u_table, v_table
 
@@ -157,4 +158,23 @@ def test_extract_no_group_in_two_sets(records, tmp_path):
     assert len(u.iloc[0][K.OCC_UP]) == 25
     report = (tmp_path / "plots" / "hubbard" / "data_report.md").read_text()
     assert "| all |" in report and (tmp_path / "plots" / "hubbard" / "convergence_paths.png").is_file()
+    assert "| NiO | not recorded | not recorded | not recorded | not recorded | not recorded | 9 |" in report
     assert (tmp_path / "metrics" / "hubbard" / "data.json").is_file()
+
+
+def test_settings_table_shows_each_materials_settings_and_a_mix(records):
+    """The data report's settings table: one row per material and combination of target-setting values, with
+    its record count; a material whose records differ in k mesh gets two rows."""
+    for record in records:
+        k = [3, 3, 3] if record[K.MATERIAL] == "NiO" and record[K.ITERATION] == 0 else [4, 4, 4]
+        record[K.SETTINGS] = {
+            "ecutwfc_Ry": 50.0,
+            "ecutrho_Ry": 400.0,
+            "kpts": k,
+            "qpts": [3, 3, 3],
+            "occupations": "fixed",
+        }
+    table = settings_table(records).set_index(["material", "k mesh"])
+    assert table.loc[("NiO", "3x3x3"), "records"] == 3 and table.loc[("NiO", "4x4x4"), "records"] == 6
+    assert table.loc[("NiO2", "4x4x4"), "records"] == 9 and len(table) == 5
+    assert table.loc[("NiO2", "4x4x4"), "ecutwfc (Ry)"] == "50" and table.loc[("NiO2", "4x4x4"), "q mesh"] == "3x3x3"
