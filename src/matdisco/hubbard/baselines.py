@@ -13,7 +13,10 @@ training rows only and scored on the same test rows as the model:
   (grouped by species only), the baselines that still use the inputs when a whole material is held
   out (leave-one-material-out), where the per-material ones fall back to the species mean;
   ``linear_pooled`` is also the models' prior (``linear_prior``): the network learns the correction
-  to it, so what the network adds over a line is what the model-minus-linear_pooled column shows.
+  to it, so what the network adds over a line is what the model-minus-linear_pooled column shows;
+- ``linear_applied_pooled``: ``linear_pooled`` plus a term for "an input was applied" (U_in != 0): one
+  line cannot hold both iteration 0 (U_in = 0, U_out far from it) and later iterations (U_out close to
+  U_in), two can; the simplest way to use U_in across materials, which the model has to beat as well.
 
 Every predictor falls back to the species mean, then the overall training mean, where a group
 has no training rows, so every test row gets a value.
@@ -28,16 +31,27 @@ from matdisco.hubbard import keys as K
 from matdisco.hubbard.data import TableSpec
 from matdisco.hubbard.features import TARGET
 
-PERSISTENCE, SPECIES_MEAN, MATERIAL_SPECIES_MEAN, LINEAR, NEAREST, LINEAR_POOLED, NEAREST_POOLED = (
+PERSISTENCE, SPECIES_MEAN, MATERIAL_SPECIES_MEAN, LINEAR, NEAREST, LINEAR_POOLED, LINEAR_APPLIED, NEAREST_POOLED = (
     "persistence",
     "species_mean",
     "material_species_mean",
     "linear",
     "nearest_structure",
     "linear_pooled",
+    "linear_applied_pooled",
     "nearest_across_materials",
 )
-BASELINES = (PERSISTENCE, SPECIES_MEAN, MATERIAL_SPECIES_MEAN, LINEAR, NEAREST, LINEAR_POOLED, NEAREST_POOLED)
+BASELINES = (
+    PERSISTENCE,
+    SPECIES_MEAN,
+    MATERIAL_SPECIES_MEAN,
+    LINEAR,
+    NEAREST,
+    LINEAR_POOLED,
+    LINEAR_APPLIED,
+    NEAREST_POOLED,
+)
+APPLIED = "input_applied"  # derived design column of linear_applied_pooled: 1.0 where value_in != 0, else 0.0
 
 
 def species_columns(spec: TableSpec) -> list[str]:
@@ -87,15 +101,28 @@ def group_fits(train: pd.DataFrame, by: list[str], columns: list[str]) -> dict[t
     return fits
 
 
+def with_applied(rows: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """``rows`` with the ``APPLIED`` column: 1.0 where an input was applied (value_in != 0), else 0.0."""
+    return rows.assign(**{APPLIED: (rows[spec.value_in].to_numpy(dtype=float) != 0.0).astype(float)})
+
+
 def linear_baseline(
-    train: pd.DataFrame, rows: pd.DataFrame, spec: TableSpec, fallback_eV: np.ndarray, pooled: bool = False
+    train: pd.DataFrame,
+    rows: pd.DataFrame,
+    spec: TableSpec,
+    fallback_eV: np.ndarray,
+    pooled: bool = False,
+    applied: bool = False,
 ) -> np.ndarray:
-    """Least squares in ``linear_columns`` per (material, species) on the training rows (``pooled``: per
-    species, over every training material); ``fallback_eV`` [len(rows)] where a group has no fit
-    (``group_fits``). Shape [len(rows)], eV."""
+    """Least squares in ``linear_columns`` (``applied``: plus the ``APPLIED`` term) per (material, species)
+    on the training rows (``pooled``: per species, over every training material); ``fallback_eV``
+    [len(rows)] where a group has no fit (``group_fits``: e.g. no training row with an applied input).
+    Shape [len(rows)], eV."""
     out = np.array(fallback_eV, dtype=float)
     by = species_columns(spec) if pooled else [K.MATERIAL, *species_columns(spec)]
-    columns = linear_columns(spec)
+    columns = linear_columns(spec) + ([APPLIED] if applied else [])
+    if applied:
+        train, rows = with_applied(train, spec), with_applied(rows, spec)
     fits = group_fits(train, by, columns)
     for group, index in rows.groupby(by).indices.items():
         if _key(group) in fits:
@@ -199,6 +226,7 @@ def baseline_predictions(train: pd.DataFrame, rows: pd.DataFrame, spec: TableSpe
     species, material_species = _means(train, rows, spec)
     value_in = rows[spec.value_in].to_numpy(dtype=float)
     persistence = np.where((rows[K.ITERATION].to_numpy() >= 1) & (value_in != 0.0), value_in, np.nan)
+    line = linear_baseline(train, rows, spec, species, pooled=True)
     return pd.DataFrame(
         {
             PERSISTENCE: persistence,
@@ -206,7 +234,8 @@ def baseline_predictions(train: pd.DataFrame, rows: pd.DataFrame, spec: TableSpe
             MATERIAL_SPECIES_MEAN: material_species,
             LINEAR: linear_baseline(train, rows, spec, material_species),
             NEAREST: nearest_baseline(train, rows, spec, material_species),
-            LINEAR_POOLED: linear_baseline(train, rows, spec, species, pooled=True),
+            LINEAR_POOLED: line,
+            LINEAR_APPLIED: linear_baseline(train, rows, spec, line, pooled=True, applied=True),
             NEAREST_POOLED: nearest_baseline(train, rows, spec, species, pooled=True),
         },
         index=rows.index,

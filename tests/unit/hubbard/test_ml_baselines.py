@@ -7,6 +7,7 @@ import pytest
 from matdisco.hubbard import keys as K
 from matdisco.hubbard.baselines import (
     LINEAR,
+    LINEAR_APPLIED,
     LINEAR_POOLED,
     MATERIAL_SPECIES_MEAN,
     NEAREST,
@@ -120,6 +121,37 @@ def test_pooled_baselines_use_the_inputs_for_an_unseen_material(two_materials):
     np.testing.assert_allclose(pred[LINEAR_POOLED], [2.0 + 0.5 * 10.0, 9.0])  # Co: 2 + 0.5 U_in over A and B
     np.testing.assert_allclose(pred[NEAREST], [4.5, 9.0])
     np.testing.assert_allclose(pred[NEAREST_POOLED], [6.0, 8.0])  # occupation 0.79 is nearest B's 0.8
+
+
+def test_applied_line_holds_iteration_zero_and_the_loop_where_one_line_cannot():
+    """Co over A and B: iteration 0 (U_in = 0) gives 8 and 10; later iterations give U_out = U_in exactly.
+    One line in U_in cannot hold both (least squares over all six rows); the line with the applied term can:
+    it predicts 9 at U_in = 0 and U_in itself once applied, for a material it never saw."""
+    train = _u_rows(
+        [
+            ("A", "Co", 0.0, 0, 0.0, 8.0, 0.50),
+            ("A", "Co", 0.0, 1, 8.0, 8.0, 0.55),
+            ("A", "Co", 0.0, 2, 7.5, 7.5, 0.60),
+            ("B", "Co", 0.0, 0, 0.0, 10.0, 0.70),
+            ("B", "Co", 0.0, 1, 10.0, 10.0, 0.75),
+            ("B", "Co", 0.0, 2, 9.5, 9.5, 0.80),
+        ]
+    )
+    test = _u_rows([("C", "Co", 0.0, 0, 0.0, 7.0, 0.5), ("C", "Co", 0.0, 1, 7.0, 7.1, 0.5)])
+    pred = baseline_predictions(train, test, TABLES["u"])
+    np.testing.assert_allclose(pred[LINEAR_APPLIED], [9.0, 7.0], atol=1e-9)
+    design = np.column_stack([np.ones(6), train[K.U_IN]])
+    slope_line = np.linalg.lstsq(design, train[TARGET], rcond=None)[0]
+    np.testing.assert_allclose(pred[LINEAR_POOLED], [slope_line[0], slope_line[0] + 7.0 * slope_line[1]])
+    assert abs(pred[LINEAR_POOLED].iloc[1] - 7.1) > 1.0  # the one line misses the applied row by over 1 eV
+
+
+def test_applied_line_falls_back_to_the_line_without_applied_training_rows(two_materials):
+    """Every Co training row of ``two_materials`` has an input applied: the applied term is not
+    identifiable, so the baseline is the plain pooled line."""
+    test = _u_rows([("C", "Co", 0.00, 1, 10.0, 7.0, 0.79), ("C", "O", 0.00, 1, 8.0, 8.5, 0.9)])
+    pred = baseline_predictions(two_materials, test, TABLES["u"])
+    np.testing.assert_allclose(pred[LINEAR_APPLIED], pred[LINEAR_POOLED])
 
 
 def test_model_prior_is_the_pooled_line_with_mean_fallbacks(two_materials):
